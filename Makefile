@@ -1,0 +1,46 @@
+# Comeback: `make run` starts everything on embedded defaults; `make test` runs the suite.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= config.settings.local
+
+# Django 6.1 needs Python 3.12+: take the first interpreter that is new enough.
+PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3) python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
+
+.PHONY: run test install lint format clean-data
+
+$(BIN)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Comeback needs Python 3.12 or newer (Django 6.1)."; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,test]'
+	@touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --once
+	@echo ""
+	@echo "  Comeback is starting on http://127.0.0.1:$(PORT)/"
+	@echo "  Log in with user 'demo', password 'demo' (the admin is at /admin/)."
+	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
+	@echo ""
+	PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean-data:
+	rm -rf var

@@ -1,0 +1,15 @@
+from .checkout import AbandonedCheckout, Activity, Checkout, CheckoutData, IngestedEvent
+from .store import ApiKey, Membership, Store
+from .webhooks import WebhookEvent
+
+__all__ = [
+    "AbandonedCheckout",
+    "Activity",
+    "ApiKey",
+    "Checkout",
+    "CheckoutData",
+    "IngestedEvent",
+    "Membership",
+    "Store",
+    "WebhookEvent",
+]

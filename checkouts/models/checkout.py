@@ -1,0 +1,283 @@
+"""Checkouts as the storefront reports them, and the abandoned checkouts made from them."""
+
+import uuid
+from datetime import datetime
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .store import Store
+
+AMOUNT = {"max_digits": 20, "decimal_places": 4}
+
+
+class CheckoutData(models.Model):
+    """The buyer, prices and items of a checkout, in columns named after Wix's fields."""
+
+    cart_id = models.CharField(max_length=100, blank=True)
+    buyer_language = models.CharField(max_length=16, blank=True)
+    contact_id = models.CharField(max_length=100, blank=True)
+    visitor_id = models.CharField(max_length=100, blank=True)
+    member_id = models.CharField(max_length=100, blank=True)
+    user_id = models.CharField(max_length=100, blank=True)
+    buyer_email = models.CharField(max_length=254, blank=True)
+    # Lower-cased email: the key for case-insensitive prefix search and any-order recovery.
+    email_key = models.CharField(max_length=254, blank=True, editable=False)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    company = models.CharField(max_length=1000, blank=True)
+    vat_id = models.JSONField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    conversion_currency = models.CharField(max_length=3, blank=True)
+    subtotal = models.DecimalField(default=0, **AMOUNT)
+    subtotal_converted = models.DecimalField(null=True, blank=True, **AMOUNT)
+    total = models.DecimalField(default=0, **AMOUNT)
+    total_converted = models.DecimalField(null=True, blank=True, **AMOUNT)
+    # Stored already in Wix's wire shape (formatted prices included): rendering is a copy.
+    line_items = models.JSONField(default=list, blank=True)
+    applied_discounts = models.JSONField(default=list, blank=True)
+    storefront_checkout_url = models.URLField(max_length=2000, blank=True)
+
+    SNAPSHOT_FIELDS = (
+        "cart_id",
+        "buyer_language",
+        "contact_id",
+        "visitor_id",
+        "member_id",
+        "user_id",
+        "buyer_email",
+        "email_key",
+        "first_name",
+        "last_name",
+        "phone",
+        "company",
+        "vat_id",
+        "currency",
+        "conversion_currency",
+        "subtotal",
+        "subtotal_converted",
+        "total",
+        "total_converted",
+        "line_items",
+        "applied_discounts",
+        "storefront_checkout_url",
+    )
+    # Buyer data an erasure request blanks out.
+    PERSONAL_FIELDS = {
+        "buyer_email": "",
+        "email_key": "",
+        "first_name": "",
+        "last_name": "",
+        "phone": "",
+        "company": "",
+        "vat_id": None,
+    }
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        self.email_key = self.buyer_email.lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def buyer_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def is_reachable(self) -> bool:
+        return bool(self.buyer_email or self.member_id)
+
+    def snapshot(self) -> dict:
+        return {name: getattr(self, name) for name in self.SNAPSHOT_FIELDS}
+
+
+class Checkout(CheckoutData):
+    """The live checkout, as the storefront last reported it."""
+
+    # Indexed through the unique (store, external_id) constraint; no separate index.
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="checkouts", db_index=False)
+    external_id = models.CharField(max_length=100, help_text="The storefront's checkout id.")
+    # The newest snapshot applied: (occurredAt, eventId) orders snapshots, so an older or
+    # replayed event never overwrites a newer one whatever order events arrive in.
+    last_activity_at = models.DateTimeField()
+    snapshot_event_id = models.CharField(max_length=255, blank=True)
+    # Set while the checkout is open, reachable and not yet abandoned: the sweep's work list.
+    abandon_due_at = models.DateTimeField(null=True, blank=True)
+    abandoned_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    order_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "external_id"], name="checkout_unique_external_id"),
+        ]
+        indexes = [
+            # Only open checkouts are in it, so the every-minute sweep reads a small index.
+            models.Index(
+                fields=["abandon_due_at"],
+                condition=Q(abandon_due_at__isnull=False),
+                name="checkout_abandon_due",
+            ),
+            models.Index(fields=["store", "email_key", "completed_at"], name="checkout_store_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkout {self.external_id}"
+
+    @property
+    def is_completed(self) -> bool:
+        return self.completed_at is not None
+
+    def next_abandon_due_at(self, store: Store) -> datetime | None:
+        if self.completed_at or self.abandoned_at or not self.is_reachable:
+            return None
+        return self.last_activity_at + store.abandon_after
+
+
+class AbandonedCheckoutQuerySet(models.QuerySet):
+    def abandoned(self) -> "AbandonedCheckoutQuerySet":
+        return self.filter(status=AbandonedCheckout.Status.ABANDONED)
+
+    def recovered(self) -> "AbandonedCheckoutQuerySet":
+        return self.filter(status=AbandonedCheckout.Status.RECOVERED)
+
+
+class AbandonedCheckout(CheckoutData):
+    """A checkout the buyer left before paying. Its JSON is Wix's AbandonedCheckout."""
+
+    class Status(models.TextChoices):
+        ABANDONED = "ABANDONED", "Abandoned"
+        RECOVERED = "RECOVERED", "Recovered"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Every index below leads with the store, so the foreign key needs none of its own.
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="abandoned_checkouts", db_index=False)
+    checkout = models.OneToOneField(
+        Checkout, null=True, blank=True, on_delete=models.SET_NULL, related_name="abandoned_checkout"
+    )
+    # Wix's checkoutId: the storefront's checkout id, empty for a cart abandoned before checkout.
+    checkout_external_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ABANDONED)
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the checkout was abandoned.")
+    updated_at = models.DateTimeField(default=timezone.now)
+    checkout_recovered_at = models.DateTimeField(null=True, blank=True)
+    recovered_order_id = models.CharField(max_length=100, blank=True)
+    link_clicks = models.PositiveIntegerField(default=0)
+    last_clicked_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised from the newest activity so a list shows it without a subquery per row.
+    last_activity_type = models.CharField(max_length=32, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    # The entityEventSequence of the newest outbox event written for this checkout.
+    event_sequence = models.PositiveBigIntegerField(default=0)
+
+    objects = AbandonedCheckoutQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["ABANDONED", "RECOVERED"]), name="abandoned_checkout_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="ABANDONED") | Q(checkout_recovered_at__isnull=False),
+                name="abandoned_checkout_recovered_has_date",
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="abandoned_checkout_total_not_negative"),
+        ]
+        # Each index serves a list sort or filter; `id` is the keyset tie-breaker.
+        indexes = [
+            models.Index(F("store"), F("created_at").desc(), F("id").desc(), name="ac_store_created"),
+            models.Index(
+                F("store"), F("status"), F("created_at").desc(), F("id").desc(), name="ac_store_status_created"
+            ),
+            models.Index(F("store"), F("updated_at").desc(), F("id").desc(), name="ac_store_updated"),
+            models.Index(F("store"), F("total").desc(), F("id").desc(), name="ac_store_total"),
+            models.Index(
+                fields=["store", "email_key"],
+                opclasses=["uuid_ops", "varchar_pattern_ops"],
+                name="ac_store_email_prefix",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.buyer_email or self.buyer_name or 'anonymous'} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_recovered(self) -> bool:
+        return self.status == self.Status.RECOVERED
+
+
+class Activity(models.Model):
+    """One thing an automation did (or declined to do) for an abandoned checkout."""
+
+    class Type(models.TextChoices):
+        # Exactly Wix's ActivityType.
+        SCHEDULED = "SCHEDULED", "Scheduled"
+        EMAIL_SENT = "EMAIL_SENT", "Email sent"
+        EMAIL_NOT_SENT = "EMAIL_NOT_SENT", "Email not sent"
+        NOTIFICATION_SENT = "NOTIFICATION_SENT", "Notification sent"
+        TASK_CREATED = "TASK_CREATED", "Task created"
+        AUTOMATION_SKIPPED = "AUTOMATION_SKIPPED", "Automation skipped"
+
+    # The activities list in the API holds the latest this many (Wix's cap).
+    API_LIMIT = 20
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_index=False)
+    abandoned_checkout = models.ForeignKey(
+        AbandonedCheckout, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
+    type = models.CharField(max_length=32, choices=Type.choices)
+    reason = models.CharField(max_length=64, blank=True, help_text="Why an email was not sent or a step skipped.")
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    type__in=[
+                        "SCHEDULED",
+                        "EMAIL_SENT",
+                        "EMAIL_NOT_SENT",
+                        "NOTIFICATION_SENT",
+                        "TASK_CREATED",
+                        "AUTOMATION_SKIPPED",
+                    ]
+                ),
+                name="activity_type_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                F("abandoned_checkout"), F("created_at").desc(), F("id").desc(), name="activity_checkout_latest"
+            ),
+            models.Index(fields=["abandoned_checkout", "type"], name="activity_checkout_type"),
+            models.Index(fields=["store", "type", "created_at"], name="activity_store_type_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class IngestedEvent(models.Model):
+    """A storefront event id already applied: replays are answered from here, not re-applied."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    event_id = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "event_id"], name="ingested_event_unique_per_store"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="ingested_event_created")]
+
+    def __str__(self) -> str:
+        return self.event_id

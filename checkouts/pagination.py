@@ -1,0 +1,181 @@
+"""Keyset pagination shared by the dashboard, the DRF API and the Wix-compatible API.
+
+A page is found by the sort values of the row before it, never by an offset, so page
+1,000 costs what page 1 costs. Every ordering ends in the primary key, which makes the
+position unique. The filter is written as
+
+    first_sort_field <= x  AND  (row before-or-after the position, expanded field by field)
+
+The leading range condition is what lets the database walk the matching index from the
+position instead of from the top; the expanded OR only trims rows that tie on it.
+"""
+
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from django.core import signing
+from django.db.models import Model, Q, QuerySet
+
+# Counts stop here: a list says "10,000+" instead of counting a million rows.
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class SortKey:
+    field: str
+    descending: bool
+
+    @property
+    def order_by(self) -> str:
+        return f"-{self.field}" if self.descending else self.field
+
+
+def with_tiebreaker(keys: list[SortKey], pk: str = "id") -> list[SortKey]:
+    """Append the primary key (in the direction of the last key) so positions are unique."""
+    if keys and keys[-1].field == pk:
+        return list(keys)
+    keys = [key for key in keys if key.field != pk]
+    keys.append(SortKey(pk, keys[-1].descending if keys else True))
+    return keys
+
+
+def _after(keys: list[SortKey], values: list[Any]) -> Q:
+    """Rows strictly after `values` in the order `keys`."""
+    condition = Q()
+    for index in range(len(keys) - 1, -1, -1):
+        key, value = keys[index], values[index]
+        beyond = Q(**{f"{key.field}__{'lt' if key.descending else 'gt'}": value})
+        condition = beyond if index == len(keys) - 1 else beyond | (Q(**{key.field: value}) & condition)
+    first, first_value = keys[0], values[0]
+    return Q(**{f"{first.field}__{'lte' if first.descending else 'gte'}": first_value}) & condition
+
+
+def position_of(obj: Model, keys: list[SortKey]) -> list[Any]:
+    return [getattr(obj, key.field) for key in keys]
+
+
+@dataclass
+class KeysetPage:
+    items: list[Any]
+    keys: list[SortKey]
+    has_next: bool
+    has_previous: bool
+
+    @property
+    def next_position(self) -> list[Any] | None:
+        return position_of(self.items[-1], self.keys) if self.has_next and self.items else None
+
+    @property
+    def previous_position(self) -> list[Any] | None:
+        return position_of(self.items[0], self.keys) if self.has_previous and self.items else None
+
+
+def keyset_page(
+    queryset: QuerySet,
+    keys: list[SortKey],
+    *,
+    limit: int,
+    after: list[Any] | None = None,
+    before: list[Any] | None = None,
+) -> KeysetPage:
+    """One page of `queryset` in the order `keys` (which must end in the primary key).
+
+    `after` pages forward from a position, `before` backward. One query: limit + 1 rows
+    tell whether there is more beyond the page.
+    """
+    if before is not None:
+        reverse = [SortKey(key.field, not key.descending) for key in keys]
+        rows = list(queryset.filter(_after(reverse, before)).order_by(*(k.order_by for k in reverse))[: limit + 1])
+        has_more = len(rows) > limit
+        items = rows[:limit]
+        items.reverse()
+        return KeysetPage(items, keys, has_next=True, has_previous=has_more)
+    if after is not None:
+        queryset = queryset.filter(_after(keys, after))
+    rows = list(queryset.order_by(*(k.order_by for k in keys))[: limit + 1])
+    return KeysetPage(rows[:limit], keys, has_next=len(rows) > limit, has_previous=after is not None)
+
+
+def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """(count, capped): counts at most cap + 1 rows, so a huge store costs what a small one does."""
+    count = queryset.order_by()[: cap + 1].count()
+    return (cap, True) if count > cap else (count, False)
+
+
+# --- Positions in URLs and cursors --------------------------------------------------------
+
+
+def encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"d": str(value)}
+    if isinstance(value, UUID):
+        return {"u": str(value)}
+    return value
+
+
+def decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        ((tag, raw),) = value.items()
+        if tag == "t":
+            return datetime.fromisoformat(raw)
+        if tag == "d":
+            return Decimal(raw)
+        if tag == "u":
+            return UUID(raw)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    raise ValueError("Unexpected value in a cursor.")
+
+
+class BadCursor(ValueError):
+    """The cursor was not issued by this server, was tampered with, or is malformed."""
+
+
+def cursor_dumps(data: dict[str, Any], *, salt: str) -> str:
+    """An opaque, signed, URL-safe token carrying `data` (positions encoded)."""
+    return signing.dumps(data, salt=salt, compress=True)
+
+
+def cursor_loads(token: str, *, salt: str) -> dict[str, Any]:
+    try:
+        data = signing.loads(token, salt=salt)
+    except (signing.BadSignature, binascii.Error, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise BadCursor("The cursor is invalid or has been altered.") from exc
+    if not isinstance(data, dict):
+        raise BadCursor("The cursor is invalid or has been altered.")
+    return data
+
+
+def position_dumps(position: list[Any]) -> list[Any]:
+    return [encode_value(value) for value in position]
+
+
+def position_loads(raw: Any, length: int) -> list[Any]:
+    if not isinstance(raw, list) or len(raw) != length:
+        raise BadCursor("The cursor does not match this sort order.")
+    try:
+        return [decode_value(value) for value in raw]
+    except (ValueError, TypeError, InvalidOperation) as exc:
+        raise BadCursor("The cursor is invalid or has been altered.") from exc
+
+
+__all__ = [
+    "COUNT_CAP",
+    "BadCursor",
+    "KeysetPage",
+    "SortKey",
+    "capped_count",
+    "cursor_dumps",
+    "cursor_loads",
+    "keyset_page",
+    "position_dumps",
+    "position_loads",
+    "with_tiebreaker",
+]

@@ -1,0 +1,320 @@
+"""Validation of storefront checkout events, in Wix's abandoned-checkout vocabulary.
+
+A storefront reports a checkout with the same field names the API returns (`buyerInfo`,
+`contactDetails`, `totalPrice`, `lineItems`, ...), so there is one vocabulary end to end.
+Limits are Wix's (reference §6) so nothing we accept is something Wix would refuse.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from .models.store import CURRENCIES
+from .wix import decimal_str, format_money, multi_currency_price
+
+MAX_AMOUNT = Decimal("1e15")
+
+
+class AmountField(serializers.DecimalField):
+    """A decimal string (or number) between 0 and 1e15."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 20)
+        kwargs.setdefault("decimal_places", 4)
+        kwargs.setdefault("min_value", Decimal(0))
+        kwargs.setdefault("max_value", MAX_AMOUNT)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CurrencyField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_length", 3)
+        kwargs.setdefault("max_length", 3)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data).upper()
+        if value not in CURRENCIES:
+            raise serializers.ValidationError(f"'{value}' is not an ISO 4217 currency code.")
+        return value
+
+
+class PriceSerializer(serializers.Serializer):
+    amount = AmountField()
+    convertedAmount = AmountField(required=False, allow_null=True)
+
+
+class TranslatableSerializer(serializers.Serializer):
+    original = serializers.CharField(min_length=1, max_length=200)
+    translated = serializers.CharField(required=False, allow_blank=True, max_length=400)
+
+
+class BuyerInfoSerializer(serializers.Serializer):
+    visitorId = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    memberId = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    userId = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    contactId = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True, max_length=254)
+
+
+class VatIdSerializer(serializers.Serializer):
+    id = serializers.CharField(max_length=50)
+    type = serializers.ChoiceField(choices=["CPF", "CNPJ"])
+
+
+class ContactDetailsSerializer(serializers.Serializer):
+    firstName = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
+    lastName = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
+    phone = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=50)
+    company = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=1000)
+    vatId = VatIdSerializer(required=False, allow_null=True)
+
+
+class CatalogReferenceSerializer(serializers.Serializer):
+    catalogItemId = serializers.CharField(min_length=1, max_length=36)
+    appId = serializers.CharField(max_length=100)
+    options = serializers.DictField(required=False)
+
+
+class DescriptionLineSerializer(serializers.Serializer):
+    name = TranslatableSerializer()
+    plainText = TranslatableSerializer(required=False)
+    colorInfo = serializers.DictField(required=False)
+
+
+class ImageSerializer(serializers.Serializer):
+    id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    url = serializers.URLField(max_length=2000)
+    height = serializers.IntegerField(required=False, min_value=0, max_value=100000)
+    width = serializers.IntegerField(required=False, min_value=0, max_value=100000)
+    altText = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class PhysicalPropertiesSerializer(serializers.Serializer):
+    weight = serializers.FloatField(required=False, min_value=0)
+    sku = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    shippable = serializers.BooleanField(default=False)
+
+
+class LineItemSerializer(serializers.Serializer):
+    id = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    quantity = serializers.IntegerField(min_value=1, max_value=100000)
+    catalogReference = CatalogReferenceSerializer(required=False)
+    productName = TranslatableSerializer()
+    price = PriceSerializer()
+    priceBeforeDiscounts = PriceSerializer(required=False)
+    descriptionLines = DescriptionLineSerializer(many=True, required=False, max_length=300)
+    image = ImageSerializer(required=False)
+    physicalProperties = PhysicalPropertiesSerializer(required=False)
+
+
+class CouponSerializer(serializers.Serializer):
+    id = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    code = serializers.CharField(max_length=50)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    amount = PriceSerializer()
+
+
+class MerchantDiscountSerializer(serializers.Serializer):
+    amount = PriceSerializer()
+    percentage = serializers.IntegerField(required=False, min_value=1, max_value=100)
+
+
+class DiscountRuleNameSerializer(serializers.Serializer):
+    original = serializers.CharField(min_length=1, max_length=256)
+    translated = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class DiscountRuleSerializer(serializers.Serializer):
+    id = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    name = DiscountRuleNameSerializer()
+    amount = PriceSerializer()
+
+
+class AppliedDiscountSerializer(serializers.Serializer):
+    coupon = CouponSerializer(required=False)
+    merchantDiscount = MerchantDiscountSerializer(required=False)
+    discountRule = DiscountRuleSerializer(required=False)
+    discountType = serializers.ChoiceField(choices=["GLOBAL", "SPECIFIC_ITEMS", "SHIPPING"], required=False)
+    lineItemIds = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=300)
+
+    def validate(self, attrs):
+        sources = [key for key in ("coupon", "merchantDiscount", "discountRule") if attrs.get(key)]
+        if len(sources) != 1:
+            raise serializers.ValidationError("Exactly one of coupon, merchantDiscount or discountRule is required.")
+        return attrs
+
+
+class CheckoutSnapshotSerializer(serializers.Serializer):
+    """The checkout inside a `checkout.updated` event."""
+
+    id = serializers.CharField(min_length=1, max_length=100)
+    cartId = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
+    buyerLanguage = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=16)
+    buyerInfo = BuyerInfoSerializer(required=False)
+    contactDetails = ContactDetailsSerializer(required=False)
+    currency = CurrencyField()
+    conversionCurrency = CurrencyField(required=False, allow_blank=True, allow_null=True)
+    subtotalPrice = PriceSerializer(required=False)
+    totalPrice = PriceSerializer()
+    lineItems = LineItemSerializer(many=True, required=False, max_length=300)
+    appliedDiscounts = AppliedDiscountSerializer(many=True, required=False, max_length=100)
+    checkoutUrl = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+
+
+class CheckoutRefSerializer(serializers.Serializer):
+    """The checkout inside a `checkout.completed` event: its id is enough.
+
+    The buyer's email may come along, for the "any order by the same email" recovery rule
+    when the storefront never reported the checkout itself.
+    """
+
+    id = serializers.CharField(min_length=1, max_length=100)
+    buyerInfo = BuyerInfoSerializer(required=False)
+
+
+class CheckoutEventSerializer(serializers.Serializer):
+    TYPES = ("checkout.updated", "checkout.completed")
+
+    eventId = serializers.CharField(min_length=1, max_length=255)
+    type = serializers.ChoiceField(choices=TYPES)
+    occurredAt = serializers.DateTimeField()
+    checkout = serializers.DictField()
+    orderId = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    def validate(self, attrs):
+        inner = CheckoutSnapshotSerializer if attrs["type"] == "checkout.updated" else CheckoutRefSerializer
+        checkout = inner(data=attrs["checkout"])
+        if not checkout.is_valid():
+            raise serializers.ValidationError({"checkout": checkout.errors})
+        attrs["checkout"] = checkout.validated_data
+        return attrs
+
+
+def field_violations(errors: Any, path: str = "") -> list[dict[str, str]]:
+    """Flatten DRF's nested errors into Wix fieldViolations: `checkout.lineItems[2].quantity`."""
+    violations: list[dict[str, str]] = []
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            if key == "non_field_errors":
+                child = path
+            elif isinstance(key, int):
+                child = f"{path}[{key}]"
+            else:
+                child = f"{path}.{key}" if path else str(key)
+            violations.extend(field_violations(value, child))
+    elif isinstance(errors, list):
+        if all(isinstance(item, str) for item in errors):
+            for item in errors:
+                code = getattr(item, "code", "invalid")
+                violations.append({"field": path or "body", "description": str(item), "violatedRule": code})
+        else:
+            for index, item in enumerate(errors):
+                if item:
+                    violations.extend(field_violations(item, f"{path}[{index}]"))
+    else:
+        violations.append({"field": path or "body", "description": str(errors), "violatedRule": "invalid"})
+    return violations
+
+
+def _price(data: dict | None, currency: str, conversion: str, language: str) -> dict[str, str] | None:
+    if not data:
+        return None
+    return multi_currency_price(data["amount"], data.get("convertedAmount"), currency, conversion, language)
+
+
+def _line_item(item: dict, currency: str, conversion: str, language: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if item.get("id"):
+        out["id"] = item["id"]
+    out["quantity"] = item["quantity"]
+    for key in ("catalogReference", "productName"):
+        if item.get(key):
+            out[key] = dict(item[key])
+    out["price"] = _price(item["price"], currency, conversion, language)
+    if item.get("priceBeforeDiscounts"):
+        out["priceBeforeDiscounts"] = _price(item["priceBeforeDiscounts"], currency, conversion, language)
+    if item.get("descriptionLines"):
+        out["descriptionLines"] = [
+            {key: dict(value) for key, value in line.items() if value} for line in item["descriptionLines"]
+        ]
+    for key in ("image", "physicalProperties"):
+        if item.get(key):
+            out[key] = dict(item[key])
+    return out
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return decimal_str(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, Any]:
+    """Model field values (CheckoutData) from a validated checkout in Wix's vocabulary."""
+    buyer = checkout.get("buyerInfo") or {}
+    contact = checkout.get("contactDetails") or {}
+    currency = checkout["currency"]
+    conversion = checkout.get("conversionCurrency") or ""
+    total = checkout["totalPrice"]
+    subtotal = checkout.get("subtotalPrice") or {}
+    email = buyer.get("email") or ""
+    return {
+        "cart_id": checkout.get("cartId") or "",
+        "buyer_language": checkout.get("buyerLanguage") or "",
+        "contact_id": buyer.get("contactId") or "",
+        "visitor_id": buyer.get("visitorId") or "",
+        "member_id": buyer.get("memberId") or "",
+        "user_id": buyer.get("userId") or "",
+        "buyer_email": email,
+        "email_key": email.lower(),
+        "first_name": contact.get("firstName") or "",
+        "last_name": contact.get("lastName") or "",
+        "phone": contact.get("phone") or "",
+        "company": contact.get("company") or "",
+        "vat_id": dict(contact["vatId"]) if contact.get("vatId") else None,
+        "currency": currency,
+        "conversion_currency": conversion if conversion != currency else "",
+        "subtotal": subtotal.get("amount", Decimal(0)),
+        "subtotal_converted": subtotal.get("convertedAmount"),
+        "total": total["amount"],
+        "total_converted": total.get("convertedAmount"),
+        "line_items": _json_safe(
+            [_line_item(item, currency, conversion, language) for item in checkout.get("lineItems") or []]
+        ),
+        "applied_discounts": _json_safe(
+            [_discount(discount, currency, conversion, language) for discount in checkout.get("appliedDiscounts") or []]
+        ),
+        "storefront_checkout_url": checkout.get("checkoutUrl") or "",
+    }
+
+
+def _discount(discount: dict, currency: str, conversion: str, language: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for source in ("coupon", "merchantDiscount", "discountRule"):
+        if discount.get(source):
+            body = dict(discount[source])
+            body["amount"] = _price(body["amount"], currency, conversion, language)
+            out[source] = body
+    for key in ("discountType", "lineItemIds"):
+        if discount.get(key):
+            out[key] = discount[key]
+    return out
+
+
+__all__ = [
+    "CheckoutEventSerializer",
+    "field_violations",
+    "format_money",
+    "snapshot_from_wix",
+]

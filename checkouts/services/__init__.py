@@ -1,0 +1,39 @@
+"""Every write the checkouts app makes goes through a function here."""
+
+from .activities import ActivityEntry, activities_record_bulk, activity_record
+from .ingest import IngestResult, Outcome, checkout_events_ingest
+from .lifecycle import (
+    abandoned_checkout_anonymise,
+    abandoned_checkout_delete,
+    abandoned_checkout_recover,
+    abandoned_checkout_refresh,
+    abandoned_checkouts_delete,
+    abandoned_checkouts_detect,
+    abandoned_checkouts_recover_for_order,
+)
+from .outbox import domain_event, webhook_event_build, webhook_events_record
+from .stores import api_key_create, api_key_revoke, membership_set, store_create, store_update
+
+__all__ = [
+    "ActivityEntry",
+    "IngestResult",
+    "Outcome",
+    "abandoned_checkout_anonymise",
+    "abandoned_checkout_delete",
+    "abandoned_checkout_recover",
+    "abandoned_checkout_refresh",
+    "abandoned_checkouts_delete",
+    "abandoned_checkouts_detect",
+    "abandoned_checkouts_recover_for_order",
+    "activities_record_bulk",
+    "activity_record",
+    "api_key_create",
+    "api_key_revoke",
+    "checkout_events_ingest",
+    "domain_event",
+    "membership_set",
+    "store_create",
+    "store_update",
+    "webhook_event_build",
+    "webhook_events_record",
+]

@@ -1,0 +1,251 @@
+"""An abandoned checkout's life: detected, refreshed, recovered, deleted or anonymised.
+
+Each change writes its outbox events in its own transaction, and tells other apps through
+`checkouts.hooks` inside that same transaction.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .. import hooks
+from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store, WebhookEvent
+from ..selectors import activities_latest
+from ..wix import abandoned_checkout_to_wix
+from .outbox import webhook_event_build, webhook_events_record
+
+logger = logging.getLogger(__name__)
+
+_SNAPSHOT = CheckoutData.SNAPSHOT_FIELDS
+
+
+def abandoned_checkouts_detect(*, now: datetime | None = None, batch_size: int | None = None) -> int:
+    """Turn every checkout idle past its store's `abandon_after` into an abandoned checkout.
+
+    Set-based and batched: each batch claims its checkouts with FOR UPDATE SKIP LOCKED, so
+    two sweeps running at once split the work instead of doing it twice, and the unique
+    constraint on `AbandonedCheckout.checkout` would refuse a duplicate regardless.
+    Returns how many abandoned checkouts were created.
+    """
+    now = now or timezone.now()
+    batch_size = batch_size or settings.COMEBACK_SWEEP_BATCH_SIZE
+    created = 0
+    while True:
+        batch = _detect_batch(now=now, batch_size=batch_size)
+        created += batch
+        if batch < batch_size:
+            return created
+
+
+def _detect_batch(*, now: datetime, batch_size: int) -> int:
+    with transaction.atomic():
+        ids = list(
+            Checkout.objects.filter(abandon_due_at__lte=now)
+            .order_by("abandon_due_at")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:batch_size]
+        )
+        if not ids:
+            return 0
+        rows = list(Checkout.objects.filter(pk__in=ids).values("id", "store_id", "external_id", *_SNAPSHOT))
+        Checkout.objects.filter(pk__in=ids).update(abandoned_at=now, abandon_due_at=None)
+        stores = Store.objects.in_bulk({row["store_id"] for row in rows})
+        abandoned = []
+        for row in rows:
+            checkout_id, external_id = row.pop("id"), row.pop("external_id")
+            ac = AbandonedCheckout(
+                checkout_id=checkout_id,
+                checkout_external_id=external_id,
+                created_at=now,
+                updated_at=now,
+                event_sequence=1,
+                **row,
+            )
+            ac.store = stores[ac.store_id]
+            ac.latest_activities = []
+            abandoned.append(ac)
+        AbandonedCheckout.objects.bulk_create(abandoned)
+        hooks.abandoned_checkouts_created.send(sender=AbandonedCheckout, abandoned_checkouts=abandoned)
+        webhook_events_record(
+            [
+                webhook_event_build(abandoned_checkout=ac, slug=WebhookEvent.Type.CREATED, sequence=1, store=ac.store)
+                for ac in abandoned
+            ]
+        )
+    logger.info("Marked %d checkouts abandoned", len(abandoned))
+    return len(abandoned)
+
+
+def abandoned_checkout_refresh(*, checkout: Checkout) -> bool:
+    """Copy a changed checkout onto its still-abandoned abandoned checkout (an `updated` event)."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = AbandonedCheckout.objects.filter(checkout=checkout, status=AbandonedCheckout.Status.ABANDONED).update(
+            updated_at=now, event_sequence=F("event_sequence") + 1, **checkout.snapshot()
+        )
+        if not updated:
+            return False
+        ac = AbandonedCheckout.objects.select_related("store").get(checkout=checkout)
+        webhook_events_record(
+            [
+                webhook_event_build(
+                    abandoned_checkout=ac,
+                    slug=WebhookEvent.Type.UPDATED,
+                    sequence=ac.event_sequence,
+                    activities=activities_latest(abandoned_checkout_id=ac.pk),
+                )
+            ]
+        )
+    return True
+
+
+def abandoned_checkout_recover(
+    *, abandoned_checkout_id: UUID, order_id: str = "", recovered_at: datetime | None = None
+) -> bool:
+    """Mark an abandoned checkout RECOVERED. Exactly one concurrent caller wins (returns True).
+
+    The conditional UPDATE is the compare-and-set: only the caller whose UPDATE changed the
+    row writes the `recovered` and `updated` events and tells the automations to stop.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        won = AbandonedCheckout.objects.filter(
+            pk=abandoned_checkout_id, status=AbandonedCheckout.Status.ABANDONED
+        ).update(
+            status=AbandonedCheckout.Status.RECOVERED,
+            checkout_recovered_at=recovered_at or now,
+            recovered_order_id=order_id,
+            updated_at=now,
+            event_sequence=F("event_sequence") + 2,
+        )
+        if not won:
+            return False
+        # The UPDATE holds the row lock until commit, so this read is the row we just wrote.
+        ac = AbandonedCheckout.objects.select_related("store").get(pk=abandoned_checkout_id)
+        if ac.checkout_recovered_at < ac.created_at:
+            # The order happened before the sweep noticed; the recovery is no earlier than the abandonment.
+            ac.checkout_recovered_at = ac.created_at
+            AbandonedCheckout.objects.filter(pk=ac.pk).update(checkout_recovered_at=ac.created_at)
+        hooks.abandoned_checkout_recovered.send(sender=AbandonedCheckout, abandoned_checkout=ac)
+        activities = activities_latest(abandoned_checkout_id=ac.pk)
+        entity = abandoned_checkout_to_wix(ac, activities, store=ac.store)
+        webhook_events_record(
+            [
+                webhook_event_build(
+                    abandoned_checkout=ac,
+                    slug=WebhookEvent.Type.RECOVERED,
+                    sequence=ac.event_sequence - 1,
+                    entity=entity,
+                ),
+                webhook_event_build(
+                    abandoned_checkout=ac, slug=WebhookEvent.Type.UPDATED, sequence=ac.event_sequence, entity=entity
+                ),
+            ]
+        )
+    logger.info("Abandoned checkout %s recovered (order %s)", abandoned_checkout_id, order_id or "-")
+    return True
+
+
+def abandoned_checkouts_recover_for_order(*, store: Store, checkout: Checkout) -> list[UUID]:
+    """Recover what a completed checkout recovers under the store's recovery rule."""
+    match = Q(checkout=checkout)
+    if store.recovery_rule == Store.RecoveryRule.ANY_ORDER_WITHIN_DAYS and checkout.email_key:
+        window_start = checkout.completed_at - timedelta(days=store.recovery_window_days)
+        match |= Q(email_key=checkout.email_key, created_at__gte=window_start, created_at__lte=checkout.completed_at)
+    candidates = AbandonedCheckout.objects.filter(match, store=store, status=AbandonedCheckout.Status.ABANDONED)
+    return [
+        pk
+        for pk in candidates.values_list("pk", flat=True)
+        if abandoned_checkout_recover(
+            abandoned_checkout_id=pk, order_id=checkout.order_id, recovered_at=checkout.completed_at
+        )
+    ]
+
+
+def abandoned_checkout_delete(*, abandoned_checkout_id: UUID, store: Store | None = None) -> bool:
+    """Delete one abandoned checkout and write its `deleted` event. False if it was already gone."""
+    with transaction.atomic():
+        queryset = AbandonedCheckout.objects.select_for_update().select_related("store")
+        if store is not None:
+            queryset = queryset.filter(store=store)
+        ac = queryset.filter(pk=abandoned_checkout_id).first()
+        if ac is None:
+            return False
+        event = webhook_event_build(
+            abandoned_checkout=ac,
+            slug=WebhookEvent.Type.DELETED,
+            sequence=ac.event_sequence + 1,
+            activities=activities_latest(abandoned_checkout_id=ac.pk),
+        )
+        hooks.abandoned_checkouts_deleting.send(sender=AbandonedCheckout, abandoned_checkout_ids=[ac.pk])
+        ac.delete()
+        webhook_events_record([event])
+    return True
+
+
+def abandoned_checkouts_delete(*, store: Store, ids: Iterable[UUID]) -> dict[UUID, bool]:
+    """Delete several, each in its own transaction: one missing id does not stop the rest."""
+    return {pk: abandoned_checkout_delete(abandoned_checkout_id=pk, store=store) for pk in ids}
+
+
+def abandoned_checkout_anonymise(*, abandoned_checkout_id: UUID, store: Store | None = None) -> bool:
+    """Erase the buyer from one abandoned checkout: the row, its checkout, its activities and
+    every outbox payload that carried it. The row itself stays, so the merchant's figures hold.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        queryset = AbandonedCheckout.objects.select_for_update().select_related("store")
+        if store is not None:
+            queryset = queryset.filter(store=store)
+        ac = queryset.filter(pk=abandoned_checkout_id).first()
+        if ac is None:
+            return False
+        blank = CheckoutData.PERSONAL_FIELDS
+        for name, value in blank.items():
+            setattr(ac, name, value)
+        ac.storefront_checkout_url = ""
+        ac.updated_at = now
+        ac.event_sequence += 1
+        AbandonedCheckout.objects.filter(pk=ac.pk).update(
+            **blank, storefront_checkout_url="", updated_at=now, event_sequence=ac.event_sequence
+        )
+        if ac.checkout_id:
+            Checkout.objects.filter(pk=ac.checkout_id).update(**blank, storefront_checkout_url="")
+        Activity.objects.filter(abandoned_checkout=ac).update(detail={})
+        activities = activities_latest(abandoned_checkout_id=ac.pk)
+        entity = abandoned_checkout_to_wix(ac, activities, store=ac.store)
+        _outbox_payloads_replace_entity(entity_id=ac.pk, entity=entity)
+        webhook_events_record(
+            [
+                webhook_event_build(
+                    abandoned_checkout=ac,
+                    slug=WebhookEvent.Type.UPDATED,
+                    sequence=ac.event_sequence,
+                    entity=entity,
+                    anonymize=True,
+                )
+            ]
+        )
+    return True
+
+
+def _outbox_payloads_replace_entity(*, entity_id: UUID, entity: dict) -> None:
+    """Swap the buyer's data out of every stored event about this entity."""
+    for event in WebhookEvent.objects.filter(entity_id=entity_id).only("id", "payload"):
+        payload = event.payload
+        for outer, inner in (
+            ("createdEvent", "entity"),
+            ("updatedEvent", "currentEntity"),
+            ("deletedEvent", "deletedEntity"),
+        ):
+            if outer in payload:
+                payload[outer][inner] = entity
+        if "actionEvent" in payload:
+            payload["actionEvent"]["body"]["abandonedCheckout"] = entity
+        WebhookEvent.objects.filter(pk=event.pk).update(payload=payload)

@@ -1,0 +1,29 @@
+"""Thin Celery tasks: each calls one service and returns quietly when there is nothing to do."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from .models import IngestedEvent
+from .services import abandoned_checkouts_detect
+
+# Old replay records are deleted a few thousand at a time so no statement holds locks long.
+PRUNE_BATCH = 5000
+
+
+@shared_task
+def abandoned_checkouts_detect_task() -> int:
+    return abandoned_checkouts_detect()
+
+
+@shared_task
+def ingested_events_prune_task() -> int:
+    cutoff = timezone.now() - timedelta(days=settings.COMEBACK_INGEST_DEDUP_DAYS)
+    deleted = 0
+    while True:
+        ids = list(IngestedEvent.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not ids:
+            return deleted
+        deleted += IngestedEvent.objects.filter(pk__in=ids).delete()[0]

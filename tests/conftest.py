@@ -1,0 +1,36 @@
+import pytest
+from django.db import connection
+
+from checkouts.services import api_key_create
+from tests.factories import MembershipFactory, StoreFactory, UserFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` need real row locks; on SQLite they are skipped, loudly."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def store(db):
+    return StoreFactory(name="Acme")
+
+
+@pytest.fixture
+def other_store(db):
+    return StoreFactory(name="Globex")
+
+
+@pytest.fixture
+def owner(store):
+    return MembershipFactory(store=store, user=UserFactory(username="owner")).user
+
+
+@pytest.fixture
+def api_key(store):
+    _, raw = api_key_create(store=store, name="test", scopes=["read", "delete", "ingest"])
+    return raw

@@ -1,0 +1,85 @@
+"""factory_boy factories for the models tests build on."""
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from checkouts.models import AbandonedCheckout, Activity, Checkout, Membership, Store
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "password")
+
+
+class StoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Store
+
+    name = factory.Sequence(lambda n: f"Store {n}")
+    currency = "USD"
+    time_zone = "UTC"
+    language = "en"
+    storefront_url = "https://shop.example.com"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    store = factory.SubFactory(StoreFactory)
+    role = Membership.Role.OWNER
+
+
+class CheckoutFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Checkout
+
+    store = factory.SubFactory(StoreFactory)
+    external_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    buyer_email = factory.Sequence(lambda n: f"Buyer{n}@Example.com")
+    first_name = "Ada"
+    last_name = "Lovelace"
+    currency = "USD"
+    subtotal = Decimal("100.00")
+    total = Decimal("100.00")
+    last_activity_at = factory.LazyFunction(timezone.now)
+    storefront_checkout_url = factory.LazyAttribute(lambda o: f"https://shop.example.com/checkout/{o.external_id}")
+
+
+class AbandonedCheckoutFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AbandonedCheckout
+
+    store = factory.SubFactory(StoreFactory)
+    checkout = None
+    checkout_external_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    buyer_email = factory.Sequence(lambda n: f"buyer{n}@example.com")
+    first_name = "Grace"
+    last_name = "Hopper"
+    currency = "USD"
+    subtotal = Decimal("120.00")
+    total = Decimal("120.00")
+    created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=2))
+    updated_at = factory.LazyAttribute(lambda o: o.created_at)
+    storefront_checkout_url = "https://shop.example.com/checkout/abc"
+    line_items = factory.LazyFunction(list)
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+
+    abandoned_checkout = factory.SubFactory(AbandonedCheckoutFactory)
+    store = factory.LazyAttribute(lambda o: o.abandoned_checkout.store)
+    type = Activity.Type.SCHEDULED

@@ -1,0 +1,5 @@
+"""Automation, task and notification pages."""
+
+app_name = "automations"
+
+urlpatterns: list = []

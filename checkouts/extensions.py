@@ -1,0 +1,99 @@
+"""What other apps add to the dashboard, without the dashboard importing them.
+
+`checkouts` renders the navigation, the actions on a checkout, the bulk actions of the
+list, the header widgets and the timeline of a checkout from these registries. An app
+that builds on checkouts (automations, the webhook pages) registers its pieces in its
+AppConfig.ready, so dependencies keep pointing one way.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .models import Membership
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link in the main navigation (`section="main"`) or among the settings tabs (`"settings"`)."""
+
+    label: str
+    url_name: str
+    min_role: str = Membership.Role.VIEWER
+    order: int = 100
+    section: str = "main"
+
+
+@dataclass(frozen=True)
+class CheckoutAction:
+    """A button on the checkout detail page, or (bulk=True) an action on selected list rows.
+
+    The URL takes the abandoned checkout's id as `pk` (detail) or no argument (bulk: the
+    selected ids arrive as repeated `ids` POST fields).
+    """
+
+    label: str
+    url_name: str
+    min_role: str = Membership.Role.MANAGER
+    order: int = 100
+    bulk: bool = False
+    method: str = "get"
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a checkout's timeline."""
+
+    at: datetime
+    kind: str  # a short machine word: "abandoned", "activity", "click", "delivery", "recovered", ...
+    title: str
+    detail: str = ""
+    status: str = ""  # "ok", "warning", "error" or "" — drives the dot's colour
+    url: str = ""
+
+
+TimelineSource = Callable[[Any], list[TimelineEntry]]
+
+_nav: list[NavItem] = []
+_actions: list[CheckoutAction] = []
+_header_templates: list[str] = []
+_timeline_sources: list[TimelineSource] = []
+
+
+def register_nav(item: NavItem) -> None:
+    if item not in _nav:
+        _nav.append(item)
+
+
+def register_checkout_action(action: CheckoutAction) -> None:
+    if action not in _actions:
+        _actions.append(action)
+
+
+def register_header_template(template_name: str) -> None:
+    """A template included in the page header (e.g. a notification bell); it gets the page context."""
+    if template_name not in _header_templates:
+        _header_templates.append(template_name)
+
+
+def register_timeline_source(source: TimelineSource) -> None:
+    """`source(abandoned_checkout)` returns extra timeline entries; it must run a bounded number of queries."""
+    if source not in _timeline_sources:
+        _timeline_sources.append(source)
+
+
+def nav_items(section: str = "main") -> list[NavItem]:
+    return sorted((item for item in _nav if item.section == section), key=lambda item: item.order)
+
+
+def checkout_actions(*, bulk: bool) -> list[CheckoutAction]:
+    return sorted((a for a in _actions if a.bulk == bulk), key=lambda action: action.order)
+
+
+def header_templates() -> list[str]:
+    return list(_header_templates)
+
+
+def timeline_sources() -> list[TimelineSource]:
+    return list(_timeline_sources)

@@ -25,12 +25,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--checkouts", type=int, default=1500, help="Abandoned checkouts per store (default 1,500)."
         )
+        parser.add_argument(
+            "--sizes",
+            type=lambda text: [int(part) for part in text.split(",")],
+            help="Per-store counts, e.g. 200000,2000 (overrides --stores and --checkouts).",
+        )
         parser.add_argument("--seed", type=int, default=2026, help="Random seed, for repeatable data.")
         parser.add_argument("--live", type=int, default=25, help="Open checkouts per store, idle 0–90 min.")
         parser.add_argument("--once", action="store_true", help="Do nothing if the demo login already exists.")
 
-    def handle(self, *args, stores: int, checkouts: int, seed: int, live: int, once: bool, **options):
-        if stores < 1 or checkouts < 0:
+    def handle(self, *args, stores, checkouts, sizes, seed, live, once, **options):
+        sizes = sizes or [checkouts] * stores
+        stores = len(sizes)
+        if stores < 1 or min(sizes) < 0:
             raise CommandError("--stores must be at least 1 and --checkouts at least 0.")
         User = get_user_model()
         if once and User.objects.filter(username=DEMO_USERNAME).exists():
@@ -50,10 +57,10 @@ class Command(BaseCommand):
             Membership.objects.update_or_create(user=user, store=store, defaults={"role": Membership.Role.OWNER})
             made.append(store)
 
-        total = stores * checkouts
+        total = sum(sizes)
         with tqdm(total=total, unit="checkout", desc="Seeding", disable=total == 0) as bar:
-            for store in made:
-                demo.generate(store, count=checkouts, rnd=rnd, now=now, progress=bar.update)
+            for store, count in zip(made, sizes, strict=True):
+                demo.generate(store, count=count, rnd=rnd, now=now, progress=bar.update)
                 demo.link_abandoned_to_checkouts(store)
                 demo.live_checkouts(store, count=live, rnd=rnd, now=now)
         self.stdout.write(

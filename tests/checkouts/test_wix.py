@@ -154,3 +154,21 @@ def test_amounts_are_plain_decimal_strings(value, expected):
 
 def test_timestamps_are_utc_with_milliseconds():
     assert iso(datetime(2023, 5, 3, 8, 26, 7, 512345, tzinfo=UTC)) == "2023-05-03T08:26:07.512Z"
+
+
+def test_fast_money_formatting_matches_babel_everywhere():
+    import random
+
+    from babel.core import Locale
+    from babel.numbers import format_currency
+
+    rnd = random.Random(3)
+    languages = ["en", "fr", "de", "ja", "hi_IN", "ar", "de_CH", "nl", "pt_BR", "sv", "es", "it", "pl", "zh", "ko"]
+    currencies = ["USD", "EUR", "JPY", "GBP", "INR", "CHF", "KWD", "BRL", "SEK", "CLP", "BHD"]
+    amounts = [Decimal(0), Decimal("0.005"), Decimal("0.015"), Decimal("999.995"), Decimal("1000"), Decimal("1e15")]
+    amounts += [Decimal(rnd.randrange(0, 10**12)).scaleb(-rnd.choice([0, 1, 2, 3, 4])) for _ in range(60)]
+    for language in languages:
+        for currency in currencies:
+            for amount in amounts:
+                expected = format_currency(amount, currency, locale=Locale.parse(language))
+                assert format_money(amount, currency, language) == expected, (language, currency, amount)

@@ -4,7 +4,6 @@ Rows are generated as plain column dicts and written with COPY on PostgreSQL (a 
 abandoned checkouts load in a couple of minutes) or bulk inserts elsewhere.
 """
 
-import json
 import random
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -16,6 +15,7 @@ from itertools import islice
 from django.conf import settings
 from django.db import connection, transaction
 
+from .bulk import copy_rows
 from .models import AbandonedCheckout, Activity, Checkout, Store
 from .wix import multi_currency_price
 
@@ -318,7 +318,7 @@ def _write(model, rows: list[dict]) -> None:
         _write_checkouts(rows)
         return
     if connection.vendor == "postgresql":
-        _copy(model, rows)
+        copy_rows(model, rows)
     else:
         model.objects.bulk_create([model(**row) for row in rows], batch_size=500)
 
@@ -326,26 +326,9 @@ def _write(model, rows: list[dict]) -> None:
 def _write_checkouts(rows: list[dict]) -> None:
     """Checkouts get their ids from the database; abandoned checkouts then point at them."""
     if connection.vendor == "postgresql":
-        _copy(Checkout, rows)
+        copy_rows(Checkout, rows)
     else:
         Checkout.objects.bulk_create([Checkout(**row) for row in rows], batch_size=500)
-
-
-def _copy(model, rows: list[dict]) -> None:
-    columns = list(rows[0].keys())
-    fields = {f.attname: f for f in model._meta.concrete_fields}
-    db_columns = ", ".join(f'"{fields[name].column}"' for name in columns)
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg's own cursor, for COPY
-        with raw.copy(f'COPY "{model._meta.db_table}" ({db_columns}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([_copy_value(row[name]) for name in columns])
-
-
-def _copy_value(value):
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"), default=str)
-    return value
 
 
 def link_abandoned_to_checkouts(store: Store) -> None:

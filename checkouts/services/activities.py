@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..bulk import bulk_insert
 from ..models import AbandonedCheckout, Activity
 from ..selectors import activities_latest
 from .outbox import webhook_event_build, webhook_events_record
@@ -84,7 +85,7 @@ def activities_record_bulk(entries: Sequence[ActivityEntry]) -> list[Activity]:
         )
         for entry in entries
     ]
-    Activity.objects.bulk_create(activities)
+    bulk_insert(Activity, activities)
     by_type: dict[str, list] = {}
     for entry, activity in zip(entries, activities, strict=True):
         ac = entry.abandoned_checkout

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import hooks
+from ..bulk import bulk_insert
 from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store, WebhookEvent
 from ..selectors import activities_latest
 from ..wix import abandoned_checkout_to_wix
@@ -70,7 +71,7 @@ def _detect_batch(*, now: datetime, batch_size: int) -> int:
             ac.store = stores[ac.store_id]
             ac.latest_activities = []
             abandoned.append(ac)
-        AbandonedCheckout.objects.bulk_create(abandoned)
+        bulk_insert(AbandonedCheckout, abandoned)
         hooks.abandoned_checkouts_created.send(sender=AbandonedCheckout, abandoned_checkouts=abandoned)
         webhook_events_record(
             [

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from ..bulk import bulk_insert
 from ..models import AbandonedCheckout, Activity, Store, WebhookEvent
 from ..wix import abandoned_checkout_to_wix, iso
 
@@ -84,5 +85,5 @@ def webhook_events_record(events: list[WebhookEvent]) -> list[WebhookEvent]:
     """Insert outbox rows. Must run inside the transaction of the change they describe."""
     if not events:
         return events
-    WebhookEvent.objects.bulk_create(events)
+    bulk_insert(WebhookEvent, events)
     return events

@@ -1,0 +1,92 @@
+"""Benchmark: 100,000 checkouts going idle together, all marked abandoned by one sweep.
+
+Target (issue 2): ≤ 10 s on PostgreSQL, including the `created` outbox events and
+whatever the automations hook schedules in the same transactions.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/comeback_bench_sweep \\
+        .venv/bin/python tests/benchmarks/bench_sweep.py [--count 100000]
+
+The database is created (or emptied) by the script: never point it at real data.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        sys.exit("Run this against PostgreSQL: set DATABASE_URL.")
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from checkouts import demo
+    from checkouts.bulk import copy_rows
+    from checkouts.models import AbandonedCheckout, Checkout, WebhookEvent
+    from checkouts.services import abandoned_checkouts_detect, store_create
+
+    store = store_create(name="Sweep bench", currency="USD")
+    now = timezone.now()
+    template = demo._product_lines(store)[0]
+    rows = []
+    for index in range(args.count):
+        seen = now - timedelta(minutes=61, seconds=index % 600)
+        rows.append(
+            {
+                "store_id": store.pk,
+                "external_id": f"bench-{index}",
+                "last_activity_at": seen,
+                "snapshot_event_id": "",
+                "abandon_due_at": seen + store.abandon_after,
+                "buyer_email": f"buyer{index}@example.com",
+                "email_key": f"buyer{index}@example.com",
+                "first_name": "Bench",
+                "last_name": f"Buyer {index}",
+                "currency": "USD",
+                "subtotal": template["price"],
+                "total": template["price"],
+                "line_items": [demo._line_item(template, 1, store, demo.random.Random(index))[0]],
+                "created_at": seen,
+                "updated_at": seen,
+            }
+        )
+    started = time.perf_counter()
+    for start in range(0, len(rows), demo.WRITE_BATCH):
+        copy_rows(Checkout, rows[start : start + demo.WRITE_BATCH])
+    print(f"loaded {args.count:,} idle checkouts in {time.perf_counter() - started:.1f} s")
+
+    reset_queries()
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        created = abandoned_checkouts_detect(now=now)
+        elapsed = time.perf_counter() - started
+    batches = -(-created // 2000)
+    print(f"sweep: {created:,} abandoned checkouts in {elapsed:.2f} s ({created / elapsed:,.0f}/s)")
+    print(f"queries: {len(queries)} for {batches} batches ({len(queries) / max(batches, 1):.1f} per batch)")
+    print(f"rows: {AbandonedCheckout.objects.count():,} abandoned, {WebhookEvent.objects.count():,} outbox events")
+    print("target ≤ 10 s:", "PASS" if elapsed <= 10 and created == args.count else "FAIL")
+
+
+if __name__ == "__main__":
+    main()

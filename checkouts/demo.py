@@ -194,7 +194,8 @@ def generate(
         abandoned = [a for _, a, _ in chunk]
         activities = [act for _, _, acts in chunk for act in acts]
         with transaction.atomic():
-            _write(Checkout, checkouts)
+            for checkout_id, row in zip(_insert_checkouts(checkouts), abandoned, strict=True):
+                row["checkout_id"] = checkout_id
             _write(AbandonedCheckout, abandoned)
             _write(Activity, activities)
         result.checkouts += len(checkouts)
@@ -269,7 +270,7 @@ def _rows(store: Store, *, count: int, rnd: random.Random, now: datetime, templa
         abandoned = {
             "id": ac_id,
             "store_id": store.pk,
-            "checkout_id": None,  # linked after the checkout row exists
+            "checkout_id": None,  # set once the checkout row has its id
             "checkout_external_id": external_id,
             "status": AbandonedCheckout.Status.RECOVERED if recovered else AbandonedCheckout.Status.ABANDONED,
             "created_at": created,
@@ -312,50 +313,26 @@ def _activities(store, ac_id, created, now, *, has_email, recovered_at, rnd) -> 
 
 
 def _write(model, rows: list[dict]) -> None:
-    if not rows:
-        return
-    if model is Checkout:
-        _write_checkouts(rows)
-        return
     if connection.vendor == "postgresql":
         copy_rows(model, rows)
     else:
         model.objects.bulk_create([model(**row) for row in rows], batch_size=500)
 
 
-def _write_checkouts(rows: list[dict]) -> None:
-    """Checkouts get their ids from the database; abandoned checkouts then point at them."""
+def _insert_checkouts(rows: list[dict]) -> list[int]:
+    """Insert checkout rows and return their ids, so abandoned checkouts point at them directly."""
     if connection.vendor == "postgresql":
-        copy_rows(Checkout, rows)
-    else:
-        Checkout.objects.bulk_create([Checkout(**row) for row in rows], batch_size=500)
-
-
-def link_abandoned_to_checkouts(store: Store) -> None:
-    """Point each seeded abandoned checkout at its checkout row, by external id, in one statement."""
-    if connection.vendor == "postgresql":
+        # Take the ids from the sequence up front: COPY returns nothing.
         with connection.cursor() as cursor:
             cursor.execute(
-                """
-                UPDATE checkouts_abandonedcheckout ac SET checkout_id = c.id
-                FROM checkouts_checkout c
-                WHERE ac.store_id = %s AND ac.checkout_id IS NULL
-                  AND c.store_id = ac.store_id AND c.external_id = ac.checkout_external_id
-                """,
-                [store.pk],
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [Checkout._meta.db_table, len(rows)],
             )
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                UPDATE checkouts_abandonedcheckout SET checkout_id = (
-                    SELECT c.id FROM checkouts_checkout c
-                    WHERE c.store_id = checkouts_abandonedcheckout.store_id
-                      AND c.external_id = checkouts_abandonedcheckout.checkout_external_id)
-                WHERE store_id = %s AND checkout_id IS NULL
-                """,
-                [store.pk.hex],
-            )
+            ids = [row[0] for row in cursor.fetchall()]
+        copy_rows(Checkout, [{"id": pk, **row} for pk, row in zip(ids, rows, strict=True)])
+        return ids
+    created = Checkout.objects.bulk_create([Checkout(**row) for row in rows], batch_size=500)
+    return [checkout.pk for checkout in created]
 
 
 def live_checkouts(store: Store, *, count: int, rnd: random.Random, now: datetime) -> int:
@@ -390,4 +367,4 @@ def live_checkouts(store: Store, *, count: int, rnd: random.Random, now: datetim
     return len(rows)
 
 
-__all__ = ["STORES", "generate", "link_abandoned_to_checkouts", "live_checkouts"]
+__all__ = ["STORES", "generate", "live_checkouts"]

@@ -61,7 +61,6 @@ class Command(BaseCommand):
         with tqdm(total=total, unit="checkout", desc="Seeding", disable=total == 0) as bar:
             for store, count in zip(made, sizes, strict=True):
                 demo.generate(store, count=count, rnd=rnd, now=now, progress=bar.update)
-                demo.link_abandoned_to_checkouts(store)
                 demo.live_checkouts(store, count=live, rnd=rnd, now=now)
         self.stdout.write(
             self.style.SUCCESS(

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import request_finished
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # The header a Celery message carries the id of the request that enqueued it in.
@@ -156,21 +157,27 @@ def logging_config(log_format: str, level: str) -> dict:
     }
 
 
+def _request_id_clear(**kwargs) -> None:
+    request_id_var.set(None)
+
+
 class RequestIdMiddleware:
-    """Takes the proxy's X-Request-ID (or makes one), logs under it and returns it on the response."""
+    """Takes the proxy's X-Request-ID (or makes one), logs under it and returns it on the response.
+
+    The id stays set until the response is closed (request_finished), not just until this
+    middleware returns: Django logs 4xx and 5xx responses after the middleware chain.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
+        request_finished.connect(_request_id_clear, dispatch_uid="comeback-request-id-clear")
 
     def __call__(self, request):
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _INCOMING_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id
-        token = request_id_var.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id_var.reset(token)
+        request_id_var.set(request_id)
+        response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response
 

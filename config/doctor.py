@@ -141,10 +141,11 @@ def _services(production: bool) -> list[Finding]:
 def _smtp_answers(options: dict) -> None:
     """Connect, greet and leave: proves the server and TLS work without sending anything."""
     host, port = options["host"], options.get("port") or 25
+    timeout = min(options.get("timeout") or SMTP_TIMEOUT_SECONDS, SMTP_TIMEOUT_SECONDS)
     if options.get("use_ssl"):
-        client = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_SECONDS, context=ssl.create_default_context())
+        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
     else:
-        client = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_SECONDS)
+        client = smtplib.SMTP(host, port, timeout=timeout)
     with client:
         client.ehlo_or_helo_if_needed()
         if options.get("use_tls"):

@@ -38,14 +38,16 @@ MIDDLEWARE = [
     # Every log line of a request carries its id; the response returns it.
     "config.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything that can fail: an error page made by an inner middleware (a 503
+    # during a database outage) still gets the framing and content policies.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "checkouts.tenancy.CurrentStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -183,7 +183,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": 3600}
+    # A hung Redis must not hang a request that enqueues: socket reads give up after 5 s
+    # (the workers' blocking reads poll every second, well inside it).
+    else {"visibility_timeout": 3600, "socket_timeout": 5, "socket_connect_timeout": 2}
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
     for _folder in ("out", "processed", "control"):

@@ -34,6 +34,9 @@ ALLOWED_HOSTS = [
     ).split(",")
     if host.strip()
 ]
+# Keys retired by a rotation: sessions and signed links made with them stay valid until
+# they expire, while everything new is signed with DJANGO_SECRET_KEY.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- HTTPS -------------------------------------------------------------------------------

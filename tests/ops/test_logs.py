@@ -5,6 +5,7 @@ import json
 import logging
 import re
 import time
+import uuid
 
 import pytest
 
@@ -153,21 +154,24 @@ def test_a_task_enqueued_by_a_request_logs_under_that_request_id():
         lines = [json.loads(line) for line in stream.getvalue().splitlines()]
         return [line for line in lines if line.get("task_id") == result.id and "succeeded" in line["message"]]
 
+    # A queue of its own: no other consumer (a `make run` worker) or leftover message interferes.
+    queue = f"ops-test-{uuid.uuid4().hex}"
     app.conf.task_always_eager = False
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=5):
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=5, queues=[queue]):
             token = request_id_var.set("req-4c1d")
             try:
-                result = scheduler_heartbeat_task.delay()
+                result = scheduler_heartbeat_task.apply_async(queue=queue)
             finally:
                 request_id_var.reset(token)
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + 30
             while not finished() and time.monotonic() < deadline:
                 time.sleep(0.05)
     finally:
         app.conf.task_always_eager = True
         trace_logger.removeHandler(capture)
 
+    assert len(finished()) == 1, stream.getvalue()
     (done,) = finished()
     assert done["request_id"] == "req-4c1d"
     assert done["task"] == "checkouts.tasks.scheduler_heartbeat_task"

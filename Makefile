@@ -9,13 +9,13 @@ export DJANGO_SETTINGS_MODULE ?= config.settings.local
 PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3) python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test install lint format clean-data
+.PHONY: run test install lint format security doctor clean-data
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Comeback needs Python 3.12 or newer (Django 6.1)."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,test]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,test,security]'
 	@touch $@
 
 install: $(BIN)/.installed
@@ -37,6 +37,14 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The CI security gate: check --deploy, bandit, pip-audit, ruff.
+security: install
+	bash .ci/security
+
+# What is wrong with this install's configuration and services, in plain words.
+doctor: install
+	$(BIN)/python manage.py doctor
 
 format: install
 	$(BIN)/ruff format .

@@ -1,8 +1,10 @@
 """Reads: every queryset a request or a task uses starts here, scoped to one store."""
 
+from datetime import datetime
+
 from django.db.models import Prefetch, QuerySet
 
-from .models import AbandonedCheckout, Activity, Store
+from .models import AbandonedCheckout, Activity, SchedulerHeartbeat, Store
 
 
 def activities_latest(*, abandoned_checkout_id, limit: int = Activity.API_LIMIT) -> list[Activity]:
@@ -28,3 +30,8 @@ def abandoned_checkouts_for_store(*, store: Store) -> QuerySet[AbandonedCheckout
 
 def abandoned_checkouts_with_activities(queryset: QuerySet[AbandonedCheckout]) -> QuerySet[AbandonedCheckout]:
     return queryset.prefetch_related(latest_activities_prefetch())
+
+
+def scheduler_heartbeat_latest(*, name: str = SchedulerHeartbeat.BEAT) -> datetime | None:
+    """When the scheduler's tick last ran end to end, or None if it never has."""
+    return SchedulerHeartbeat.objects.filter(name=name).values_list("beat_at", flat=True).first()

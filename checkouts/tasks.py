@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .models import IngestedEvent
-from .services import abandoned_checkouts_detect
+from .services import abandoned_checkouts_detect, scheduler_heartbeat_record
 
 # Old replay records are deleted a few thousand at a time so no statement holds locks long.
 PRUNE_BATCH = 5000
@@ -27,3 +27,8 @@ def ingested_events_prune_task() -> int:
         if not ids:
             return deleted
         deleted += IngestedEvent.objects.filter(pk__in=ids).delete()[0]
+
+
+@shared_task
+def scheduler_heartbeat_task() -> None:
+    scheduler_heartbeat_record()

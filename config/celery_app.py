@@ -2,7 +2,9 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
+
+from config import logs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -10,11 +12,31 @@ app = Celery("comeback")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+
+@signals.setup_logging.connect
+def _logging_from_django_settings(**kwargs) -> None:
+    """Workers and beat log like the web process: same format, request ids, PII redaction."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+
+
+signals.before_task_publish.connect(logs.task_publish_add_request_id, weak=False)
+signals.task_prerun.connect(logs.task_start_set_context, weak=False)
+signals.task_postrun.connect(logs.task_end_clear_context, weak=False)
+
 # Every sweeper is safe to run twice at once (conditional updates, SKIP LOCKED), so a
 # second beat started by mistake duplicates work attempts, never results.
 app.conf.beat_schedule = {
     "abandoned-checkouts-detect": {
         "task": "checkouts.tasks.abandoned_checkouts_detect_task",
+        "schedule": 60.0,
+    },
+    # Proves the whole loop (beat -> broker -> worker -> database) to /readyz and doctor.
+    "scheduler-heartbeat": {
+        "task": "checkouts.tasks.scheduler_heartbeat_task",
         "schedule": 60.0,
     },
     "ingested-events-prune": {

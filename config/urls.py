@@ -1,10 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from . import health
+
 admin.site.site_header = "Comeback administration"
 admin.site.site_title = "Comeback admin"
 
+# A database outage anywhere in a request becomes a 503 (see config/errors.py).
+handler500 = "config.errors.server_error"
+
 urlpatterns = [
+    # Probes (config.health.HealthProbeMiddleware answers them before host checks).
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     # JSON APIs (Wix-compatible /ecom/v1/, REST /api/v1/, schema and docs).
     path("", include("checkouts.api.urls")),

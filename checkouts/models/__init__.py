@@ -1,4 +1,5 @@
 from .checkout import AbandonedCheckout, Activity, Checkout, CheckoutData, IngestedEvent
+from .operations import SchedulerHeartbeat
 from .store import ApiKey, Membership, Store
 from .webhooks import WebhookEvent
 
@@ -10,6 +11,7 @@ __all__ = [
     "CheckoutData",
     "IngestedEvent",
     "Membership",
+    "SchedulerHeartbeat",
     "Store",
     "WebhookEvent",
 ]

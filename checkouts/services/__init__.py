@@ -11,6 +11,7 @@ from .lifecycle import (
     abandoned_checkouts_detect,
     abandoned_checkouts_recover_for_order,
 )
+from .operations import scheduler_heartbeat_record
 from .outbox import domain_event, webhook_event_build, webhook_events_record
 from .stores import api_key_create, api_key_revoke, membership_set, store_create, store_update
 
@@ -32,6 +33,7 @@ __all__ = [
     "checkout_events_ingest",
     "domain_event",
     "membership_set",
+    "scheduler_heartbeat_record",
     "store_create",
     "store_update",
     "webhook_event_build",

@@ -1,8 +1,11 @@
 """Settings shared by every environment; each value can be overridden from the environment."""
 
+import re
 from pathlib import Path
 
 import environ
+
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -30,15 +33,21 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Load-balancer probes are answered first: no host check, no HTTPS redirect, no session.
+    "config.health.HealthProbeMiddleware",
+    # Every log line of a request carries its id; the response returns it.
+    "config.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything that can fail: an error page made by an inner middleware (a 503
+    # during a database outage) still gets the framing and content policies.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "checkouts.tenancy.CurrentStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -65,6 +74,8 @@ TEMPLATES = [
 # the worker writes; IMMEDIATE takes the write lock at BEGIN so two writers queue on the
 # busy timeout instead of failing with "database is locked" halfway through.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'comeback.sqlite3'}")}
+# Seconds: with PostgreSQL down or unreachable a request fails (503) instead of hanging.
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -74,9 +85,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+
+def postgres_statement_timeout(database: dict, seconds: int) -> None:
+    """Have PostgreSQL cancel any statement on this connection that runs longer than `seconds` (0: never)."""
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return
+    options = database.setdefault("OPTIONS", {})
+    flags = re.sub(r"-c\s*statement_timeout=\S+", "", options.get("options", "")).split()
+    if seconds > 0:
+        flags += ["-c", f"statement_timeout={seconds}s"]
+    options["options"] = " ".join(flags)
+    if not flags:
+        del options["options"]
+
+
+# Seconds; 0 leaves statements unbounded. Production sets a default (see production.py).
+DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=0)
+postgres_statement_timeout(DATABASES["default"], DATABASE_STATEMENT_TIMEOUT)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ---------------------------------------------------------------------
@@ -149,13 +178,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(VAR_DIR / "broker" / "out"),
         "data_folder_out": str(VAR_DIR / "broker" / "out"),
         "processed_folder": str(VAR_DIR / "broker" / "processed"),
+        # Broadcast (remote control) tables: under var/, not in whatever folder the worker starts in.
+        "control_folder": str(VAR_DIR / "broker" / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": 3600}
+    # A hung Redis must not hang a request that enqueues: socket reads give up after 5 s
+    # (the workers' blocking reads poll every second, well inside it).
+    else {"visibility_timeout": 3600, "socket_timeout": 5, "socket_connect_timeout": 2}
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for _folder in ("out", "processed"):
+    for _folder in ("out", "processed", "control"):
         (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -218,11 +251,10 @@ COMEBACK_SWEEP_BATCH_SIZE = env.int("COMEBACK_SWEEP_BATCH_SIZE", default=2000)
 # How long an ingested event id is remembered for replay detection.
 COMEBACK_INGEST_DEDUP_DAYS = env.int("COMEBACK_INGEST_DEDUP_DAYS", default=7)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# --- Operations (config/health.py, config/logs.py, config/errors.py, manage.py doctor) -----------
+# True only in production settings: `manage.py doctor` then treats development defaults as errors.
+COMEBACK_PRODUCTION = False
+# "json": one JSON object per line (production's default), "plain": one readable line (local).
+# Either way buyer emails and phones are masked and each line of a request carries its id.
+COMEBACK_LOG_FORMAT = env.str("COMEBACK_LOG_FORMAT", default="plain")
+LOGGING = logging_config(COMEBACK_LOG_FORMAT, env.str("DJANGO_LOG_LEVEL", default="INFO"))

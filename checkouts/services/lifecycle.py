@@ -91,7 +91,7 @@ def _claim_postgres(*, now: datetime, batch_size: int) -> list[AbandonedCheckout
         SELECT gen_random_uuid(), store_id, id, external_id, %(status)s, %(now)s, %(now)s, '', 0, '', 1, {snapshot}
         FROM marked
         RETURNING id
-    """  # noqa: S608 - identifiers come from the models, values are parameters
+    """  # noqa: S608 - identifiers come from the models, values are parameters  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, {"now": now, "limit": batch_size, "status": AbandonedCheckout.Status.ABANDONED})
         ids = [row[0] for row in cursor.fetchall()]

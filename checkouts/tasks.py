@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .models import IngestedEvent
-from .services import abandoned_checkouts_detect
+from .services import abandoned_checkouts_detect, bulk_job_run, bulk_jobs_resume
 
 # Old replay records are deleted a few thousand at a time so no statement holds locks long.
 PRUNE_BATCH = 5000
@@ -27,3 +27,13 @@ def ingested_events_prune_task() -> int:
         if not ids:
             return deleted
         deleted += IngestedEvent.objects.filter(pk__in=ids).delete()[0]
+
+
+@shared_task
+def bulk_job_run_task(job_id: str) -> None:
+    bulk_job_run(job_id=job_id)
+
+
+@shared_task
+def bulk_jobs_resume_task() -> int:
+    return bulk_jobs_resume()

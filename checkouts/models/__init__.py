@@ -1,3 +1,4 @@
+from .bulk import BulkJob
 from .checkout import AbandonedCheckout, Activity, Checkout, CheckoutData, IngestedEvent
 from .store import ApiKey, Membership, Store
 from .webhooks import WebhookEvent
@@ -6,6 +7,7 @@ __all__ = [
     "AbandonedCheckout",
     "Activity",
     "ApiKey",
+    "BulkJob",
     "Checkout",
     "CheckoutData",
     "IngestedEvent",

@@ -1,0 +1,36 @@
+"""What every dashboard view shares: the store-scoped mixin, per-method roles, htmx detection."""
+
+from django.http import HttpRequest
+from django.utils.cache import patch_vary_headers
+
+from ..models import Membership
+from ..tenancy import StoreRequiredMixin
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class DashboardMixin(StoreRequiredMixin):
+    """`min_role` guards every request; `write_role`, when set, guards the unsafe methods.
+
+    A page a viewer may look at but only a manager may change (the store settings) sets
+    `min_role = VIEWER, write_role = MANAGER`.
+    """
+
+    min_role = Membership.Role.VIEWER
+    write_role: str | None = None
+
+    def get_min_role(self) -> str:
+        if self.write_role and self.request.method not in SAFE_METHODS:
+            return self.write_role
+        return self.min_role
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    """An htmx request asking for a fragment (not a boosted full page)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def vary_on_htmx(response):
+    # The same URL answers with a fragment or a full page: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response

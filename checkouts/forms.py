@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from .filters import CUSTOM_PERIOD, PERIOD_CHOICES, SORT_CHOICES
 from .models import AbandonedCheckout, Activity, ApiKey, Membership, Store
+from .models.store import validate_language
 
 YES_NO_ANY = [("", "Any"), ("true", "Yes"), ("false", "No")]
 PAGE_SIZES = (25, 50, 100)
@@ -133,7 +134,10 @@ class StoreSettingsForm(forms.Form):
     time_zone = forms.ChoiceField(label="Time zone", help_text="Dates on every page and in exports use it.")
     currency = forms.ChoiceField(label="Currency")
     language = forms.CharField(
-        max_length=16, label="Language", help_text="Formats amounts and dates, e.g. en, en-GB, fr, de, ja."
+        max_length=16,
+        label="Language",
+        help_text="Formats amounts and dates, e.g. en, en-GB, fr, de, ja.",
+        validators=[validate_language],
     )
 
     def __init__(self, *args, **kwargs):

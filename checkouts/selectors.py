@@ -208,7 +208,7 @@ def _top_products_postgresql(window: QuerySet) -> list[ProductFigure]:
             CASE WHEN jsonb_typeof(recent.line_items) = 'array' THEN recent.line_items ELSE '[]'::jsonb END
         ) AS item
         GROUP BY 1
-        ORDER BY checkouts DESC, 1
+        ORDER BY checkouts DESC, 5 DESC, 2, 1
         LIMIT %s
     """  # noqa: S608 - the inner query is Django's own, with its parameters passed separately
     with connection.cursor() as cursor:
@@ -241,7 +241,8 @@ def _top_products_portable(window: QuerySet) -> list[ProductFigure]:
             quantity = item.get("quantity")
             quantities[product] += quantity if isinstance(quantity, int) else 1
             names.setdefault(product, (name or product, (item.get("image") or {}).get("url") or ""))
-    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:TOP_PRODUCTS]
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], -quantities[pair[0]], names[pair[0]][0], pair[0]))
+    ranked = ranked[:TOP_PRODUCTS]
     return [
         ProductFigure(
             product_id=product,

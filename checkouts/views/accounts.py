@@ -1,5 +1,7 @@
 """Choosing which of a user's stores the dashboard shows."""
 
+from uuid import UUID
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
@@ -16,7 +18,11 @@ class StoreSwitchView(LoginRequiredMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
-        membership = memberships_for_user(request.user).filter(store_id=request.POST.get("store")).first()
+        try:
+            store_id = UUID(request.POST.get("store", ""))
+        except ValueError:
+            store_id = None
+        membership = memberships_for_user(request.user).filter(store_id=store_id).first() if store_id else None
         if membership is None:
             raise Http404("You are not a member of that store.")
         store_choose(request, membership.store)

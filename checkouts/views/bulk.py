@@ -3,6 +3,7 @@
 from uuid import UUID
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.generic import TemplateView
@@ -51,15 +52,13 @@ class BulkStartView(DashboardMixin, View):
             messages.error(request, f"Select at most {BULK_MAX_IDS:,} checkouts at a time.")
             return redirect(_back_to_list(request))
         selected = abandoned_checkouts_for_store(store=self.store).filter(pk__in=ids)
-        if request.POST.get("confirm") == "yes":
-            # Only ids of this store make it into the job.
-            own = [str(pk) for pk in selected.values_list("pk", flat=True)]
-            if not own:
-                messages.error(request, "None of the selected checkouts exist any more.")
-                return redirect(_back_to_list(request))
-            job = bulk_job_create(store=self.store, action=self.action, ids=own, created_by=request.user)
-            return redirect("checkouts:bulk_job", pk=job.pk)
         count = selected.count()
+        if count != len(ids):
+            # The list only offers this store's rows: another store's id is not found here.
+            raise Http404("Some of the selected checkouts do not exist in this store.")
+        if request.POST.get("confirm") == "yes":
+            job = bulk_job_create(store=self.store, action=self.action, ids=ids, created_by=request.user)
+            return redirect("checkouts:bulk_job", pk=job.pk)
         words = {
             key: text.format(n=f"{count:,}", s="" if count == 1 else "s") for key, text in _WORDING[self.action].items()
         }

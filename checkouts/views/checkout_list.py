@@ -9,6 +9,7 @@ from ..extensions import checkout_actions
 from ..filters import AbandonedCheckoutFilter, sort_keys
 from ..forms import DEFAULT_PAGE_SIZE, PAGE_SIZES, CheckoutFilterForm
 from ..pagination import (
+    COUNT_CAP,
     BadCursor,
     KeysetPage,
     SortKey,
@@ -28,6 +29,8 @@ CURSOR_SALT = "checkouts.dashboard.list"
 PAGE_PARAMS = ("after", "before")
 # Bulk actions drawn as destructive buttons.
 DANGER_ACTIONS = {"checkouts:bulk_delete", "checkouts:bulk_anonymise"}
+# The list says "10,000+" past this many matches instead of counting them all.
+LIST_COUNT_CAP = COUNT_CAP
 COMMON_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NZD", "BRL", "INR")
 
 
@@ -92,7 +95,7 @@ class CheckoutListView(DashboardMixin, TemplateView):
                 after=position if direction == "after" else None,
                 before=position if direction == "before" else None,
             )
-            count, capped = capped_count(filterset.qs)
+            count, capped = capped_count(filterset.qs, cap=LIST_COUNT_CAP)
         filters_in_use = any(value for name, value in params.items() if name not in (*PAGE_PARAMS, "sort", "per_page"))
         context.update(
             form=CheckoutFilterForm(params, filter_errors=self.filter_errors),

@@ -16,7 +16,7 @@ from uuid import UUID
 from babel.numbers import get_currency_precision
 from django.conf import settings
 from django.db.models import CharField, Func, IntegerField, QuerySet
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views import View
@@ -202,8 +202,12 @@ class CheckoutExportView(DashboardMixin, View):
         if not ids or len(ids) > MAX_SELECTED:
             message = f"Select between 1 and {MAX_SELECTED:,} checkouts to export."
             return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        selected = abandoned_checkouts_for_store(store=self.store).filter(pk__in=ids)
+        if selected.count() != len(set(ids)):
+            # The list only offers this store's rows: another store's id is not found here.
+            raise Http404("Some of the selected checkouts do not exist in this store.")
         _, keys = sort_keys(request.POST.get("sort"))
-        return self.stream(abandoned_checkouts_for_store(store=self.store).filter(pk__in=ids), keys)
+        return self.stream(selected, keys)
 
     def stream(self, queryset: QuerySet, keys: list[SortKey]) -> StreamingHttpResponse:
         response = StreamingHttpResponse(csv_chunks(queryset, keys, self.store), content_type="text/csv; charset=utf-8")

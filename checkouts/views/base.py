@@ -1,6 +1,6 @@
 """What every dashboard view shares: the store-scoped mixin, per-method roles, htmx detection."""
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from django.utils.cache import patch_vary_headers
 
 from ..models import Membership
@@ -25,9 +25,25 @@ class DashboardMixin(StoreRequiredMixin):
         return self.min_role
 
 
+def filled(params: QueryDict) -> QueryDict:
+    """The query without the empty fields an HTML form submits (`activity=`), which mean "any"."""
+    kept = QueryDict(mutable=True)
+    for name, values in params.lists():
+        values = [value for value in values if value != ""]
+        if values:
+            kept.setlist(name, values)
+    return kept
+
+
 def is_htmx(request: HttpRequest) -> bool:
-    """An htmx request asking for a fragment (not a boosted full page)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    """An htmx request asking for a fragment: not a boosted page, and not a history restore
+    (on a cache miss, htmx asks for the whole page to put back after the Back button)."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def vary_on_htmx(response):

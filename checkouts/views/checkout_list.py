@@ -21,7 +21,7 @@ from ..pagination import (
     position_loads,
 )
 from ..selectors import abandoned_checkouts_for_list, bulk_jobs_unfinished
-from .base import DashboardMixin, is_htmx, vary_on_htmx
+from .base import DashboardMixin, filled, is_htmx, vary_on_htmx
 from .present import decorate_rows
 
 CURSOR_SALT = "checkouts.dashboard.list"
@@ -74,7 +74,7 @@ class CheckoutListView(DashboardMixin, TemplateView):
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        params = self.request.GET
+        params = filled(self.request.GET)
         queryset = abandoned_checkouts_for_list(store=self.store)
         filterset = AbandonedCheckoutFilter(params, queryset=queryset, request=self.request)
         self.filter_errors = {} if filterset.is_valid() else filterset.errors
@@ -99,6 +99,7 @@ class CheckoutListView(DashboardMixin, TemplateView):
         filters_in_use = any(value for name, value in params.items() if name not in (*PAGE_PARAMS, "sort", "per_page"))
         context.update(
             form=CheckoutFilterForm(params, filter_errors=self.filter_errors),
+            query=params,
             rows=decorate_rows(page.items),
             page=page,
             next_token=page_token(sort, page.next_position) if page.next_position else None,

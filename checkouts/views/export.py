@@ -25,7 +25,7 @@ from ..filters import AbandonedCheckoutFilter, sort_keys
 from ..models import Membership, Store
 from ..pagination import SortKey, keyset_after
 from ..selectors import abandoned_checkouts_for_store
-from .base import DashboardMixin
+from .base import DashboardMixin, filled
 
 # Rows per query: big enough that round trips are noise, small enough that a chunk of
 # tuples and its CSV text stay a few megabytes.
@@ -187,7 +187,7 @@ class CheckoutExportView(DashboardMixin, View):
 
     def get(self, request, *args, **kwargs):
         queryset = abandoned_checkouts_for_store(store=self.store)
-        filterset = AbandonedCheckoutFilter(request.GET, queryset=queryset, request=request)
+        filterset = AbandonedCheckoutFilter(filled(request.GET), queryset=queryset, request=request)
         if not filterset.is_valid():
             errors = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in filterset.errors.items())
             return HttpResponse(f"Invalid filter. {errors}", status=400, content_type="text/plain; charset=utf-8")

@@ -116,6 +116,16 @@
     if (event.target.matches("select[data-period-toggle]")) syncPeriod(event.target);
   });
 
+  /* ---- htmx: leave empty fields out of the URL, so shared links stay short ------------- */
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get") return;
+    var params = event.detail.parameters;
+    Object.keys(params).forEach(function (name) {
+      var values = [].concat(params[name]);
+      if (values.every(function (value) { return value === ""; })) delete params[name];
+    });
+  });
+
   function init(root) {
     root.querySelectorAll("select[data-period-toggle]").forEach(syncPeriod);
     root.querySelectorAll("form[data-bulk]").forEach(function (form) { updateSelection(form); });

@@ -1,12 +1,13 @@
 """Reads: every queryset a request or a task uses starts here, scoped to one store."""
 
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db import connection, transaction
+from django.db.models import Count, DecimalField, Exists, OuterRef, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -62,7 +63,7 @@ LIST_COLUMNS = (
 TIMELINE_ACTIVITY_LIMIT = 200
 # "Most abandoned products" reads the line items of at most this many checkouts of the
 # period (the newest), so a 90-day overview of a huge store stays a bounded read.
-PRODUCT_SAMPLE_SIZE = 20_000
+PRODUCT_SAMPLE_SIZE = 5_000
 TOP_PRODUCTS = 6
 
 
@@ -102,33 +103,43 @@ class OverviewFigures:
 
 
 def overview_figures(*, store: Store, start: datetime, end: datetime) -> OverviewFigures:
-    """Headline numbers for the checkouts abandoned in [start, end): two aggregate queries over
-    indexed ranges (abandoned checkouts by store and date, activities by store, type and date)."""
+    """Headline numbers for the checkouts abandoned in [start, end) and the emails sent then.
+
+    Three aggregates, each over an index range: the period's checkouts are summed from an
+    index holding date, status, total and id (no wide row is read); the emails are counted
+    from the activity index by store, type and date; "came back after an email" probes the
+    activity index only for the period's recovered checkouts, a small share of them.
+    """
     zero = Value(Decimal(0), output_field=DecimalField())
     cohort = abandoned_checkouts_for_store(store=store).filter(created_at__gte=start, created_at__lt=end)
     recovered = Q(status=AbandonedCheckout.Status.RECOVERED)
-    totals = cohort.aggregate(
-        abandoned_count=Count("pk"),
-        abandoned_value=Coalesce(Sum("total"), zero),
-        recoverable_value=Coalesce(Sum("total", filter=Q(status=AbandonedCheckout.Status.ABANDONED)), zero),
-        recovered_count=Count("pk", filter=recovered),
-        recovered_value=Coalesce(Sum("total", filter=recovered), zero),
-    )
-    # Emails sent in the period, and how many of their checkouts came back after the email.
-    emails = Activity.objects.filter(
-        store=store, type=Activity.Type.EMAIL_SENT, created_at__gte=start, created_at__lt=end
-    ).aggregate(
-        emails_sent=Count("abandoned_checkout", distinct=True),
-        emails_recovered=Count(
-            "abandoned_checkout",
-            distinct=True,
-            filter=Q(
-                abandoned_checkout__status=AbandonedCheckout.Status.RECOVERED,
-                abandoned_checkout__checkout_recovered_at__gte=F("created_at"),
-            ),
-        ),
-    )
-    return OverviewFigures(**totals, **emails)
+    with _without_jit():
+        totals = cohort.aggregate(
+            abandoned_count=Count("*"),
+            abandoned_value=Coalesce(Sum("total"), zero),
+            recoverable_value=Coalesce(Sum("total", filter=Q(status=AbandonedCheckout.Status.ABANDONED)), zero),
+            recovered_count=Count("created_at", filter=recovered),
+            recovered_value=Coalesce(Sum("total", filter=recovered), zero),
+        )
+        emails_sent = Activity.objects.filter(
+            store=store, type=Activity.Type.EMAIL_SENT, created_at__gte=start, created_at__lt=end
+        ).count()
+        # Automations stop at recovery, so a recovered checkout's email came before it.
+        emailed = Activity.objects.filter(abandoned_checkout=OuterRef("pk"), type=Activity.Type.EMAIL_SENT)
+        emails_recovered = cohort.filter(recovered).filter(Exists(emailed)).count()
+    return OverviewFigures(**totals, emails_sent=emails_sent, emails_recovered=emails_recovered)
+
+
+@contextmanager
+def _without_jit():
+    """PostgreSQL's JIT spends ~80 ms compiling each of these aggregates, more than they take
+    to run from their indexes: switch it off for the enclosed queries only."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 @dataclass(frozen=True)
@@ -150,11 +161,12 @@ def overview_daily(*, store: Store, start: datetime, end: datetime) -> list[Dail
         .annotate(
             abandoned=Sum("total"),
             recovered=Sum("total", filter=Q(status=AbandonedCheckout.Status.RECOVERED)),
-            count=Count("pk"),
+            count=Count("*"),
         )
         .order_by("day")
     )
-    by_day = {row["day"]: row for row in rows}
+    with _without_jit():
+        by_day = {row["day"]: row for row in rows}
     first, last = timezone.localtime(start, zone).date(), timezone.localtime(end - timedelta(microseconds=1), zone)
     days = []
     day = first

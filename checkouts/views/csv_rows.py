@@ -212,9 +212,12 @@ def _copy_chunks(queryset: QuerySet, keys: list[SortKey], store: Store) -> Itera
         if ends:
             chunk = chunk.filter(~keyset_after(keys, list(ends[0])))
         sql, params = chunk.values_list(*select).query.sql_with_params()
+        # One write per chunk, not one per row: libpq hands COPY data over a row at a time.
+        data = bytearray()
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
             for block in copy:
-                yield bytes(block)
+                data += block
+        yield bytes(data)
         if not ends:
             return
         position = list(ends[0])

@@ -115,13 +115,11 @@ class LocalTime(Func):
 
 
 class Neutralised(Func):
-    """The text with a leading quote when a spreadsheet would read it as a formula."""
+    """The text with a leading quote when a spreadsheet would read it as a formula. A regular
+    expression rather than a CASE, so the text (the product-name subquery) is computed once."""
 
     output_field = TextField()
-    template = (
-        "CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
-        "THEN '''' || %(expressions)s ELSE %(expressions)s END"
-    )
+    template = r"regexp_replace(%(expressions)s, '^([-=+@\t\r])', '''\1')"
 
 
 @lru_cache(maxsize=1)

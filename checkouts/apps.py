@@ -5,3 +5,35 @@ class CheckoutsConfig(AppConfig):
     name = "checkouts"
     verbose_name = "Checkouts"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .extensions import CheckoutAction, NavItem, register_checkout_action, register_nav
+        from .models import Membership
+
+        Role = Membership.Role
+        for item in (
+            NavItem("Overview", "checkouts:overview", order=10),
+            NavItem("Checkouts", "checkouts:list", order=20),
+            NavItem("Settings", "checkouts:settings", order=90),
+            NavItem("Store", "checkouts:settings", section="settings", order=10),
+            NavItem("Members", "checkouts:members", min_role=Role.OWNER, section="settings", order=20),
+            NavItem("API keys", "checkouts:api_keys", min_role=Role.OWNER, section="settings", order=30),
+        ):
+            register_nav(item)
+        for action in (
+            CheckoutAction(
+                "Export selected", "checkouts:export", min_role=Role.MANAGER, order=80, bulk=True, method="post"
+            ),
+            CheckoutAction(
+                "Anonymise selected",
+                "checkouts:bulk_anonymise",
+                min_role=Role.MANAGER,
+                order=180,
+                bulk=True,
+                method="post",
+            ),
+            CheckoutAction(
+                "Delete selected", "checkouts:bulk_delete", min_role=Role.MANAGER, order=190, bulk=True, method="post"
+            ),
+        ):
+            register_checkout_action(action)

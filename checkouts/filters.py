@@ -13,8 +13,22 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from .models import AbandonedCheckout, Activity
+from .pagination import SortKey, with_tiebreaker
 
 MAX_SEARCH_TERMS = 5
+
+# Preset periods, each ending now and starting at midnight (store time) N - 1 days ago, so
+# "Last 7 days" is today plus the six days before it.
+PERIODS = {"today": ("Today", 1), "7d": ("Last 7 days", 7), "30d": ("Last 30 days", 30), "90d": ("Last 90 days", 90)}
+CUSTOM_PERIOD = "custom"
+PERIOD_CHOICES = [(key, label) for key, (label, _) in PERIODS.items()] + [(CUSTOM_PERIOD, "Custom range")]
+
+
+def period_start(period: str, *, zone, now: datetime | None = None) -> datetime:
+    """Midnight in `zone` at the start of a preset period."""
+    today = timezone.localtime(now or timezone.now(), zone).date()
+    first_day = today - timedelta(days=PERIODS[period][1] - 1)
+    return datetime.combine(first_day, time.min, tzinfo=zone)
 
 
 class DateOrDateTimeField(forms.CharField):
@@ -74,10 +88,30 @@ class AbandonedCheckoutFilter(django_filters.FilterSet):
         choices=Activity.Type.choices, method="filter_activity", label="Has activity"
     )
     q = django_filters.CharFilter(method="filter_search", max_length=100, label="Search email or name")
+    period = django_filters.ChoiceFilter(
+        choices=PERIOD_CHOICES,
+        method="filter_period",
+        label="Abandoned in",
+        help_text="A preset (today, 7d, 30d, 90d) replaces created_after/created_before; custom uses them.",
+    )
 
     class Meta:
         model = AbandonedCheckout
         fields = []
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        if self.form.cleaned_data.get("period") in PERIODS:
+            # A preset wins over dates left in the URL from an earlier custom range.
+            self.form.cleaned_data["created_after"] = None
+            self.form.cleaned_data["created_before"] = None
+        return super().filter_queryset(queryset)
+
+    def filter_period(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if value not in PERIODS:
+            return qs
+        store = getattr(self.request, "store", None)
+        zone = store.zone if store is not None else timezone.get_current_timezone()
+        return qs.filter(created_at__gte=period_start(value, zone=zone))
 
     def filter_currency(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return qs.filter(currency=value.upper()) if value else qs
@@ -114,3 +148,19 @@ ORDERINGS = {
     "total": "total",
 }
 DEFAULT_ORDERING = "-created"
+SORT_CHOICES = [
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("-updated", "Recently updated"),
+    ("-total", "Highest total"),
+    ("total", "Lowest total"),
+]
+
+
+def sort_keys(sort: str | None) -> tuple[str, list[SortKey]]:
+    """("-total", keys ending in the id) for a public sort name; unknown names get the default."""
+    name = (sort or "").strip()
+    if name.lstrip("-") not in ORDERINGS:
+        name = DEFAULT_ORDERING
+    descending = name.startswith("-")
+    return name, with_tiebreaker([SortKey(ORDERINGS[name.lstrip("-")], descending)])

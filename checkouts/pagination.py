@@ -55,6 +55,12 @@ def _after(keys: list[SortKey], values: list[Any]) -> Q:
     return Q(**{f"{first.field}__{'lte' if first.descending else 'gte'}": first_value}) & condition
 
 
+def keyset_after(keys: list[SortKey], position: list[Any]) -> Q:
+    """The filter for rows strictly after `position`, for callers that page over `.values_list()`
+    rows themselves (the CSV export) instead of through `keyset_page`."""
+    return _after(keys, position)
+
+
 def position_of(obj: Model, keys: list[SortKey]) -> list[Any]:
     return [getattr(obj, key.field) for key in keys]
 
@@ -174,6 +180,7 @@ __all__ = [
     "capped_count",
     "cursor_dumps",
     "cursor_loads",
+    "keyset_after",
     "keyset_page",
     "position_dumps",
     "position_loads",

@@ -1,10 +1,18 @@
 """Reads: every queryset a request or a task uses starts here, scoped to one store."""
 
-from datetime import datetime
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db import connection, transaction
+from django.db.models import Count, DecimalField, Exists, OuterRef, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
-from .models import AbandonedCheckout, Activity, SchedulerHeartbeat, Store
+from .extensions import TimelineEntry, timeline_sources
+from .models import AbandonedCheckout, Activity, BulkJob, SchedulerHeartbeat, Store
 
 
 def activities_latest(*, abandoned_checkout_id, limit: int = Activity.API_LIMIT) -> list[Activity]:
@@ -35,3 +43,273 @@ def abandoned_checkouts_with_activities(queryset: QuerySet[AbandonedCheckout]) -
 def scheduler_heartbeat_latest(*, name: str = SchedulerHeartbeat.BEAT) -> datetime | None:
     """When the scheduler's tick last ran end to end, or None if it never has."""
     return SchedulerHeartbeat.objects.filter(name=name).values_list("beat_at", flat=True).first()
+
+
+# --- Dashboard reads ------------------------------------------------------------------------
+
+# The list needs these columns and nothing heavier (no discounts, no VAT ids).
+LIST_COLUMNS = (
+    "id",
+    "store_id",
+    "status",
+    "created_at",
+    "updated_at",
+    "buyer_email",
+    "first_name",
+    "last_name",
+    "currency",
+    "total",
+    "line_items",
+    "last_activity_type",
+    "last_activity_at",
+    "checkout_recovered_at",
+)
+# A checkout's timeline shows at most this many activities (automations write a handful each).
+TIMELINE_ACTIVITY_LIMIT = 200
+# "Most abandoned products" reads the line items of at most this many checkouts of the
+# period (the newest), so a 90-day overview of a huge store stays a bounded read.
+PRODUCT_SAMPLE_SIZE = 5_000
+TOP_PRODUCTS = 6
+
+
+def abandoned_checkouts_for_list(*, store: Store) -> QuerySet[AbandonedCheckout]:
+    return abandoned_checkouts_for_store(store=store).only(*LIST_COLUMNS)
+
+
+def activities_for_timeline(*, abandoned_checkout: AbandonedCheckout) -> list[Activity]:
+    return list(
+        Activity.objects.filter(abandoned_checkout=abandoned_checkout).order_by("-created_at", "-id")[
+            :TIMELINE_ACTIVITY_LIMIT
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class OverviewFigures:
+    abandoned_count: int
+    abandoned_value: Decimal
+    recoverable_value: Decimal
+    recovered_count: int
+    recovered_value: Decimal
+    emails_sent: int
+    emails_recovered: int
+
+    @property
+    def open_count(self) -> int:
+        return self.abandoned_count - self.recovered_count
+
+    @property
+    def recovery_rate(self) -> float | None:
+        return self.recovered_count / self.abandoned_count if self.abandoned_count else None
+
+    @property
+    def email_recovery_rate(self) -> float | None:
+        return self.emails_recovered / self.emails_sent if self.emails_sent else None
+
+
+def overview_figures(*, store: Store, start: datetime, end: datetime) -> OverviewFigures:
+    """Headline numbers for the checkouts abandoned in [start, end) and the emails sent then.
+
+    Three aggregates, each over an index range: the period's checkouts are summed from an
+    index holding date, status, total and id (no wide row is read); the emails are counted
+    from the activity index by store, type and date; "came back after an email" probes the
+    activity index only for the period's recovered checkouts, a small share of them.
+    """
+    zero = Value(Decimal(0), output_field=DecimalField())
+    cohort = abandoned_checkouts_for_store(store=store).filter(created_at__gte=start, created_at__lt=end)
+    recovered = Q(status=AbandonedCheckout.Status.RECOVERED)
+    with _without_jit():
+        totals = cohort.aggregate(
+            abandoned_count=Count("*"),
+            abandoned_value=Coalesce(Sum("total"), zero),
+            recoverable_value=Coalesce(Sum("total", filter=Q(status=AbandonedCheckout.Status.ABANDONED)), zero),
+            recovered_count=Count("created_at", filter=recovered),
+            recovered_value=Coalesce(Sum("total", filter=recovered), zero),
+        )
+        emails_sent = Activity.objects.filter(
+            store=store, type=Activity.Type.EMAIL_SENT, created_at__gte=start, created_at__lt=end
+        ).count()
+        # Automations stop at recovery, so a recovered checkout's email came before it.
+        emailed = Activity.objects.filter(abandoned_checkout=OuterRef("pk"), type=Activity.Type.EMAIL_SENT)
+        emails_recovered = cohort.filter(recovered).filter(Exists(emailed)).count()
+    return OverviewFigures(**totals, emails_sent=emails_sent, emails_recovered=emails_recovered)
+
+
+@contextmanager
+def _without_jit():
+    """PostgreSQL's JIT spends ~80 ms compiling each of these aggregates, more than they take
+    to run from their indexes: switch it off for the enclosed queries only."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+@dataclass(frozen=True)
+class DailyValue:
+    day: date
+    abandoned: Decimal
+    recovered: Decimal
+    count: int
+
+
+def overview_daily(*, store: Store, start: datetime, end: datetime) -> list[DailyValue]:
+    """Abandoned and recovered value per day of abandonment (store time), every day present."""
+    zone = store.zone
+    rows = (
+        abandoned_checkouts_for_store(store=store)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values("day")
+        .annotate(
+            abandoned=Sum("total"),
+            recovered=Sum("total", filter=Q(status=AbandonedCheckout.Status.RECOVERED)),
+            count=Count("*"),
+        )
+        .order_by("day")
+    )
+    with _without_jit():
+        by_day = {row["day"]: row for row in rows}
+    first, last = timezone.localtime(start, zone).date(), timezone.localtime(end - timedelta(microseconds=1), zone)
+    days = []
+    day = first
+    while day <= last.date():
+        row = by_day.get(day, {})
+        days.append(
+            DailyValue(
+                day=day,
+                abandoned=row.get("abandoned") or Decimal(0),
+                recovered=row.get("recovered") or Decimal(0),
+                count=row.get("count") or 0,
+            )
+        )
+        day += timedelta(days=1)
+    return days
+
+
+@dataclass(frozen=True)
+class ProductFigure:
+    product_id: str
+    name: str
+    image_url: str
+    checkouts: int
+    quantity: int
+
+
+def overview_top_products(*, store: Store, start: datetime, end: datetime) -> list[ProductFigure]:
+    """The products in most abandoned checkouts of the period (read from its newest
+    PRODUCT_SAMPLE_SIZE checkouts)."""
+    window = (
+        abandoned_checkouts_for_store(store=store)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .order_by("-created_at", "-id")[:PRODUCT_SAMPLE_SIZE]
+    )
+    if connection.vendor == "postgresql":
+        return _top_products_postgresql(window)
+    return _top_products_portable(window)
+
+
+def _top_products_postgresql(window: QuerySet) -> list[ProductFigure]:
+    # jsonb_array_elements unnests every line item in the database; only the top rows come back.
+    inner, params = window.values("line_items").query.sql_with_params()
+    sql = f"""
+        SELECT COALESCE(item->'catalogReference'->>'catalogItemId', item->'productName'->>'original') AS product,
+               MAX(item->'productName'->>'original'),
+               MAX(item->'image'->>'url'),
+               COUNT(*) AS checkouts,
+               SUM(CASE WHEN jsonb_typeof(item->'quantity') = 'number' THEN (item->>'quantity')::bigint ELSE 1 END)
+        FROM ({inner}) AS recent
+        CROSS JOIN LATERAL jsonb_array_elements(
+            CASE WHEN jsonb_typeof(recent.line_items) = 'array' THEN recent.line_items ELSE '[]'::jsonb END
+        ) AS item
+        GROUP BY 1
+        ORDER BY checkouts DESC, 5 DESC, 2, 1
+        LIMIT %s
+    """  # noqa: S608 - the inner query is Django's own, with its parameters passed separately
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, TOP_PRODUCTS])
+        rows = cursor.fetchall()
+    return [
+        ProductFigure(
+            product_id=row[0] or "",
+            name=row[1] or row[0] or "",
+            image_url=row[2] or "",
+            checkouts=row[3],
+            quantity=row[4] or 0,
+        )
+        for row in rows
+        if row[0]
+    ]
+
+
+def _top_products_portable(window: QuerySet) -> list[ProductFigure]:
+    counts: Counter[str] = Counter()
+    quantities: Counter[str] = Counter()
+    names: dict[str, tuple[str, str]] = {}
+    for line_items in window.values_list("line_items", flat=True).iterator(chunk_size=2000):
+        for item in line_items if isinstance(line_items, list) else ():
+            name = ((item.get("productName") or {}).get("original")) or ""
+            product = (item.get("catalogReference") or {}).get("catalogItemId") or name
+            if not product:
+                continue
+            counts[product] += 1
+            quantity = item.get("quantity")
+            quantities[product] += quantity if isinstance(quantity, int) else 1
+            names.setdefault(product, (name or product, (item.get("image") or {}).get("url") or ""))
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], -quantities[pair[0]], names[pair[0]][0], pair[0]))
+    ranked = ranked[:TOP_PRODUCTS]
+    return [
+        ProductFigure(
+            product_id=product,
+            name=names[product][0],
+            image_url=names[product][1],
+            checkouts=count,
+            quantity=quantities[product],
+        )
+        for product, count in ranked
+    ]
+
+
+def bulk_jobs_unfinished(*, store: Store, limit: int = 3) -> list[BulkJob]:
+    """The store's bulk jobs still in progress, newest first, for the list's progress panel."""
+    return list(BulkJob.objects.filter(store=store).exclude(state=BulkJob.State.DONE).order_by("-created_at")[:limit])
+
+
+_ACTIVITY_STATUS = {
+    Activity.Type.EMAIL_SENT: "ok",
+    Activity.Type.NOTIFICATION_SENT: "ok",
+    Activity.Type.TASK_CREATED: "ok",
+    Activity.Type.EMAIL_NOT_SENT: "warning",
+    Activity.Type.AUTOMATION_SKIPPED: "warning",
+}
+
+
+def abandoned_checkout_timeline(*, abandoned_checkout: AbandonedCheckout) -> list[TimelineEntry]:
+    """Everything that happened to one abandoned checkout, oldest first: its abandonment, its
+    activities, link clicks, its recovery and whatever the registered timeline sources add."""
+    ac = abandoned_checkout
+    entries = [TimelineEntry(at=ac.created_at, kind="abandoned", title="Checkout abandoned", status="warning")]
+    for activity in activities_for_timeline(abandoned_checkout=ac):
+        reason = activity.reason.replace("_", " ").capitalize() if activity.reason else ""
+        entries.append(
+            TimelineEntry(
+                at=activity.created_at,
+                kind="activity",
+                title=activity.get_type_display(),
+                detail=reason,
+                status=_ACTIVITY_STATUS.get(activity.type, ""),
+            )
+        )
+    if ac.last_clicked_at:
+        clicks = f"{ac.link_clicks} click{'s' if ac.link_clicks != 1 else ''} in all"
+        entries.append(TimelineEntry(at=ac.last_clicked_at, kind="click", title="Recovery link opened", detail=clicks))
+    if ac.checkout_recovered_at:
+        order = f"Order {ac.recovered_order_id}" if ac.recovered_order_id else ""
+        entries.append(
+            TimelineEntry(at=ac.checkout_recovered_at, kind="recovered", title="Recovered", detail=order, status="ok")
+        )
+    for source in timeline_sources():
+        entries.extend(source(ac))
+    return sorted(entries, key=lambda entry: entry.at)

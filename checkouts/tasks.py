@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .models import IngestedEvent
-from .services import abandoned_checkouts_detect, scheduler_heartbeat_record
+from .services import abandoned_checkouts_detect, bulk_job_run, bulk_jobs_resume, scheduler_heartbeat_record
 
 # Old replay records are deleted a few thousand at a time so no statement holds locks long.
 PRUNE_BATCH = 5000
@@ -32,3 +32,13 @@ def ingested_events_prune_task() -> int:
 @shared_task
 def scheduler_heartbeat_task() -> None:
     scheduler_heartbeat_record()
+
+
+@shared_task
+def bulk_job_run_task(job_id: str) -> None:
+    bulk_job_run(job_id=job_id)
+
+
+@shared_task
+def bulk_jobs_resume_task() -> int:
+    return bulk_jobs_resume()

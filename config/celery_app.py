@@ -43,4 +43,9 @@ app.conf.beat_schedule = {
         "task": "checkouts.tasks.ingested_events_prune_task",
         "schedule": 3600.0,
     },
+    # Dashboard bulk jobs whose wake-up was lost or whose worker died.
+    "bulk-jobs-resume": {
+        "task": "checkouts.tasks.bulk_jobs_resume_task",
+        "schedule": 60.0,
+    },
 }

@@ -54,10 +54,12 @@ def _database() -> tuple[bool, str]:
 
 
 def _migrations() -> tuple[bool, str]:
-    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
-    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    loader = MigrationExecutor(connections[DEFAULT_DB_ALIAS]).loader
+    # Every known migration, not just a plan to the leaves: a merge migration can be applied
+    # while one of the branches it merges is not.
+    plan = sorted(set(loader.graph.nodes) - set(loader.applied_migrations))
     if plan:
-        pending = ", ".join(f"{migration.app_label}.{migration.name}" for migration, _ in plan[:5])
+        pending = ", ".join(f"{app}.{name}" for app, name in plan[:5])
         more = f" and {len(plan) - 5} more" if len(plan) > 5 else ""
         return False, f"{len(plan)} migration(s) not applied: {pending}{more}. Run `manage.py migrate`."
     return True, "all applied"

@@ -1,3 +1,4 @@
+from .bulk import BulkJob
 from .checkout import AbandonedCheckout, Activity, Checkout, CheckoutData, IngestedEvent
 from .operations import SchedulerHeartbeat
 from .store import ApiKey, Membership, Store
@@ -7,6 +8,7 @@ __all__ = [
     "AbandonedCheckout",
     "Activity",
     "ApiKey",
+    "BulkJob",
     "Checkout",
     "CheckoutData",
     "IngestedEvent",

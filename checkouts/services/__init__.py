@@ -1,6 +1,7 @@
 """Every write the checkouts app makes goes through a function here."""
 
 from .activities import ActivityEntry, activities_record_bulk, activity_record
+from .bulk import bulk_job_create, bulk_job_run, bulk_jobs_resume
 from .ingest import IngestResult, Outcome, checkout_events_ingest
 from .lifecycle import (
     abandoned_checkout_anonymise,
@@ -11,6 +12,7 @@ from .lifecycle import (
     abandoned_checkouts_detect,
     abandoned_checkouts_recover_for_order,
 )
+from .members import LastOwnerError, membership_add, membership_remove, membership_role_change
 from .operations import scheduler_heartbeat_record
 from .outbox import domain_event, webhook_event_build, webhook_events_record
 from .stores import api_key_create, api_key_revoke, membership_set, store_create, store_update
@@ -18,6 +20,7 @@ from .stores import api_key_create, api_key_revoke, membership_set, store_create
 __all__ = [
     "ActivityEntry",
     "IngestResult",
+    "LastOwnerError",
     "Outcome",
     "abandoned_checkout_anonymise",
     "abandoned_checkout_delete",
@@ -30,8 +33,14 @@ __all__ = [
     "activity_record",
     "api_key_create",
     "api_key_revoke",
+    "bulk_job_create",
+    "bulk_job_run",
+    "bulk_jobs_resume",
     "checkout_events_ingest",
     "domain_event",
+    "membership_add",
+    "membership_remove",
+    "membership_role_change",
     "membership_set",
     "scheduler_heartbeat_record",
     "store_create",

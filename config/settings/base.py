@@ -64,6 +64,8 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # Navigation, header widgets and the store switcher for every dashboard page.
+                "checkouts.context_processors.dashboard",
             ],
         },
     },
@@ -115,9 +117,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
+# The sign-in pages live in the dashboard's URL namespace (checkouts/urls.py).
+LOGIN_URL = "checkouts:login"
 LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "checkouts:login"
 
 # --- I18n / time ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

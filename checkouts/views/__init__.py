@@ -1,0 +1,34 @@
+"""The dashboard's HTML views. JSON APIs live in checkouts.api."""
+
+from .accounts import StoreSwitchView
+from .bulk import BulkJobView, BulkStartView
+from .checkout_detail import CheckoutAnonymiseView, CheckoutDeleteView, CheckoutDetailView
+from .checkout_list import CheckoutListView
+from .export import CheckoutExportView
+from .overview import OverviewView
+from .settings import (
+    ApiKeyRevokeView,
+    ApiKeysView,
+    MemberChangeView,
+    MemberRemoveView,
+    MembersView,
+    StoreSettingsView,
+)
+
+__all__ = [
+    "ApiKeyRevokeView",
+    "ApiKeysView",
+    "BulkJobView",
+    "BulkStartView",
+    "CheckoutAnonymiseView",
+    "CheckoutDeleteView",
+    "CheckoutDetailView",
+    "CheckoutExportView",
+    "CheckoutListView",
+    "MemberChangeView",
+    "MemberRemoveView",
+    "MembersView",
+    "OverviewView",
+    "StoreSettingsView",
+    "StoreSwitchView",
+]

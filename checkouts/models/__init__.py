@@ -1,6 +1,6 @@
 from .checkout import AbandonedCheckout, Activity, Checkout, CheckoutData, IngestedEvent
 from .store import ApiKey, Membership, Store
-from .webhooks import WebhookEvent
+from .webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "AbandonedCheckout",
@@ -11,5 +11,7 @@ __all__ = [
     "IngestedEvent",
     "Membership",
     "Store",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
 ]

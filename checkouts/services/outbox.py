@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from ..models import AbandonedCheckout, Activity, Store, WebhookEvent
+from ..webhooks.delivery import webhook_deliveries_create
 from ..wix import abandoned_checkout_to_wix, iso
 
 _BODY_KEYS = {
@@ -81,8 +82,14 @@ def webhook_event_build(
 
 
 def webhook_events_record(events: list[WebhookEvent]) -> list[WebhookEvent]:
-    """Insert outbox rows. Must run inside the transaction of the change they describe."""
+    """Insert outbox rows and their deliveries. Must run inside the transaction of the change they describe.
+
+    Set-based, because the sweep calls it with thousands of events at once: one insert for
+    the events, one query for the stores' endpoints, one insert for the deliveries; the
+    workers are woken after commit.
+    """
     if not events:
         return events
     WebhookEvent.objects.bulk_create(events)
+    webhook_deliveries_create(events=events)
     return events

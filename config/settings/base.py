@@ -218,6 +218,18 @@ COMEBACK_SWEEP_BATCH_SIZE = env.int("COMEBACK_SWEEP_BATCH_SIZE", default=2000)
 # How long an ingested event id is remembered for replay detection.
 COMEBACK_INGEST_DEDUP_DAYS = env.int("COMEBACK_INGEST_DEDUP_DAYS", default=7)
 
+# --- Webhooks (checkouts/webhooks) ----------------------------------------------------------
+# Endpoint URLs must be https unless this is on (local settings and tests turn it on).
+COMEBACK_WEBHOOK_ALLOW_HTTP = env.bool("COMEBACK_WEBHOOK_ALLOW_HTTP", default=False)
+# Loopback addresses (127.0.0.0/8, ::1) are refused like any internal address unless this is
+# on: the embedded default turns it on so the demo can post to a receiver on this machine.
+COMEBACK_WEBHOOK_ALLOW_LOOPBACK = env.bool("COMEBACK_WEBHOOK_ALLOW_LOOPBACK", default=False)
+# The `appId` in the identity of wix-jwt deliveries (what a Wix app would know as its app id).
+COMEBACK_WEBHOOK_APP_ID = env("COMEBACK_WEBHOOK_APP_ID", default="8d0f3e6c-5a3b-4c1e-9f57-0c0ab5ac0b1e")
+# How long a claimed delivery belongs to its worker; after that the sweeper claims it again.
+# It must exceed one attempt (15 s of HTTP plus DNS) and the time a claimed row waits in the queue.
+COMEBACK_WEBHOOK_LEASE_SECONDS = env.int("COMEBACK_WEBHOOK_LEASE_SECONDS", default=120)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

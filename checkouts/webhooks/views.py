@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.generic import FormView, TemplateView, View
 
@@ -117,6 +118,9 @@ class EndpointDetailView(WebhooksMixin, TemplateView):
         return super().get_context_data(
             store=self.store,
             endpoint=endpoint,
+            rotation_until=endpoint.previous_secret_expires_at
+            if len(endpoint.signing_secrets(timezone.now())) > 1
+            else None,
             filters=filters,
             page=page,
             next_url=self._page_url(base, "after", page.next_position),

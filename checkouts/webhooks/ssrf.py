@@ -60,6 +60,7 @@ _RANGES: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]] = [
         ("240.0.0.0/4", "a reserved address"),
         ("::/128", "an unspecified address"),
         ("::ffff:0:0/96", "an IPv4-mapped IPv6 address"),
+        ("::ffff:0:0:0/96", "an IPv4-translated IPv6 address"),
         ("::/96", "an IPv4-compatible IPv6 address"),
         ("64:ff9b::/96", "a NAT64 address embedding an IPv4 address"),
         ("64:ff9b:1::/48", "a NAT64 address embedding an IPv4 address"),

@@ -2,6 +2,7 @@
 
 import http.server
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -11,6 +12,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)  # arrival, on the receiver's clock
 
 
 @dataclass
@@ -23,7 +25,7 @@ class Reply:
 class Receiver:
     """Records every request; answers with queued replies, then with `default`."""
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", *, delay: float = 0.0):
         self.received: list[Received] = []
         self.replies: deque[Reply] = deque()
         self.default = Reply()
@@ -34,6 +36,7 @@ class Receiver:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):
+                time.sleep(delay)  # a slow receiver keeps requests in flight
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 with receiver.lock:

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from ..models import AbandonedCheckout, Store, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from ..services.outbox import webhook_event_build
-from .delivery import nudge, wake_dispatcher, webhook_deliveries_cancel_pending
+from .attempts import webhook_deliveries_cancel_pending
+from .delivery import nudge, wake_dispatcher
 from .signing import secret_generate
 
 # During a rotation the old secret keeps signing for this long, next to the new one.

@@ -18,12 +18,8 @@ from checkouts.services import (
     webhook_events_record,
 )
 from checkouts.webhooks import http
-from checkouts.webhooks.delivery import (
-    MAX_ATTEMPTS,
-    RETRY_DELAYS,
-    webhook_deliveries_claim_due,
-    webhook_delivery_attempt,
-)
+from checkouts.webhooks.attempts import MAX_ATTEMPTS, RETRY_DELAYS, webhook_delivery_attempt
+from checkouts.webhooks.delivery import webhook_deliveries_claim_due
 from checkouts.webhooks.services import webhook_endpoint_create
 from checkouts.webhooks.tasks import webhook_delivery_send_task
 from tests.checkouts.helpers import at, completed_event, updated_event

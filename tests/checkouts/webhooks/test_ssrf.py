@@ -162,7 +162,7 @@ def test_a_public_answer_at_save_and_loopback_at_connect_is_refused(db, store, m
     )
     assert form.is_valid(), form.errors
 
-    from checkouts.webhooks.delivery import webhook_delivery_attempt
+    from checkouts.webhooks.attempts import webhook_delivery_attempt
     from checkouts.webhooks.services import webhook_endpoint_create
 
     webhook_endpoint_create(store=store, **form.cleaned_data)

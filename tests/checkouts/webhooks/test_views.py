@@ -137,7 +137,7 @@ def test_the_log_filters_pages_and_runs_constant_queries(
     for index in range(60):
         event = record(abandoned(store), "created" if index % 2 else "updated", 1)
         if index < 10:
-            from checkouts.webhooks.delivery import webhook_delivery_attempt
+            from checkouts.webhooks.attempts import webhook_delivery_attempt
 
             webhook_delivery_attempt(delivery_id=delivery_for(event).pk)
     url = reverse("webhooks:detail", args=[endpoint.pk])
@@ -175,7 +175,7 @@ def test_redeliver_one_and_all_failed(manager_client, endpoint, store, receiver,
 
 def test_a_disabled_endpoint_shows_a_notice(manager_client, endpoint, store, receiver):
     receiver.reply(Reply(410))
-    from checkouts.webhooks.delivery import webhook_delivery_attempt
+    from checkouts.webhooks.attempts import webhook_delivery_attempt
 
     webhook_delivery_attempt(delivery_id=delivery_for(record(abandoned(store))).pk)
     html = manager_client.get(reverse("webhooks:list")).content.decode()

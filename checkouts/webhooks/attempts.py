@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from ..models import WebhookDelivery, WebhookEndpoint
 from . import http
-from .delivery import nudge, wake_dispatcher, webhook_deliveries_release, webhook_delivery_start
+from .delivery import bookkeeping_commits, nudge, wake_dispatcher, webhook_deliveries_release, webhook_delivery_start
 from .signing import signed_request
 
 logger = logging.getLogger(__name__)
@@ -73,34 +73,41 @@ def webhook_delivery_attempt(
     was nothing to do (already sent, not due, claimed by someone else, or held back by an
     earlier event of the same checkout).
     """
-    token = webhook_delivery_start(delivery_id=delivery_id, lease_token=lease_token, now=timezone.now())
-    if token is None:
-        return None
-    delivery = _loaded([delivery_id])[delivery_id]
-    return _attempt(delivery, token, resolver=resolver)
+    with bookkeeping_commits():
+        token = webhook_delivery_start(delivery_id=delivery_id, lease_token=lease_token, now=timezone.now())
+        if token is None:
+            return None
+        delivery = _loaded([delivery_id])[delivery_id]
+        return _attempt(delivery, token, resolver=resolver)
 
 
 def webhook_deliveries_attempt(*, claims: list[tuple[int, uuid.UUID]], time_box: float = GROUP_TIME_BOX) -> int:
     """Attempt a group of claimed deliveries one after the other; returns how many were attempted."""
     stop_at = time.monotonic() + time_box
     deliveries = _loaded(delivery_id for delivery_id, _ in claims)
-    for index, (delivery_id, token) in enumerate(claims):
-        if time.monotonic() > stop_at:
-            webhook_deliveries_release(claims=claims[index:])
-            wake_dispatcher()
-            return index
-        delivery = deliveries.get(delivery_id)
-        if (
-            delivery is None
-            or webhook_delivery_start(delivery_id=delivery_id, lease_token=token, now=timezone.now()) is None
-        ):
-            continue
-        delivery.attempts += 1
-        _attempt(delivery, token)
+    # Deliveries to one receiver reuse its connection (keep-alive), re-checked each time.
+    with http.Connections() as connections, bookkeeping_commits():
+        for index, (delivery_id, token) in enumerate(claims):
+            if time.monotonic() > stop_at:
+                webhook_deliveries_release(claims=claims[index:])
+                wake_dispatcher()
+                return index
+            delivery = deliveries.get(delivery_id)
+            now = timezone.now()
+            if delivery is None or webhook_delivery_start(delivery_id=delivery_id, lease_token=token, now=now) is None:
+                continue
+            delivery.attempts += 1
+            _attempt(delivery, token, connections=connections)
     return len(claims)
 
 
-def _attempt(delivery: WebhookDelivery, token: uuid.UUID, *, resolver: http.Resolver | None = None) -> str | None:
+def _attempt(
+    delivery: WebhookDelivery,
+    token: uuid.UUID,
+    *,
+    resolver: http.Resolver | None = None,
+    connections: http.Connections | None = None,
+) -> str | None:
     now = timezone.now()
     endpoint = delivery.endpoint
     if not endpoint.active:
@@ -115,7 +122,7 @@ def _attempt(delivery: WebhookDelivery, token: uuid.UUID, *, resolver: http.Reso
         payload=event.payload,
         now=now,
     )
-    outcome = http.post(endpoint.url, request, resolver=resolver)
+    outcome = http.post(endpoint.url, request, resolver=resolver, connections=connections)
     return webhook_delivery_record(delivery=delivery, token=token, outcome=outcome)
 
 

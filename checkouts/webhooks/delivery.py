@@ -18,10 +18,11 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
@@ -99,6 +100,28 @@ def wake_dispatcher() -> None:
         logger.warning("Could not publish the webhook dispatcher; the sweeper will run it", exc_info=True)
 
 
+@contextmanager
+def bookkeeping_commits():
+    """On PostgreSQL, the claim, start and outcome writes of deliveries do not wait for the WAL flush.
+
+    These rows only track sending, and sending is at-least-once: if the database crashed
+    and lost the last fraction of a second of them, a delivery would be re-claimed after its
+    lease and sent again, which receivers must tolerate anyway (they dedupe on webhook-id).
+    Waiting for a flush per write made the disk, not the receiver, set the pace. Events and
+    deliveries themselves are created by the business transaction, which stays synchronous.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
 # --- Claims --------------------------------------------------------------------------------
 
 
@@ -129,7 +152,7 @@ def webhook_deliveries_claim_due(*, limit: int, now: datetime | None = None) -> 
     slow endpoint holds up only the batches of its own deliveries.
     """
     now = now or timezone.now()
-    with transaction.atomic():
+    with bookkeeping_commits(), transaction.atomic():
         rows = list(
             _due(now)
             .order_by("next_attempt_at")
@@ -137,14 +160,13 @@ def webhook_deliveries_claim_due(*, limit: int, now: datetime | None = None) -> 
             .values_list("id", "endpoint_id")[:limit]
         )
         rows.sort(key=lambda row: str(row[1]))
-        claims = [(delivery_id, uuid.uuid4()) for delivery_id, _ in rows]
-        expires = now + lease()
-        # One UPDATE per row: each row gets its own token. Rows are few (a batch) and locked.
-        for delivery_id, token in claims:
-            WebhookDelivery.objects.filter(pk=delivery_id).update(
-                state=State.DELIVERING, lease_token=token, next_attempt_at=expires
-            )
-    return claims
+        # One token for the whole batch: a claim is (row, token), and a later re-claim of any
+        # of these rows gets a new token, which is all the fencing needs.
+        token = uuid.uuid4()
+        WebhookDelivery.objects.filter(pk__in=[delivery_id for delivery_id, _ in rows]).update(
+            state=State.DELIVERING, lease_token=token, next_attempt_at=now + lease()
+        )
+    return [(delivery_id, token) for delivery_id, _ in rows]
 
 
 def webhook_deliveries_release(*, claims: list[tuple[int, uuid.UUID]]) -> int:

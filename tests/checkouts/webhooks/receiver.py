@@ -12,6 +12,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    client: tuple = ()  # the sender's address and port: one per TCP connection
     at: float = field(default_factory=time.time)  # arrival, on the receiver's clock
 
 
@@ -34,13 +35,16 @@ class Receiver:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else keep-alive replies wait 40 ms for a delayed ACK
 
             def do_POST(self):
                 time.sleep(delay)  # a slow receiver keeps requests in flight
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 with receiver.lock:
-                    receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                    receiver.received.append(
+                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, self.client_address)
+                    )
                     reply = receiver.replies.popleft() if receiver.replies else receiver.default
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():

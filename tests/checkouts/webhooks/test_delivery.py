@@ -301,3 +301,21 @@ def test_events_of_other_stores_endpoints_are_kept_apart(endpoint, receiver):
     stranger = StoreFactory()
     record(abandoned(stranger))
     assert sweep() == 0 and receiver.received == []
+
+
+def test_a_group_reuses_its_connection_yet_checks_every_attempt(store, endpoint, receiver, monkeypatch):
+    from checkouts.webhooks import ssrf
+    from checkouts.webhooks.attempts import webhook_deliveries_attempt
+
+    answers = iter([["127.0.0.1"], ["127.0.0.1"], ["10.0.0.1"]])
+    monkeypatch.setattr(ssrf, "resolve", lambda host, port: next(answers))
+    endpoint.url = receiver.url.replace("127.0.0.1", "hooks.example.test")
+    endpoint.save()
+    events = [record(abandoned(store)) for _ in range(3)]
+    claims = sorted(webhook_deliveries_claim_due(limit=10))
+
+    assert webhook_deliveries_attempt(claims=claims) == 3
+    assert len(receiver.received) == 2 and receiver.received[0].client == receiver.received[1].client
+    states = [delivery_for(event).state for event in events]
+    assert states == [State.SUCCEEDED, State.SUCCEEDED, State.PENDING]
+    assert "private network" in delivery_for(events[2]).last_error

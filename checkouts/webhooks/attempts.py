@@ -200,7 +200,7 @@ def _describe_failure(outcome: http.Outcome) -> str:
         return ""
     if outcome.status and 300 <= outcome.status < 400:
         return f"HTTP {outcome.status}: redirects are not followed."
-    return f"HTTP {outcome.status}"
+    return ""  # the status code says it all
 
 
 def _release_next(delivery: WebhookDelivery) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from ..models import AbandonedCheckout, Activity, Store, WebhookEvent
+from ..webhooks.bulk import bulk_insert
 from ..webhooks.delivery import webhook_deliveries_create
 from ..wix import abandoned_checkout_to_wix, iso
 
@@ -84,12 +85,12 @@ def webhook_event_build(
 def webhook_events_record(events: list[WebhookEvent]) -> list[WebhookEvent]:
     """Insert outbox rows and their deliveries. Must run inside the transaction of the change they describe.
 
-    Set-based, because the sweep calls it with thousands of events at once: one insert for
-    the events, one query for the stores' endpoints, one insert for the deliveries; the
-    workers are woken after commit.
+    Set-based, because the sweep calls it with thousands of events at once: one COPY (or
+    insert) for the events, one query for the stores' endpoints, one for the deliveries;
+    the workers are woken after commit.
     """
     if not events:
         return events
-    WebhookEvent.objects.bulk_create(events)
+    bulk_insert(WebhookEvent, events, fields=["id", "store", "type", "entity_id", "sequence", "payload", "created_at"])
     webhook_deliveries_create(events=events)
     return events

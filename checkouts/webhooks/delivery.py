@@ -27,6 +27,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from ..models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .bulk import bulk_insert
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +45,26 @@ def lease() -> timedelta:
 # --- Fan-out (inside the transaction that wrote the events) ----------------------------------
 
 
+DELIVERY_INSERT_FIELDS = [
+    "endpoint",
+    "event",
+    "entity_id",
+    "sequence",
+    "event_type",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "last_response",
+    "last_error",
+    "created_at",
+]
+
+
 def webhook_deliveries_create(*, events: list[WebhookEvent]) -> list[WebhookDelivery]:
-    """One delivery per event and subscribed active endpoint: one query, one bulk insert."""
+    """One delivery per event and subscribed active endpoint: one query, one bulk insert.
+
+    Big batches are written with COPY, so their rows come back without primary keys.
+    """
     store_ids = {event.store_id for event in events}
     endpoints_by_store: dict = defaultdict(list)
     for endpoint in WebhookEndpoint.objects.filter(store_id__in=store_ids, active=True).only(
@@ -68,8 +87,10 @@ def webhook_deliveries_create(*, events: list[WebhookEvent]) -> list[WebhookDeli
         for endpoint in endpoints_by_store.get(event.store_id, ())
         if endpoint.wants(event.type)
     ]
-    WebhookDelivery.objects.bulk_create(deliveries)
-    if deliveries:
+    bulk_insert(WebhookDelivery, deliveries, fields=DELIVERY_INSERT_FIELDS)
+    if len(deliveries) > NUDGE_EACH_UP_TO:
+        transaction.on_commit(wake_dispatcher)
+    elif deliveries:
         ids = [delivery.pk for delivery in deliveries]
         transaction.on_commit(lambda: nudge(ids))
     return deliveries

@@ -137,15 +137,18 @@ class WebhookDelivery(models.Model):
     entity_id = models.UUIDField()
     sequence = models.PositiveBigIntegerField()
     event_type = models.CharField(max_length=16, choices=WebhookEvent.Type.choices)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
+    # Database defaults too: the sweep's COPY writes only the columns that vary.
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Fences a claim: only the holder of the current token may record the outcome.
     lease_token = models.UUIDField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When the last attempt finished.")
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_response = models.TextField(blank=True, help_text="The first kilobyte of the last response body.")
-    last_error = models.CharField(max_length=500, blank=True)
+    last_response = models.TextField(
+        blank=True, default="", db_default="", help_text="The first kilobyte of the last response body."
+    )
+    last_error = models.CharField(max_length=500, blank=True, default="", db_default="")
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

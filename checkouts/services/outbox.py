@@ -82,6 +82,9 @@ def webhook_event_build(
     )
 
 
+_EVENT_COLUMNS = ["id", "store_id", "type", "entity_id", "sequence", "payload", "created_at"]
+
+
 def webhook_events_record(events: list[WebhookEvent]) -> list[WebhookEvent]:
     """Insert outbox rows and their deliveries. Must run inside the transaction of the change they describe.
 
@@ -91,6 +94,6 @@ def webhook_events_record(events: list[WebhookEvent]) -> list[WebhookEvent]:
     """
     if not events:
         return events
-    bulk_insert(WebhookEvent, events, fields=["id", "store", "type", "entity_id", "sequence", "payload", "created_at"])
+    bulk_insert(WebhookEvent, _EVENT_COLUMNS, [[getattr(event, name) for name in _EVENT_COLUMNS] for event in events])
     webhook_deliveries_create(events=events)
     return events

@@ -45,26 +45,11 @@ def lease() -> timedelta:
 # --- Fan-out (inside the transaction that wrote the events) ----------------------------------
 
 
-DELIVERY_INSERT_FIELDS = [
-    "endpoint",
-    "event",
-    "entity_id",
-    "sequence",
-    "event_type",
-    "state",
-    "attempts",
-    "next_attempt_at",
-    "last_response",
-    "last_error",
-    "created_at",
-]
+DELIVERY_COLUMNS = ["endpoint_id", "event_id", "entity_id", "sequence", "event_type", "next_attempt_at", "created_at"]
 
 
-def webhook_deliveries_create(*, events: list[WebhookEvent]) -> list[WebhookDelivery]:
-    """One delivery per event and subscribed active endpoint: one query, one bulk insert.
-
-    Big batches are written with COPY, so their rows come back without primary keys.
-    """
+def webhook_deliveries_create(*, events: list[WebhookEvent]) -> int:
+    """One delivery per event and subscribed active endpoint: one query, one bulk insert. Returns how many."""
     store_ids = {event.store_id for event in events}
     endpoints_by_store: dict = defaultdict(list)
     for endpoint in WebhookEndpoint.objects.filter(store_id__in=store_ids, active=True).only(
@@ -72,28 +57,23 @@ def webhook_deliveries_create(*, events: list[WebhookEvent]) -> list[WebhookDeli
     ):
         endpoints_by_store[endpoint.store_id].append(endpoint)
     if not endpoints_by_store:
-        return []
-    deliveries = [
-        WebhookDelivery(
-            endpoint_id=endpoint.id,
-            event_id=event.id,
-            entity_id=event.entity_id,
-            sequence=event.sequence,
-            event_type=event.type,
-            next_attempt_at=event.created_at,
-            created_at=event.created_at,
-        )
+        return 0
+    rows = [
+        (endpoint.id, event.id, event.entity_id, event.sequence, event.type, event.created_at, event.created_at)
         for event in events
         for endpoint in endpoints_by_store.get(event.store_id, ())
         if endpoint.wants(event.type)
     ]
-    bulk_insert(WebhookDelivery, deliveries, fields=DELIVERY_INSERT_FIELDS)
-    if len(deliveries) > NUDGE_EACH_UP_TO:
+    if len(rows) > NUDGE_EACH_UP_TO:
+        bulk_insert(WebhookDelivery, DELIVERY_COLUMNS, rows)
         transaction.on_commit(wake_dispatcher)
-    elif deliveries:
-        ids = [delivery.pk for delivery in deliveries]
+    elif rows:
+        created = WebhookDelivery.objects.bulk_create(
+            [WebhookDelivery(**dict(zip(DELIVERY_COLUMNS, row, strict=True))) for row in rows]
+        )
+        ids = [delivery.pk for delivery in created]
         transaction.on_commit(lambda: nudge(ids))
-    return deliveries
+    return len(rows)
 
 
 def nudge(delivery_ids: Iterable[int]) -> None:

@@ -3,7 +3,8 @@
 Runs in its own scratch PostgreSQL database (created and migrated here, dropped at the end)
 with a real `celery -A config worker --concurrency 2` on Redis and a receiver on loopback
 that checks every signature. Goal: >= 200 deliveries/s. Also measures what the fan-out
-adds to the abandonment sweep (one endpoint query and one bulk insert per batch).
+adds to the abandonment sweep (one endpoint query and one COPY per batch), and the sweep of
+100,000 abandonments with and without an endpoint (goal: <= 10 s).
 
     .venv/bin/python tests/benchmarks/bench_webhooks.py [--deliveries 3000]
 
@@ -165,6 +166,36 @@ def bench_fan_out(batches: int, batch_size: int) -> tuple[float, float]:
     return timings[0], timings[1]
 
 
+def bench_sweep(count: int, endpoints: int) -> float:
+    """Seconds for `abandoned_checkouts_detect` to turn `count` idle checkouts into abandoned ones
+    (with their outbox events and, per endpoint, their deliveries)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from checkouts.models import Checkout
+    from checkouts.services import abandoned_checkouts_detect
+    from checkouts.webhooks.services import webhook_endpoint_create
+    from tests.factories import CheckoutFactory, StoreFactory
+
+    store = StoreFactory()
+    for index in range(endpoints):
+        webhook_endpoint_create(
+            store=store, url=f"https://hooks{index}.example.com/", event_types=["created"], format="standard"
+        )
+    idle_since = timezone.now() - timedelta(hours=2)
+    for _ in range(0, count, 5000):
+        checkouts = CheckoutFactory.build_batch(5000, store=store, last_activity_at=idle_since)
+        for checkout in checkouts:
+            checkout.abandon_due_at = idle_since + store.abandon_after
+        Checkout.objects.bulk_create(checkouts)
+    started = time.perf_counter()
+    created = abandoned_checkouts_detect()
+    elapsed = time.perf_counter() - started
+    assert created == count, created
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=3000)
@@ -209,6 +240,13 @@ def main() -> None:
         f"{with_two:.2f} s with 2 endpoints ({2 * events} deliveries); +{(with_two - without) / events * 1e5:.2f} s "
         f"per 100,000 abandonments"
     )
+    for endpoints in (0, 1):
+        elapsed = bench_sweep(100_000, endpoints)
+        verdict = "PASS" if elapsed <= 10 else "FAIL"
+        print(
+            f"sweep     100,000 abandonments with {endpoints} endpoint(s): {elapsed:.2f} s "
+            f"({100_000 / elapsed:,.0f}/s), goal <= 10 s: {verdict}"
+        )
     from django.db import connections
 
     app.control.purge()

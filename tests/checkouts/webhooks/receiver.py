@@ -41,6 +41,8 @@ class Receiver:
                 time.sleep(delay)  # a slow receiver keeps requests in flight
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    return  # the sender died mid-request: a real server would drop this too
                 with receiver.lock:
                     receiver.received.append(
                         Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, self.client_address)

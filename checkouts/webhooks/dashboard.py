@@ -19,7 +19,9 @@ _STATUS = {
 def delivery_timeline(abandoned_checkout) -> list[TimelineEntry]:
     """The checkout's webhook deliveries as timeline entries (one query)."""
     entries = []
-    for delivery in webhook_deliveries_for_entity(store=abandoned_checkout.store, entity_id=abandoned_checkout.pk):
+    for delivery in webhook_deliveries_for_entity(
+        store_id=abandoned_checkout.store_id, entity_id=abandoned_checkout.pk
+    ):
         detail = f"{delivery.get_state_display()} · {delivery.attempts} attempt{'s' if delivery.attempts != 1 else ''}"
         if delivery.last_status_code:
             detail += f" · HTTP {delivery.last_status_code}"

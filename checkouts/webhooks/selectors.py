@@ -27,11 +27,11 @@ def webhook_deliveries_for_endpoint(
 
 
 def webhook_deliveries_for_entity(
-    *, store: Store, entity_id: UUID, limit: int = TIMELINE_LIMIT
+    *, store_id: UUID, entity_id: UUID, limit: int = TIMELINE_LIMIT
 ) -> list[WebhookDelivery]:
     """A checkout's deliveries to the store's endpoints, newest first, in one query."""
     return list(
-        WebhookDelivery.objects.filter(entity_id=entity_id, endpoint__store=store)
+        WebhookDelivery.objects.filter(entity_id=entity_id, endpoint__store_id=store_id)
         .select_related("endpoint")
         .order_by("-created_at", "-id")[:limit]
     )

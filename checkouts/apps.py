@@ -9,6 +9,7 @@ class CheckoutsConfig(AppConfig):
     def ready(self) -> None:
         from .extensions import CheckoutAction, NavItem, register_checkout_action, register_nav
         from .models import Membership
+        from .webhooks.dashboard import register as register_webhooks
 
         Role = Membership.Role
         for item in (
@@ -37,3 +38,4 @@ class CheckoutsConfig(AppConfig):
             ),
         ):
             register_checkout_action(action)
+        register_webhooks()

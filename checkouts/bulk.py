@@ -1,8 +1,9 @@
 """Fast multi-row inserts: COPY on PostgreSQL, bulk_create elsewhere.
 
-The sweep writes thousands of abandoned checkouts, activities and outbox events per
-transaction; Django's bulk_create spends most of that time adapting parameters, while
-COPY streams the same rows several times faster. Both run inside the caller's transaction.
+The sweep writes thousands of abandoned checkouts, activities, outbox events and
+deliveries per transaction; Django's bulk_create spends most of that time adapting
+parameters and building instances, while COPY streams the same rows several times faster.
+Everything runs inside the caller's transaction.
 """
 
 from collections.abc import Iterable, Sequence
@@ -10,53 +11,71 @@ from typing import Any
 
 import orjson
 from django.db import connection
-from django.db.models import Model
+from django.db.models import NOT_PROVIDED, Model
 
-# Rows per bulk_create statement where COPY is not available (SQLite's variable limit).
+# Below this many rows the difference does not matter, and bulk_create gives back primary keys.
+COPY_FROM = 50
+# Rows per bulk_create statement where COPY is not used (SQLite's variable limit).
 FALLBACK_BATCH = 500
 
 
 def _json_text(value: Any) -> Any:
     if isinstance(value, (dict, list)):
-        # orjson: the JSON columns of a sweep batch are most of its Python time.
+        # orjson: the JSON columns of a sweep batch are a large share of its Python time.
         return orjson.dumps(value, default=str).decode()
     return value
 
 
-def copy_rows(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
-    """COPY plain column dicts (keyed by attname) into the model's table.
+def insert_rows(model: type[Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert `rows` of plain values for the columns `attnames`; other columns take their defaults.
 
-    Columns a row leaves out get the field's default; an auto primary key is left to the
-    database. PostgreSQL only.
+    Plain tuples skip building model instances. Rows written by COPY give no primary keys
+    back; small batches, which may need them, go through bulk_create.
     """
     if not rows:
         return
+    if connection.vendor != "postgresql" or len(rows) < COPY_FROM:
+        model.objects.bulk_create(
+            [model(**dict(zip(attnames, row, strict=True))) for row in rows], batch_size=FALLBACK_BATCH
+        )
+        return
     fields = {field.attname: field for field in model._meta.concrete_fields}
-    given = set(rows[0])
-    defaults = {
-        name: field.get_default()
+    given = set(attnames)
+    defaults = [
+        (name, _json_text(field.get_default()))
         for name, field in fields.items()
-        if name not in given and not (field.primary_key and field.get_default() is None)
-    }
-    columns = [*given, *defaults]
+        if name not in given and not field.primary_key and field.db_default is NOT_PROVIDED
+    ]
+    columns = [*attnames, *(name for name, _ in defaults)]
     column_sql = ", ".join(connection.ops.quote_name(fields[name].column) for name in columns)
     table = connection.ops.quote_name(model._meta.db_table)
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy:
+    tail = [value for _, value in defaults]
+    # wrap_database_errors: a violated constraint raises Django's IntegrityError, as bulk_create would.
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy,  # nosec B608
+    ):
         for row in rows:
-            copy.write_row([_json_text(row[name]) if name in row else _json_text(defaults[name]) for name in columns])
+            copy.write_row([*(_json_text(value) for value in row), *tail])
+
+
+def copy_rows(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert column dicts keyed by attname (every dict with the same keys)."""
+    if rows:
+        attnames = list(rows[0])
+        insert_rows(model, attnames, [[row[name] for name in attnames] for row in rows])
 
 
 def bulk_insert(model: type[Model], objs: Iterable[Model]) -> None:
     """Insert unsaved instances (primary keys set in Python, or left to the database)."""
     objs = list(objs)
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or len(objs) < COPY_FROM:
         model.objects.bulk_create(objs, batch_size=FALLBACK_BATCH)
         return
-    names = [
+    attnames = [
         field.attname
         for field in model._meta.concrete_fields
         if not (field.primary_key and getattr(objs[0], field.attname) is None)
     ]
-    copy_rows(model, [{name: getattr(obj, name) for name in names} for obj in objs])
+    insert_rows(model, attnames, [[getattr(obj, name) for name in attnames] for obj in objs])

@@ -39,6 +39,11 @@ app.conf.beat_schedule = {
         "task": "checkouts.tasks.scheduler_heartbeat_task",
         "schedule": 60.0,
     },
+    # Re-queues webhook deliveries that are due (retries, lost wake-ups, expired leases).
+    "webhook-deliveries-sweep": {
+        "task": "checkouts.webhooks.tasks.webhook_deliveries_dispatch_task",
+        "schedule": 60.0,
+    },
     "ingested-events-prune": {
         "task": "checkouts.tasks.ingested_events_prune_task",
         "schedule": 3600.0,

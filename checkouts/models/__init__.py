@@ -2,7 +2,7 @@ from .bulk import BulkJob
 from .checkout import AbandonedCheckout, Activity, Checkout, CheckoutData, IngestedEvent
 from .operations import SchedulerHeartbeat
 from .store import ApiKey, Membership, Store
-from .webhooks import WebhookEvent
+from .webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "AbandonedCheckout",
@@ -15,5 +15,7 @@ __all__ = [
     "Membership",
     "SchedulerHeartbeat",
     "Store",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
 ]

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from ..bulk import bulk_insert
+from ..bulk import insert_rows
 from ..models import AbandonedCheckout, Activity, Store, WebhookEvent
+from ..webhooks.delivery import webhook_deliveries_create
 from ..wix import abandoned_checkout_to_wix, iso
 
 _BODY_KEYS = {
@@ -81,9 +82,18 @@ def webhook_event_build(
     )
 
 
+_EVENT_COLUMNS = ["id", "store_id", "type", "entity_id", "sequence", "payload", "created_at"]
+
+
 def webhook_events_record(events: list[WebhookEvent]) -> list[WebhookEvent]:
-    """Insert outbox rows. Must run inside the transaction of the change they describe."""
+    """Insert outbox rows and their deliveries. Must run inside the transaction of the change they describe.
+
+    Set-based, because the sweep calls it with thousands of events at once: one COPY (or
+    insert) for the events, one query for the stores' endpoints, one for the deliveries;
+    the workers are woken after commit.
+    """
     if not events:
         return events
-    bulk_insert(WebhookEvent, events)
+    insert_rows(WebhookEvent, _EVENT_COLUMNS, [[getattr(event, name) for name in _EVENT_COLUMNS] for event in events])
+    webhook_deliveries_create(events=events)
     return events

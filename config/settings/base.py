@@ -261,3 +261,14 @@ COMEBACK_PRODUCTION = False
 # Either way buyer emails and phones are masked and each line of a request carries its id.
 COMEBACK_LOG_FORMAT = env.str("COMEBACK_LOG_FORMAT", default="plain")
 LOGGING = logging_config(COMEBACK_LOG_FORMAT, env.str("DJANGO_LOG_LEVEL", default="INFO"))
+# --- Webhooks (checkouts/webhooks) ----------------------------------------------------------
+# Endpoint URLs must be https unless this is on (local settings and tests turn it on).
+COMEBACK_WEBHOOK_ALLOW_HTTP = env.bool("COMEBACK_WEBHOOK_ALLOW_HTTP", default=False)
+# Loopback addresses (127.0.0.0/8, ::1) are refused like any internal address unless this is
+# on: the embedded default turns it on so the demo can post to a receiver on this machine.
+COMEBACK_WEBHOOK_ALLOW_LOOPBACK = env.bool("COMEBACK_WEBHOOK_ALLOW_LOOPBACK", default=False)
+# The `appId` in the identity of wix-jwt deliveries (what a Wix app would know as its app id).
+COMEBACK_WEBHOOK_APP_ID = env("COMEBACK_WEBHOOK_APP_ID", default="8d0f3e6c-5a3b-4c1e-9f57-0c0ab5ac0b1e")
+# How long a claimed delivery belongs to its worker; after that the sweeper claims it again.
+# It must exceed one attempt (15 s of HTTP plus DNS) and the time a claimed row waits in the queue.
+COMEBACK_WEBHOOK_LEASE_SECONDS = env.int("COMEBACK_WEBHOOK_LEASE_SECONDS", default=120)

@@ -6,3 +6,6 @@ from .base import env
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+# Webhooks may go to http:// and loopback receivers, so the demo works on one machine.
+COMEBACK_WEBHOOK_ALLOW_HTTP = env.bool("COMEBACK_WEBHOOK_ALLOW_HTTP", default=True)
+COMEBACK_WEBHOOK_ALLOW_LOOPBACK = env.bool("COMEBACK_WEBHOOK_ALLOW_LOOPBACK", default=True)

@@ -11,3 +11,5 @@ MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend
 # Tasks run in-process unless a test asks for a real broker round-trip.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Test receivers speak plain http; loopback stays refused unless a test (or env) allows it.
+COMEBACK_WEBHOOK_ALLOW_HTTP = True

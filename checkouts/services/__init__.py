@@ -1,6 +1,6 @@
 """Every write the checkouts app makes goes through a function here."""
 
-from .activities import ActivityEntry, activities_record_bulk, activity_record
+from .activities import ActivityEntry, activities_record_bulk, activities_record_locked, activity_record
 from .ingest import IngestResult, Outcome, checkout_events_ingest
 from .lifecycle import (
     abandoned_checkout_anonymise,
@@ -26,6 +26,7 @@ __all__ = [
     "abandoned_checkouts_detect",
     "abandoned_checkouts_recover_for_order",
     "activities_record_bulk",
+    "activities_record_locked",
     "activity_record",
     "api_key_create",
     "api_key_revoke",

@@ -1,0 +1,34 @@
+"""What automations adds to the dashboard: navigation, the bell, and the recovery-email actions."""
+
+from checkouts.extensions import (
+    CheckoutAction,
+    NavItem,
+    register_checkout_action,
+    register_header_template,
+    register_nav,
+)
+from checkouts.models import Membership
+
+
+def register_dashboard() -> None:
+    register_nav(NavItem(label="Automations", url_name="automations:list", order=30))
+    register_nav(NavItem(label="Tasks", url_name="automations:tasks", order=40))
+    register_header_template("automations/includes/bell.html")
+    register_checkout_action(
+        CheckoutAction(
+            label="Send recovery email",
+            url_name="automations:recovery_email",
+            min_role=Membership.Role.MANAGER,
+            order=20,
+        )
+    )
+    register_checkout_action(
+        CheckoutAction(
+            label="Send recovery email",
+            url_name="automations:recovery_email_bulk",
+            min_role=Membership.Role.MANAGER,
+            order=20,
+            bulk=True,
+            method="post",
+        )
+    )

@@ -8,9 +8,9 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.utils.crypto import salted_hmac
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 
 from checkouts.models import AbandonedCheckout, Store
 from checkouts.wix import checkout_url, format_money
@@ -140,7 +140,7 @@ def message_id_for(idempotency_key: str) -> str:
     ids of two installs (whose step numbers overlap) apart."""
     _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
     domain = address.rpartition("@")[2] or "comeback.localhost"
-    install = salted_hmac("automations.message-id", idempotency_key).hexdigest()[:16]
+    install = salted_hmac("automations.message-id", idempotency_key, algorithm="sha256").hexdigest()[:16]
     return f"<{idempotency_key}.{install}@{domain}>"
 
 

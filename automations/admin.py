@@ -70,7 +70,6 @@ class ScheduledStepAdmin(StoreScopedAdmin):
         "attempts",
         "reason",
         "activity_type",
-        "activity",
         "last_error",
         "created_at",
         "finished_at",

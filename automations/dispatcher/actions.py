@@ -84,7 +84,11 @@ class StepRun:
 
 
 def _detail(scheduled: ScheduledStep, step: AutomationStep | None) -> dict[str, Any]:
-    detail: dict[str, Any] = {"automation": scheduled.automation_id, "step": scheduled.step_id}
+    detail: dict[str, Any] = {
+        "scheduledStep": scheduled.pk,
+        "automation": scheduled.automation_id,
+        "step": scheduled.step_id,
+    }
     if step is not None:
         detail.update(automationName=step.automation.name, position=step.position, action=step.action)
     return detail

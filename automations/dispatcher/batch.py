@@ -1,7 +1,7 @@
 """One dispatcher batch: lock the checkouts, decide, act, record — in one transaction."""
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime
 
 from django.db import DatabaseError, transaction
@@ -89,8 +89,7 @@ def process_batch(ids: list[int]) -> dict[str, int]:
 
 
 def _record(outcomes: list[tuple[ScheduledStep, Outcome]], checkouts: dict, now: datetime) -> None:
-    with_activity = [(s, o) for s, o in outcomes if o.activity_type]
-    activities = activities_record_locked(
+    activities_record_locked(
         [
             ActivityEntry(
                 abandoned_checkout=checkouts[s.abandoned_checkout_id],
@@ -98,22 +97,21 @@ def _record(outcomes: list[tuple[ScheduledStep, Outcome]], checkouts: dict, now:
                 reason=o.reason,
                 detail=o.detail,
             )
-            for s, o in with_activity
+            for s, o in outcomes
+            if o.activity_type
         ]
     )
-    for (scheduled, _), activity in zip(with_activity, activities, strict=True):
-        scheduled.activity = activity
+    # One UPDATE per kind of outcome (a handful, bounded by the reason codes), not one per row:
+    # Django's bulk_update would build a CASE per row and field, slower than the sends.
+    groups: dict[tuple, list[int]] = defaultdict(list)
     for scheduled, outcome in outcomes:
-        scheduled.state = outcome.state
-        scheduled.reason = outcome.reason
-        scheduled.activity_type = outcome.activity_type
-        scheduled.last_error = outcome.error[:500]
-        scheduled.locked_until = None
-        if outcome.retry_at:
-            scheduled.due_at = outcome.retry_at
+        groups[(outcome.state, outcome.reason, outcome.activity_type, outcome.error[:500], outcome.retry_at)].append(
+            scheduled.pk
+        )
+    for (state, reason, activity_type, error, retry_at), ids in groups.items():
+        changes = {"state": state, "reason": reason, "activity_type": activity_type, "last_error": error}
+        if retry_at:
+            changes["due_at"] = retry_at
         else:
-            scheduled.finished_at = now
-    ScheduledStep.objects.bulk_update(
-        [s for s, _ in outcomes],
-        ["state", "reason", "activity_type", "activity", "last_error", "locked_until", "due_at", "finished_at"],
-    )
+            changes["finished_at"] = now
+        ScheduledStep.objects.filter(pk__in=ids).update(locked_until=None, **changes)

@@ -56,7 +56,8 @@ class ScheduledStep(models.Model):
     """One step of an automation, due for one abandoned checkout at `due_at`.
 
     The dispatcher claims due rows (PENDING → RUNNING with a lease in `locked_until`) and
-    resolves each with exactly one activity. A worker that dies leaves its rows RUNNING;
+    resolves each with exactly one activity, whose detail names it (`scheduledStep`). A worker
+    that dies leaves its rows RUNNING;
     they are claimed again once the lease has expired.
     """
 
@@ -84,7 +85,6 @@ class ScheduledStep(models.Model):
     locked_until = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=32, choices=Reason.choices, blank=True)
     activity_type = models.CharField(max_length=32, choices=Activity.Type.choices, blank=True)
-    activity = models.OneToOneField(Activity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)

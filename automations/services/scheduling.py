@@ -126,8 +126,7 @@ def scheduled_steps_cancel(*, abandoned_checkout: AbandonedCheckout, reason: str
     )
     if not pending:
         return 0
-    now = timezone.now()
-    activities = activities_record_bulk(
+    activities_record_bulk(
         [
             ActivityEntry(
                 abandoned_checkout=abandoned_checkout,
@@ -138,14 +137,12 @@ def scheduled_steps_cancel(*, abandoned_checkout: AbandonedCheckout, reason: str
             for scheduled in pending
         ]
     )
-    for scheduled, activity in zip(pending, activities, strict=True):
-        scheduled.state = ScheduledStep.State.CANCELLED
-        scheduled.reason = reason
-        scheduled.activity_type = activity.type
-        scheduled.activity = activity
-        scheduled.finished_at = now
-    ScheduledStep.objects.bulk_update(pending, ["state", "reason", "activity_type", "activity", "finished_at"])
-    return len(pending)
+    return ScheduledStep.objects.filter(pk__in=[s.pk for s in pending]).update(
+        state=ScheduledStep.State.CANCELLED,
+        reason=reason,
+        activity_type=Activity.Type.AUTOMATION_SKIPPED,
+        finished_at=timezone.now(),
+    )
 
 
 def scheduled_steps_orphan(*, abandoned_checkout_ids: Sequence[UUID]) -> int:
@@ -164,6 +161,7 @@ def scheduled_steps_orphan(*, abandoned_checkout_ids: Sequence[UUID]) -> int:
 
 def _step_detail(scheduled: ScheduledStep) -> dict:
     return {
+        "scheduledStep": scheduled.pk,
         "automation": scheduled.automation_id,
         "step": scheduled.step_id,
         "position": scheduled.step.position,

@@ -119,19 +119,24 @@ def activities_record_locked(entries: Sequence[ActivityEntry]) -> list[Activity]
         for entry in entries
     ]
     Activity.objects.bulk_create(activities)
-    checkouts = {}
+    checkouts: dict = {}
     for activity in activities:
-        ac = activity.abandoned_checkout
-        checkouts[ac.pk] = ac
+        ac = checkouts.setdefault(activity.abandoned_checkout.pk, activity.abandoned_checkout)
         ac.last_activity_type, ac.last_activity_at, ac.updated_at = activity.type, now, now
+    # One `updated` event per checkout, so each sequence moves by one. Checkouts whose newest
+    # activity has the same type share one UPDATE: a handful of statements per batch, where
+    # bulk_update would build a CASE per row and field.
+    by_type: dict[str, list] = {}
     for ac in checkouts.values():
         ac.event_sequence += 1
         # A stale prefetch would hide the activities just written.
         ac.__dict__.pop("latest_activities", None)
+        by_type.setdefault(ac.last_activity_type, []).append(ac.pk)
+    for last_type, ids in by_type.items():
+        AbandonedCheckout.objects.filter(pk__in=ids).update(
+            updated_at=now, last_activity_type=last_type, last_activity_at=now, event_sequence=F("event_sequence") + 1
+        )
     acs = list(checkouts.values())
-    AbandonedCheckout.objects.bulk_update(
-        acs, ["updated_at", "last_activity_type", "last_activity_at", "event_sequence"]
-    )
     prefetch_related_objects(acs, latest_activities_prefetch())
     webhook_events_record(
         [webhook_event_build(abandoned_checkout=ac, slug="updated", sequence=ac.event_sequence) for ac in acs]

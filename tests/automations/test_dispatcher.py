@@ -323,3 +323,19 @@ def test_dispatch_writes_exactly_one_activity_per_step(store, automation):
     named = Counter(Activity.objects.exclude(type="SCHEDULED").values_list("detail__scheduledStep", flat=True))
     assert named == Counter(ScheduledStep.objects.values_list("pk", flat=True))
     assert len(named) == 60
+
+
+def test_a_text_the_gateway_refuses_is_retried_then_skipped_as_send_failed(store, automation, settings):
+    # The real HTTP backend pointed at a port nothing listens on.
+    settings.COMEBACK_NOTIFICATIONS = {
+        "BACKEND": "automations.notify.backends.http.Backend",
+        "OPTIONS": {"url": "http://127.0.0.1:9/sms", "timeout": 1},
+    }
+    settings.COMEBACK_DISPATCH_MAX_ATTEMPTS = 2
+    email_step(automation, action="NOTIFY_BUYER", message="Come back")
+    (ac,) = abandon(store, phone="+15555550100")
+    assert dispatch_at(after(hours=1)).outcomes == {"RETRY": 1}
+    assert "SMS gateway unreachable" in one_step(ac).last_error
+    assert dispatch_at(after(hours=1, minutes=1)).outcomes == {"AUTOMATION_SKIPPED:SEND_FAILED": 1}
+    assert activities(ac) == [("SCHEDULED", ""), ("AUTOMATION_SKIPPED", "SEND_FAILED")]
+    assert one_step(ac).state == State.FAILED

@@ -102,6 +102,13 @@ def test_creating_an_automation_with_two_steps(browser, live_server):
     assert "Call the buyer" in steps.nth(1).inner_text() and "for sam" in steps.nth(1).inner_text()
     shoot(page, "automation-detail")
 
+    # The first step's email, previewed (no checkout yet: a made-up buyer) in a sandboxed frame.
+    page.get_by_role("link", name="Preview").click()
+    frame = page.frame_locator("iframe.email-frame")
+    assert frame.get_by_role("link", name="Complete your order").is_visible()
+    assert "Trail Backpack" in frame.locator("body").inner_text()
+    shoot(page, "automation-preview")
+
     automation = Automation.objects.get(name="Win back big carts")
     assert [(s.position, s.action) for s in automation.steps.order_by("position")] == [
         (1, "EMAIL_BUYER"),

@@ -66,11 +66,11 @@ def activity_record(
 
 
 def activities_record_bulk(entries: Sequence[ActivityEntry]) -> list[Activity]:
-    """Log activities for abandoned checkouts created in this same transaction.
+    """Log activities inside a lifecycle transaction whose own event follows and carries them:
+    the sweep's `created` event, or the `updated` event of a recovery or an erasure.
 
-    No `updated` event: the `created` event that follows in the same transaction already
-    carries them. The new activities are kept on each instance (`latest_activities`) so
-    that event renders them without another query.
+    No `updated` event of its own. The new activities are kept on each instance
+    (`latest_activities`) so the sweep's event renders them without another query.
     """
     now = timezone.now()
     activities = [

@@ -8,6 +8,13 @@ committed first, is seen here as RECOVERED: no email is started after a recovery
 
 The schedule lives in the database; Celery only wakes this up (a beat tick plus on-commit
 nudges). A constant number of queries per batch, whatever its size.
+
+Sending and recording cannot be one atomic act. The batch records its emails when it
+commits, so a worker killed mid-batch leaves no trace and its steps run again after the
+lease: an email whose send had not started goes out once. One the mail server had already
+accepted before the kill goes out again, with the same Message-ID and
+X-Comeback-Idempotency-Key, for providers and mailboxes that drop duplicates; the batch size
+bounds how many. A step whose sent-email record did commit is never sent again.
 """
 
 import logging

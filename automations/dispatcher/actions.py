@@ -23,6 +23,7 @@ from ..messages import defaults
 from ..messages import render as messages
 from ..models import AutomationStep, Notification, Reason, ScheduledStep, SentEmail, Task
 from ..selectors import checkout_path
+from ..services.bulk import rows_insert
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +76,8 @@ class StepRun:
             self._mailer.close()
 
     def save_records(self) -> None:
-        SentEmail.objects.bulk_create(self.sent_emails)
-        Notification.objects.bulk_create(self.notifications)
+        rows_insert(SentEmail, self.sent_emails)
+        rows_insert(Notification, self.notifications)
         if self.tasks:
             Task.objects.bulk_create([task for task, _ in self.tasks])
             for task, outcome in self.tasks:

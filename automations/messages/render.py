@@ -121,7 +121,6 @@ def message_context(abandoned_checkout: AbandonedCheckout, store: Store, *, to: 
         "store_url": store.storefront_url,
         "items": line_items(ac, language),
         "total": _money(ac.total, ac.currency, language),
-        "subtotal": _money(ac.subtotal, ac.currency, language),
         "recovery_url": checkout_url(ac.id, store.id),
         "unsubscribe_url": unsubscribe_url(store_id=store.id, email=recipient) if recipient else "",
     }

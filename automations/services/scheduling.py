@@ -19,6 +19,7 @@ from checkouts.models import AbandonedCheckout, Activity
 from checkouts.services import ActivityEntry, activities_record_bulk
 
 from ..models import Automation, AutomationStep, Enrollment, Reason, ScheduledStep
+from .bulk import rows_insert
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def _active_automations(store_ids: set) -> dict:
 def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout]) -> int:
     """Enrol each new abandoned checkout in every active automation of its store whose conditions
     it meets: its steps go on the schedule (due = abandonment + delay) and it gets one SCHEDULED
-    activity per automation. Set-based: three queries and three inserts whatever the batch size.
+    activity per automation. Set-based: a constant number of statements whatever the batch size.
     Returns how many steps were scheduled.
     """
     if not abandoned_checkouts:
@@ -97,8 +98,8 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout]) ->
             )
     if not entries:
         return 0
-    Enrollment.objects.bulk_create(enrollments)
-    ScheduledStep.objects.bulk_create(steps)
+    rows_insert(Enrollment, enrollments)
+    rows_insert(ScheduledStep, steps)
     activities_record_bulk(entries)
     if due_now:
         _nudge_dispatcher()
@@ -119,9 +120,12 @@ def scheduled_steps_cancel(*, abandoned_checkout: AbandonedCheckout, reason: str
     cancelled here, never both. Rows already claimed (RUNNING) are left to the dispatcher,
     which sees the recovery under the lock and skips them with the same reason.
     """
+    # Locked as read: a dispatcher claiming at this moment skips them, or has them first and
+    # they drop out of this list (then it sees the recovery under the checkout's lock).
     pending = list(
         ScheduledStep.objects.filter(abandoned_checkout=abandoned_checkout, state=ScheduledStep.State.PENDING)
         .select_related("step")
+        .select_for_update(of=("self",))
         .order_by("due_at", "id")
     )
     if not pending:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from email.utils import formataddr, parseaddr
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -63,9 +64,17 @@ def unsubscribe_token_read(token: str) -> tuple[str, str] | None:
     return data["s"], data["e"]
 
 
+@lru_cache(maxsize=1)
+def _unsubscribe_path() -> tuple[str, str]:
+    # Resolved once: the dispatcher builds one link per email.
+    path = reverse("automations:unsubscribe", args=["TOKEN"])
+    before, _, after = path.partition("TOKEN")
+    return before, after
+
+
 def unsubscribe_url(*, store_id, email: str) -> str:
-    token = unsubscribe_token(store_id=store_id, email=email)
-    return settings.COMEBACK_PUBLIC_URL + reverse("automations:unsubscribe", args=[token])
+    before, after = _unsubscribe_path()
+    return f"{settings.COMEBACK_PUBLIC_URL}{before}{unsubscribe_token(store_id=store_id, email=email)}{after}"
 
 
 def message_language(abandoned_checkout: AbandonedCheckout, store: Store) -> str:
@@ -77,11 +86,17 @@ def pick_template(default: EmailTemplate, translations: dict[str, EmailTemplate]
     return translations.get(language) or translations.get(language.split("-")[0]) or default
 
 
-def _money(value: Any, currency: str, language: str) -> str:
+@lru_cache(maxsize=4096)
+def _money_text(value: str, currency: str, language: str) -> str:
+    # Catalogue prices repeat across thousands of carts; CLDR formatting is the costly part.
     try:
-        return format_money(Decimal(str(value)), currency, language)
+        return format_money(Decimal(value), currency, language)
     except (InvalidOperation, ValueError, TypeError):
         return ""
+
+
+def _money(value: Any, currency: str, language: str) -> str:
+    return _money_text(str(value), currency, language) if value is not None else ""
 
 
 def line_items(abandoned_checkout: AbandonedCheckout, language: str) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -33,6 +33,8 @@ from .batch import BatchNotStarted, process_batch
 logger = logging.getLogger(__name__)
 
 __all__ = ["DispatchReport", "claim_due_steps", "scheduled_steps_dispatch"]
+
+SQLITE_BATCH_SIZE = 20
 
 
 @dataclass
@@ -78,6 +80,10 @@ def scheduled_steps_dispatch(
     """Work through due steps batch by batch until none is due, the time budget is spent or
     `max_batches` have run. Safe to run in several processes at once."""
     batch_size = batch_size or settings.COMEBACK_DISPATCH_BATCH_SIZE
+    if connection.vendor == "sqlite":
+        # SQLite has one writer at a time: small batches keep the web process's writes waiting
+        # milliseconds, not the length of a hundred SMTP conversations.
+        batch_size = min(batch_size, SQLITE_BATCH_SIZE)
     started = time.monotonic()
     report = DispatchReport()
     while max_batches is None or report.batches < max_batches:

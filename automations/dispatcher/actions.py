@@ -7,6 +7,7 @@ notifications) are collected on the StepRun and inserted in bulk.
 
 import logging
 import smtplib
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,10 @@ State = ScheduledStep.State
 
 # Minutes to wait before retrying a failed send, by attempt: quick at first, then patient.
 RETRY_MINUTES = (1, 5, 15, 60, 240)
+# A batch stops starting new sends after this long and hands the rest back: its transaction
+# (and the row locks recoveries wait on) stays short, and it ends well inside the task's
+# time limit and the lease even when the mail server is slow.
+SEND_BUDGET_SECONDS = 30.0
 
 
 @dataclass
@@ -42,9 +47,12 @@ class Outcome:
     detail: dict[str, Any] = field(default_factory=dict)
     retry_at: datetime | None = None
     error: str = ""
+    released: bool = False
 
     @property
     def key(self) -> str:
+        if self.released:
+            return "RELEASED"
         if self.retry_at:
             return "RETRY"
         label = self.activity_type or self.state
@@ -56,6 +64,7 @@ class StepRun:
     """What one batch shares: its clock, the loaded configuration and the rows to insert."""
 
     now: datetime
+    deadline: float
     configs: dict[int, AutomationStep]
     unsubscribed: set[tuple]
     already_sent: set[str]
@@ -135,6 +144,8 @@ def perform(run: StepRun, scheduled: ScheduledStep, ac: AbandonedCheckout | None
     if scheduled.attempts > settings.COMEBACK_DISPATCH_MAX_ATTEMPTS:
         # Claimed again and again without finishing (a worker that keeps dying on it): stop.
         return _not_done(step, Reason.SEND_FAILED, detail, state=State.FAILED)
+    if step.action != Action.CREATE_TASK and time.monotonic() > run.deadline:
+        return Outcome(state=State.PENDING, retry_at=run.now, released=True)
     return ACTIONS[step.action](run, scheduled, step, ac, detail)
 
 

@@ -1,18 +1,19 @@
 """One dispatcher batch: lock the checkouts, decide, act, record — in one transaction."""
 
 import logging
+import time
 from collections import Counter, defaultdict
 from datetime import datetime
 
 from django.db import DatabaseError, transaction
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from checkouts.models import AbandonedCheckout, Membership
 from checkouts.services import ActivityEntry, activities_record_locked
 
 from ..models import AutomationStep, ScheduledStep, SentEmail, Unsubscribe
-from .actions import Outcome, StepRun, perform
+from .actions import SEND_BUDGET_SECONDS, Outcome, StepRun, perform
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def process_batch(ids: list[int]) -> dict[str, int]:
         now = timezone.now()
         run = StepRun(
             now=now,
+            deadline=time.monotonic() + SEND_BUDGET_SECONDS,
             configs=_configs(steps),
             unsubscribed=_unsubscribed(checkouts),
             already_sent=_already_sent(steps),
@@ -104,14 +106,15 @@ def _record(outcomes: list[tuple[ScheduledStep, Outcome]], checkouts: dict, now:
     # One UPDATE per kind of outcome (a handful, bounded by the reason codes), not one per row:
     # Django's bulk_update would build a CASE per row and field, slower than the sends.
     groups: dict[tuple, list[int]] = defaultdict(list)
-    for scheduled, outcome in outcomes:
-        groups[(outcome.state, outcome.reason, outcome.activity_type, outcome.error[:500], outcome.retry_at)].append(
-            scheduled.pk
-        )
-    for (state, reason, activity_type, error, retry_at), ids in groups.items():
+    for scheduled, o in outcomes:
+        groups[(o.state, o.reason, o.activity_type, o.error[:500], o.retry_at, o.released)].append(scheduled.pk)
+    for (state, reason, activity_type, error, retry_at, released), ids in groups.items():
         changes = {"state": state, "reason": reason, "activity_type": activity_type, "last_error": error}
         if retry_at:
             changes["due_at"] = retry_at
         else:
             changes["finished_at"] = now
+        if released:
+            # Handed back untried: the claim's attempt does not count.
+            changes["attempts"] = F("attempts") - 1
         ScheduledStep.objects.filter(pk__in=ids).update(locked_until=None, **changes)

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from automations.dispatcher import claim_due_steps
+from automations.dispatcher.batch import process_batch
 from automations.models import Notification, Reason, ScheduledStep, SentEmail, Task, Unsubscribe
 from automations.notify.backends import locmem as sms
 from checkouts.models import AbandonedCheckout, Activity, WebhookEvent
@@ -297,19 +298,28 @@ def test_create_task_adds_an_assigned_task_due_later(store, automation):
     assert activity.detail["task"] == task.pk and activity.detail["assignee"] == "ann"
 
 
-def test_a_batch_costs_the_same_queries_for_5_or_60_due_steps(store, automation, settings):
+def test_a_batch_costs_the_same_queries_for_5_or_60_due_steps(store, automation):
     email_step(automation)
 
     def batch_queries(count: int, when) -> int:
         abandon(store, count, when=when)
-        with time_machine.travel(when + (after(hours=1) - T0), tick=False), CaptureQueriesContext(connection) as q:
-            from automations.dispatcher import scheduled_steps_dispatch
-
-            report = scheduled_steps_dispatch(batch_size=100)
-        assert report.outcomes == {"EMAIL_SENT": count}
-        return len(q)
+        due = when + (after(hours=1) - T0)
+        with time_machine.travel(due, tick=False), CaptureQueriesContext(connection) as captured:
+            outcomes = process_batch(claim_due_steps(now=due, batch_size=100))
+        assert outcomes == {"EMAIL_SENT": count}
+        return len(captured)
 
     assert batch_queries(5, T0) == batch_queries(60, after(days=1))
+
+
+def test_a_batch_past_its_send_budget_hands_the_rest_back_untried(store, automation, monkeypatch):
+    monkeypatch.setattr("automations.dispatcher.batch.SEND_BUDGET_SECONDS", -1)
+    email_step(automation)
+    (ac,) = abandon(store)
+    assert dispatch_at(after(hours=1), max_batches=1).outcomes == {"RELEASED": 1}
+    scheduled = one_step(ac)
+    assert (scheduled.state, scheduled.attempts, scheduled.due_at) == (State.PENDING, 0, after(hours=1))
+    assert mail.outbox == [] and activities(ac) == [("SCHEDULED", "")]
 
 
 def test_dispatch_writes_exactly_one_activity_per_step(store, automation):

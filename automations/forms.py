@@ -161,6 +161,10 @@ class TranslationForm(forms.ModelForm):
         fields = ["language", "subject", "body"]
         widgets = {"body": forms.Textarea(attrs={"rows": 6})}
 
+    def clean_language(self) -> str:
+        # "FR" and "fr" are one language: normalised before the formset checks for duplicates.
+        return self.cleaned_data["language"].strip().lower().replace("_", "-")
+
     def clean_subject(self) -> str:
         return _template_field_clean(self, "subject")
 

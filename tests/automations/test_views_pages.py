@@ -171,3 +171,28 @@ def test_a_forged_unsubscribe_link_is_a_404(client, store):
     assert client.get(f"/unsubscribe/{token[:-2]}xx/").status_code == 404
     assert client.post(f"/unsubscribe/{token[:-2]}xx/").status_code == 404
     assert not Unsubscribe.objects.exists()
+
+
+def test_the_checkout_timeline_links_its_emails_and_tasks(store, django_assert_num_queries):
+    from checkouts import extensions
+
+    ac = AbandonedCheckoutFactory(store=store)
+    email = SentEmail.objects.create(
+        store=store,
+        abandoned_checkout=ac,
+        kind=SentEmail.Kind.AUTOMATION,
+        idempotency_key="step-9",
+        message_id="<m>",
+        to_email=ac.buyer_email,
+        subject="Your cart",
+        text_body="x",
+    )
+    make_task(store, "Call Ada").delete()
+    Task.objects.create(store=store, abandoned_checkout=ac, title="Call Ada", due_at=timezone.now())
+    (source,) = [s for s in extensions.timeline_sources() if s.__module__ == "automations.timeline"]
+    with django_assert_num_queries(2):
+        entries = source(ac)
+    assert [(e.kind, e.title, e.url) for e in entries] == [
+        ("email", "Email: Your cart", f"/emails/{email.pk}/"),
+        ("task", "Task: Call Ada", "/tasks/"),
+    ]

@@ -172,8 +172,9 @@ def recovery_email(
     subject = " ".join(render(template.subject, context, autoescape=False).split())
     layout = {
         **context,
+        # The body is plain text by contract: rendered once, then escaped whole for the HTML
+        # part (the merchant's own "&" or "<" included), paragraphs by `linebreaks`.
         "body_text": render(template.body, context, autoescape=False).strip(),
-        "body_html": render(template.body, context, autoescape=True).strip(),
         "subject": subject,
         "language": template.language or message_language(abandoned_checkout, store),
     }

@@ -142,6 +142,9 @@ class AutomationDetailView(AutomationMixin, TemplateView):
                 _group_row("Contacted", contacted, self.store),
                 _group_row("Held out", held_out, self.store),
             ],
+            min_total=format_money(automation.min_total, self.store.currency, self.store.language)
+            if automation.min_total is not None
+            else "",
         )
         return context
 

@@ -13,8 +13,6 @@ import orjson
 from django.db import connection
 from django.db.models import NOT_PROVIDED, Model
 
-# Below this many rows the difference does not matter, and bulk_create gives back primary keys.
-COPY_FROM = 50
 # Rows per bulk_create statement where COPY is not used (SQLite's variable limit).
 FALLBACK_BATCH = 500
 
@@ -29,12 +27,11 @@ def _json_text(value: Any) -> Any:
 def insert_rows(model: type[Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Insert `rows` of plain values for the columns `attnames`; other columns take their defaults.
 
-    Plain tuples skip building model instances. Rows written by COPY give no primary keys
-    back; small batches, which may need them, go through bulk_create.
+    Plain tuples skip building model instances. Rows written by COPY give no primary keys back.
     """
     if not rows:
         return
-    if connection.vendor != "postgresql" or len(rows) < COPY_FROM:
+    if connection.vendor != "postgresql":
         model.objects.bulk_create(
             [model(**dict(zip(attnames, row, strict=True))) for row in rows], batch_size=FALLBACK_BATCH
         )
@@ -70,7 +67,9 @@ def copy_rows(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
 def bulk_insert(model: type[Model], objs: Iterable[Model]) -> None:
     """Insert unsaved instances (primary keys set in Python, or left to the database)."""
     objs = list(objs)
-    if connection.vendor != "postgresql" or len(objs) < COPY_FROM:
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
         model.objects.bulk_create(objs, batch_size=FALLBACK_BATCH)
         return
     attnames = [

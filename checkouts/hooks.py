@@ -13,5 +13,8 @@ abandoned_checkouts_created = Signal()
 abandoned_checkout_recovered = Signal()
 # abandoned_checkout_ids: list[UUID] about to be deleted.
 abandoned_checkouts_deleting = Signal()
+# abandoned_checkout: AbandonedCheckout, its buyer being erased by this transaction (before the
+# activities' details are cleared and the `updated` event is written).
+abandoned_checkout_anonymising = Signal()
 # store: Store, just created (a new tenant gets its default automation from this).
 store_created = Signal()

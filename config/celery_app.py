@@ -44,6 +44,12 @@ app.conf.beat_schedule = {
         "task": "checkouts.webhooks.tasks.webhook_deliveries_dispatch_task",
         "schedule": 60.0,
     },
+    # Due automation steps. Every 15 s, so a step runs at most ~15 s late; steps already due
+    # when scheduled are nudged on commit instead of waiting for the tick.
+    "scheduled-steps-dispatch": {
+        "task": "automations.tasks.scheduled_steps_dispatch_task",
+        "schedule": 15.0,
+    },
     "ingested-events-prune": {
         "task": "checkouts.tasks.ingested_events_prune_task",
         "schedule": 3600.0,

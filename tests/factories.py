@@ -84,3 +84,29 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     abandoned_checkout = factory.SubFactory(AbandonedCheckoutFactory)
     store = factory.LazyAttribute(lambda o: o.abandoned_checkout.store)
     type = Activity.Type.SCHEDULED
+
+
+# --- automations -------------------------------------------------------------------
+
+
+class AutomationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "automations.Automation"
+
+    store = factory.SubFactory(StoreFactory)
+    name = factory.Sequence(lambda n: f"Automation {n}")
+    active = True
+    require_email = True
+
+
+class AutomationStepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "automations.AutomationStep"
+
+    automation = factory.SubFactory(AutomationFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    delay_value = 1
+    delay_unit = "HOURS"
+    action = "EMAIL_BUYER"
+    subject = "{{ first_name }}, your cart is waiting"
+    body = "Hi {{ first_name }}, come back to {{ store_name }}."

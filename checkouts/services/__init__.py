@@ -1,6 +1,6 @@
 """Every write the checkouts app makes goes through a function here."""
 
-from .activities import ActivityEntry, activities_record_bulk, activity_record
+from .activities import ActivityEntry, activities_record_bulk, activities_record_locked, activity_record
 from .bulk import bulk_job_create, bulk_job_run, bulk_jobs_resume
 from .ingest import IngestResult, Outcome, checkout_events_ingest
 from .lifecycle import (
@@ -30,6 +30,7 @@ __all__ = [
     "abandoned_checkouts_detect",
     "abandoned_checkouts_recover_for_order",
     "activities_record_bulk",
+    "activities_record_locked",
     "activity_record",
     "api_key_create",
     "api_key_revoke",

@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from ..bulk import bulk_insert
 from ..models import AbandonedCheckout, Activity
-from ..selectors import activities_latest
+from ..selectors import activities_latest, latest_activities_prefetch
 from .outbox import webhook_event_build, webhook_events_record
 
 
@@ -67,11 +67,11 @@ def activity_record(
 
 
 def activities_record_bulk(entries: Sequence[ActivityEntry]) -> list[Activity]:
-    """Log activities for abandoned checkouts created in this same transaction.
+    """Log activities inside a lifecycle transaction whose own event follows and carries them:
+    the sweep's `created` event, or the `updated` event of a recovery or an erasure.
 
-    No `updated` event: the `created` event that follows in the same transaction already
-    carries them. The new activities are kept on each instance (`latest_activities`) so
-    that event renders them without another query.
+    No `updated` event of its own. The new activities are kept on each instance
+    (`latest_activities`) so the sweep's event renders them without another query.
     """
     now = timezone.now()
     activities = [
@@ -94,4 +94,52 @@ def activities_record_bulk(entries: Sequence[ActivityEntry]) -> list[Activity]:
         by_type.setdefault(activity.type, []).append(ac.pk)
     for activity_type, ids in by_type.items():
         AbandonedCheckout.objects.filter(pk__in=ids).update(last_activity_type=activity_type, last_activity_at=now)
+    return activities
+
+
+def activities_record_locked(entries: Sequence[ActivityEntry]) -> list[Activity]:
+    """Log activities for abandoned checkouts the caller has already locked (select_for_update,
+    select_related("store")) in the current transaction, with one `updated` event per checkout.
+
+    The batch form of `activity_record`, for the automations dispatcher: a constant number of
+    queries whatever the number of entries. The instances must be the rows read under the
+    lock, so their `event_sequence` is current; they are updated in place.
+    """
+    if not entries:
+        return []
+    now = timezone.now()
+    activities = [
+        Activity(
+            store_id=entry.abandoned_checkout.store_id,
+            abandoned_checkout=entry.abandoned_checkout,
+            type=entry.type,
+            reason=entry.reason,
+            detail=entry.detail,
+            created_at=now,
+        )
+        for entry in entries
+    ]
+    Activity.objects.bulk_create(activities)
+    checkouts: dict = {}
+    for activity in activities:
+        ac = checkouts.setdefault(activity.abandoned_checkout.pk, activity.abandoned_checkout)
+        ac.last_activity_type, ac.last_activity_at, ac.updated_at = activity.type, now, now
+    # One `updated` event per checkout, so each sequence moves by one. Checkouts whose newest
+    # activity has the same type share one UPDATE: a handful of statements per batch, where
+    # bulk_update would build a CASE per row and field.
+    by_type: dict[str, list] = {}
+    for ac in checkouts.values():
+        ac.event_sequence += 1
+        # A stale prefetch would hide the activities just written.
+        ac.__dict__.pop("latest_activities", None)
+        by_type.setdefault(ac.last_activity_type, []).append(ac.pk)
+    for last_type, ids in by_type.items():
+        AbandonedCheckout.objects.filter(pk__in=ids).update(
+            updated_at=now, last_activity_type=last_type, last_activity_at=now, event_sequence=F("event_sequence") + 1
+        )
+    acs = list(checkouts.values())
+    prefetch_related_objects(acs, latest_activities_prefetch())
+    webhook_events_record(
+        [webhook_event_build(abandoned_checkout=ac, slug="updated", sequence=ac.event_sequence) for ac in acs]
+    )
     return activities

@@ -252,6 +252,7 @@ def abandoned_checkout_anonymise(*, abandoned_checkout_id: UUID, store: Store | 
         if ac is None:
             return False
         blank = CheckoutData.PERSONAL_FIELDS
+        hooks.abandoned_checkout_anonymising.send(sender=AbandonedCheckout, abandoned_checkout=ac)
         for name, value in blank.items():
             setattr(ac, name, value)
         ac.storefront_checkout_url = ""

@@ -261,6 +261,7 @@ COMEBACK_PRODUCTION = False
 # Either way buyer emails and phones are masked and each line of a request carries its id.
 COMEBACK_LOG_FORMAT = env.str("COMEBACK_LOG_FORMAT", default="plain")
 LOGGING = logging_config(COMEBACK_LOG_FORMAT, env.str("DJANGO_LOG_LEVEL", default="INFO"))
+
 # --- Webhooks (checkouts/webhooks) ----------------------------------------------------------
 # Endpoint URLs must be https unless this is on (local settings and tests turn it on).
 COMEBACK_WEBHOOK_ALLOW_HTTP = env.bool("COMEBACK_WEBHOOK_ALLOW_HTTP", default=False)
@@ -272,3 +273,34 @@ COMEBACK_WEBHOOK_APP_ID = env("COMEBACK_WEBHOOK_APP_ID", default="8d0f3e6c-5a3b-
 # How long a claimed delivery belongs to its worker; after that the sweeper claims it again.
 # It must exceed one attempt (15 s of HTTP plus DNS) and the time a claimed row waits in the queue.
 COMEBACK_WEBHOOK_LEASE_SECONDS = env.int("COMEBACK_WEBHOOK_LEASE_SECONDS", default=120)
+
+# --- Automations --------------------------------------------------------------------
+# Text messages to buyers go through a backend chosen like Django's email backends:
+# "file" (embedded default: one JSON file per message under var/notifications/), "console",
+# "locmem" (tests), "http" (an SMS gateway: URL + bearer token, with timeouts) or a dotted path.
+_NOTIFICATION_BACKENDS = {
+    "file": "automations.notify.backends.filebased.Backend",
+    "console": "automations.notify.backends.console.Backend",
+    "locmem": "automations.notify.backends.locmem.Backend",
+    "http": "automations.notify.backends.http.Backend",
+}
+_notification_backend = env("COMEBACK_NOTIFICATION_BACKEND", default="file")
+COMEBACK_NOTIFICATIONS = {
+    "BACKEND": _NOTIFICATION_BACKENDS.get(_notification_backend, _notification_backend),
+    "OPTIONS": {
+        "file": {"file_path": env("COMEBACK_NOTIFICATION_FILE_PATH", default=str(VAR_DIR / "notifications"))},
+        "http": {
+            "url": env("COMEBACK_SMS_GATEWAY_URL", default=""),
+            "token": env("COMEBACK_SMS_GATEWAY_TOKEN", default=""),
+            "timeout": env.float("COMEBACK_SMS_GATEWAY_TIMEOUT", default=10.0),
+            "sender": env("COMEBACK_SMS_SENDER", default=""),
+        },
+    }.get(_notification_backend, {}),
+}
+# The dispatcher claims this many due steps per transaction; its lease must outlast a batch.
+COMEBACK_DISPATCH_BATCH_SIZE = env.int("COMEBACK_DISPATCH_BATCH_SIZE", default=100)
+COMEBACK_DISPATCH_LEASE_SECONDS = env.int("COMEBACK_DISPATCH_LEASE_SECONDS", default=300)
+# A step whose send keeps failing is given up (SEND_FAILED) after this many attempts.
+COMEBACK_DISPATCH_MAX_ATTEMPTS = env.int("COMEBACK_DISPATCH_MAX_ATTEMPTS", default=5)
+# "Send recovery email now" refuses a second email to the same checkout within this window.
+COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = env.int("COMEBACK_MANUAL_EMAIL_GUARD_MINUTES", default=60)

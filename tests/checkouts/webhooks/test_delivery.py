@@ -63,7 +63,10 @@ def test_fan_out_is_set_based_whatever_the_batch_size(store, endpoint):
         endpoint_reads = [q for q in captured.captured_queries if 'FROM "checkouts_webhookendpoint"' in q["sql"]]
         return len(captured.captured_queries), len(endpoint_reads)
 
-    assert queries_for(3) == queries_for(40) == (3, 1)
+    # Events, one endpoint read, deliveries (COPY on PostgreSQL is not a captured query).
+    small, large = queries_for(3), queries_for(40)
+    assert small[1] == large[1] == 1
+    assert small[0] <= 3 and large[0] <= 3
     assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 43
 
 

@@ -1,0 +1,39 @@
+"""What automations adds to the dashboard: navigation, the bell, the recovery-email actions and
+timeline entries."""
+
+from checkouts.extensions import (
+    CheckoutAction,
+    NavItem,
+    register_checkout_action,
+    register_header_template,
+    register_nav,
+    register_timeline_source,
+)
+from checkouts.models import Membership
+
+from .timeline import checkout_timeline
+
+
+def register_dashboard() -> None:
+    register_nav(NavItem(label="Automations", url_name="automations:list", order=30))
+    register_nav(NavItem(label="Tasks", url_name="automations:tasks", order=40))
+    register_header_template("automations/includes/bell.html")
+    register_timeline_source(checkout_timeline)
+    register_checkout_action(
+        CheckoutAction(
+            label="Send recovery email",
+            url_name="automations:recovery_email",
+            min_role=Membership.Role.MANAGER,
+            order=20,
+        )
+    )
+    register_checkout_action(
+        CheckoutAction(
+            label="Send recovery email",
+            url_name="automations:recovery_email_bulk",
+            min_role=Membership.Role.MANAGER,
+            order=20,
+            bulk=True,
+            method="post",
+        )
+    )

@@ -1,0 +1,308 @@
+"""Deciding what one due step does for its checkout, and doing it.
+
+`perform` returns an Outcome; nothing here writes an activity or updates the step — the
+batch records every outcome at once. Rows the actions create (sent emails, tasks,
+notifications) are collected on the StepRun and inserted in bulk.
+"""
+
+import logging
+import smtplib
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.template import TemplateSyntaxError
+
+from checkouts.bulk import bulk_insert
+from checkouts.models import AbandonedCheckout, Activity
+
+from .. import notify
+from ..messages import defaults
+from ..messages import render as messages
+from ..models import AutomationStep, Notification, Reason, ScheduledStep, SentEmail, Task
+from ..selectors import checkout_path
+
+logger = logging.getLogger(__name__)
+
+Action = AutomationStep.Action
+State = ScheduledStep.State
+
+# Minutes to wait before retrying a failed send, by attempt: quick at first, then patient.
+RETRY_MINUTES = (1, 5, 15, 60, 240)
+# A batch stops starting new sends after this long and hands the rest back: its transaction
+# (and the row locks recoveries wait on) stays short, and it ends well inside the task's
+# time limit and the lease even when the mail server is slow.
+SEND_BUDGET_SECONDS = 30.0
+
+
+@dataclass
+class Outcome:
+    state: str
+    activity_type: str = ""
+    reason: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+    retry_at: datetime | None = None
+    error: str = ""
+    released: bool = False
+
+    @property
+    def key(self) -> str:
+        if self.released:
+            return "RELEASED"
+        if self.retry_at:
+            return "RETRY"
+        label = self.activity_type or self.state
+        return f"{label}:{self.reason}" if self.reason else label
+
+
+@dataclass
+class StepRun:
+    """What one batch shares: its clock, the loaded configuration and the rows to insert."""
+
+    now: datetime
+    deadline: float
+    configs: dict[int, AutomationStep]
+    unsubscribed: set[tuple]
+    already_sent: set[str]
+    sent_emails: list[SentEmail] = field(default_factory=list)
+    tasks: list[tuple[Task, Outcome]] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    _mailer: Any = None
+
+    def send_email(self, message: EmailMultiAlternatives) -> None:
+        # One connection for the whole batch: an SMTP server is greeted once, not per message.
+        if self._mailer is None:
+            self._mailer = mail.mailers.default
+            self._mailer.open()
+        self._mailer.send_messages([message])
+
+    def close(self) -> None:
+        if self._mailer is not None:
+            self._mailer.close()
+
+    def save_records(self) -> None:
+        bulk_insert(SentEmail, self.sent_emails)
+        bulk_insert(Notification, self.notifications)
+        if self.tasks:
+            Task.objects.bulk_create([task for task, _ in self.tasks])
+            for task, outcome in self.tasks:
+                outcome.detail["task"] = task.pk
+
+
+def _detail(scheduled: ScheduledStep, step: AutomationStep | None) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "scheduledStep": scheduled.pk,
+        "automation": scheduled.automation_id,
+        "step": scheduled.step_id,
+    }
+    if step is not None:
+        detail.update(automationName=step.automation.name, position=step.position, action=step.action)
+    return detail
+
+
+def _not_done(step: AutomationStep | None, reason: str, detail: dict, *, state: str = State.SKIPPED) -> Outcome:
+    """The activity for a step that sent nothing: EMAIL_NOT_SENT for an email's own reasons,
+    AUTOMATION_SKIPPED for everything else."""
+    email_reasons = {Reason.NO_EMAIL, Reason.UNSUBSCRIBED, Reason.SEND_FAILED, Reason.TEMPLATE_ERROR}
+    is_email = step is not None and step.action == Action.EMAIL_BUYER
+    activity = (
+        Activity.Type.EMAIL_NOT_SENT if is_email and reason in email_reasons else Activity.Type.AUTOMATION_SKIPPED
+    )
+    return Outcome(state=state, activity_type=activity, reason=reason, detail=detail)
+
+
+def _failed(run: StepRun, scheduled: ScheduledStep, step: AutomationStep, detail: dict, error: str) -> Outcome:
+    """A send that failed: try again later, or give up once the attempts are spent."""
+    if scheduled.attempts >= settings.COMEBACK_DISPATCH_MAX_ATTEMPTS:
+        outcome = _not_done(step, Reason.SEND_FAILED, detail, state=State.FAILED)
+        outcome.error = error
+        return outcome
+    wait = RETRY_MINUTES[min(scheduled.attempts, len(RETRY_MINUTES)) - 1]
+    return Outcome(state=State.PENDING, retry_at=run.now + timedelta(minutes=wait), error=error)
+
+
+def perform(run: StepRun, scheduled: ScheduledStep, ac: AbandonedCheckout | None) -> Outcome:
+    step = run.configs.get(scheduled.step_id)
+    detail = _detail(scheduled, step)
+    if ac is None:
+        # Deleted outside the lifecycle service: there is no checkout left to log an activity on.
+        return Outcome(state=State.SKIPPED, reason=Reason.CHECKOUT_DELETED, detail=detail)
+    if ac.is_recovered:
+        return _not_done(step, Reason.RECOVERED, detail)
+    if step is None or step.archived:
+        return _not_done(step, Reason.STEP_REMOVED, detail)
+    if not step.automation.active:
+        return _not_done(step, Reason.AUTOMATION_OFF, detail)
+    if not step.automation.matches(ac):
+        return _not_done(step, Reason.CONDITION_NOT_MET, detail)
+    if scheduled.holdout:
+        return _not_done(step, Reason.HOLDOUT, detail)
+    if scheduled.attempts > settings.COMEBACK_DISPATCH_MAX_ATTEMPTS:
+        # Claimed again and again without finishing (a worker that keeps dying on it): stop.
+        return _not_done(step, Reason.SEND_FAILED, detail, state=State.FAILED)
+    if step.action != Action.CREATE_TASK and time.monotonic() > run.deadline:
+        return Outcome(state=State.PENDING, retry_at=run.now, released=True)
+    return ACTIONS[step.action](run, scheduled, step, ac, detail)
+
+
+def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
+    if not ac.buyer_email:
+        return _not_done(step, Reason.NO_EMAIL, detail)
+    if (ac.store_id, ac.email_key) in run.unsubscribed:
+        return _not_done(step, Reason.UNSUBSCRIBED, detail)
+    key = scheduled.idempotency_key
+    if key in run.already_sent:
+        # An earlier attempt sent it and committed its record: never write to the buyer twice.
+        return Outcome(state=State.DONE, activity_type=Activity.Type.EMAIL_SENT, detail={**detail, "resent": False})
+    translations = {t.language: messages.EmailTemplate(t.subject, t.body, t.language) for t in step.translations.all()}
+    template = messages.pick_template(
+        messages.EmailTemplate(step.subject, step.body),
+        translations,
+        messages.message_language(ac, ac.store),
+    )
+    try:
+        email = messages.recovery_email(abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key)
+    except TemplateSyntaxError as exc:
+        return _not_done(step, Reason.TEMPLATE_ERROR, {**detail, "error": str(exc)[:200]})
+    try:
+        run.send_email(email.message())
+    except (smtplib.SMTPException, OSError) as exc:
+        logger.warning("Email for step %s failed: %s", scheduled.pk, exc)
+        return _failed(run, scheduled, step, detail, f"{type(exc).__name__}: {exc}")
+    run.sent_emails.append(
+        SentEmail(
+            store_id=ac.store_id,
+            abandoned_checkout=ac,
+            scheduled_step=scheduled,
+            kind=SentEmail.Kind.AUTOMATION,
+            idempotency_key=key,
+            message_id=email.message_id,
+            to_email=email.to,
+            subject=email.subject,
+            text_body=email.text,
+            html_body=email.html,
+            sent_at=run.now,
+        )
+    )
+    return Outcome(
+        state=State.DONE,
+        activity_type=Activity.Type.EMAIL_SENT,
+        detail={**detail, "messageId": email.message_id, "language": template.language or ac.store.language},
+    )
+
+
+def _notify_buyer(run, scheduled, step, ac, detail) -> Outcome:
+    if not ac.phone:
+        return _not_done(step, Reason.NO_PHONE, detail)
+    if (ac.store_id, ac.email_key) in run.unsubscribed:
+        return _not_done(step, Reason.OPTED_OUT, detail)
+    try:
+        body = messages.text_message(abandoned_checkout=ac, store=ac.store, source=step.message)
+    except TemplateSyntaxError as exc:
+        return _not_done(step, Reason.TEMPLATE_ERROR, {**detail, "error": str(exc)[:200]})
+    try:
+        notify.backend().send(notify.TextMessage(to=ac.phone, body=body, idempotency_key=scheduled.idempotency_key))
+    except notify.NotificationError as exc:
+        logger.warning("Text message for step %s failed: %s", scheduled.pk, exc)
+        return _failed(run, scheduled, step, detail, str(exc))
+    return Outcome(state=State.DONE, activity_type=Activity.Type.NOTIFICATION_SENT, detail={**detail, "channel": "sms"})
+
+
+def _notify_staff(run, scheduled, step, ac, detail) -> Outcome:
+    members = [m for m in step.notify_members.all() if m.store_id == ac.store_id and m.user.is_active]
+    if not members:
+        return _not_done(step, Reason.NO_RECIPIENTS, detail)
+    try:
+        text = messages.staff_text(abandoned_checkout=ac, store=ac.store, source=step.message)
+    except TemplateSyntaxError as exc:
+        return _not_done(step, Reason.TEMPLATE_ERROR, {**detail, "error": str(exc)[:200]})
+    link = checkout_path(ac.pk)
+    emailed = []
+    for member in members:
+        user = member.user
+        run.notifications.append(
+            Notification(
+                store_id=ac.store_id,
+                recipient=user,
+                abandoned_checkout=ac,
+                scheduled_step=scheduled,
+                text=text,
+                link=link,
+                created_at=run.now,
+            )
+        )
+        if user.email and _staff_email(run, scheduled, ac, user, text, link):
+            emailed.append(user.get_username())
+    recipients = [m.user.get_username() for m in members]
+    return Outcome(
+        state=State.DONE,
+        activity_type=Activity.Type.NOTIFICATION_SENT,
+        detail={**detail, "channel": "staff", "recipients": recipients, "emailed": emailed},
+    )
+
+
+def _staff_email(run: StepRun, scheduled, ac, user, text: str, link: str) -> bool:
+    """The notification's email copy. A failure here is noted, not retried: the in-dashboard
+    notification is already written and the staff member will see it under the bell."""
+    key = f"{scheduled.idempotency_key}-staff-{user.pk}"
+    subject = f"[{ac.store.name}] {text}"[:300]
+    body = f"{text}\n\nOpen the checkout: {settings.COMEBACK_PUBLIC_URL}{link}\n"
+    message_id = messages.message_id_for(key)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=body,
+        to=[user.email],
+        headers={"Message-ID": message_id, "X-Comeback-Idempotency-Key": key},
+    )
+    try:
+        run.send_email(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        logger.warning("Staff email for step %s to user %s failed: %s", scheduled.pk, user.pk, exc)
+        return False
+    run.sent_emails.append(
+        SentEmail(
+            store_id=ac.store_id,
+            abandoned_checkout=ac,
+            scheduled_step=scheduled,
+            kind=SentEmail.Kind.STAFF,
+            idempotency_key=key,
+            message_id=message_id,
+            to_email=user.email,
+            subject=subject,
+            text_body=body,
+            sent_at=run.now,
+        )
+    )
+    return True
+
+
+def _create_task(run, scheduled, step, ac, detail) -> Outcome:
+    assignee = step.task_assignee.user if step.task_assignee and step.task_assignee.store_id == ac.store_id else None
+    outcome = Outcome(
+        state=State.DONE,
+        activity_type=Activity.Type.TASK_CREATED,
+        detail={**detail, "assignee": assignee.get_username() if assignee else None},
+    )
+    task = Task(
+        store_id=ac.store_id,
+        abandoned_checkout=ac,
+        scheduled_step=scheduled,
+        title=step.task_title or defaults.TASK_TITLE,
+        assignee=assignee,
+        due_at=run.now + timedelta(days=step.task_due_days),
+        created_at=run.now,
+    )
+    run.tasks.append((task, outcome))
+    return outcome
+
+
+ACTIONS = {
+    Action.EMAIL_BUYER: _email_buyer,
+    Action.NOTIFY_BUYER: _notify_buyer,
+    Action.NOTIFY_STAFF: _notify_staff,
+    Action.CREATE_TASK: _create_task,
+}

@@ -1,0 +1,120 @@
+"""One dispatcher batch: lock the checkouts, decide, act, record — in one transaction."""
+
+import logging
+import time
+from collections import Counter, defaultdict
+from datetime import datetime
+
+from django.db import DatabaseError, transaction
+from django.db.models import F, Prefetch
+from django.utils import timezone
+
+from checkouts.models import AbandonedCheckout, Membership
+from checkouts.services import ActivityEntry, activities_record_locked
+
+from ..models import AutomationStep, ScheduledStep, SentEmail, Unsubscribe
+from .actions import SEND_BUDGET_SECONDS, Outcome, StepRun, perform
+
+logger = logging.getLogger(__name__)
+
+
+class BatchNotStarted(Exception):
+    """The batch failed before anything was sent: its rows can be handed back at once."""
+
+
+def _lock(ids: list[int]) -> tuple[dict, list[ScheduledStep]]:
+    # Checkouts first, in id order, then the steps: the same order recovery takes its locks
+    # in (checkout row, then its steps), and the same order in every dispatcher, so none of
+    # them can deadlock with another. `of=("self",)` leaves the joined store rows unlocked.
+    checkouts = AbandonedCheckout.objects.filter(
+        pk__in=ScheduledStep.objects.filter(pk__in=ids).values("abandoned_checkout_id")
+    )
+    locked = {ac.pk: ac for ac in checkouts.select_related("store").select_for_update(of=("self",)).order_by("pk")}
+    # Re-read under the lock: a step another worker finished, or a deletion skipped, drops out.
+    steps = list(
+        ScheduledStep.objects.filter(pk__in=ids, state=ScheduledStep.State.RUNNING)
+        .select_for_update()
+        .order_by("due_at", "pk")
+    )
+    return locked, steps
+
+
+def _configs(steps: list[ScheduledStep]) -> dict[int, AutomationStep]:
+    members = Membership.objects.select_related("user")
+    return (
+        AutomationStep.objects.select_related("automation", "task_assignee__user")
+        .prefetch_related("translations", Prefetch("notify_members", queryset=members))
+        .in_bulk({s.step_id for s in steps})
+    )
+
+
+def _unsubscribed(checkouts: dict) -> set[tuple]:
+    emails = {ac.email_key for ac in checkouts.values() if ac.email_key}
+    if not emails:
+        return set()
+    rows = Unsubscribe.objects.filter(store_id__in={ac.store_id for ac in checkouts.values()}, email__in=emails)
+    return set(rows.values_list("store_id", "email"))
+
+
+def _already_sent(steps: list[ScheduledStep]) -> set[str]:
+    keys = [s.idempotency_key for s in steps]
+    return set(SentEmail.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+
+
+def process_batch(ids: list[int]) -> dict[str, int]:
+    """Resolve claimed steps. Returns a count per outcome ("EMAIL_SENT", "AUTOMATION_SKIPPED:HOLDOUT", ...)."""
+    with transaction.atomic():
+        try:
+            checkouts, steps = _lock(ids)
+        except DatabaseError as exc:
+            raise BatchNotStarted from exc
+        if not steps:
+            return {}
+        now = timezone.now()
+        run = StepRun(
+            now=now,
+            deadline=time.monotonic() + SEND_BUDGET_SECONDS,
+            configs=_configs(steps),
+            unsubscribed=_unsubscribed(checkouts),
+            already_sent=_already_sent(steps),
+        )
+        try:
+            outcomes = [
+                (scheduled, perform(run, scheduled, checkouts.get(scheduled.abandoned_checkout_id)))
+                for scheduled in steps
+            ]
+        finally:
+            run.close()
+        run.save_records()
+        _record(outcomes, checkouts, now)
+    return dict(Counter(outcome.key for _, outcome in outcomes))
+
+
+def _record(outcomes: list[tuple[ScheduledStep, Outcome]], checkouts: dict, now: datetime) -> None:
+    activities_record_locked(
+        [
+            ActivityEntry(
+                abandoned_checkout=checkouts[s.abandoned_checkout_id],
+                type=o.activity_type,
+                reason=o.reason,
+                detail=o.detail,
+            )
+            for s, o in outcomes
+            if o.activity_type
+        ]
+    )
+    # One UPDATE per kind of outcome (a handful, bounded by the reason codes), not one per row:
+    # Django's bulk_update would build a CASE per row and field, slower than the sends.
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for scheduled, o in outcomes:
+        groups[(o.state, o.reason, o.activity_type, o.error[:500], o.retry_at, o.released)].append(scheduled.pk)
+    for (state, reason, activity_type, error, retry_at, released), ids in groups.items():
+        changes = {"state": state, "reason": reason, "activity_type": activity_type, "last_error": error}
+        if retry_at:
+            changes["due_at"] = retry_at
+        else:
+            changes["finished_at"] = now
+        if released:
+            # Handed back untried: the claim's attempt does not count.
+            changes["attempts"] = F("attempts") - 1
+        ScheduledStep.objects.filter(pk__in=ids).update(locked_until=None, **changes)

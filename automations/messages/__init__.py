@@ -1,0 +1,1 @@
+"""Rendering what automations send: recovery emails, text messages and staff emails."""

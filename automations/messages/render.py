@@ -1,0 +1,210 @@
+"""From a step's templates and an abandoned checkout to the email (or text) the buyer gets."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from email.utils import formataddr, parseaddr
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.crypto import salted_hmac
+
+from checkouts.models import AbandonedCheckout, Store
+from checkouts.wix import checkout_url, format_money
+
+from . import defaults
+from .engine import render
+
+UNSUBSCRIBE_SALT = "automations.unsubscribe"
+
+
+@dataclass(frozen=True)
+class EmailTemplate:
+    """Subject and body sources in one language."""
+
+    subject: str
+    body: str
+    language: str = ""
+
+
+@dataclass
+class RenderedEmail:
+    to: str
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str] = field(default_factory=dict)
+    message_id: str = ""
+    idempotency_key: str = ""
+
+    def message(self) -> EmailMultiAlternatives:
+        message = EmailMultiAlternatives(subject=self.subject, body=self.text, to=[self.to], headers=dict(self.headers))
+        if self.html:
+            message.attach_alternative(self.html, "text/html")
+        return message
+
+
+def unsubscribe_token(*, store_id, email: str) -> str:
+    """A signed, non-expiring token naming the store and the address: the link must work forever."""
+    return signing.dumps({"s": str(store_id), "e": email.strip().lower()}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_token_read(token: str) -> tuple[str, str] | None:
+    """(store id, email) from a token, or None if it was not made by us."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not data.get("s") or not data.get("e"):
+        return None
+    return data["s"], data["e"]
+
+
+@lru_cache(maxsize=1)
+def _unsubscribe_path() -> tuple[str, str]:
+    # Resolved once: the dispatcher builds one link per email.
+    path = reverse("automations:unsubscribe", args=["TOKEN"])
+    before, _, after = path.partition("TOKEN")
+    return before, after
+
+
+def unsubscribe_url(*, store_id, email: str) -> str:
+    before, after = _unsubscribe_path()
+    return f"{settings.COMEBACK_PUBLIC_URL}{before}{unsubscribe_token(store_id=store_id, email=email)}{after}"
+
+
+def message_language(abandoned_checkout: AbandonedCheckout, store: Store) -> str:
+    return (abandoned_checkout.buyer_language or store.language or "en").lower().replace("_", "-")
+
+
+def pick_template(default: EmailTemplate, translations: dict[str, EmailTemplate], language: str) -> EmailTemplate:
+    """The variant for `language` ("fr-ca"), else for its base language ("fr"), else the default."""
+    return translations.get(language) or translations.get(language.split("-")[0]) or default
+
+
+@lru_cache(maxsize=4096)
+def _money_text(value: str, currency: str, language: str) -> str:
+    # Catalogue prices repeat across thousands of carts; CLDR formatting is the costly part.
+    try:
+        return format_money(Decimal(value), currency, language)
+    except (InvalidOperation, ValueError, TypeError):
+        return ""
+
+
+def _money(value: Any, currency: str, language: str) -> str:
+    return _money_text(str(value), currency, language) if value is not None else ""
+
+
+def line_items(abandoned_checkout: AbandonedCheckout, language: str) -> list[dict[str, Any]]:
+    items = []
+    for item in abandoned_checkout.line_items or []:
+        options = []
+        for line in item.get("descriptionLines") or []:
+            name = (line.get("name") or {}).get("original", "")
+            value = (line.get("plainText") or line.get("colorInfo") or {}).get("original", "")
+            if name and value:
+                options.append(f"{name}: {value}")
+        items.append(
+            {
+                "name": (item.get("productName") or {}).get("original", ""),
+                "quantity": item.get("quantity", 1),
+                "price": _money((item.get("price") or {}).get("amount"), abandoned_checkout.currency, language),
+                "image_url": (item.get("image") or {}).get("url", ""),
+                "options": ", ".join(options),
+            }
+        )
+    return items
+
+
+def message_context(abandoned_checkout: AbandonedCheckout, store: Store, *, to: str = "") -> dict[str, Any]:
+    """The only values a merchant's template sees: plain data, no model instances.
+
+    The unsubscribe link names the address the message goes to (`to`, else the buyer's).
+    """
+    ac = abandoned_checkout
+    recipient = (to or ac.buyer_email).strip().lower()
+    language = message_language(ac, store)
+    context = {
+        "first_name": ac.first_name,
+        "last_name": ac.last_name,
+        "buyer_name": ac.buyer_name,
+        "store_name": store.name,
+        "store_url": store.storefront_url,
+        "items": line_items(ac, language),
+        "total": _money(ac.total, ac.currency, language),
+        "recovery_url": checkout_url(ac.id, store.id),
+        "unsubscribe_url": unsubscribe_url(store_id=store.id, email=recipient) if recipient else "",
+    }
+    return context
+
+
+def _from_address(store: Store) -> str:
+    """The store's name in front of our sender address: buyers recognise the shop, not the tool."""
+    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((store.name, address))
+
+
+def message_id_for(idempotency_key: str) -> str:
+    """A Message-ID derived from the idempotency key: a retried send carries the same one, so a
+    provider or mailbox that de-duplicates on it shows the buyer one email. The keyed hash keeps
+    ids of two installs (whose step numbers overlap) apart."""
+    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    domain = address.rpartition("@")[2] or "comeback.localhost"
+    install = salted_hmac("automations.message-id", idempotency_key, algorithm="sha256").hexdigest()[:16]
+    return f"<{idempotency_key}.{install}@{domain}>"
+
+
+def recovery_email(
+    *,
+    abandoned_checkout: AbandonedCheckout,
+    store: Store,
+    template: EmailTemplate,
+    idempotency_key: str,
+    to: str | None = None,
+) -> RenderedEmail:
+    """The recovery email for one checkout: the merchant's words inside our layout (items, total,
+    button, unsubscribe footer), as HTML and plain text. Raises TemplateSyntaxError on a broken template."""
+    context = message_context(abandoned_checkout, store, to=to or "")
+    subject = " ".join(render(template.subject, context, autoescape=False).split())
+    layout = {
+        **context,
+        # The body is plain text by contract: rendered once, then escaped whole for the HTML
+        # part (the merchant's own "&" or "<" included), paragraphs by `linebreaks`.
+        "body_text": render(template.body, context, autoescape=False).strip(),
+        "subject": subject,
+        "language": template.language or message_language(abandoned_checkout, store),
+    }
+    text = render_to_string("automations/emails/recovery.txt", layout)
+    html = render_to_string("automations/emails/recovery.html", layout)
+    message_id = message_id_for(idempotency_key)
+    headers = {
+        "From": _from_address(store),
+        "Message-ID": message_id,
+        "X-Comeback-Idempotency-Key": idempotency_key,
+    }
+    if context["unsubscribe_url"]:
+        # RFC 2369 + RFC 8058: mail clients show an unsubscribe button that POSTs to this URL.
+        headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return RenderedEmail(
+        to=to or abandoned_checkout.buyer_email,
+        subject=subject,
+        text=text,
+        html=html,
+        headers=headers,
+        message_id=message_id,
+        idempotency_key=idempotency_key,
+    )
+
+
+def text_message(*, abandoned_checkout: AbandonedCheckout, store: Store, source: str) -> str:
+    return render(source or defaults.TEXT_MESSAGE, message_context(abandoned_checkout, store), autoescape=False)
+
+
+def staff_text(*, abandoned_checkout: AbandonedCheckout, store: Store, source: str) -> str:
+    context = message_context(abandoned_checkout, store)
+    return " ".join(render(source or defaults.STAFF_MESSAGE, context, autoescape=False).split())[:500]

@@ -1,0 +1,141 @@
+"""What a merchant configures: an automation, its ordered steps and their translations."""
+
+from datetime import timedelta
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from checkouts.models import Membership, Store
+from checkouts.models.checkout import AMOUNT
+from checkouts.models.store import validate_language
+
+
+class AutomationQuerySet(models.QuerySet):
+    def active(self) -> "AutomationQuerySet":
+        return self.filter(active=True)
+
+
+class Automation(models.Model):
+    """A sequence of steps run for every abandoned checkout of a store that meets its conditions."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="automations")
+    name = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    min_total = models.DecimalField(
+        null=True, blank=True, help_text="Only checkouts worth at least this much (store currency).", **AMOUNT
+    )
+    require_email = models.BooleanField(default=True, help_text="Only checkouts whose buyer left an email address.")
+    holdout_percent = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(50)],
+        help_text="Share of checkouts deliberately not contacted, to measure what the automation really earns.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AutomationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(holdout_percent__lte=50), name="automation_holdout_at_most_half"),
+            models.CheckConstraint(
+                condition=Q(min_total__isnull=True) | Q(min_total__gte=0), name="automation_min_total_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def matches(self, abandoned_checkout) -> bool:
+        """Whether a checkout meets this automation's conditions right now."""
+        if self.require_email and not abandoned_checkout.buyer_email:
+            return False
+        return self.min_total is None or abandoned_checkout.total >= self.min_total
+
+
+class AutomationStep(models.Model):
+    """One timed action of an automation. Removed steps are archived, not deleted, so the
+    schedule already made from them still resolves with an activity."""
+
+    class Unit(models.TextChoices):
+        MINUTES = "MINUTES", "minutes"
+        HOURS = "HOURS", "hours"
+        DAYS = "DAYS", "days"
+
+    class Action(models.TextChoices):
+        EMAIL_BUYER = "EMAIL_BUYER", "Email the buyer"
+        NOTIFY_BUYER = "NOTIFY_BUYER", "Text the buyer"
+        NOTIFY_STAFF = "NOTIFY_STAFF", "Notify staff"
+        CREATE_TASK = "CREATE_TASK", "Create a follow-up task"
+
+    UNIT_DELTA = {Unit.MINUTES: timedelta(minutes=1), Unit.HOURS: timedelta(hours=1), Unit.DAYS: timedelta(days=1)}
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField(default=1)
+    delay_value = models.PositiveIntegerField(default=1, validators=[MinValueValidator(0)])
+    delay_unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.HOURS)
+    action = models.CharField(max_length=16, choices=Action.choices, default=Action.EMAIL_BUYER)
+    # EMAIL_BUYER: Django template source, rendered with a small safe context.
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    # NOTIFY_BUYER (the text message) and NOTIFY_STAFF (the notification text).
+    message = models.TextField(blank=True)
+    # NOTIFY_STAFF: who is told.
+    notify_members = models.ManyToManyField(Membership, blank=True, related_name="+")
+    # CREATE_TASK
+    task_title = models.CharField(max_length=200, blank=True)
+    task_assignee = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    task_due_days = models.PositiveSmallIntegerField(default=1, help_text="Days after the task is created.")
+    archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["automation", "archived", "position"], name="step_automation_position")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(delay_unit__in=["MINUTES", "HOURS", "DAYS"]), name="step_delay_unit_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=["EMAIL_BUYER", "NOTIFY_BUYER", "NOTIFY_STAFF", "CREATE_TASK"]),
+                name="step_action_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.get_action_display()} after {self.delay_label}"
+
+    @property
+    def delay(self) -> timedelta:
+        return self.delay_value * self.UNIT_DELTA[self.delay_unit]
+
+    @property
+    def delay_label(self) -> str:
+        unit = self.get_delay_unit_display()
+        return f"{self.delay_value} {unit[:-1] if self.delay_value == 1 else unit}"
+
+
+class StepTranslation(models.Model):
+    """The email of a step in another language, used when the buyer's language matches."""
+
+    step = models.ForeignKey(AutomationStep, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=16, validators=[validate_language], help_text="e.g. fr, de, pt-BR")
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["language"]
+        constraints = [
+            models.UniqueConstraint(fields=["step", "language"], name="step_translation_one_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} ({self.language})"
+
+    def save(self, *args, **kwargs) -> None:
+        self.language = self.language.lower().replace("_", "-")
+        super().save(*args, **kwargs)

@@ -1,0 +1,169 @@
+"""Reads for the automations pages and the dispatcher; every request-serving one takes the store."""
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from checkouts.models import AbandonedCheckout, Membership, Store
+
+from .models import Automation, AutomationStep, Enrollment, Notification, ScheduledStep, SentEmail, Task
+
+# The bell says "99+" rather than counting a backlog of thousands.
+UNREAD_CAP = 99
+
+
+def checkout_path(abandoned_checkout_id: UUID) -> str:
+    """The dashboard page of one abandoned checkout (the dashboard's documented URL)."""
+    return f"/checkouts/{abandoned_checkout_id}/"
+
+
+def automations_for_store(*, store: Store) -> QuerySet[Automation]:
+    return Automation.objects.filter(store=store)
+
+
+def live_steps_prefetch() -> Prefetch:
+    steps = AutomationStep.objects.filter(archived=False).order_by("position", "id")
+    return Prefetch("steps", queryset=steps.prefetch_related("translations"), to_attr="live_steps")
+
+
+@dataclass
+class AutomationCounts:
+    scheduled: int = 0
+    sent: int = 0
+    skipped: int = 0
+    pending: int = 0
+    recovered: int = 0
+
+
+def automation_counts(*, store: Store) -> dict[int, AutomationCounts]:
+    """Per automation: checkouts enrolled and recovered, steps done, skipped and pending.
+    Two grouped queries for the whole store, whatever the number of automations."""
+    counts: dict[int, AutomationCounts] = {}
+    enrolled = (
+        Enrollment.objects.filter(store=store)
+        .values("automation_id")
+        .annotate(scheduled=Count("id"), recovered=Count("id", filter=Q(abandoned_checkout__status="RECOVERED")))
+        .order_by()
+    )
+    for row in enrolled:
+        counts[row["automation_id"]] = AutomationCounts(scheduled=row["scheduled"], recovered=row["recovered"])
+    states = ScheduledStep.State
+    steps = (
+        ScheduledStep.objects.filter(store=store)
+        .values("automation_id")
+        .annotate(
+            sent=Count("id", filter=Q(state=states.DONE)),
+            skipped=Count("id", filter=Q(state__in=[states.SKIPPED, states.FAILED, states.CANCELLED])),
+            pending=Count("id", filter=Q(state__in=[states.PENDING, states.RUNNING])),
+        )
+        .order_by()
+    )
+    for row in steps:
+        entry = counts.setdefault(row["automation_id"], AutomationCounts())
+        entry.sent, entry.skipped, entry.pending = row["sent"], row["skipped"], row["pending"]
+    return counts
+
+
+@dataclass
+class GroupOutcome:
+    checkouts: int
+    recovered: int
+    recovered_value: Decimal
+
+    @property
+    def rate(self) -> float | None:
+        return self.recovered / self.checkouts if self.checkouts else None
+
+
+def holdout_groups(*, automation: Automation) -> tuple[GroupOutcome, GroupOutcome]:
+    """(contacted, held out): how many checkouts each group has, how many came back, and for how much."""
+    rows = {
+        row["holdout"]: row
+        for row in Enrollment.objects.filter(store_id=automation.store_id, automation=automation)
+        .values("holdout")
+        .annotate(
+            checkouts=Count("id"),
+            recovered=Count("id", filter=Q(abandoned_checkout__status="RECOVERED")),
+            value=Sum("abandoned_checkout__total", filter=Q(abandoned_checkout__status="RECOVERED")),
+        )
+        .order_by()
+    }
+
+    def group(holdout: bool) -> GroupOutcome:
+        row = rows.get(holdout, {})
+        return GroupOutcome(row.get("checkouts", 0), row.get("recovered", 0), row.get("value") or Decimal(0))
+
+    return group(False), group(True)
+
+
+def store_members(*, store: Store) -> QuerySet[Membership]:
+    return Membership.objects.filter(store=store).select_related("user").order_by("user__username")
+
+
+def tasks_for_store(*, store: Store, show: str = "open", user: AbstractBaseUser | None = None) -> QuerySet[Task]:
+    """`show`: "open" (default), "done", "mine" (open and assigned to `user`) or "all"."""
+    tasks = Task.objects.filter(store=store).select_related("assignee", "abandoned_checkout")
+    if show == "done":
+        return tasks.filter(done_at__isnull=False)
+    if show == "mine":
+        return tasks.filter(done_at__isnull=True, assignee=user)
+    if show == "all":
+        return tasks
+    return tasks.filter(done_at__isnull=True)
+
+
+def notifications_for(*, store: Store, user: AbstractBaseUser) -> QuerySet[Notification]:
+    return Notification.objects.filter(store=store, recipient=user)
+
+
+def unread_count(*, store: Store, user: AbstractBaseUser) -> tuple[int, bool]:
+    """(count, capped): reads at most UNREAD_CAP + 1 rows from the partial index."""
+    count = notifications_for(store=store, user=user).filter(read_at__isnull=True)[: UNREAD_CAP + 1].count()
+    return min(count, UNREAD_CAP), count > UNREAD_CAP
+
+
+def sent_emails_for_store(*, store: Store) -> QuerySet[SentEmail]:
+    return SentEmail.objects.filter(store=store)
+
+
+def preview_checkout(*, store: Store, abandoned_checkout_id: UUID | None = None) -> AbandonedCheckout:
+    """A real checkout of the store to render a preview for: the one asked for, else the newest
+    one with an email; a made-up one (never saved) for a store with none yet."""
+    checkouts = AbandonedCheckout.objects.filter(store=store).select_related("store")
+    if abandoned_checkout_id:
+        found = checkouts.filter(pk=abandoned_checkout_id).first()
+        if found:
+            return found
+    newest = checkouts.exclude(buyer_email="").order_by("-created_at", "-id").first()
+    return newest or sample_checkout(store=store)
+
+
+def sample_checkout(*, store: Store) -> AbandonedCheckout:
+    amount = Decimal("129.00")
+    return AbandonedCheckout(
+        id=uuid.uuid4(),
+        store=store,
+        buyer_email="ada@example.com",
+        email_key="ada@example.com",
+        first_name="Ada",
+        last_name="Lovelace",
+        buyer_language=store.language,
+        currency=store.currency,
+        subtotal=amount,
+        total=amount,
+        created_at=timezone.now(),
+        line_items=[
+            {
+                "quantity": 1,
+                "productName": {"original": "Trail Backpack"},
+                "price": {"amount": str(amount)},
+                "image": {"url": f"{settings.COMEBACK_PUBLIC_URL}/static/img/products/trail-backpack.svg"},
+            }
+        ],
+    )

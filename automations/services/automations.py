@@ -1,0 +1,47 @@
+"""Creating and changing automations and their steps."""
+
+from django.db import transaction
+
+from checkouts.models import Store
+
+from ..messages import defaults
+from ..models import Automation, AutomationStep, StepTranslation
+
+DEFAULT_NAME = "Recovery email"
+
+
+def automation_create_default(*, store: Store) -> Automation:
+    """A new store's starting point: email the buyer an hour after abandonment (Baymard and
+    BigCommerce's first touch), on, with the email in a few languages besides English."""
+    with transaction.atomic():
+        automation = Automation.objects.create(store=store, name=DEFAULT_NAME, active=True, require_email=True)
+        step = AutomationStep.objects.create(
+            automation=automation,
+            position=1,
+            delay_value=1,
+            delay_unit=AutomationStep.Unit.HOURS,
+            action=AutomationStep.Action.EMAIL_BUYER,
+            subject=defaults.EMAIL_SUBJECT,
+            body=defaults.EMAIL_BODY,
+        )
+        StepTranslation.objects.bulk_create(
+            [
+                StepTranslation(step=step, language=language, subject=subject, body=body)
+                for language, (subject, body) in defaults.EMAIL_TRANSLATIONS.items()
+            ]
+        )
+    return automation
+
+
+def automation_set_active(*, automation: Automation, active: bool) -> Automation:
+    """Turn an automation on or off. Steps already scheduled stay on the schedule: while it is
+    off they resolve as AUTOMATION_OFF when due; turned back on in time, they run."""
+    Automation.objects.filter(pk=automation.pk).update(active=active)
+    automation.active = active
+    return automation
+
+
+def automation_step_remove(*, step: AutomationStep) -> None:
+    """Archive a step: its scheduled rows then resolve as STEP_REMOVED, each with its activity."""
+    AutomationStep.objects.filter(pk=step.pk).update(archived=True)
+    step.archived = True

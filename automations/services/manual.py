@@ -1,0 +1,192 @@
+"""Sending a recovery email by hand from the dashboard, for one checkout or a selection."""
+
+import smtplib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.template import TemplateSyntaxError
+from django.utils import timezone
+
+from checkouts.models import AbandonedCheckout, Activity, Store
+from checkouts.services import activity_record
+
+from ..messages import defaults
+from ..messages import render as messages
+from ..models import AutomationStep, Reason, SentEmail, Unsubscribe
+
+
+class ManualResult:
+    SENT = "SENT"
+    GUARDED = "GUARDED"  # one went out recently: nothing sent, nothing logged
+    NOT_SENT = "NOT_SENT"  # logged as EMAIL_NOT_SENT with a reason
+    NOT_FOUND = "NOT_FOUND"
+
+
+@dataclass
+class ManualSend:
+    result: str
+    reason: str = ""
+    last_sent_at: datetime | None = None
+    sent_email: SentEmail | None = None
+
+
+def store_email_template(*, store: Store, language: str) -> tuple[messages.EmailTemplate, AutomationStep | None]:
+    """The words for a hand-sent email: the store's first email step (its oldest automation's),
+    so what the merchant edited is what goes out; the built-in default if it has none."""
+    step = (
+        AutomationStep.objects.filter(automation__store=store, action=AutomationStep.Action.EMAIL_BUYER, archived=False)
+        .order_by("automation__created_at", "automation_id", "position", "id")
+        .prefetch_related("translations")
+        .first()
+    )
+    if step is None:
+        translations = {
+            lang: messages.EmailTemplate(subject, body, lang)
+            for lang, (subject, body) in defaults.EMAIL_TRANSLATIONS.items()
+        }
+        default = messages.EmailTemplate(defaults.EMAIL_SUBJECT, defaults.EMAIL_BODY)
+    else:
+        translations = {
+            t.language: messages.EmailTemplate(t.subject, t.body, t.language) for t in step.translations.all()
+        }
+        default = messages.EmailTemplate(step.subject, step.body)
+    return messages.pick_template(default, translations, language), step
+
+
+def recovery_email_preview(*, abandoned_checkout: AbandonedCheckout) -> messages.RenderedEmail:
+    store = abandoned_checkout.store
+    template, _ = store_email_template(store=store, language=messages.message_language(abandoned_checkout, store))
+    return messages.recovery_email(
+        abandoned_checkout=abandoned_checkout, store=store, template=template, idempotency_key="preview"
+    )
+
+
+def last_recovery_email_at(*, abandoned_checkout_id) -> datetime | None:
+    return (
+        SentEmail.objects.filter(
+            abandoned_checkout_id=abandoned_checkout_id, kind__in=[SentEmail.Kind.AUTOMATION, SentEmail.Kind.MANUAL]
+        )
+        .order_by("-sent_at")
+        .values_list("sent_at", flat=True)
+        .first()
+    )
+
+
+def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBaseUser) -> ManualSend:
+    """Send the recovery email now, unless one went to this checkout within the guard window.
+
+    Takes the checkout's row lock first, like the dispatcher: nothing is sent once a recovery
+    has committed, and two clicks (or a click and a due step) cannot both send.
+    """
+    guard = timedelta(minutes=settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES)
+    with transaction.atomic():
+        ac = (
+            AbandonedCheckout.objects.filter(store=store, pk=abandoned_checkout_id)
+            .select_related("store")
+            .select_for_update(of=("self",))
+            .first()
+        )
+        if ac is None:
+            return ManualSend(ManualResult.NOT_FOUND)
+        last = last_recovery_email_at(abandoned_checkout_id=ac.pk)
+        if last and last > timezone.now() - guard:
+            return ManualSend(ManualResult.GUARDED, last_sent_at=last)
+        reason = _blocked(ac)
+        if reason:
+            return _not_sent(ac, reason)
+        template, _ = store_email_template(store=ac.store, language=messages.message_language(ac, ac.store))
+        key = f"manual-{ac.pk}-{uuid.uuid4().hex}"
+        try:
+            email = messages.recovery_email(
+                abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key
+            )
+        except TemplateSyntaxError:
+            return _not_sent(ac, Reason.TEMPLATE_ERROR)
+        try:
+            email.message().send()
+        except (smtplib.SMTPException, OSError):
+            return _not_sent(ac, Reason.SEND_FAILED)
+        sent = SentEmail.objects.create(
+            store=ac.store,
+            abandoned_checkout=ac,
+            kind=SentEmail.Kind.MANUAL,
+            idempotency_key=key,
+            message_id=email.message_id,
+            to_email=email.to,
+            subject=email.subject,
+            text_body=email.text,
+            html_body=email.html,
+            sent_by=user if getattr(user, "pk", None) else None,
+        )
+        activity_record(
+            abandoned_checkout_id=ac.pk,
+            type=Activity.Type.EMAIL_SENT,
+            detail={"manual": True, "by": user.get_username(), "messageId": email.message_id},
+        )
+    return ManualSend(ManualResult.SENT, sent_email=sent)
+
+
+def _blocked(ac: AbandonedCheckout) -> str:
+    if ac.is_recovered:
+        return Reason.RECOVERED
+    if not ac.buyer_email:
+        return Reason.NO_EMAIL
+    if Unsubscribe.objects.filter(store_id=ac.store_id, email=ac.email_key).exists():
+        return Reason.UNSUBSCRIBED
+    return ""
+
+
+def _not_sent(ac: AbandonedCheckout, reason: str) -> ManualSend:
+    activity_record(
+        abandoned_checkout_id=ac.pk, type=Activity.Type.EMAIL_NOT_SENT, reason=reason, detail={"manual": True}
+    )
+    return ManualSend(ManualResult.NOT_SENT, reason=reason)
+
+
+def recovery_emails_send_bulk(*, store: Store, ids, user: AbstractBaseUser) -> dict[str, int]:
+    """Send to each selected checkout, each in its own transaction; returns counts per result."""
+    counts = {ManualResult.SENT: 0, ManualResult.GUARDED: 0, ManualResult.NOT_SENT: 0, ManualResult.NOT_FOUND: 0}
+    for pk in ids:
+        counts[recovery_email_send(store=store, abandoned_checkout_id=pk, user=user).result] += 1
+    return counts
+
+
+def test_email_send(
+    *, user: AbstractBaseUser, abandoned_checkout: AbandonedCheckout, template: messages.EmailTemplate
+) -> SentEmail:
+    """The email as `abandoned_checkout`'s buyer would get it, sent to the merchant's own address
+    (its unsubscribe link names that address, not the buyer's) and kept as a TEST email."""
+    key = f"test-{uuid.uuid4().hex}"
+    store = abandoned_checkout.store
+    email = messages.recovery_email(
+        abandoned_checkout=abandoned_checkout, store=store, template=template, idempotency_key=key, to=user.email
+    )
+    email.subject = f"[Test] {email.subject}"
+    email.message().send()
+    return SentEmail.objects.create(
+        store=store,
+        kind=SentEmail.Kind.TEST,
+        idempotency_key=key,
+        message_id=email.message_id,
+        to_email=email.to,
+        subject=email.subject,
+        text_body=email.text,
+        html_body=email.html,
+        sent_by=user,
+    )
+
+
+def bulk_summary(counts: dict[str, int]) -> str:
+    guard = settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES
+    parts = [f"{counts[ManualResult.SENT]} sent"]
+    if counts[ManualResult.GUARDED]:
+        parts.append(f"{counts[ManualResult.GUARDED]} skipped (emailed in the last {guard} minutes)")
+    if counts[ManualResult.NOT_SENT]:
+        parts.append(f"{counts[ManualResult.NOT_SENT]} not sent (recovered, unsubscribed or no email)")
+    if counts[ManualResult.NOT_FOUND]:
+        parts.append(f"{counts[ManualResult.NOT_FOUND]} not found")
+    return "Recovery emails: " + ", ".join(parts) + "."

@@ -1,0 +1,44 @@
+"""Tasks, notifications and unsubscribes: the small writes the pages make."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from checkouts.models import Store
+
+from ..models import Notification, Task, Unsubscribe
+
+
+def task_set_done(*, task: Task, done: bool, user: AbstractBaseUser) -> Task:
+    task.done_at = timezone.now() if done else None
+    task.done_by = user if done else None
+    Task.objects.filter(pk=task.pk).update(done_at=task.done_at, done_by=task.done_by)
+    return task
+
+
+def task_assign(*, task: Task, assignee: AbstractBaseUser | None) -> Task:
+    task.assignee = assignee
+    Task.objects.filter(pk=task.pk).update(assignee=assignee)
+    return task
+
+
+def notifications_mark_read(*, store: Store, user: AbstractBaseUser, ids=None) -> int:
+    unread = Notification.objects.filter(store=store, recipient=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+def unsubscribe_create(*, store_id, email: str, source: str) -> tuple[Unsubscribe, bool]:
+    """Record that `email` wants nothing more from this store. Idempotent: (row, created)."""
+    email = email.strip().lower()
+    try:
+        with transaction.atomic():
+            return Unsubscribe.objects.get_or_create(store_id=store_id, email=email, defaults={"source": source})
+    except IntegrityError:
+        # Two clicks at once (the link and the mail client's one-click POST): the other one won.
+        return Unsubscribe.objects.get(store_id=store_id, email=email), False
+
+
+def notification_create(*, store: Store, recipient: AbstractBaseUser, text: str, link: str = "") -> Notification:
+    return Notification.objects.create(store=store, recipient=recipient, text=text[:500], link=link)

@@ -1,0 +1,177 @@
+"""Putting automations on the durable schedule, and taking them off it again.
+
+Everything here runs inside a checkouts lifecycle transaction (through `checkouts.hooks`),
+so the schedule commits or rolls back with the change that caused it.
+"""
+
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from checkouts.bulk import bulk_insert
+from checkouts.models import AbandonedCheckout, Activity
+from checkouts.services import ActivityEntry, activities_record_bulk
+
+from ..models import Automation, AutomationStep, Enrollment, Reason, ScheduledStep
+
+logger = logging.getLogger(__name__)
+
+# Holdout draws need no cryptographic strength, only independence from anything the buyer does.
+_random = random.Random()
+
+
+def _active_automations(store_ids: set) -> dict:
+    steps = AutomationStep.objects.filter(archived=False).order_by("position", "id")
+    automations = (
+        Automation.objects.active()
+        .filter(store_id__in=store_ids)
+        .prefetch_related(Prefetch("steps", queryset=steps, to_attr="live_steps"))
+        .order_by("created_at", "id")
+    )
+    by_store: dict = defaultdict(list)
+    for automation in automations:
+        if automation.live_steps:
+            by_store[automation.store_id].append(automation)
+    return by_store
+
+
+def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout]) -> int:
+    """Enrol each new abandoned checkout in every active automation of its store whose conditions
+    it meets: its steps go on the schedule (due = abandonment + delay) and it gets one SCHEDULED
+    activity per automation. Set-based: a constant number of statements whatever the batch size.
+    Returns how many steps were scheduled.
+    """
+    if not abandoned_checkouts:
+        return 0
+    by_store = _active_automations({ac.store_id for ac in abandoned_checkouts})
+    if not by_store:
+        return 0
+    now = timezone.now()
+    enrollments, steps, entries = [], [], []
+    due_now = False
+    for ac in abandoned_checkouts:
+        for automation in by_store.get(ac.store_id, ()):
+            if not automation.matches(ac):
+                continue
+            holdout = automation.holdout_percent > 0 and _random.random() * 100 < automation.holdout_percent
+            enrollments.append(
+                Enrollment(
+                    store_id=ac.store_id,
+                    automation=automation,
+                    abandoned_checkout=ac,
+                    holdout=holdout,
+                    created_at=now,
+                )
+            )
+            for step in automation.live_steps:
+                due_at = ac.created_at + step.delay
+                due_now = due_now or due_at <= now
+                steps.append(
+                    ScheduledStep(
+                        store_id=ac.store_id,
+                        automation=automation,
+                        step=step,
+                        abandoned_checkout=ac,
+                        due_at=due_at,
+                        holdout=holdout,
+                        created_at=now,
+                    )
+                )
+            entries.append(
+                ActivityEntry(
+                    abandoned_checkout=ac,
+                    type=Activity.Type.SCHEDULED,
+                    detail={
+                        "automation": automation.pk,
+                        "automationName": automation.name,
+                        "steps": len(automation.live_steps),
+                        "holdout": holdout,
+                    },
+                )
+            )
+    if not entries:
+        return 0
+    bulk_insert(Enrollment, enrollments)
+    bulk_insert(ScheduledStep, steps)
+    activities_record_bulk(entries)
+    if due_now:
+        _nudge_dispatcher()
+    return len(steps)
+
+
+def _nudge_dispatcher() -> None:
+    from ..tasks import scheduled_steps_dispatch_task
+
+    transaction.on_commit(scheduled_steps_dispatch_task.delay)
+
+
+def scheduled_steps_cancel(*, abandoned_checkout: AbandonedCheckout, reason: str) -> int:
+    """Cancel a checkout's pending steps, each with its AUTOMATION_SKIPPED activity.
+
+    Runs inside the recovery (or erasure) transaction, which holds the checkout's row lock;
+    the dispatcher takes that same lock before acting, so a step is either already done or
+    cancelled here, never both. Rows already claimed (RUNNING) are left to the dispatcher,
+    which sees the recovery under the lock and skips them with the same reason.
+    """
+    # Locked as read: a dispatcher claiming at this moment skips them, or has them first and
+    # they drop out of this list (then it sees the recovery under the checkout's lock).
+    pending = list(
+        ScheduledStep.objects.filter(abandoned_checkout=abandoned_checkout, state=ScheduledStep.State.PENDING)
+        .select_related("step")
+        .select_for_update(of=("self",))
+        .order_by("due_at", "id")
+    )
+    if not pending:
+        return 0
+    activities_record_bulk(
+        [
+            ActivityEntry(
+                abandoned_checkout=abandoned_checkout,
+                type=Activity.Type.AUTOMATION_SKIPPED,
+                reason=reason,
+                detail=_step_detail(scheduled),
+            )
+            for scheduled in pending
+        ]
+    )
+    return ScheduledStep.objects.filter(pk__in=[s.pk for s in pending]).update(
+        state=ScheduledStep.State.CANCELLED,
+        reason=reason,
+        activity_type=Activity.Type.AUTOMATION_SKIPPED,
+        finished_at=timezone.now(),
+    )
+
+
+def scheduled_steps_orphan(*, abandoned_checkout_ids: Sequence[UUID]) -> int:
+    """The checkouts are being deleted: their unfinished steps end as skipped (the rows stay,
+    detached, so the automation's counts still add up; activities go with the checkout)."""
+    return ScheduledStep.objects.filter(
+        abandoned_checkout_id__in=abandoned_checkout_ids,
+        state__in=[ScheduledStep.State.PENDING, ScheduledStep.State.RUNNING],
+    ).update(
+        state=ScheduledStep.State.SKIPPED,
+        reason=Reason.CHECKOUT_DELETED,
+        finished_at=timezone.now(),
+        locked_until=None,
+    )
+
+
+def _step_detail(scheduled: ScheduledStep) -> dict:
+    return {
+        "scheduledStep": scheduled.pk,
+        "automation": scheduled.automation_id,
+        "step": scheduled.step_id,
+        "position": scheduled.step.position,
+        "action": scheduled.step.action,
+    }
+
+
+def due_steps_exist(*, now: datetime | None = None) -> bool:
+    return ScheduledStep.objects.filter(state=ScheduledStep.State.PENDING, due_at__lte=now or timezone.now()).exists()

@@ -1,0 +1,1 @@
+"""HTML views: thin, store-scoped, calling services for every write."""

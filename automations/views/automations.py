@@ -1,0 +1,282 @@
+"""The automations pages: list, create and edit with steps, on/off, preview, test email, results."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template import TemplateSyntaxError
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.csp import csp_override
+from django.views.generic import TemplateView
+
+from checkouts.wix import format_money
+
+from .. import selectors, stats
+from ..forms import AutomationForm, StepFormSet, TranslationFormSet, new_step_initial
+from ..messages import render as rendering
+from ..models import AutomationStep
+from ..services import automation_set_active
+from ..services.manual import test_email_send
+from .base import StoreView
+
+# The rendered email is shown in a sandboxed frame: emails carry inline styles (mail clients
+# need them), which the dashboard's own policy rightly forbids. This response may use them,
+# run no script, and be framed only by our own pages.
+EMAIL_FRAME_CSP = {
+    "default-src": ["'none'"],
+    "style-src": ["'unsafe-inline'"],
+    "img-src": ["https:", "http:", "data:"],
+    "frame-ancestors": ["'self'"],
+}
+email_frame = [csp_override(EMAIL_FRAME_CSP), xframe_options_sameorigin]
+
+
+class AutomationMixin(StoreView):
+    def get_automation(self):
+        return get_object_or_404(selectors.automations_for_store(store=self.store), pk=self.kwargs["pk"])
+
+
+class AutomationListView(StoreView, TemplateView):
+    template_name = "automations/automation_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        automations = list(
+            selectors.automations_for_store(store=self.store).prefetch_related(selectors.live_steps_prefetch())
+        )
+        counts = selectors.automation_counts(store=self.store)
+        context["rows"] = [(a, counts.get(a.pk, selectors.AutomationCounts())) for a in automations]
+        return context
+
+
+class AutomationFormView(AutomationMixin, TemplateView):
+    """Create or edit an automation and its steps in one form; the steps are a formset."""
+
+    template_name = "automations/automation_form.html"
+    min_role = AutomationMixin.write_role
+
+    def get_object(self):
+        return None
+
+    def forms(self, data=None):
+        automation = self.get_object()
+        form = AutomationForm(data, instance=automation)
+        next_position = 1
+        if automation is not None:
+            next_position = 1 + max((s.position for s in automation.steps.filter(archived=False)), default=0)
+        steps = StepFormSet(
+            data,
+            instance=automation,
+            prefix="steps",
+            store=self.store,
+            initial=[new_step_initial(next_position)],
+        )
+        return form, steps
+
+    def get(self, request, *args, **kwargs):
+        form, steps = self.forms()
+        return self.render_to_response(self.get_context_data(form=form, steps=steps))
+
+    def post(self, request, *args, **kwargs):
+        form, steps = self.forms(request.POST)
+        if not (form.is_valid() and steps.is_valid()):
+            return self.render_to_response(self.get_context_data(form=form, steps=steps), status=400)
+        with transaction.atomic():
+            automation = form.save(commit=False)
+            automation.store = self.store
+            automation.save()
+            steps.instance = automation
+            steps.save()
+        messages.success(request, f"Saved “{automation.name}”.")
+        return redirect("automations:detail", pk=automation.pk)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["automation"] = self.get_object()
+        context["actions"] = AutomationStep.Action
+        return context
+
+
+class AutomationCreateView(AutomationFormView):
+    pass
+
+
+class AutomationUpdateView(AutomationFormView):
+    def get_object(self):
+        if not hasattr(self, "_automation"):
+            self._automation = self.get_automation()
+        return self._automation
+
+
+class AutomationDetailView(AutomationMixin, TemplateView):
+    template_name = "automations/automation_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        automation = self.get_automation()
+        steps = list(
+            automation.steps.filter(archived=False)
+            .select_related("task_assignee__user")
+            .prefetch_related("translations", "notify_members__user")
+        )
+        contacted, held_out = selectors.holdout_groups(automation=automation)
+        counts = selectors.automation_counts(store=self.store).get(automation.pk, selectors.AutomationCounts())
+        context.update(
+            automation=automation,
+            steps=steps,
+            counts=counts,
+            contacted=contacted,
+            held_out=held_out,
+            lift=stats.lift(
+                contacted=contacted.checkouts,
+                contacted_recovered=contacted.recovered,
+                held_out=held_out.checkouts,
+                held_out_recovered=held_out.recovered,
+                holdout_percent=automation.holdout_percent,
+            ),
+            holdout_rows=[
+                _group_row("Contacted", contacted, self.store),
+                _group_row("Held out", held_out, self.store),
+            ],
+            min_total=format_money(automation.min_total, self.store.currency, self.store.language)
+            if automation.min_total is not None
+            else "",
+        )
+        return context
+
+
+def _group_row(label: str, group: selectors.GroupOutcome, store) -> dict:
+    per_checkout = group.recovered_value / group.checkouts if group.checkouts else None
+    return {
+        "label": label,
+        "checkouts": group.checkouts,
+        "recovered": group.recovered,
+        "rate": f"{group.rate * 100:.1f}%" if group.rate is not None else "–",
+        "value": format_money(group.recovered_value, store.currency, store.language),
+        "per_checkout": format_money(per_checkout, store.currency, store.language) if per_checkout is not None else "–",
+    }
+
+
+class AutomationActiveView(AutomationMixin, View):
+    def post(self, request, *args, **kwargs):
+        automation = self.get_automation()
+        active = request.POST.get("active") == "1"
+        automation_set_active(automation=automation, active=active)
+        messages.success(request, f"“{automation.name}” is {'on' if active else 'off'}.")
+        return redirect(request.POST.get("next") or reverse("automations:detail", args=[automation.pk]))
+
+
+class PreviewMixin(AutomationMixin):
+    """The email of one step, rendered for a real checkout of the store."""
+
+    def preview(self):
+        automation = self.get_automation()
+        steps = automation.steps.filter(archived=False, action=AutomationStep.Action.EMAIL_BUYER)
+        step_id = self.request.GET.get("step") or self.request.POST.get("step")
+        step = (
+            (steps.filter(pk=step_id) if step_id and step_id.isdigit() else steps)
+            .prefetch_related("translations")
+            .first()
+        )
+        if step is None:
+            raise Http404("This automation has no email step.")
+        checkout_id = self.request.GET.get("checkout") or self.request.POST.get("checkout")
+        try:
+            checkout = selectors.preview_checkout(store=self.store, abandoned_checkout_id=checkout_id or None)
+        except ValidationError as exc:  # a malformed id in the query string
+            raise Http404("No such checkout.") from exc
+        translations = {
+            t.language: rendering.EmailTemplate(t.subject, t.body, t.language) for t in step.translations.all()
+        }
+        language = rendering.message_language(checkout, self.store)
+        template = rendering.pick_template(rendering.EmailTemplate(step.subject, step.body), translations, language)
+        return automation, step, checkout, template
+
+
+class AutomationPreviewView(PreviewMixin, TemplateView):
+    template_name = "automations/automation_preview.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        automation, step, checkout, template = self.preview()
+        try:
+            email = rendering.recovery_email(
+                abandoned_checkout=checkout, store=self.store, template=template, idempotency_key="preview"
+            )
+            error = ""
+        except TemplateSyntaxError as exc:
+            email, error = None, str(exc)
+        context.update(
+            automation=automation,
+            step=step,
+            email_steps=automation.steps.filter(archived=False, action=AutomationStep.Action.EMAIL_BUYER),
+            checkout=checkout,
+            checkout_is_sample=checkout._state.adding,
+            email=email,
+            error=error,
+        )
+        return context
+
+
+@method_decorator(email_frame, name="dispatch")
+class AutomationPreviewHtmlView(PreviewMixin, View):
+    def get(self, request, *args, **kwargs):
+        _, _, checkout, template = self.preview()
+        try:
+            email = rendering.recovery_email(
+                abandoned_checkout=checkout, store=self.store, template=template, idempotency_key="preview"
+            )
+        except TemplateSyntaxError as exc:
+            return HttpResponse(f"This template does not work: {exc}", content_type="text/plain", status=400)
+        return HttpResponse(email.html)
+
+
+class AutomationTestEmailView(PreviewMixin, View):
+    min_role = AutomationMixin.write_role
+
+    def post(self, request, *args, **kwargs):
+        automation, step, checkout, template = self.preview()
+        if not request.user.email:
+            messages.error(request, "Your account has no email address to send the test to.")
+        else:
+            try:
+                test_email_send(user=request.user, abandoned_checkout=checkout, template=template)
+                messages.success(request, f"Test email sent to {request.user.email}.")
+            except TemplateSyntaxError as exc:
+                messages.error(request, f"The template does not work: {exc}")
+            except OSError as exc:
+                messages.error(request, f"The email could not be sent: {exc}")
+        return redirect(f"{reverse('automations:preview', args=[automation.pk])}?step={step.pk}")
+
+
+class StepTranslationsView(AutomationMixin, TemplateView):
+    """The email of one step in other languages, picked by the buyer's language."""
+
+    template_name = "automations/step_translations.html"
+    min_role = AutomationMixin.write_role
+
+    def get_step(self):
+        automation = self.get_automation()
+        step = get_object_or_404(
+            automation.steps.filter(archived=False, action=AutomationStep.Action.EMAIL_BUYER), pk=self.kwargs["step_pk"]
+        )
+        return automation, step
+
+    def get(self, request, *args, **kwargs):
+        automation, step = self.get_step()
+        formset = TranslationFormSet(instance=step, prefix="translations")
+        return self.render_to_response(self.get_context_data(automation=automation, step=step, formset=formset))
+
+    def post(self, request, *args, **kwargs):
+        automation, step = self.get_step()
+        formset = TranslationFormSet(request.POST, instance=step, prefix="translations")
+        if not formset.is_valid():
+            context = self.get_context_data(automation=automation, step=step, formset=formset)
+            return self.render_to_response(context, status=400)
+        formset.save()
+        messages.success(request, "Translations saved.")
+        return redirect("automations:detail", pk=automation.pk)

@@ -1,0 +1,43 @@
+"""Every email Comeback sent, readable by the merchant."""
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.generic import TemplateView
+
+from checkouts.pagination import SortKey
+
+from .. import selectors
+from .automations import email_frame
+from .base import StoreView, keyset_pager
+
+PAGE_SIZE = 50
+
+
+class SentEmailListView(StoreView, TemplateView):
+    template_name = "automations/email_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        emails = selectors.sent_emails_for_store(store=self.store).defer("text_body", "html_body")
+        keys = [SortKey("sent_at", True), SortKey("id", True)]
+        pager = keyset_pager(self.request, emails, keys, limit=PAGE_SIZE, salt="automations.emails")
+        context.update(pager=pager, emails=pager.items)
+        return context
+
+
+class SentEmailDetailView(StoreView, TemplateView):
+    template_name = "automations/email_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["email"] = get_object_or_404(selectors.sent_emails_for_store(store=self.store), pk=self.kwargs["pk"])
+        return context
+
+
+@method_decorator(email_frame, name="dispatch")
+class SentEmailHtmlView(StoreView, View):
+    def get(self, request, *args, **kwargs):
+        email = get_object_or_404(selectors.sent_emails_for_store(store=self.store), pk=self.kwargs["pk"])
+        return HttpResponse(email.html_body or "<p>This email had no HTML part.</p>")

@@ -1,0 +1,43 @@
+"""The public unsubscribe page behind the link in every recovery email."""
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from checkouts.models import Store
+
+from ..messages.render import unsubscribe_token_read
+from ..models import Unsubscribe
+from ..services.records import unsubscribe_create
+
+
+# The signed token in the URL is the credential; mail clients' one-click POSTs (RFC 8058)
+# come without a session or a CSRF token.
+@method_decorator(csrf_exempt, name="dispatch")
+class UnsubscribeView(View):
+    template_name = "automations/unsubscribe.html"
+
+    def read(self, token: str) -> tuple[Store, str]:
+        data = unsubscribe_token_read(token)
+        if data is None:
+            raise Http404("This unsubscribe link is not valid.")
+        store = Store.objects.filter(pk=data[0]).first()
+        if store is None:
+            raise Http404("This unsubscribe link is not valid.")
+        return store, data[1]
+
+    def get(self, request, token: str):
+        store, email = self.read(token)
+        done = Unsubscribe.objects.filter(store=store, email=email).exists()
+        return render(request, self.template_name, {"store": store, "email": email, "done": done})
+
+    def post(self, request, token: str):
+        store, email = self.read(token)
+        one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+        source = Unsubscribe.Source.ONE_CLICK if one_click else Unsubscribe.Source.LINK
+        unsubscribe_create(store_id=store.pk, email=email, source=source)
+        if one_click:
+            return HttpResponse("Unsubscribed.", content_type="text/plain")
+        return render(request, self.template_name, {"store": store, "email": email, "done": True, "just_done": True})

@@ -1,0 +1,169 @@
+"""Races and crashes on PostgreSQL: real threads, a real killed process, real row locks."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from automations.dispatcher import scheduled_steps_dispatch
+from automations.models import ScheduledStep, SentEmail
+from checkouts import hooks
+from checkouts.models import AbandonedCheckout, Activity
+from checkouts.services import abandoned_checkout_recover
+from tests.automations.helpers import abandon, email_step, only_automation
+from tests.automations.mailers import send_started
+from tests.checkouts.test_concurrency import run_together
+from tests.factories import StoreFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROUNDS = 150
+
+
+class RecoveryClock:
+    """When each recovery took its checkout's row."""
+
+    def __init__(self):
+        self.recoveries: dict[str, float] = {}
+
+    def on_recovered(self, sender, *, abandoned_checkout, **kwargs):
+        # Runs inside the recovery, right after its conditional UPDATE got the row: before COMMIT.
+        self.recoveries[str(abandoned_checkout.pk)] = time.monotonic()
+
+
+def test_completion_racing_a_due_email_never_emails_after_the_recovery(settings):
+    settings.MAILERS = {"default": {"BACKEND": "tests.automations.mailers.TimedLocmemBackend"}}
+    store = StoreFactory()
+    email_step(only_automation(store))
+    clock = RecoveryClock()
+    hooks.abandoned_checkout_recovered.connect(clock.on_recovered, dispatch_uid="race-clock")
+    outcomes = Counter()
+    rnd = random.Random(5)
+    try:
+        for _ in range(ROUNDS):
+            (ac,) = abandon(store, when=timezone.now() - timedelta(hours=2))
+            step = ScheduledStep.objects.get(abandoned_checkout=ac)
+            # The dispatcher needs a few milliseconds to claim and lock before it sends: the
+            # completion waits a little longer on average, so both orders happen often.
+            jitter = (rnd.uniform(0, 0.012), rnd.uniform(0, 0.004))
+
+            def complete(pk=ac.pk, wait=jitter[0]):
+                time.sleep(wait)
+                return abandoned_checkout_recover(abandoned_checkout_id=pk, order_id="o")
+
+            def dispatch(wait=jitter[1]):
+                time.sleep(wait)
+                return scheduled_steps_dispatch()
+
+            recovered, _ = run_together(complete, dispatch)
+            assert recovered
+            step.refresh_from_db()
+            after_schedule = list(
+                Activity.objects.filter(abandoned_checkout=ac).exclude(type="SCHEDULED").values_list("type", "reason")
+            )
+            # Exactly one activity for the step, and the step is finished.
+            assert len(after_schedule) == 1, after_schedule
+            assert step.state in ScheduledStep.FINAL
+            assert Activity.objects.filter(detail__scheduledStep=step.pk).count() == 1
+            key = step.idempotency_key
+            if after_schedule[0] == ("EMAIL_SENT", ""):
+                # The email went out before the recovery could even take the row.
+                assert send_started[key] < clock.recoveries[str(ac.pk)]
+                outcomes["sent before recovery"] += 1
+            else:
+                assert after_schedule[0] == ("AUTOMATION_SKIPPED", "RECOVERED")
+                assert key not in send_started
+                outcomes["skipped"] += 1
+            assert AbandonedCheckout.objects.get(pk=ac.pk).status == "RECOVERED"
+    finally:
+        hooks.abandoned_checkout_recovered.disconnect(dispatch_uid="race-clock")
+    print(f"\n{ROUNDS} rounds: {dict(outcomes)}")
+    assert sum(outcomes.values()) == ROUNDS
+    assert len(mail.outbox) == outcomes["sent before recovery"]
+    # Both orders happened, so the test saw the race from both sides.
+    assert outcomes["sent before recovery"] and outcomes["skipped"]
+
+
+def test_two_dispatchers_at_once_send_each_email_once():
+    store = StoreFactory()
+    automation = only_automation(store)
+    email_step(automation, position=1)
+    email_step(automation, position=2, delay_value=90, delay_unit="MINUTES")
+    abandon(store, 150, when=timezone.now() - timedelta(hours=2))
+    run_together(*[lambda: scheduled_steps_dispatch(batch_size=20) for _ in range(4)])
+    keys = [m.extra_headers["X-Comeback-Idempotency-Key"] for m in mail.outbox]
+    assert len(keys) == len(set(keys)) == 300
+    assert ScheduledStep.objects.filter(state="DONE").count() == 300
+    assert Activity.objects.filter(type="EMAIL_SENT").count() == 300
+
+
+BLOCKING_WORKER = """
+import os, sys, time, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+django.setup()
+from django.conf import settings
+from django.core.mail.backends.base import BaseEmailBackend
+
+class HangingSmtp(BaseEmailBackend):
+    # An SMTP server that accepts the connection and then never answers.
+    def send_messages(self, messages):
+        open(sys.argv[1], "w").write("sending")
+        time.sleep(120)
+
+settings.MAILERS = {"default": {"BACKEND": "__main__.HangingSmtp"}}
+from automations.dispatcher import scheduled_steps_dispatch
+scheduled_steps_dispatch()
+"""
+
+
+def test_a_worker_killed_mid_step_leaves_it_to_be_done_once_after_the_lease(tmp_path):
+    store = StoreFactory()
+    email_step(only_automation(store))
+    (ac,) = abandon(store, when=timezone.now() - timedelta(hours=2))
+    marker = tmp_path / "sending"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "PYTHONPATH": str(Path(settings.BASE_DIR)),
+    }
+    worker = subprocess.Popen([sys.executable, "-c", BLOCKING_WORKER, str(marker)], cwd=settings.BASE_DIR, env=env)
+    try:
+        for _ in range(300):
+            if marker.exists() or worker.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert marker.exists(), "the worker never reached the send"
+        step = ScheduledStep.objects.get(abandoned_checkout=ac)
+        assert (step.state, step.attempts) == ("RUNNING", 1)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    # Its transaction died with it: nothing sent, nothing logged, the row still leased.
+    assert scheduled_steps_dispatch().claimed == 0
+    assert Activity.objects.filter(abandoned_checkout=ac).exclude(type="SCHEDULED").count() == 0
+    lease = timedelta(seconds=settings.COMEBACK_DISPATCH_LEASE_SECONDS)
+    with time_machine.travel(timezone.now() + lease + timedelta(seconds=5), tick=False):
+        report = scheduled_steps_dispatch()
+    assert report.outcomes == {"EMAIL_SENT": 1}
+    step.refresh_from_db()
+    assert (step.state, step.attempts) == ("DONE", 2)
+    assert len(mail.outbox) == 1 and SentEmail.objects.count() == 1
+    assert list(Activity.objects.filter(abandoned_checkout=ac).values_list("type", flat=True).order_by("id")) == [
+        "SCHEDULED",
+        "EMAIL_SENT",
+    ]

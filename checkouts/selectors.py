@@ -1,6 +1,10 @@
 """Reads: every queryset a request or a task uses starts here, scoped to one store."""
 
-from django.db.models import Prefetch, QuerySet
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from .models import AbandonedCheckout, Activity, Store
 
@@ -28,3 +32,28 @@ def abandoned_checkouts_for_store(*, store: Store) -> QuerySet[AbandonedCheckout
 
 def abandoned_checkouts_with_activities(queryset: QuerySet[AbandonedCheckout]) -> QuerySet[AbandonedCheckout]:
     return queryset.prefetch_related(latest_activities_prefetch())
+
+
+def abandoned_checkout_for_recovery_link(*, abandoned_checkout_id: UUID, store_id: UUID) -> AbandonedCheckout | None:
+    """The checkout a recovery link names, only if the link's metasiteId is its store."""
+    return AbandonedCheckout.objects.filter(pk=abandoned_checkout_id, store_id=store_id).select_related("store").first()
+
+
+def abandoned_checkout_totals(
+    *, store: Store, start: datetime, end: datetime, statuses: list[str] | None = None
+) -> dict[str, Decimal | int]:
+    """Value and count of recoverable (still abandoned) and recovered checkouts abandoned in [start, end).
+
+    One aggregate over the `(store, created_at)` index range.
+    """
+    queryset = abandoned_checkouts_for_store(store=store).filter(created_at__gte=start, created_at__lt=end)
+    if statuses:
+        queryset = queryset.filter(status__in=statuses)
+    abandoned = Q(status=AbandonedCheckout.Status.ABANDONED)
+    recovered = Q(status=AbandonedCheckout.Status.RECOVERED)
+    return queryset.aggregate(
+        recoverable_value=Sum("total", filter=abandoned, default=Decimal(0)),
+        recoverable_count=Count("id", filter=abandoned),
+        recovered_value=Sum("total", filter=recovered, default=Decimal(0)),
+        recovered_count=Count("id", filter=recovered),
+    )

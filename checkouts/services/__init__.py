@@ -4,6 +4,7 @@ from .activities import ActivityEntry, activities_record_bulk, activity_record
 from .ingest import IngestResult, Outcome, checkout_events_ingest
 from .lifecycle import (
     abandoned_checkout_anonymise,
+    abandoned_checkout_click_record,
     abandoned_checkout_delete,
     abandoned_checkout_recover,
     abandoned_checkout_refresh,
@@ -19,6 +20,7 @@ __all__ = [
     "IngestResult",
     "Outcome",
     "abandoned_checkout_anonymise",
+    "abandoned_checkout_click_record",
     "abandoned_checkout_delete",
     "abandoned_checkout_recover",
     "abandoned_checkout_refresh",

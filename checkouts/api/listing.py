@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 
 from ..models import Store
 from ..pagination import (
+    COUNT_CAP,
     BadCursor,
     capped_count,
     cursor_dumps,
@@ -31,6 +32,8 @@ MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 16_000
 # Offset paging re-reads every skipped row; past this, clients must use cursorPaging.
 MAX_OFFSET = 10_000
+# `total` is counted up to here; beyond, tooManyToCount.
+TOTAL_CAP = COUNT_CAP
 CURSOR_VERSION = 1
 
 
@@ -182,7 +185,7 @@ class Lister:
         start = request.offset or 0
         rows = list(queryset.order_by(*(key.order_by for key in keys))[start : start + request.limit + 1])
         items = [abandoned_checkout_to_wix(row, store=self.store) for row in rows[: request.limit]]
-        total, capped = capped_count(queryset)
+        total, capped = capped_count(queryset, TOTAL_CAP)
         metadata: dict[str, Any] = {"count": len(items), "offset": start, "tooManyToCount": capped}
         if not capped:
             metadata["total"] = total

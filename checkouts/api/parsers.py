@@ -3,9 +3,10 @@
 import io
 
 from django.conf import settings
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from .errors import PayloadTooLarge
+from .errors import RULE_FORMAT, PayloadTooLarge, WixValidationError, violation
 
 
 class BoundedJSONParser(JSONParser):
@@ -27,4 +28,28 @@ class BoundedJSONParser(JSONParser):
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise PayloadTooLarge(limit)
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError as exc:
+            raise ParseError("JSON parse error - nested too deeply.") from exc
+        if _contains_nul(data):
+            # PostgreSQL text cannot hold U+0000; refuse it here rather than fail in the database.
+            raise WixValidationError(
+                [violation("body", "Strings may not contain the NUL character (\\u0000).", RULE_FORMAT)]
+            )
+        return data
+
+
+def _contains_nul(data) -> bool:
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

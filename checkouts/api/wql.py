@@ -35,8 +35,13 @@ COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
 ALL_SCALAR = frozenset({"$eq", "$ne", "$in", "$nin", "$hasSome", "$exists", "$startsWith", *COMPARISONS})
 MILLISECOND = timedelta(milliseconds=1)
 NOTHING = Q(pk__in=[])
-# Values in one $in / $hasSome list: bounded so a filter stays a reasonable SQL statement.
+# Values in one $in / $hasSome list, and nesting of $and / $or / $not: bounded so a filter
+# stays a reasonable SQL statement.
 MAX_VALUES = 1000
+MAX_DEPTH = 16
+# Stored dates are nowhere near these; clamping keeps far-off (valid) dates valid and harmless.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ def parse_instant(value: Any) -> datetime:
     """An ISO-8601 date-time (a bare date means midnight UTC); naive values are UTC."""
     if not isinstance(value, str):
         raise _Invalid("Expected an ISO-8601 date-time string.")
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    text = value.strip().upper().replace("Z", "+00:00")
     try:
         parsed = parse_datetime(text) or (
             datetime.combine(day, time.min) if (day := parse_date(text)) is not None else None
@@ -114,7 +119,12 @@ def parse_instant(value: Any) -> datetime:
         parsed = None
     if parsed is None:
         raise _Invalid(f"{value!r} is not an ISO-8601 date-time.")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return min(max(parsed.astimezone(UTC), EARLIEST), LATEST)
+    except OverflowError:  # year 1 or 9999 shifted past the calendar by its offset
+        return EARLIEST if parsed.year < 5000 else LATEST
 
 
 def _floor_ms(moment: datetime) -> datetime:
@@ -131,8 +141,11 @@ class Translator:
     spec: Spec
     violations: list[dict] = field(default_factory=list)
 
-    def translate(self, node: Any, path: str) -> Q:
+    def translate(self, node: Any, path: str, depth: int = 0) -> Q:
         if node is None:
+            return Q()
+        if depth > MAX_DEPTH:
+            self.violations.append(violation(path, f"Filters nest at most {MAX_DEPTH} levels.", RULE_MAX_SIZE))
             return Q()
         if not isinstance(node, dict):
             self.violations.append(violation(path, "A filter must be a JSON object.", RULE_FORMAT, "INVALID_FILTER"))
@@ -141,9 +154,9 @@ class Translator:
         for key, value in node.items():
             here = f"{path}.{key}"
             if key in ("$and", "$or"):
-                condition &= self._combine(key, value, here)
+                condition &= self._combine(key, value, here, depth)
             elif key == "$not":
-                condition &= self._negate(value, here)
+                condition &= self._negate(value, here, depth)
             elif key.startswith("$"):
                 self.violations.append(
                     violation(here, f"Unsupported operator {key}.", RULE_NOT_ALLOWED, "UNSUPPORTED_OPERATOR")
@@ -162,21 +175,21 @@ class Translator:
                 condition &= self._field(self.spec.fields[key], value, here)
         return condition
 
-    def _combine(self, key: str, value: Any, path: str) -> Q:
+    def _combine(self, key: str, value: Any, path: str, depth: int) -> Q:
         if not isinstance(value, list) or not value:
             self.violations.append(violation(path, f"{key} takes a non-empty array of filters.", RULE_MIN_SIZE))
             return Q()
-        parts = [self.translate(item, f"{path}[{index}]") for index, item in enumerate(value)]
+        parts = [self.translate(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
         combined = parts[0]
         for part in parts[1:]:
             combined = combined & part if key == "$and" else combined | part
         return combined
 
-    def _negate(self, value: Any, path: str) -> Q:
+    def _negate(self, value: Any, path: str, depth: int) -> Q:
         if not isinstance(value, dict) or not value:
             self.violations.append(violation(path, "$not takes a non-empty filter object.", RULE_FORMAT))
             return Q()
-        return ~self.translate(value, path)
+        return ~self.translate(value, path, depth + 1)
 
     def _field(self, spec: Field, value: Any, path: str) -> Q:
         if not isinstance(value, dict):

@@ -193,7 +193,18 @@ class Translator:
 
     def _field(self, spec: Field, value: Any, path: str) -> Q:
         if not isinstance(value, dict):
-            return self._operator(spec, "$eq", value, path)
+            if "$eq" in spec.operators:
+                return self._operator(spec, "$eq", value, path)
+            self.violations.append(
+                violation(
+                    path,
+                    f"'{spec.name}' takes an operator: {', '.join(sorted(spec.operators))}.",
+                    RULE_NOT_ALLOWED,
+                    "UNSUPPORTED_OPERATOR",
+                    fieldName=spec.name,
+                )
+            )
+            return Q()
         if not value:
             self.violations.append(violation(path, "An operator object needs at least one operator.", RULE_MIN_SIZE))
             return Q()

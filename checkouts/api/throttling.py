@@ -27,7 +27,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
 def principal_key(request) -> str | None:
     user = getattr(request, "user", None)
     if isinstance(user, ApiKeyUser):
-        return f"key:{user.api_key.pk}"
+        return f"key:{user.api_key.prefix}"
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
     return None
@@ -37,7 +37,7 @@ class ApiKeyRateThrottle(BaseThrottle):
     """Limits each principal to the rate in the view's `rate_setting` (a settings name)."""
 
     def __init__(self):
-        self.wait_seconds: float | None = None
+        self.wait_seconds: int | None = None
 
     def allow_request(self, request, view) -> bool:
         principal = principal_key(request)
@@ -67,12 +67,13 @@ class ApiKeyRateThrottle(BaseThrottle):
         return False
 
     @staticmethod
-    def _wait(limit: int, period: int, elapsed: float, previous: int, current: int) -> float:
-        """Seconds until one more request fits: the previous window's weight must shrink enough."""
-        if previous > 0 and current + 1 <= limit:
-            fraction = 1 - (limit - current - 1) / previous
-            return max(1.0, math.ceil(fraction * period - elapsed))
-        return max(1.0, math.ceil(period - elapsed))
+    def _wait(limit: int, period: int, elapsed: float, previous: int, current: int) -> int:
+        """Seconds until one more request fits, from the same estimate `allow_request` makes."""
+        if current < limit:
+            # Room in this window once the previous window's weight has shrunk enough.
+            return max(1, math.ceil(period * (1 - (limit - current - 1) / previous) - elapsed))
+        # This window is full: wait into the next, until this window's weight has shrunk enough.
+        return max(1, math.ceil(period - elapsed + period * (1 - (limit - 1) / current)))
 
-    def wait(self) -> float | None:
+    def wait(self) -> int | None:
         return self.wait_seconds

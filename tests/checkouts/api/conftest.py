@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from checkouts.services import api_key_create
@@ -24,6 +25,12 @@ class ApiClient:
 
     def delete(self, path, **headers):
         return self.client.delete(path, headers={**self.headers, **headers})
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Rate-limit windows live in the shared cache; each test starts with none."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -7,9 +7,11 @@ both, so a recovery finds its abandonment. Event ids are derived from the event 
 so a webhook retried by the forwarder is recognised as a replay, not applied twice.
 """
 
+import math
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import Store
@@ -21,47 +23,77 @@ LEGACY_MAX_TOTAL = Decimal("999999999.99")
 IDENTITY_FIELDS = {"MEMBER": "memberId", "VISITOR": "visitorId", "ADMIN": "userId", "CONTACT": "contactId"}
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string, never a number turned into one: exactly what the schema documents."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "number", "minimum": 0, "maximum": float(LEGACY_MAX_TOTAL)})
+class LegacyAmountField(serializers.Field):
+    """Wix Stores sent totals as JSON numbers; kept as Decimal, rounded to the stored 4 places."""
+
+    default_error_messages = {"invalid": "A number is required.", "range": "Must be between 0 and 999999999.99."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)) or not math.isfinite(data):
+            self.fail("invalid")
+        value = Decimal(str(data)).quantize(Decimal("0.0001"))
+        if not 0 <= value <= LEGACY_MAX_TOTAL:
+            self.fail("range")
+        return value
+
+    def to_representation(self, value):
+        return float(value)
+
+
 class LegacyBuyerInfoSerializer(serializers.Serializer):
-    id = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    id = StrictCharField(required=False, allow_blank=True, max_length=100)
     identityType = serializers.ChoiceField(choices=list(IDENTITY_FIELDS), required=False)
     email = serializers.EmailField(required=False, allow_blank=True, allow_null=True, max_length=254)
-    phone = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=50)
-    firstName = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
-    lastName = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
+    phone = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=50)
+    firstName = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=100)
+    lastName = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=100)
 
 
 class LegacyTotalsSerializer(serializers.Serializer):
-    subtotal = serializers.DecimalField(
-        max_digits=20, decimal_places=4, min_value=0, max_value=LEGACY_MAX_TOTAL, required=False, allow_null=True
-    )
-    total = serializers.DecimalField(
-        max_digits=20, decimal_places=4, min_value=0, max_value=LEGACY_MAX_TOTAL, required=False, allow_null=True
-    )
-    formattedTotal = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    subtotal = LegacyAmountField(required=False, allow_null=True)
+    total = LegacyAmountField(required=False, allow_null=True)
+    formattedTotal = StrictCharField(required=False, allow_blank=True, max_length=100)
 
 
 class CartAbandonedEventSerializer(serializers.Serializer):
     """Wix Stores' Cart Abandoned event."""
 
-    cartId = serializers.CharField(max_length=100)
+    cartId = StrictCharField(max_length=100)
     creationTime = serializers.DateTimeField(required=False, allow_null=True)
     abandonTime = serializers.DateTimeField()
     buyerInfo = LegacyBuyerInfoSerializer(required=False)
-    itemsCount = serializers.IntegerField(required=False, min_value=0)
-    couponId = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
+    itemsCount = StrictIntegerField(required=False, min_value=0)
+    couponId = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=100)
     totals = LegacyTotalsSerializer(required=False)
     checkoutUrl = serializers.URLField(required=False, allow_blank=True, max_length=2000)
-    checkoutId = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
+    checkoutId = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=100)
 
 
 class CartRecoveredEventSerializer(serializers.Serializer):
     """Wix Stores' Cart Recovered event."""
 
-    cartId = serializers.CharField(max_length=100)
+    cartId = StrictCharField(max_length=100)
     recoveredTime = serializers.DateTimeField()
     creationTime = serializers.DateTimeField(required=False, allow_null=True)
     abandonedTime = serializers.DateTimeField(required=False, allow_null=True)
-    checkoutId = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
+    checkoutId = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=100)
 
 
 def _iso(moment) -> str:

@@ -29,7 +29,8 @@ def parse_search_details(details: Any, path: str) -> dict | None:
     if not isinstance(details, dict):
         raise WixValidationError([violation(path, "Expected an object.", RULE_FORMAT)])
     violations = []
-    mode = details.get("mode") or "OR"
+    mode = details.get("mode")
+    mode = "OR" if mode is None else mode
     if mode not in ("OR", "AND"):
         violations.append(violation(f"{path}.mode", "mode is OR or AND.", RULE_FORMAT))
     expression = details.get("expression")
@@ -37,12 +38,13 @@ def parse_search_details(details: Any, path: str) -> dict | None:
         violations.append(violation(f"{path}.expression", "expression is a string.", RULE_FORMAT))
     elif expression and len(expression) > MAX_EXPRESSION:
         violations.append(violation(f"{path}.expression", f"At most {MAX_EXPRESSION} characters.", RULE_MAX_LENGTH))
-    fields = details.get("fields") or []
+    fields = details.get("fields")
+    fields = [] if fields is None else fields
     if not isinstance(fields, list) or len(fields) > MAX_FIELDS:
         violations.append(violation(f"{path}.fields", f"An array of at most {MAX_FIELDS} fields.", RULE_MAX_SIZE))
         fields = []
     for index, name in enumerate(fields):
-        if name not in SEARCHABLE:
+        if not isinstance(name, str) or name not in SEARCHABLE:
             violations.append(
                 violation(
                     f"{path}.fields[{index}]",

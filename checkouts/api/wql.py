@@ -14,6 +14,7 @@ Semantics, chosen to match what the API shows:
   the `(store, email_key varchar_pattern_ops)` index serves.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -100,6 +101,12 @@ SEARCH_SPEC = Spec.of(
 )
 
 DEFAULT_SORT = [("createdDate", True)]
+# Wix's GUID format: the canonical hyphenated form only (UUID() would also take braces, urn:…).
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def parse_guid(value: Any) -> UUID | None:
+    return UUID(value) if isinstance(value, str) and GUID.match(value) else None
 
 
 class _Invalid(Exception):
@@ -266,10 +273,9 @@ class Translator:
         if not isinstance(value, str):
             raise _Invalid(f"Expected a string for '{spec.name}'.")
         if spec.kind == ID:
-            try:
-                return UUID(value)
-            except ValueError as exc:
-                raise _Invalid(f"{value!r} is not a GUID.") from exc
+            if (guid := parse_guid(value)) is None:
+                raise _Invalid(f"{value!r} is not a GUID.")
+            return guid
         if spec.kind == ENUM and value not in AbandonedCheckout.Status.values:
             raise _Invalid(f"{value!r} is not one of {', '.join(AbandonedCheckout.Status.values)}.")
         return value
@@ -353,7 +359,8 @@ def parse_sort(sort_json: Any, spec: Spec, path: str) -> list[tuple[str, bool]]:
         if not isinstance(item, dict):
             violations.append(violation(here, "Expected {fieldName, order}.", RULE_FORMAT))
             continue
-        name, order = item.get("fieldName"), item.get("order") or "ASC"
+        name, order = item.get("fieldName"), item.get("order", "ASC")
+        order = "ASC" if order is None else order
         if name not in spec.sortable:
             violations.append(
                 violation(

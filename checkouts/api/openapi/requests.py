@@ -23,7 +23,7 @@ from .entities import AbandonedCheckoutSerializer, ApplicationErrorSerializer, P
 
 _VALUES = {
     ID: {"type": "string", "format": "uuid"},
-    DATETIME: {"type": "string", "format": "date-time"},
+    DATETIME: {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]},
     ENUM: {"type": "string", "enum": list(AbandonedCheckout.Status.values)},
     ACTIVITY_TYPES: {"type": "string", "enum": list(Activity.Type.values)},
     COUPON_CODES: {"type": "string"},
@@ -109,22 +109,29 @@ class CursorPagingSerializer(serializers.Serializer):
         max_length=MAX_CURSOR_LENGTH,
         required=False,
         allow_null=True,
+        allow_blank=True,
         help_text="metadata.cursors.next or .prev of the previous response; alone, it replays its query.",
     )
 
 
 class SortingSerializer(serializers.Serializer):
     fieldName = serializers.ChoiceField(choices=QUERY_SPEC.sortable)
-    order = serializers.ChoiceField(choices=["ASC", "DESC"], required=False)
+    order = serializers.ChoiceField(choices=["ASC", "DESC"], required=False, allow_null=True, help_text="Default ASC.")
 
 
 class QueryV2Serializer(serializers.Serializer):
     paging = PagingSerializer(required=False, allow_null=True, help_text="Offset paging (or cursorPaging).")
     cursorPaging = CursorPagingSerializer(required=False, allow_null=True, help_text="Cursor paging: default 50.")
     filter = QueryFilterField(required=False, allow_null=True)
-    sort = SortingSerializer(many=True, required=False, help_text="Default: createdDate DESC; id breaks ties.")
-    fields = serializers.ListField(child=serializers.CharField(), required=False, help_text="Accepted, not applied.")
-    fieldsets = serializers.ListField(child=serializers.CharField(), required=False, help_text="Accepted, not applied.")
+    sort = SortingSerializer(
+        many=True, required=False, allow_null=True, help_text="Default: createdDate DESC; id breaks ties."
+    )
+    fields = serializers.ListField(
+        child=serializers.CharField(allow_blank=True), required=False, allow_null=True, help_text="Not applied."
+    )
+    fieldsets = serializers.ListField(
+        child=serializers.CharField(allow_blank=True), required=False, allow_null=True, help_text="Not applied."
+    )
 
 
 class QueryAbandonedCheckoutsRequestSerializer(serializers.Serializer):
@@ -139,28 +146,30 @@ class QueryAbandonedCheckoutsResponseSerializer(serializers.Serializer):
 
 class CommonSortingSerializer(serializers.Serializer):
     fieldName = serializers.ChoiceField(choices=SEARCH_SPEC.sortable)
-    order = serializers.ChoiceField(choices=["ASC", "DESC"], required=False)
+    order = serializers.ChoiceField(choices=["ASC", "DESC"], required=False, allow_null=True, help_text="Default ASC.")
 
 
 class SearchDetailsSerializer(serializers.Serializer):
-    mode = serializers.ChoiceField(choices=["OR", "AND"], required=False, help_text="OR: any word; AND: every word.")
+    mode = serializers.ChoiceField(
+        choices=["OR", "AND"], required=False, allow_null=True, help_text="OR (default): any word; AND: every word."
+    )
     expression = serializers.CharField(max_length=MAX_EXPRESSION, required=False, allow_null=True, allow_blank=True)
     fields = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(SEARCHABLE)), max_length=MAX_FIELDS, required=False
+        child=serializers.ChoiceField(choices=list(SEARCHABLE)), max_length=MAX_FIELDS, required=False, allow_null=True
     )
-    fuzzy = serializers.BooleanField(required=False, help_text="Accepted; matching is always by prefix.")
+    fuzzy = serializers.BooleanField(required=False, allow_null=True, help_text="Accepted; matching is by prefix.")
 
 
 class SearchSerializer(serializers.Serializer):
     paging = PagingSerializer(required=False, allow_null=True)
     cursorPaging = CursorPagingSerializer(required=False, allow_null=True)
     filter = SearchFilterField(required=False, allow_null=True)
-    sort = CommonSortingSerializer(many=True, required=False, max_length=SEARCH_SPEC.max_sort)
+    sort = CommonSortingSerializer(many=True, required=False, allow_null=True, max_length=SEARCH_SPEC.max_sort)
     search = SearchDetailsSerializer(required=False, allow_null=True)
 
 
 class SearchAbandonedCheckoutsRequestSerializer(serializers.Serializer):
-    search = SearchSerializer(required=False)
+    search = SearchSerializer(required=False, allow_null=True)
 
 
 class SearchAbandonedCheckoutsResponseSerializer(serializers.Serializer):

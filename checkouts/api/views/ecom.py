@@ -7,6 +7,7 @@ the current store's rows; another store's id is NOT_FOUND like an unknown one.
 
 from uuid import UUID
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
@@ -21,7 +22,7 @@ from ..listing import Lister
 from ..openapi import requests as docs
 from ..openapi.responses import with_errors
 from ..search import parse_search_details, search_condition
-from ..wql import QUERY_SPEC, SEARCH_SPEC
+from ..wql import QUERY_SPEC, SEARCH_SPEC, parse_guid
 
 TAG = "Abandoned Checkouts (Wix-compatible)"
 BULK_LIMIT = 100
@@ -29,15 +30,21 @@ RETRY_AFTER = OpenApiParameter(
     "Retry-After", int, OpenApiParameter.HEADER, response=[429], description="Seconds to wait."
 )
 ID_PARAMETER = OpenApiParameter(
-    "abandonedCheckoutId", str, OpenApiParameter.PATH, description="Abandoned checkout ID (a GUID)."
+    "abandonedCheckoutId", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Abandoned checkout ID."
 )
 
 
-def parse_guid(raw, field: str) -> UUID:
-    try:
-        return UUID(str(raw))
-    except ValueError as exc:
-        raise WixValidationError([violation(field, f"{raw!r} is not a GUID.", RULE_FORMAT)]) from exc
+def guid_argument(raw, field: str) -> UUID:
+    if (guid := parse_guid(raw)) is None:
+        raise WixValidationError([violation(field, f"{raw!r} is not a GUID.", RULE_FORMAT)])
+    return guid
+
+
+def string_list(data: dict, key: str, field: str) -> None:
+    """`fields` / `fieldsets`: accepted (and not applied) when they are what Wix takes."""
+    value = data.get(key)
+    if value is not None and not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+        raise WixValidationError([violation(field, f"{key} is an array of strings.", RULE_FORMAT)])
 
 
 def json_object(data, field: str = "body") -> dict:
@@ -63,7 +70,7 @@ class AbandonedCheckoutView(StoreAPIView):
         responses=with_errors({200: docs.GetAbandonedCheckoutResponseSerializer}, 404, body=False),
     )
     def get(self, request, abandonedCheckoutId: str):
-        pk = parse_guid(abandonedCheckoutId, "abandonedCheckoutId")
+        pk = guid_argument(abandonedCheckoutId, "abandonedCheckoutId")
         row = abandoned_checkouts_with_activities(self.abandoned_checkouts()).filter(pk=pk).first()
         if row is None:
             raise not_found(pk)
@@ -78,7 +85,7 @@ class AbandonedCheckoutView(StoreAPIView):
         responses=with_errors({200: docs.EmptySerializer}, 404, body=False),
     )
     def delete(self, request, abandonedCheckoutId: str):
-        pk = parse_guid(abandonedCheckoutId, "abandonedCheckoutId")
+        pk = guid_argument(abandonedCheckoutId, "abandonedCheckoutId")
         if not abandoned_checkout_delete(abandoned_checkout_id=pk, store=self.store):
             raise not_found(pk)
         return Response({})
@@ -102,6 +109,8 @@ class QueryView(StoreAPIView):
         if body.get("query") is None:
             raise WixValidationError([violation("query", "query is required.", RULE_REQUIRED)])
         query = json_object(body["query"], "query")
+        string_list(query, "fields", "query.fields")
+        string_list(query, "fieldsets", "query.fieldsets")
         lister = Lister(kind="query", spec=QUERY_SPEC, store=self.store, path="query")
         items, metadata = lister.page(self.abandoned_checkouts(), lister.parse(query))
         return Response({"abandonedCheckouts": items, "results": items, "metadata": metadata})
@@ -122,7 +131,7 @@ class SearchView(StoreAPIView):
     )
     def post(self, request):
         body = json_object(request.data)
-        search = json_object(body.get("search") or {}, "search")
+        search = {} if body.get("search") is None else json_object(body["search"], "search")
         details = parse_search_details(search.get("search"), "search.search")
         lister = Lister(kind="search", spec=SEARCH_SPEC, store=self.store, path="search")
         listing = lister.parse(search, details)
@@ -152,7 +161,7 @@ class BulkDeleteView(StoreAPIView):
             raise WixValidationError(
                 [violation("abandonedCheckoutIds", f"At most {BULK_LIMIT} ids.", RULE_MAX_SIZE, max=BULK_LIMIT)]
             )
-        pks = [parse_guid(raw, f"abandonedCheckoutIds[{index}]") for index, raw in enumerate(ids)]
+        pks = [guid_argument(raw, f"abandonedCheckoutIds[{index}]") for index, raw in enumerate(ids)]
         results = []
         for index, pk in enumerate(pks):
             # One transaction per id (in the service): a missing id does not stop the rest.

@@ -6,8 +6,6 @@ click and answers 302 to the storefront's checkout. A link that no longer leads 
 page instead — never an error page or a stack trace.
 """
 
-from uuid import UUID
-
 from django.core.exceptions import DisallowedRedirect
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -18,15 +16,9 @@ from rest_framework.views import APIView
 
 from ...selectors import abandoned_checkout_for_recovery_link
 from ...services import abandoned_checkout_click_record
+from ..wql import parse_guid
 
 TEMPLATE = "checkouts/redirect_unavailable.html"
-
-
-def _uuid(raw: str | None) -> UUID | None:
-    try:
-        return UUID(str(raw))
-    except ValueError:
-        return None
 
 
 class RedirectToCheckoutView(APIView):
@@ -41,8 +33,10 @@ class RedirectToCheckoutView(APIView):
         tags=["Abandoned Checkouts (Wix-compatible)"],
         auth=[],
         parameters=[
-            OpenApiParameter("abandonedCheckoutId", str, OpenApiParameter.PATH),
-            OpenApiParameter("metasiteId", str, OpenApiParameter.QUERY, required=True, description="The store id."),
+            OpenApiParameter("abandonedCheckoutId", OpenApiTypes.UUID, OpenApiParameter.PATH),
+            OpenApiParameter(
+                "metasiteId", OpenApiTypes.UUID, OpenApiParameter.QUERY, required=True, description="The store id."
+            ),
         ],
         responses={
             302: OpenApiResponse(description="To the storefront's checkout page (Location header)."),
@@ -55,7 +49,7 @@ class RedirectToCheckoutView(APIView):
         },
     )
     def get(self, request, abandonedCheckoutId: str):
-        pk, store_id = _uuid(abandonedCheckoutId), _uuid(request.query_params.get("metasiteId"))
+        pk, store_id = parse_guid(abandonedCheckoutId), parse_guid(request.query_params.get("metasiteId"))
         checkout = (
             abandoned_checkout_for_recovery_link(abandoned_checkout_id=pk, store_id=store_id)
             if pk and store_id

@@ -5,9 +5,8 @@ plain query parameters; items are in the same Wix shape as /ecom/v1/. Pages are 
 pages behind signed `cursor` links, so page 500 costs what page 1 costs.
 """
 
-from uuid import UUID
-
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import BasePagination
@@ -32,6 +31,7 @@ from ..base import StoreGenericAPIView
 from ..errors import RULE_FORMAT, NotFound, WixValidationError, violation
 from ..openapi.entities import AbandonedCheckoutSerializer
 from ..openapi.responses import with_errors
+from ..wql import parse_guid
 
 TAG = "Abandoned Checkouts (REST)"
 ORDERING_CHOICES = [*ORDERINGS, *(f"-{name}" for name in ORDERINGS)]
@@ -160,7 +160,7 @@ class AbandonedCheckoutListView(RestViewMixin, StoreGenericAPIView, ListAPIView)
     pagination_class = KeysetCursorPagination
 
     def ordering(self) -> str:
-        value = self.request.query_params.get("ordering") or DEFAULT_ORDERING
+        value = self.request.query_params.get("ordering", DEFAULT_ORDERING)
         if value not in ORDERING_CHOICES:
             raise WixValidationError(
                 [violation("ordering", f"ordering is one of {', '.join(ORDERING_CHOICES)}.", RULE_FORMAT)]
@@ -177,7 +177,7 @@ class AbandonedCheckoutListView(RestViewMixin, StoreGenericAPIView, ListAPIView)
         summary="Get an abandoned checkout",
         tags=[TAG],
         parameters=[
-            OpenApiParameter("id", str, OpenApiParameter.PATH, description="Abandoned checkout id."),
+            OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Abandoned checkout id."),
             RETRY_AFTER,
         ],
         responses=with_errors({200: AbandonedCheckoutSerializer}, 404, body=False),
@@ -185,10 +185,9 @@ class AbandonedCheckoutListView(RestViewMixin, StoreGenericAPIView, ListAPIView)
 )
 class AbandonedCheckoutDetailView(RestViewMixin, StoreGenericAPIView, RetrieveAPIView):
     def get_object(self):
-        try:
-            pk = UUID(self.kwargs["id"])
-        except ValueError as exc:
-            raise NotFound(f"Abandoned checkout {self.kwargs['id']!r} was not found.") from exc
+        pk = parse_guid(self.kwargs["id"])
+        if pk is None:
+            raise NotFound(f"Abandoned checkout {self.kwargs['id']!r} was not found.")
         row = abandoned_checkouts_with_activities(self.get_queryset()).filter(pk=pk).first()
         if row is None:
             raise NotFound(f"Abandoned checkout {pk} was not found.", {"id": str(pk)})

@@ -48,10 +48,9 @@ class LegacyAmountField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (int, float)) or not math.isfinite(data):
             self.fail("invalid")
-        value = Decimal(str(data)).quantize(Decimal("0.0001"))
-        if not 0 <= value <= LEGACY_MAX_TOTAL:
+        if not 0 <= data <= LEGACY_MAX_TOTAL:  # before Decimal: a huge value would not quantize
             self.fail("range")
-        return value
+        return Decimal(str(data)).quantize(Decimal("0.0001"))
 
     def to_representation(self, value):
         return float(value)

@@ -178,6 +178,8 @@ def test_a_retried_legacy_webhook_is_a_replay(api, store):
         (CART_ABANDONED, {**cart_abandoned(), "abandonTime": "late"}, "abandonTime"),
         (CART_ABANDONED, {**cart_abandoned(), "buyerInfo": {"identityType": "ROBOT"}}, "buyerInfo.identityType"),
         (CART_ABANDONED, {**cart_abandoned(), "totals": {"total": -1}}, "totals.total"),
+        (CART_ABANDONED, {**cart_abandoned(), "totals": {"subtotal": -1.6e308}}, "totals.subtotal"),
+        (CART_ABANDONED, {**cart_abandoned(), "totals": {"total": "110.50"}}, "totals.total"),
         (CART_RECOVERED, {"cartId": "cart-1"}, "recoveredTime"),
     ],
 )

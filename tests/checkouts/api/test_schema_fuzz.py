@@ -12,10 +12,12 @@ from datetime import timedelta
 
 import pytest
 import schemathesis
+from django.conf import settings as django_settings
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
@@ -33,6 +35,8 @@ from tests.checkouts.helpers import at, updated_event
 from tests.factories import MembershipFactory
 
 FULL = os.environ.get("COMEBACK_FUZZ_FULL") == "1"
+# Hypothesis keeps a cache of constants on disk: under var/, not at the top of the checkout.
+set_hypothesis_home_dir(str(django_settings.VAR_DIR / "hypothesis"))
 EXAMPLES_PER_OPERATION = 100 if FULL else 10
 CHECKS = [
     not_a_server_error,

@@ -201,6 +201,11 @@ class AbandonedCheckout(CheckoutData):
                 opclasses=["uuid_ops", "varchar_pattern_ops"],
                 name="ac_store_email_prefix",
             ),
+            # The API's lookups by buyer id (Wix's buyerInfo.* filters). Partial: unset ids are ''.
+            *(
+                models.Index(fields=["store", column], condition=~Q(**{column: ""}), name=f"ac_store_{column}")
+                for column in ("contact_id", "visitor_id", "member_id", "user_id")
+            ),
         ]
 
     def __str__(self) -> str:

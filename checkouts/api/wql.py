@@ -102,11 +102,11 @@ SEARCH_SPEC = Spec.of(
 
 DEFAULT_SORT = [("createdDate", True)]
 # Wix's GUID format: the canonical hyphenated form only (UUID() would also take braces, urn:…).
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def parse_guid(value: Any) -> UUID | None:
-    return UUID(value) if isinstance(value, str) and GUID.match(value) else None
+    return UUID(value) if isinstance(value, str) and GUID.fullmatch(value) else None
 
 
 class _Invalid(Exception):

@@ -48,6 +48,10 @@ class RedirectToCheckoutView(APIView):
             ),
         },
     )
+    def perform_content_negotiation(self, request, force=False):
+        # Whatever the client accepts, the answer is a redirect or an HTML page: never a 406.
+        return super().perform_content_negotiation(request, force=True)
+
     def get(self, request, abandonedCheckoutId: str):
         pk, store_id = parse_guid(abandonedCheckoutId), parse_guid(request.query_params.get("metasiteId"))
         checkout = (
@@ -62,7 +66,8 @@ class RedirectToCheckoutView(APIView):
         response = self._redirect(checkout.storefront_checkout_url or checkout.store.storefront_url)
         if response is None:  # no URL (an erased checkout), or not an http(s) one
             return self._page(request, "unavailable", store=checkout.store, status=404)
-        abandoned_checkout_click_record(abandoned_checkout_id=checkout.pk, store_id=checkout.store_id)
+        if request.method == "GET":  # link scanners in mail clients often check a link with HEAD first
+            abandoned_checkout_click_record(abandoned_checkout_id=checkout.pk, store_id=checkout.store_id)
         # A link in an email may be clicked many times; each click must reach us to count.
         response["Cache-Control"] = "no-store"
         return response

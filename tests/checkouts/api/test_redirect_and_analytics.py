@@ -43,6 +43,14 @@ def test_the_sdks_extra_query_parameter_and_a_stray_key_are_ignored(store):
     assert response.status_code == 302
 
 
+def test_a_link_checked_with_head_or_an_odd_accept_header_still_works(store):
+    ac = AbandonedCheckoutFactory(store=store)
+    assert Client().head(link(ac)).status_code == 302
+    assert clicks(ac) == 0  # a mail client's link scanner is not the buyer
+    assert Client().get(link(ac), HTTP_ACCEPT="image/png").status_code == 302
+    assert clicks(ac) == 1
+
+
 def test_a_recovered_checkout_gets_a_friendly_page_and_no_click(store):
     ac = AbandonedCheckoutFactory(
         store=store, status=AbandonedCheckout.Status.RECOVERED, checkout_recovered_at=datetime.now(UTC)

@@ -9,13 +9,13 @@ filters by store by hand and another store's id is simply not found.
 from django.conf import settings
 from rest_framework import permissions
 from rest_framework.generics import GenericAPIView
-from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from ..models import AbandonedCheckout, ApiKey, Membership, Store
 from ..selectors import abandoned_checkouts_for_store
 from .auth import ApiKeyUser
 from .parsers import BoundedJSONParser
+from .renderers import FastJSONRenderer
 from .throttling import ApiKeyRateThrottle
 
 # Wix's permission ids for our scopes (reference §3); ingest is Comeback's own.
@@ -65,7 +65,7 @@ class StoreAPIView(APIView):
     permission_classes = [HasStoreScope]
     throttle_classes = [ApiKeyRateThrottle]
     parser_classes = [BoundedJSONParser]
-    renderer_classes = [JSONRenderer]
+    renderer_classes = [FastJSONRenderer]
     rate_setting = "COMEBACK_API_RATE_LIMIT"
     body_limit_setting = "COMEBACK_API_MAX_BODY_BYTES"
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 
 from ...models import ApiKey
@@ -29,6 +29,7 @@ from ..legacy import (
 )
 from ..openapi.entities import ApplicationErrorSerializer, ErrorDetailsSerializer, WixErrorSerializer
 from ..openapi.requests import BulkActionMetadataSerializer
+from ..renderers import FastJSONRenderer
 from .ecom import json_object
 
 TAG = "Ingest"
@@ -144,7 +145,7 @@ class IngestView(StoreAPIView):
     scopes = {"POST": ApiKey.Scope.INGEST}
     rate_setting = "COMEBACK_INGEST_RATE_LIMIT"
     body_limit_setting = "COMEBACK_INGEST_MAX_BYTES"
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
+    renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
 
 
 class CheckoutEventsView(IngestView):

@@ -26,6 +26,10 @@ class RedirectToCheckoutView(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list = []
 
+    def perform_content_negotiation(self, request, force=False):
+        # Whatever the client accepts, the answer is a redirect or an HTML page: never a 406.
+        return super().perform_content_negotiation(request, force=True)
+
     @extend_schema(
         operation_id="RedirectToCheckout",
         summary="Redirect To Checkout",
@@ -48,10 +52,6 @@ class RedirectToCheckoutView(APIView):
             ),
         },
     )
-    def perform_content_negotiation(self, request, force=False):
-        # Whatever the client accepts, the answer is a redirect or an HTML page: never a 406.
-        return super().perform_content_negotiation(request, force=True)
-
     def get(self, request, abandonedCheckoutId: str):
         pk, store_id = parse_guid(abandonedCheckoutId), parse_guid(request.query_params.get("metasiteId"))
         checkout = (

@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import BasePagination
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
@@ -31,6 +31,7 @@ from ..base import StoreGenericAPIView
 from ..errors import RULE_FORMAT, NotFound, WixValidationError, violation
 from ..openapi.entities import AbandonedCheckoutSerializer
 from ..openapi.responses import with_errors
+from ..renderers import FastJSONRenderer
 from ..wql import parse_guid
 
 TAG = "Abandoned Checkouts (REST)"
@@ -134,7 +135,7 @@ class KeysetCursorPagination(BasePagination):
 
 
 class RestViewMixin:
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
+    renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
     serializer_class = AbandonedCheckoutWixSerializer
 
     def get_serializer_context(self):

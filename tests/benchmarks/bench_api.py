@@ -76,18 +76,22 @@ def cursor_for_page(store: Store, page: int) -> str:
     return lister._cursor(listing, position_of(boundary, keys), False)
 
 
-def timed(call) -> tuple[float, float, int]:
-    """(median ms, best ms, queries) over REPEATS runs after two warm-ups."""
-    call()
-    call()
-    samples = []
+def measure(scenarios: dict) -> dict[str, tuple[float, float, int]]:
+    """{name: (median ms, best ms, queries)}. Scenarios take turns, round after round, so a
+    busy machine slows them alike instead of skewing the ratios."""
+    samples: dict[str, list[float]] = {name: [] for name in scenarios}
+    queries = {}
+    for name, call in scenarios.items():
+        call()
+        with CaptureQueriesContext(connection) as captured:
+            call()
+        queries[name] = len(captured)
     for _ in range(REPEATS):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
-    with CaptureQueriesContext(connection) as queries:
-        call()
-    return statistics.median(samples), min(samples), len(queries)
+        for name, call in scenarios.items():
+            start = time.perf_counter()
+            call()
+            samples[name].append((time.perf_counter() - start) * 1000)
+    return {name: (statistics.median(times), min(times), queries[name]) for name, times in samples.items()}
 
 
 class PlainSerializer(serializers.ModelSerializer):
@@ -142,12 +146,14 @@ def main() -> None:
     deep = {"query": {"cursorPaging": {"limit": PAGE, "cursor": cursor_for_page(big, DEEP_PAGE)}}}
     assert len(query_page(big, deep).data["abandonedCheckouts"]) == PAGE
 
-    results = {
-        "first page, small store": timed(lambda: query_page(small, first)),
-        "first page, large store": timed(lambda: query_page(big, first)),
-        f"page {DEEP_PAGE}, large store": timed(lambda: query_page(big, deep)),
-        f"plain DRF page {DEEP_PAGE}, large store": timed(lambda: plain_page(big, DEEP_PAGE)),
-    }
+    results = measure(
+        {
+            "first page, small store": lambda: query_page(small, first),
+            "first page, large store": lambda: query_page(big, first),
+            f"page {DEEP_PAGE}, large store": lambda: query_page(big, deep),
+            f"plain DRF page {DEEP_PAGE}, large store": lambda: plain_page(big, DEEP_PAGE),
+        }
+    )
     print(f"\n{'scenario':<36}{'median ms':>11}{'best ms':>10}{'queries':>9}")
     for name, (median, best, queries) in results.items():
         print(f"{name:<36}{median:>11.2f}{best:>10.2f}{queries:>9}")

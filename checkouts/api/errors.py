@@ -26,6 +26,7 @@ RULE_MIN = "MIN"
 RULE_MAX_SIZE = "MAX_SIZE"
 RULE_MIN_SIZE = "MIN_SIZE"
 RULE_MAX_LENGTH = "MAX_LENGTH"
+RULE_MIN_LENGTH = "MIN_LENGTH"
 RULE_REQUIRED = "REQUIRED_FIELD"
 RULE_NOT_ALLOWED = "FIELD_NOT_ALLOWED"
 RULE_ONE_OF = "ONE_OF_ALIGNMENT"
@@ -50,7 +51,7 @@ _RULES = {
     "max_value": RULE_MAX,
     "min_value": RULE_MIN,
     "max_length": RULE_MAX_LENGTH,
-    "min_length": RULE_MAX_LENGTH,
+    "min_length": RULE_MIN_LENGTH,
     "invalid": RULE_FORMAT,
     "invalid_choice": RULE_FORMAT,
     "not_a_list": RULE_FORMAT,

@@ -6,6 +6,7 @@ the direction — so a follow-up request sends only `cursorPaging.cursor`. It is
 the store and the method that issued it: anyone else's cursor is a 400.
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,8 @@ from .wql import Spec, parse_sort, sort_keys, translate_filter
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 16_000
+# The cursor carries the filter; bounding it keeps every cursor we issue under Wix's 16,000.
+MAX_FILTER_CHARS = 8_000
 # Offset paging re-reads every skipped row; past this, clients must use cursorPaging.
 MAX_OFFSET = 10_000
 # `total` is counted up to here; beyond, tooManyToCount.
@@ -78,6 +81,17 @@ class Lister:
 
     def _fresh(self, body: dict, search: dict | None, *, limit: int, offset: int | None = None) -> ListRequest:
         filter_json = body.get("filter")
+        if len(json.dumps(filter_json, separators=(",", ":"))) > MAX_FILTER_CHARS:
+            raise WixValidationError(
+                [
+                    violation(
+                        f"{self.path}.filter",
+                        f"The filter is longer than {MAX_FILTER_CHARS} characters.",
+                        RULE_MAX_LENGTH,
+                        max=MAX_FILTER_CHARS,
+                    )
+                ]
+            )
         translate_filter(filter_json, self.spec, f"{self.path}.filter")  # validate now: fail fast
         sort = parse_sort(body.get("sort"), self.spec, f"{self.path}.sort")
         return ListRequest(filter=filter_json, sort=sort, search=search, limit=limit or DEFAULT_LIMIT, offset=offset)

@@ -79,7 +79,11 @@ def filter_schema(spec: Spec, description: str) -> dict:
 
 
 @extend_schema_field(
-    filter_schema(QUERY_SPEC, "Wix API Query Language over the nine queryable fields; keys at one level are ANDed."),
+    filter_schema(
+        QUERY_SPEC,
+        "Wix API Query Language over the nine queryable fields; keys at one level are ANDed. "
+        "At most 8,000 characters as compact JSON.",
+    ),
     component_name="QueryFilter",
 )
 class QueryFilterField(serializers.JSONField):
@@ -87,7 +91,9 @@ class QueryFilterField(serializers.JSONField):
 
 
 @extend_schema_field(
-    filter_schema(SEARCH_SPEC, "Wix API Query Language over Search's filterable fields."),
+    filter_schema(
+        SEARCH_SPEC, "Wix API Query Language over Search's filterable fields. At most 8,000 characters as compact JSON."
+    ),
     component_name="SearchFilter",
 )
 class SearchFilterField(serializers.JSONField):

@@ -181,6 +181,18 @@ def test_nesting_and_nul_characters_are_refused_not_crashed_on(api):
     assert fields(api.post(QUERY, b"[" * 100_000 + b"]" * 100_000)) == ["body"]
 
 
+def test_a_large_filter_still_pages_and_a_huge_one_is_refused(api, store):
+    rows = AbandonedCheckoutFactory.create_batch(3, store=store)
+    ids = [str(ac.id) for ac in rows] + [str(uuid.uuid4()) for _ in range(200)]
+    first = api.post(QUERY, {"query": {"filter": {"id": {"$in": ids}}, "cursorPaging": {"limit": 1}}}).json()
+    cursor = first["metadata"]["cursors"]["next"]
+    assert len(cursor) <= 16_000  # Wix's limit on a cursor, which clients may enforce
+    second = api.post(QUERY, {"query": {"cursorPaging": {"cursor": cursor, "limit": 1}}})
+    assert second.status_code == 200 and second.json()["metadata"]["count"] == 1
+    huge = {"query": {"filter": {"id": {"$in": [str(uuid.uuid4()) for _ in range(300)]}}}}
+    assert fields(api.post(QUERY, huge)) == ["query.filter"]
+
+
 def test_a_cursor_is_bound_to_its_store_and_method(api, make_api, store, other_store):
     AbandonedCheckoutFactory.create_batch(3, store=store)
     AbandonedCheckoutFactory.create_batch(3, store=other_store)

@@ -154,7 +154,7 @@ class Lister:
             backward=data.get("d") == "p",
         )
 
-    def _cursor(self, request: ListRequest, position: list[Any], backward: bool) -> str:
+    def issue_cursor(self, request: ListRequest, position: list[Any], backward: bool) -> str:
         data = {
             "v": CURSOR_VERSION,
             "s": str(self.store.pk),
@@ -188,8 +188,8 @@ class Lister:
         metadata = {
             "count": len(items),
             "cursors": {
-                "next": self._cursor(request, page.next_position, False) if has_next else None,
-                "prev": self._cursor(request, page.previous_position, True) if page.previous_position else None,
+                "next": self.issue_cursor(request, page.next_position, False) if has_next else None,
+                "prev": self.issue_cursor(request, page.previous_position, True) if page.previous_position else None,
             },
             "hasNext": has_next,
         }

@@ -73,7 +73,7 @@ def cursor_for_page(store: Store, page: int) -> str:
     )
     lister = Lister(kind="query", spec=QUERY_SPEC, store=store, path="query")
     listing = ListRequest(filter=None, sort=list(DEFAULT_SORT), search=None, limit=PAGE)
-    return lister._cursor(listing, position_of(boundary, keys), False)
+    return lister.issue_cursor(listing, position_of(boundary, keys), False)
 
 
 def measure(scenarios: dict) -> dict[str, tuple[float, float, int]]:

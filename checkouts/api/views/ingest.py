@@ -128,17 +128,29 @@ def batch_response(results: list[IngestResult]) -> Response:
             **body,
         }
     elif status == 400:
-        violations = [
-            {**item, "field": f"events[{result.original_index}].{item['field']}".rstrip(".")}
-            for result in results
-            for item in result.violations
-        ]
+        violations = [violation for result in results for violation in _event_violations(result)]
         body = {
             "message": "Every event was invalid.",
             "details": {"validationError": {"fieldViolations": violations}},
             **body,
         }
     return Response(body, status=status)
+
+
+def _event_violations(result: IngestResult) -> list[dict]:
+    """The event's field violations, named from the top of the request: events[2].checkout.currency."""
+    event = f"events[{result.original_index}]"
+    if not result.violations:
+        return [{"field": event, "description": result.description, "violatedRule": "VALIDATION"}]
+    return [
+        {
+            **item,
+            "field": item["field"]
+            if item["field"].startswith(event)
+            else (event if item["field"] == "body" else f"{event}.{item['field']}"),
+        }
+        for item in result.violations
+    ]
 
 
 class IngestView(StoreAPIView):

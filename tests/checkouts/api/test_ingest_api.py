@@ -77,11 +77,11 @@ def test_a_batch_where_every_event_is_invalid_is_400_naming_each_field(api, stor
     first, second = updated_event("co-1"), updated_event("co-2")
     del first["occurredAt"]
     second["checkout"]["currency"] = "XXQ"
-    response = api.post(EVENTS, {"events": [first, second]})
+    response = api.post(EVENTS, {"events": [first, second, "not an event"]})
     assert response.status_code == 400
     fields = [v["field"] for v in response.json()["details"]["validationError"]["fieldViolations"]]
-    assert fields == ["events[0].occurredAt", "events[1].checkout.currency"]
-    assert len(items(response)) == 2 and not Checkout.objects.exists()
+    assert fields == ["events[0].occurredAt", "events[1].checkout.currency", "events[2]"]
+    assert len(items(response)) == 3 and not Checkout.objects.exists()
 
 
 @pytest.mark.parametrize("body", [{}, {"events": []}, {"events": {"a": 1}}, {"events": [{}] * 1001}, []])

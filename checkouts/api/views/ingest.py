@@ -142,15 +142,13 @@ def _event_violations(result: IngestResult) -> list[dict]:
     event = f"events[{result.original_index}]"
     if not result.violations:
         return [{"field": event, "description": result.description, "violatedRule": "VALIDATION"}]
-    return [
-        {
-            **item,
-            "field": item["field"]
-            if item["field"].startswith(event)
-            else (event if item["field"] == "body" else f"{event}.{item['field']}"),
-        }
-        for item in result.violations
-    ]
+    return [{**item, "field": _within(event, item["field"])} for item in result.violations]
+
+
+def _within(event: str, field: str) -> str:
+    if field.startswith(event):  # already named from the top (an event that is not an object)
+        return field
+    return event if field == "body" else f"{event}.{field}"
 
 
 class IngestView(StoreAPIView):

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from uuid import UUID
 
 from django.db import connection, transaction
 from django.db.models import Count, DecimalField, Exists, OuterRef, Prefetch, Q, QuerySet, Sum, Value
@@ -313,3 +314,28 @@ def abandoned_checkout_timeline(*, abandoned_checkout: AbandonedCheckout) -> lis
     for source in timeline_sources():
         entries.extend(source(ac))
     return sorted(entries, key=lambda entry: entry.at)
+
+
+def abandoned_checkout_for_recovery_link(*, abandoned_checkout_id: UUID, store_id: UUID) -> AbandonedCheckout | None:
+    """The checkout a recovery link names, only if the link's metasiteId is its store."""
+    return AbandonedCheckout.objects.filter(pk=abandoned_checkout_id, store_id=store_id).select_related("store").first()
+
+
+def abandoned_checkout_totals(
+    *, store: Store, start: datetime, end: datetime, statuses: list[str] | None = None
+) -> dict[str, Decimal | int]:
+    """Value and count of recoverable (still abandoned) and recovered checkouts abandoned in [start, end).
+
+    One aggregate over the `(store, created_at)` index range.
+    """
+    queryset = abandoned_checkouts_for_store(store=store).filter(created_at__gte=start, created_at__lt=end)
+    if statuses:
+        queryset = queryset.filter(status__in=statuses)
+    abandoned = Q(status=AbandonedCheckout.Status.ABANDONED)
+    recovered = Q(status=AbandonedCheckout.Status.RECOVERED)
+    return queryset.aggregate(
+        recoverable_value=Sum("total", filter=abandoned, default=Decimal(0)),
+        recoverable_count=Count("id", filter=abandoned),
+        recovered_value=Sum("total", filter=recovered, default=Decimal(0)),
+        recovered_count=Count("id", filter=recovered),
+    )

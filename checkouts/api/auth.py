@@ -1,6 +1,7 @@
 """API-key authentication, as Wix clients send it: `Authorization: <key>` or `Bearer <key>`."""
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from ..models import ApiKey
@@ -41,11 +42,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "").strip()
         if not header:
             return None
-        raw = header[len(self.keyword) :].strip() if header.startswith(f"{self.keyword} ") else header
+        scheme, _, rest = header.partition(" ")
+        if scheme.lower() in ("basic", "session"):
+            return None
+        raw = rest.strip() if scheme.lower() == self.keyword.lower() else header
         parts = ApiKey.split(raw)
         if parts is None:
-            if header.lower().startswith(("basic ", "session ")):
-                return None
             raise exceptions.AuthenticationFailed("The API key is malformed.")
         prefix, secret = parts
         key = ApiKey.objects.select_related("store").filter(prefix=prefix).first()
@@ -61,3 +63,18 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """How /api/schema/ describes the key: the raw key in Authorization, as Wix clients send it."""
+
+    target_class = ApiKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "A store API key (cbk_…), alone or as `Bearer <key>`. Optional `wix-site-id`: the store id.",
+        }

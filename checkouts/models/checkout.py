@@ -204,6 +204,11 @@ class AbandonedCheckout(CheckoutData):
             # The overview's counts and sums over a period read only this index (an index-only
             # scan on PostgreSQL), never the wide rows with their line-item JSON.
             models.Index(fields=["store", "created_at", "status", "total", "id"], name="ac_store_created_figures"),
+            # The API's lookups by buyer id (Wix's buyerInfo.* filters). Partial: unset ids are ''.
+            *(
+                models.Index(fields=["store", column], condition=~Q(**{column: ""}), name=f"ac_store_{column}")
+                for column in ("contact_id", "visitor_id", "member_id", "user_id")
+            ),
         ]
 
     def __str__(self) -> str:

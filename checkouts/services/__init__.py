@@ -5,6 +5,7 @@ from .bulk import bulk_job_create, bulk_job_run, bulk_jobs_resume
 from .ingest import IngestResult, Outcome, checkout_events_ingest
 from .lifecycle import (
     abandoned_checkout_anonymise,
+    abandoned_checkout_click_record,
     abandoned_checkout_delete,
     abandoned_checkout_recover,
     abandoned_checkout_refresh,
@@ -23,6 +24,7 @@ __all__ = [
     "LastOwnerError",
     "Outcome",
     "abandoned_checkout_anonymise",
+    "abandoned_checkout_click_record",
     "abandoned_checkout_delete",
     "abandoned_checkout_recover",
     "abandoned_checkout_refresh",

@@ -295,3 +295,16 @@ def _outbox_payloads_replace_entity(*, entity_id: UUID, entity: dict) -> None:
         if "actionEvent" in payload:
             payload["actionEvent"]["body"]["abandonedCheckout"] = entity
         WebhookEvent.objects.filter(pk=event.pk).update(payload=payload)
+
+
+def abandoned_checkout_click_record(*, abandoned_checkout_id: UUID, store_id: UUID) -> bool:
+    """Count a click on a still-abandoned checkout's recovery link. False if there is none.
+
+    A conditional UPDATE with F() + 1: concurrent clicks all count, and a recovered or
+    deleted checkout is left alone. It changes no Wix field, so no event is written.
+    """
+    return bool(
+        AbandonedCheckout.objects.filter(
+            pk=abandoned_checkout_id, store_id=store_id, status=AbandonedCheckout.Status.ABANDONED
+        ).update(link_clicks=F("link_clicks") + 1, last_clicked_at=timezone.now())
+    )

@@ -216,6 +216,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": None,
+    # Wix's error envelope ({message, details}) for every /ecom/ and /api/ route.
+    "EXCEPTION_HANDLER": "checkouts.api.errors.wix_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Comeback API",
@@ -225,6 +227,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AbandonedCheckoutStatus": "checkouts.models.AbandonedCheckout.Status",
+        "ActivityType": "checkouts.models.Activity.Type",
+    },
 }
 
 # --- Content-Security-Policy (Django's built-in) -------------------------------------------
@@ -304,3 +311,25 @@ COMEBACK_DISPATCH_LEASE_SECONDS = env.int("COMEBACK_DISPATCH_LEASE_SECONDS", def
 COMEBACK_DISPATCH_MAX_ATTEMPTS = env.int("COMEBACK_DISPATCH_MAX_ATTEMPTS", default=5)
 # "Send recovery email now" refuses a second email to the same checkout within this window.
 COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = env.int("COMEBACK_MANUAL_EMAIL_GUARD_MINUTES", default=60)
+
+# --- JSON APIs: cache, rate limits, body limits (checkouts.api) -------------------------
+# Rate-limit counters must be shared by every web process: Redis when CACHE_URL (or
+# REDIS_URL) is set, otherwise a file cache under var/, which processes on one host share.
+CACHE_URL = env("CACHE_URL", default="") or env("REDIS_URL", default="")
+CACHES = {
+    "default": env.cache_url_config(CACHE_URL)
+    if CACHE_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+        # Culling would drop live rate-limit windows; one entry per key and minute is small.
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
+# Requests per API key (or signed-in user): "<n>/<second|minute|hour>". Ingest has its own
+# budget because one request carries up to 1,000 events.
+COMEBACK_API_RATE_LIMIT = env("COMEBACK_API_RATE_LIMIT", default="600/minute")
+COMEBACK_INGEST_RATE_LIMIT = env("COMEBACK_INGEST_RATE_LIMIT", default="120/minute")
+# Request bodies above these sizes are refused with 413 before they are parsed.
+COMEBACK_API_MAX_BODY_BYTES = env.int("COMEBACK_API_MAX_BODY_BYTES", default=256 * 1024)
+COMEBACK_INGEST_MAX_BYTES = env.int("COMEBACK_INGEST_MAX_BYTES", default=8 * 1024 * 1024)

@@ -1,7 +1,6 @@
 """Automations in a real browser (Debian's Chromium through Playwright): create an automation
 with two steps, and work the task list. Screenshots go to tests/browser/screenshots/."""
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,25 +15,7 @@ from tests.factories import AbandonedCheckoutFactory, MembershipFactory, StoreFa
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls below are plain sync code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's Chromium is not installed")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield browser
-        browser.close()
 
 
 def signed_in_page(browser, live_server, user):

@@ -1,0 +1,1 @@
+"""API views: Wix-compatible (/ecom/v1/), REST (/api/v1/), ingest, the recovery link."""

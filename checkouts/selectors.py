@@ -228,7 +228,7 @@ def _top_products_postgresql(window: QuerySet) -> list[ProductFigure]:
         GROUP BY 1
         ORDER BY checkouts DESC, 5 DESC, 2, 1
         LIMIT %s
-    """  # noqa: S608 - the inner query is Django's own, with its parameters passed separately
+    """  # noqa: S608 - the inner query is Django's own, with its parameters passed separately  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, TOP_PRODUCTS])
         rows = cursor.fetchall()

@@ -91,7 +91,9 @@ def activities_record_bulk(entries: Sequence[ActivityEntry]) -> list[Activity]:
         ac = entry.abandoned_checkout
         ac.latest_activities = [activity, *getattr(ac, "latest_activities", [])]
         ac.last_activity_type, ac.last_activity_at = activity.type, now
-        by_type.setdefault(activity.type, []).append(ac.pk)
+        # A row the sweep has not written yet takes the fields in its INSERT.
+        if not ac._state.adding:
+            by_type.setdefault(activity.type, []).append(ac.pk)
     for activity_type, ids in by_type.items():
         AbandonedCheckout.objects.filter(pk__in=ids).update(last_activity_type=activity_type, last_activity_at=now)
     return activities

@@ -5,6 +5,7 @@ Each change writes its outbox events in its own transaction, and tells other app
 """
 
 import logging
+import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -47,16 +48,22 @@ def abandoned_checkouts_detect(*, now: datetime | None = None, batch_size: int |
 def _detect_batch(*, now: datetime, batch_size: int) -> int:
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            abandoned = _claim_postgres(now=now, batch_size=batch_size)
-        else:
-            abandoned = _claim_portable(now=now, batch_size=batch_size)
-        if not abandoned:
+            # A sweep batch lost in a database crash is simply redone: its checkouts are
+            # still due. So its commit need not wait for the WAL flush.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        rows = _claim(now=now, batch_size=batch_size)
+        if not rows:
             return 0
-        stores = Store.objects.in_bulk({ac.store_id for ac in abandoned})
-        for ac in abandoned:
-            ac.store = stores[ac.store_id]
-            ac.latest_activities = []
+        stores = Store.objects.in_bulk({row["store_id"] for row in rows})
+        abandoned = [_abandoned_from_checkout(row, now=now, store=stores[row["store_id"]]) for row in rows]
+        # The receivers run before the rows are written (they are still `adding`), so what they
+        # add to them — the SCHEDULED activity's denormalised fields — goes out in the same
+        # INSERT. Their own rows point at these ids; the foreign keys are checked at commit.
         hooks.abandoned_checkouts_created.send(sender=AbandonedCheckout, abandoned_checkouts=abandoned)
+        bulk_insert(AbandonedCheckout, abandoned)
+        for ac in abandoned:
+            ac._state.adding = False
         webhook_events_record(
             [
                 webhook_event_build(abandoned_checkout=ac, slug=WebhookEvent.Type.CREATED, sequence=1, store=ac.store)
@@ -67,64 +74,72 @@ def _detect_batch(*, now: datetime, batch_size: int) -> int:
     return len(abandoned)
 
 
-def _claim_postgres(*, now: datetime, batch_size: int) -> list[AbandonedCheckout]:
-    """Claim, mark and copy a batch in one statement, so the rows never travel through Python twice.
+_CLAIMED = ("id", "store_id", "external_id", *_SNAPSHOT)
+_AC_FIELDS = [field.attname for field in AbandonedCheckout._meta.concrete_fields]
 
-    SKIP LOCKED lets a concurrent sweep take the next rows instead of waiting for these.
+
+def _claim(*, now: datetime, batch_size: int) -> list[dict]:
+    """Take up to `batch_size` due checkouts and mark them abandoned; return their columns.
+
+    On PostgreSQL one statement claims (SKIP LOCKED: a concurrent sweep takes the next rows
+    instead of waiting for these), marks and returns them. Elsewhere (SQLite) the IMMEDIATE
+    transaction already serialises sweeps.
     """
+    if connection.vendor != "postgresql":
+        ids = list(
+            Checkout.objects.filter(abandon_due_at__lte=now)
+            .order_by("abandon_due_at")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        rows = list(Checkout.objects.filter(pk__in=ids).values(*_CLAIMED))
+        Checkout.objects.filter(pk__in=ids).update(abandoned_at=now, abandon_due_at=None)
+        return rows
     quote = connection.ops.quote_name
-    checkout_table, ac_table = quote(Checkout._meta.db_table), quote(AbandonedCheckout._meta.db_table)
-    snapshot = ", ".join(quote(Checkout._meta.get_field(name).column) for name in _SNAPSHOT)
+    table = quote(Checkout._meta.db_table)
+    columns = ", ".join(f"checkout.{quote(Checkout._meta.get_field(name).column)}" for name in _CLAIMED)
     sql = f"""
-        WITH due AS (
-            SELECT id FROM {checkout_table} WHERE abandon_due_at <= %(now)s
+        UPDATE {table} AS checkout SET abandoned_at = %(now)s, abandon_due_at = NULL
+        FROM (
+            SELECT id FROM {table} WHERE abandon_due_at <= %(now)s
             ORDER BY abandon_due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
-        ), marked AS (
-            UPDATE {checkout_table} AS checkout SET abandoned_at = %(now)s, abandon_due_at = NULL
-            FROM due WHERE checkout.id = due.id
-            RETURNING checkout.*
-        )
-        INSERT INTO {ac_table} (
-            id, store_id, checkout_id, checkout_external_id, status, created_at, updated_at,
-            recovered_order_id, link_clicks, last_activity_type, event_sequence, {snapshot}
-        )
-        SELECT gen_random_uuid(), store_id, id, external_id, %(status)s, %(now)s, %(now)s, '', 0, '', 1, {snapshot}
-        FROM marked
-        RETURNING id
+        ) AS due
+        WHERE checkout.id = due.id
+        RETURNING {columns}
     """  # noqa: S608 - identifiers come from the models, values are parameters  # nosec B608
+    converters = [Checkout._meta.get_field(name) for name in _CLAIMED]
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"now": now, "limit": batch_size, "status": AbandonedCheckout.Status.ABANDONED})
-        ids = [row[0] for row in cursor.fetchall()]
-    return list(AbandonedCheckout.objects.filter(pk__in=ids)) if ids else []
+        cursor.execute(sql, {"now": now, "limit": batch_size})
+        return [
+            {
+                name: field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+                for name, field, value in zip(_CLAIMED, converters, row, strict=True)
+            }
+            for row in cursor.fetchall()
+        ]
 
 
-def _claim_portable(*, now: datetime, batch_size: int) -> list[AbandonedCheckout]:
-    """The same batch on databases without row locks (SQLite's IMMEDIATE transaction serialises sweeps)."""
-    ids = list(
-        Checkout.objects.filter(abandon_due_at__lte=now)
-        .order_by("abandon_due_at")
-        .select_for_update(skip_locked=True)
-        .values_list("id", flat=True)[:batch_size]
-    )
-    if not ids:
-        return []
-    rows = list(Checkout.objects.filter(pk__in=ids).values("id", "store_id", "external_id", *_SNAPSHOT))
-    Checkout.objects.filter(pk__in=ids).update(abandoned_at=now, abandon_due_at=None)
-    abandoned = []
-    for row in rows:
-        checkout_id, external_id = row.pop("id"), row.pop("external_id")
-        abandoned.append(
-            AbandonedCheckout(
-                checkout_id=checkout_id,
-                checkout_external_id=external_id,
-                created_at=now,
-                updated_at=now,
-                event_sequence=1,
-                **row,
-            )
-        )
-    bulk_insert(AbandonedCheckout, abandoned)
-    return abandoned
+def _abandoned_from_checkout(row: dict, *, now: datetime, store: Store) -> AbandonedCheckout:
+    values = {
+        **row,
+        "id": uuid.uuid4(),
+        "checkout_id": row["id"],
+        "checkout_external_id": row["external_id"],
+        "status": AbandonedCheckout.Status.ABANDONED,
+        "created_at": now,
+        "updated_at": now,
+        "checkout_recovered_at": None,
+        "recovered_order_id": "",
+        "link_clicks": 0,
+        "last_clicked_at": None,
+        "last_activity_type": "",
+        "last_activity_at": None,
+        "event_sequence": 1,
+    }
+    # Positional construction is Django's fast path (no per-field keyword lookups).
+    ac = AbandonedCheckout(*(values[name] for name in _AC_FIELDS))
+    ac.store = store
+    ac.latest_activities = []
+    return ac
 
 
 def abandoned_checkout_refresh(*, checkout: Checkout) -> bool:

@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
+# Recovery links, email images and the demo's product images point here.
+export COMEBACK_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 
 # Django 6.1 needs Python 3.12+: take the first interpreter that is new enough.
 PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3) python3; do \

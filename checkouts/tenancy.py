@@ -19,7 +19,8 @@ def current_membership(request) -> Membership | None:
     chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
     membership = memberships.filter(store_id=chosen).first() if chosen else None
     if membership is None:
-        membership = memberships.first()
+        # Until the user picks one, the store they joined first.
+        membership = memberships.order_by("created_at", "pk").first()
         if membership is not None and hasattr(request, "session"):
             request.session[SESSION_KEY] = str(membership.store_id)
     return membership

@@ -66,15 +66,8 @@ def activity_record(
     return activity
 
 
-def activities_record_bulk(entries: Sequence[ActivityEntry]) -> list[Activity]:
-    """Log activities inside a lifecycle transaction whose own event follows and carries them:
-    the sweep's `created` event, or the `updated` event of a recovery or an erasure.
-
-    No `updated` event of its own. The new activities are kept on each instance
-    (`latest_activities`) so the sweep's event renders them without another query.
-    """
-    now = timezone.now()
-    activities = [
+def _activities_build(entries: Sequence[ActivityEntry], *, now) -> list[Activity]:
+    return [
         Activity(
             store_id=entry.abandoned_checkout.store_id,
             abandoned_checkout=entry.abandoned_checkout,
@@ -85,6 +78,17 @@ def activities_record_bulk(entries: Sequence[ActivityEntry]) -> list[Activity]:
         )
         for entry in entries
     ]
+
+
+def activities_record_bulk(entries: Sequence[ActivityEntry]) -> list[Activity]:
+    """Log activities inside a lifecycle transaction whose own event follows and carries them:
+    the sweep's `created` event, or the `updated` event of a recovery or an erasure.
+
+    No `updated` event of its own. The new activities are kept on each instance
+    (`latest_activities`) so the sweep's event renders them without another query.
+    """
+    now = timezone.now()
+    activities = _activities_build(entries, now=now)
     bulk_insert(Activity, activities)
     by_type: dict[str, list] = {}
     for entry, activity in zip(entries, activities, strict=True):
@@ -110,17 +114,7 @@ def activities_record_locked(entries: Sequence[ActivityEntry]) -> list[Activity]
     if not entries:
         return []
     now = timezone.now()
-    activities = [
-        Activity(
-            store_id=entry.abandoned_checkout.store_id,
-            abandoned_checkout=entry.abandoned_checkout,
-            type=entry.type,
-            reason=entry.reason,
-            detail=entry.detail,
-            created_at=now,
-        )
-        for entry in entries
-    ]
+    activities = _activities_build(entries, now=now)
     Activity.objects.bulk_create(activities)
     checkouts: dict = {}
     for activity in activities:

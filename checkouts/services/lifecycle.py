@@ -228,13 +228,18 @@ def abandoned_checkouts_recover_for_order(*, store: Store, checkout: Checkout) -
     ]
 
 
+def _locked(*, abandoned_checkout_id: UUID, store: Store | None) -> AbandonedCheckout | None:
+    """The row under a lock (in the caller's transaction), or None if gone or another store's."""
+    queryset = AbandonedCheckout.objects.select_for_update().select_related("store")
+    if store is not None:
+        queryset = queryset.filter(store=store)
+    return queryset.filter(pk=abandoned_checkout_id).first()
+
+
 def abandoned_checkout_delete(*, abandoned_checkout_id: UUID, store: Store | None = None) -> bool:
     """Delete one abandoned checkout and write its `deleted` event. False if it was already gone."""
     with transaction.atomic():
-        queryset = AbandonedCheckout.objects.select_for_update().select_related("store")
-        if store is not None:
-            queryset = queryset.filter(store=store)
-        ac = queryset.filter(pk=abandoned_checkout_id).first()
+        ac = _locked(abandoned_checkout_id=abandoned_checkout_id, store=store)
         if ac is None:
             return False
         event = webhook_event_build(
@@ -260,10 +265,7 @@ def abandoned_checkout_anonymise(*, abandoned_checkout_id: UUID, store: Store | 
     """
     now = timezone.now()
     with transaction.atomic():
-        queryset = AbandonedCheckout.objects.select_for_update().select_related("store")
-        if store is not None:
-            queryset = queryset.filter(store=store)
-        ac = queryset.filter(pk=abandoned_checkout_id).first()
+        ac = _locked(abandoned_checkout_id=abandoned_checkout_id, store=store)
         if ac is None:
             return False
         blank = CheckoutData.PERSONAL_FIELDS

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from checkouts.bulk import bulk_insert
+from checkouts.bulk import insert_rows
 from checkouts.models import AbandonedCheckout, Activity
 from checkouts.services import ActivityEntry, activities_record_bulk
 
@@ -42,6 +42,10 @@ def _active_automations(store_ids: set) -> dict:
     return by_store
 
 
+_ENROLLMENT_COLUMNS = ["store_id", "automation_id", "abandoned_checkout_id", "holdout", "created_at"]
+_STEP_COLUMNS = ["store_id", "automation_id", "step_id", "abandoned_checkout_id", "due_at", "holdout", "created_at"]
+
+
 def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout]) -> int:
     """Enrol each new abandoned checkout in every active automation of its store whose conditions
     it meets: its steps go on the schedule (due = abandonment + delay) and it gets one SCHEDULED
@@ -54,6 +58,7 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout]) ->
     if not by_store:
         return 0
     now = timezone.now()
+    # Plain rows, not model instances: a sweep batch schedules thousands at a time.
     enrollments, steps, entries = [], [], []
     due_now = False
     for ac in abandoned_checkouts:
@@ -61,29 +66,11 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout]) ->
             if not automation.matches(ac):
                 continue
             holdout = automation.holdout_percent > 0 and _random.random() * 100 < automation.holdout_percent
-            enrollments.append(
-                Enrollment(
-                    store_id=ac.store_id,
-                    automation=automation,
-                    abandoned_checkout=ac,
-                    holdout=holdout,
-                    created_at=now,
-                )
-            )
+            enrollments.append((ac.store_id, automation.pk, ac.pk, holdout, now))
             for step in automation.live_steps:
                 due_at = ac.created_at + step.delay
                 due_now = due_now or due_at <= now
-                steps.append(
-                    ScheduledStep(
-                        store_id=ac.store_id,
-                        automation=automation,
-                        step=step,
-                        abandoned_checkout=ac,
-                        due_at=due_at,
-                        holdout=holdout,
-                        created_at=now,
-                    )
-                )
+                steps.append((ac.store_id, automation.pk, step.pk, ac.pk, due_at, holdout, now))
             entries.append(
                 ActivityEntry(
                     abandoned_checkout=ac,
@@ -98,8 +85,8 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout]) ->
             )
     if not entries:
         return 0
-    bulk_insert(Enrollment, enrollments)
-    bulk_insert(ScheduledStep, steps)
+    insert_rows(Enrollment, _ENROLLMENT_COLUMNS, enrollments)
+    insert_rows(ScheduledStep, _STEP_COLUMNS, steps)
     activities_record_bulk(entries)
     if due_now:
         _nudge_dispatcher()

@@ -3,9 +3,10 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-export DJANGO_SETTINGS_MODULE ?= config.settings.local
-# Recovery links, email images and the demo's product images point here.
-export COMEBACK_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
+# `make run` only: the embedded defaults, with recovery links, email images and the demo's
+# product images pointing at this server. `make test` uses config.settings.test (pyproject).
+RUN_ENV := DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.local} \
+	COMEBACK_PUBLIC_URL=$${COMEBACK_PUBLIC_URL:-http://127.0.0.1:$(PORT)}
 
 # Django 6.1 needs Python 3.12+: take the first interpreter that is new enough.
 PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3) python3; do \
@@ -24,17 +25,17 @@ install: $(BIN)/.installed
 
 run: install
 	@mkdir -p var
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --once
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo --once
 	@echo ""
 	@echo "  Comeback is starting on http://127.0.0.1:$(PORT)/"
 	@echo "  Log in with user 'demo', password 'demo' (the admin is at /admin/)."
 	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
 	@echo ""
-	PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+	$(RUN_ENV) PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
 
 test: install
-	$(BIN)/python -m pytest
+	env -u DJANGO_SETTINGS_MODULE $(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .

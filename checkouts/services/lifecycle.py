@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, JSONField, Q
 from django.utils import timezone
 
 from .. import hooks
@@ -106,13 +107,14 @@ def _claim(*, now: datetime, batch_size: int) -> list[dict]:
         WHERE checkout.id = due.id
         RETURNING {columns}
     """  # noqa: S608 - identifiers come from the models, values are parameters  # nosec B608
-    converters = [Checkout._meta.get_field(name) for name in _CLAIMED]
+    # JSON columns arrive as text; orjson parses them several times faster than Django's json.loads.
+    json_columns = [isinstance(Checkout._meta.get_field(name), JSONField) for name in _CLAIMED]
     with connection.cursor() as cursor:
         cursor.execute(sql, {"now": now, "limit": batch_size})
         return [
             {
-                name: field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-                for name, field, value in zip(_CLAIMED, converters, row, strict=True)
+                name: orjson.loads(value) if is_json and isinstance(value, str) else value
+                for name, is_json, value in zip(_CLAIMED, json_columns, row, strict=True)
             }
             for row in cursor.fetchall()
         ]

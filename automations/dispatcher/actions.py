@@ -23,6 +23,7 @@ from checkouts.models import AbandonedCheckout, Activity
 from .. import notify
 from ..messages import defaults
 from ..messages import render as messages
+from ..messages.mime import Message
 from ..models import AutomationStep, Notification, Reason, ScheduledStep, SentEmail, Task
 from ..selectors import checkout_path
 
@@ -252,7 +253,7 @@ def _staff_email(run: StepRun, scheduled, ac, user, text: str, link: str) -> boo
     subject = f"[{ac.store.name}] {text}"[:300]
     body = f"{text}\n\nOpen the checkout: {settings.COMEBACK_PUBLIC_URL}{link}\n"
     message_id = messages.message_id_for(key)
-    message = EmailMultiAlternatives(
+    message = Message(
         subject=subject,
         body=body,
         to=[user.email],

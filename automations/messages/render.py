@@ -8,7 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
@@ -18,6 +17,7 @@ from checkouts.wix import checkout_url, format_money
 
 from . import defaults
 from .engine import render
+from .mime import Message
 
 UNSUBSCRIBE_SALT = "automations.unsubscribe"
 
@@ -41,8 +41,8 @@ class RenderedEmail:
     message_id: str = ""
     idempotency_key: str = ""
 
-    def message(self) -> EmailMultiAlternatives:
-        message = EmailMultiAlternatives(subject=self.subject, body=self.text, to=[self.to], headers=dict(self.headers))
+    def message(self) -> Message:
+        message = Message(subject=self.subject, body=self.text, to=[self.to], headers=dict(self.headers))
         if self.html:
             message.attach_alternative(self.html, "text/html")
         return message

@@ -51,6 +51,22 @@ class ErasureRecord(models.Model):
     # Rows touched per kind: {"abandonedCheckouts": 2, "checkouts": 3, "sentEmails": 1, ...}.
     counts = models.JSONField(default=dict)
 
+    # How the dashboard names each kind of row counted, in the order it lists them.
+    COUNT_LABELS = {
+        "abandonedCheckouts": "Abandoned checkouts",
+        "checkouts": "Checkouts",
+        "activities": "Activities",
+        "scheduledStepsCancelled": "Pending steps cancelled",
+        "scheduledSteps": "Step errors cleared",
+        "sentEmails": "Emails sent",
+        "tasks": "Tasks",
+        "notifications": "Notifications",
+        "webhookEvents": "Webhook events",
+        "webhookDeliveries": "Webhook delivery logs",
+        "unsubscribes": "Unsubscribes",
+        "adminLogEntries": "Admin log entries",
+    }
+
     class Meta:
         indexes = [
             models.Index(F("store"), F("erased_at").desc(), F("id").desc(), name="erasure_store_erased"),
@@ -63,3 +79,9 @@ class ErasureRecord(models.Model):
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    def labelled_counts(self) -> list[tuple[str, int]]:
+        """(label, count) per kind, known kinds first in COUNT_LABELS' order, then any other."""
+        order = list(self.COUNT_LABELS)
+        kinds = sorted(self.counts, key=lambda kind: (order.index(kind) if kind in order else len(order), kind))
+        return [(self.COUNT_LABELS.get(kind, kind), self.counts[kind]) for kind in kinds]

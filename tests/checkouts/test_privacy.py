@@ -284,3 +284,9 @@ def test_the_owner_and_manager_are_recorded_by_name(store):
     user = MembershipFactory(store=store, user=UserFactory(username="mgr"), role=Membership.Role.MANAGER).user
     record = buyer_erase(store=store, email=EMAIL, actor=user)
     assert (record.actor, record.actor_label) == (user, "mgr")
+
+
+def test_the_record_lists_its_counts_with_labels_in_a_fixed_order(store):
+    record = ErasureRecord(store=store, counts={"tasks": 1, "checkouts": 2, "abandonedCheckouts": 3, "new": 4})
+    assert record.labelled_counts() == [("Abandoned checkouts", 3), ("Checkouts", 2), ("Tasks", 1), ("new", 4)]
+    assert record.total == 10

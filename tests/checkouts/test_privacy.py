@@ -290,3 +290,13 @@ def test_the_record_lists_its_counts_with_labels_in_a_fixed_order(store):
     record = ErasureRecord(store=store, counts={"tasks": 1, "checkouts": 2, "abandonedCheckouts": 3, "new": 4})
     assert record.labelled_counts() == [("Abandoned checkouts", 3), ("Checkouts", 2), ("Tasks", 1), ("new", 4)]
     assert record.total == 10
+
+
+def test_an_unsubscribe_hashed_before_a_key_rotation_still_counts(store, settings):
+    unsubscribe_create(store_id=store.pk, email=EMAIL, source=Unsubscribe.Source.LINK)
+    buyer_erase(store=store, email=EMAIL)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "the-new-secret-key", [old_key]
+    assert unsubscribe_find(store_id=store.pk, email=EMAIL) is not None
+    settings.SECRET_KEY_FALLBACKS = []
+    assert unsubscribe_find(store_id=store.pk, email=EMAIL) is None

@@ -13,7 +13,9 @@ from uuid import UUID
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models, transaction
 from django.db.models import F, JSONField, Q
 from django.utils import timezone
 
@@ -27,6 +29,8 @@ from .outbox import webhook_event_build, webhook_events_record
 logger = logging.getLogger(__name__)
 
 _SNAPSHOT = CheckoutData.SNAPSHOT_FIELDS
+# What replaces a buyer's words where a row must keep some text.
+ERASED_REPR = "(erased)"
 
 
 def abandoned_checkouts_detect(*, now: datetime | None = None, batch_size: int | None = None) -> int:
@@ -302,6 +306,7 @@ def abandoned_checkout_anonymise_locked(
             **blank, storefront_checkout_url="", abandon_due_at=None
         )
     counts["activities"] += Activity.objects.filter(abandoned_checkout=ac).update(detail={})
+    counts["adminLogEntries"] += admin_log_erase(model=AbandonedCheckout, ids=[ac.pk])
     activities = activities_latest(abandoned_checkout_id=ac.pk)
     entity = abandoned_checkout_to_wix(ac, activities, store=ac.store)
     counts["webhookEvents"] += _outbox_payloads_replace_entity(entity_id=ac.pk, entity=entity)
@@ -323,6 +328,18 @@ def abandoned_checkout_anonymise_locked(
         ]
     )
     return counts
+
+
+def admin_log_erase(*, model: type[models.Model], ids: list) -> int:
+    """Blank the admin log's text for these rows: its `object_repr` is the row's str(), which may name the buyer."""
+    if not ids:
+        return 0
+    content_type = ContentType.objects.get_for_model(model)
+    return (
+        LogEntry.objects.filter(content_type=content_type, object_id__in=[str(pk) for pk in ids])
+        .exclude(object_repr=ERASED_REPR)
+        .update(object_repr=ERASED_REPR, change_message="")
+    )
 
 
 def _outbox_payloads_replace_entity(*, entity_id: UUID, entity: dict) -> int:

@@ -13,16 +13,14 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
 
 from .. import hooks
 from ..models import AbandonedCheckout, Checkout, CheckoutData, ErasureRecord, Store, WebhookEvent
 from ..models.privacy import email_digest
-from .lifecycle import abandoned_checkout_anonymise_locked
+from .lifecycle import abandoned_checkout_anonymise_locked, admin_log_erase
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +30,6 @@ ERASE_BATCH = 500
 # Abandoned checkouts deleted per retention transaction: each holds its locks for well under a
 # second, so the sweep and the dashboard never wait long behind it.
 RETENTION_BATCH = 1000
-ERASED_REPR = "(erased)"
 
 
 class ErasureError(ValueError):
@@ -74,7 +71,6 @@ def buyer_erase(
             counts["checkouts"] += Checkout.objects.filter(pk__in=chunk).update(
                 **CheckoutData.PERSONAL_FIELDS, storefront_checkout_url="", abandon_due_at=None
             )
-        counts["adminLogEntries"] += admin_log_erase(model=AbandonedCheckout, ids=ac_ids)
         for _, response in hooks.buyer_erasing.send(sender=Store, store=store, email_key=email_key):
             if isinstance(response, dict):
                 counts.update(response)
@@ -100,18 +96,6 @@ def buyer_erase_preview(*, store: Store, email: str) -> dict[str, int]:
         .filter(models.Q(email_key=email_key) | models.Q(checkout__in=checkouts))
         .count(),
     }
-
-
-def admin_log_erase(*, model: type[models.Model], ids: list) -> int:
-    """Blank the admin log's text for these rows: its `object_repr` is the row's str(), which may name the buyer."""
-    if not ids:
-        return 0
-    content_type = ContentType.objects.get_for_model(model)
-    return (
-        LogEntry.objects.filter(content_type=content_type, object_id__in=[str(pk) for pk in ids])
-        .exclude(object_repr=ERASED_REPR)
-        .update(object_repr=ERASED_REPR, change_message="")
-    )
 
 
 def _locked_ids(queryset: models.QuerySet) -> list:

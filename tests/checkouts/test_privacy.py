@@ -300,3 +300,17 @@ def test_an_unsubscribe_hashed_before_a_key_rotation_still_counts(store, setting
     assert unsubscribe_find(store_id=store.pk, email=EMAIL) is not None
     settings.SECRET_KEY_FALLBACKS = []
     assert unsubscribe_find(store_id=store.pk, email=EMAIL) is None
+
+
+def test_the_anonymise_button_uses_the_same_path_and_cleans_the_admin_log(store, owner):
+    from checkouts.services import abandoned_checkout_anonymise
+
+    ingest(store, "co-1")
+    with time_machine.travel(at(61), tick=False):
+        abandoned_checkouts_detect()
+    ac = AbandonedCheckout.objects.get()
+    LogEntry.objects.log_actions(user_id=owner.pk, queryset=AbandonedCheckout.objects.all(), action_flag=CHANGE)
+    assert EMAIL in LogEntry.objects.get().object_repr
+    assert abandoned_checkout_anonymise(abandoned_checkout_id=ac.pk, store=store)
+    assert LogEntry.objects.get().object_repr == "(erased)"
+    assert occurrences(EMAIL) == []

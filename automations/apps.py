@@ -22,5 +22,6 @@ class AutomationsConfig(AppConfig):
         hooks.abandoned_checkout_anonymising.connect(
             receivers.on_abandoned_checkout_anonymising, dispatch_uid="automations"
         )
+        hooks.buyer_erasing.connect(receivers.on_buyer_erasing, dispatch_uid="automations")
         hooks.store_created.connect(receivers.on_store_created, dispatch_uid="automations")
         register_dashboard()

@@ -7,7 +7,7 @@ from checkouts.models import AbandonedCheckout, Store
 
 from .models import Reason
 from .services import automation_create_default, automations_schedule, scheduled_steps_cancel, scheduled_steps_orphan
-from .services.erasure import sent_records_erase
+from .services.erasure import buyer_address_records_erase, buyer_automation_records_erase
 
 
 def on_abandoned_checkouts_created(sender, *, abandoned_checkouts: list[AbandonedCheckout], **kwargs) -> None:
@@ -22,9 +22,12 @@ def on_abandoned_checkouts_deleting(sender, *, abandoned_checkout_ids, **kwargs)
     scheduled_steps_orphan(abandoned_checkout_ids=abandoned_checkout_ids)
 
 
-def on_abandoned_checkout_anonymising(sender, *, abandoned_checkout: AbandonedCheckout, **kwargs) -> None:
-    scheduled_steps_cancel(abandoned_checkout=abandoned_checkout, reason=Reason.BUYER_ERASED)
-    sent_records_erase(abandoned_checkout=abandoned_checkout)
+def on_abandoned_checkout_anonymising(sender, *, abandoned_checkout: AbandonedCheckout, **kwargs) -> dict[str, int]:
+    return buyer_automation_records_erase(abandoned_checkout=abandoned_checkout)
+
+
+def on_buyer_erasing(sender, *, store: Store, email_key: str, **kwargs) -> dict[str, int]:
+    return buyer_address_records_erase(store=store, email_key=email_key)
 
 
 def on_store_created(sender, *, store: Store, **kwargs) -> None:

@@ -11,8 +11,18 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from checkouts.models import AbandonedCheckout, Membership, Store
+from checkouts.models.privacy import email_digests
 
-from .models import Automation, AutomationStep, Enrollment, Notification, ScheduledStep, SentEmail, Task
+from .models import (
+    Automation,
+    AutomationStep,
+    Enrollment,
+    Notification,
+    ScheduledStep,
+    SentEmail,
+    Task,
+    Unsubscribe,
+)
 
 # The bell says "99+" rather than counting a backlog of thousands.
 UNREAD_CAP = 99
@@ -167,3 +177,8 @@ def sample_checkout(*, store: Store) -> AbandonedCheckout:
             }
         ],
     )
+
+
+def unsubscribe_find(*, store_id, email: str) -> Unsubscribe | None:
+    """The store's unsubscribe of `email`, by its keyed hash (so an erased buyer's still counts)."""
+    return Unsubscribe.objects.filter(store_id=store_id, email_hash__in=email_digests(email)).first()

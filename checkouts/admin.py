@@ -3,7 +3,17 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 
-from .models import AbandonedCheckout, Activity, ApiKey, Checkout, IngestedEvent, Membership, Store, WebhookEvent
+from .models import (
+    AbandonedCheckout,
+    Activity,
+    ApiKey,
+    Checkout,
+    ErasureRecord,
+    IngestedEvent,
+    Membership,
+    Store,
+    WebhookEvent,
+)
 from .services import abandoned_checkout_anonymise, abandoned_checkout_delete, api_key_revoke
 
 
@@ -193,6 +203,22 @@ class WebhookEventAdmin(StoreScopedAdmin):
     search_fields = ["=id", "=entity_id"]
     readonly_fields = ["id", "store", "type", "entity_id", "sequence", "payload", "created_at"]
     list_select_related = ["store"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ErasureRecord)
+class ErasureRecordAdmin(StoreScopedAdmin):
+    """The proof that buyers were erased: read-only, as written by the erasure itself."""
+
+    list_display = ["erased_at", "store", "actor_label", "email_hash"]
+    list_select_related = ["store"]
+    search_fields = ["=email_hash"]
+    ordering = ["-erased_at"]
 
     def has_add_permission(self, request) -> bool:
         return False

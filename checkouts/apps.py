@@ -19,6 +19,7 @@ class CheckoutsConfig(AppConfig):
             NavItem("Store", "checkouts:settings", section="settings", order=10),
             NavItem("Members", "checkouts:members", min_role=Role.OWNER, section="settings", order=20),
             NavItem("API keys", "checkouts:api_keys", min_role=Role.OWNER, section="settings", order=30),
+            NavItem("Privacy", "checkouts:privacy", min_role=Role.MANAGER, section="settings", order=50),
         ):
             register_nav(item)
         for action in (

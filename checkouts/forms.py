@@ -200,3 +200,15 @@ class ApiKeyForm(forms.Form):
         initial=[ApiKey.Scope.READ],
         label="Scopes",
     )
+
+
+class BuyerEraseForm(forms.Form):
+    """The Privacy tab: the address to erase, then (confirmed=1) the go-ahead."""
+
+    email = forms.EmailField(
+        label="Buyer's email address",
+        max_length=254,
+        help_text="Any case. Only this store's data is touched.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "buyer@example.com"}),
+    )
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)

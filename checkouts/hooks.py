@@ -14,7 +14,12 @@ abandoned_checkout_recovered = Signal()
 # abandoned_checkout_ids: list[UUID] about to be deleted.
 abandoned_checkouts_deleting = Signal()
 # abandoned_checkout: AbandonedCheckout, its buyer being erased by this transaction (before the
-# activities' details are cleared and the `updated` event is written).
+# activities' details are cleared and the `updated` event is written). A receiver may return a
+# {kind: count} dict of the rows it erased; a buyer's erasure record adds them up.
 abandoned_checkout_anonymising = Signal()
+# store: Store, email_key: str (lower-cased): a buyer being erased by this transaction, after each
+# of their abandoned checkouts went through `abandoned_checkout_anonymising`. Receivers erase
+# whatever they keep by address rather than by checkout, and may return {kind: count} too.
+buyer_erasing = Signal()
 # store: Store, just created (a new tenant gets its default automation from this).
 store_created = Signal()

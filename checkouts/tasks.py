@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from .models import IngestedEvent
 from .services import abandoned_checkouts_detect, bulk_job_run, bulk_jobs_resume, scheduler_heartbeat_record
+from .services.privacy import abandoned_checkouts_retention_apply
 
 # Old replay records are deleted a few thousand at a time so no statement holds locks long.
 PRUNE_BATCH = 5000
@@ -42,3 +43,8 @@ def bulk_job_run_task(job_id: str) -> None:
 @shared_task
 def bulk_jobs_resume_task() -> int:
     return bulk_jobs_resume()
+
+
+@shared_task
+def abandoned_checkouts_retention_task() -> int:
+    return abandoned_checkouts_retention_apply()

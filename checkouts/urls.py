@@ -51,5 +51,6 @@ urlpatterns = [
     path("settings/members/<int:pk>/", views.MemberChangeView.as_view(), name="member_change"),
     path("settings/members/<int:pk>/remove/", views.MemberRemoveView.as_view(), name="member_remove"),
     path("settings/api-keys/", views.ApiKeysView.as_view(), name="api_keys"),
+    path("settings/privacy/", views.PrivacyView.as_view(), name="privacy"),
     path("settings/api-keys/<int:pk>/revoke/", views.ApiKeyRevokeView.as_view(), name="api_key_revoke"),
 ]

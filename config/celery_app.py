@@ -54,6 +54,11 @@ app.conf.beat_schedule = {
         "task": "checkouts.tasks.ingested_events_prune_task",
         "schedule": 3600.0,
     },
+    # Abandoned checkouts past COMEBACK_RETENTION_DAYS, deleted in batches (silently: no webhooks).
+    "abandoned-checkouts-retention": {
+        "task": "checkouts.tasks.abandoned_checkouts_retention_task",
+        "schedule": 24 * 3600.0,
+    },
     # Dashboard bulk jobs whose wake-up was lost or whose worker died.
     "bulk-jobs-resume": {
         "task": "checkouts.tasks.bulk_jobs_resume_task",

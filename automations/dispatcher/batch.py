@@ -10,6 +10,7 @@ from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from checkouts.models import AbandonedCheckout, Membership
+from checkouts.models.privacy import email_digests
 from checkouts.services import ActivityEntry, activities_record_locked
 
 from ..models import AutomationStep, ScheduledStep, SentEmail, Unsubscribe
@@ -52,8 +53,12 @@ def _unsubscribed(checkouts: dict) -> set[tuple]:
     emails = {ac.email_key for ac in checkouts.values() if ac.email_key}
     if not emails:
         return set()
-    rows = Unsubscribe.objects.filter(store_id__in={ac.store_id for ac in checkouts.values()}, email__in=emails)
-    return set(rows.values_list("store_id", "email"))
+    # Matched by keyed hash: an erased buyer's unsubscribe keeps only the hash of the address.
+    by_hash = {digest: email for email in emails for digest in email_digests(email)}
+    rows = Unsubscribe.objects.filter(
+        store_id__in={ac.store_id for ac in checkouts.values()}, email_hash__in=list(by_hash)
+    )
+    return {(store_id, by_hash[digest]) for store_id, digest in rows.values_list("store_id", "email_hash")}
 
 
 def _already_sent(steps: list[ScheduledStep]) -> set[str]:

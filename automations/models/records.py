@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from checkouts.models import AbandonedCheckout, Store
+from checkouts.models.privacy import email_digest
 
 from .schedule import ScheduledStep
 
@@ -94,10 +95,11 @@ class Notification(models.Model):
 
 
 class Unsubscribe(models.Model):
-    """A buyer who asked this store for no more messages, by email address (lower-cased).
+    """A buyer who asked this store for no more messages, found by a keyed hash of their address.
 
-    Kept after an erasure request on purpose: it is the record that stops us writing to
-    the address again.
+    Lookups go by `email_hash` (HMAC-SHA256 under SECRET_KEY), never by `email`: an erasure
+    request blanks the address but keeps the hash, so the record that stops us writing to
+    the address again survives without the address in it.
     """
 
     class Source(models.TextChoices):
@@ -106,18 +108,22 @@ class Unsubscribe(models.Model):
         STAFF = "STAFF", "Added by staff"
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_index=False)
-    email = models.CharField(max_length=254)
+    # Lower-cased; blank once the buyer has been erased.
+    email = models.CharField(max_length=254, blank=True)
+    email_hash = models.CharField(max_length=64, editable=False)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.LINK)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["store", "email"], name="unsubscribe_once_per_store")]
+        constraints = [models.UniqueConstraint(fields=["store", "email_hash"], name="unsubscribe_once_per_store")]
 
     def __str__(self) -> str:
-        return self.email
+        return self.email or "(erased address)"
 
     def save(self, *args, **kwargs) -> None:
         self.email = self.email.strip().lower()
+        if self.email:
+            self.email_hash = email_digest(self.email)
         super().save(*args, **kwargs)
 
 

@@ -1,20 +1,64 @@
 """Erasing a buyer from what automations kept about them."""
 
-from checkouts.models import AbandonedCheckout
+from checkouts.models import AbandonedCheckout, Store
+from checkouts.services.privacy import admin_log_erase
 
-from ..models import Notification, SentEmail, Task
+from ..models import Notification, Reason, ScheduledStep, SentEmail, Task, Unsubscribe
+from .scheduling import scheduled_steps_cancel
 
 ERASED = "(erased)"
 
 
-def sent_records_erase(*, abandoned_checkout: AbandonedCheckout) -> None:
+def sent_records_erase(*, abandoned_checkout: AbandonedCheckout) -> dict[str, int]:
     """Blank the sent emails, staff notifications and task titles about one checkout's buyer.
 
-    The rows stay (the merchant's counts hold); their words go. Unsubscribes are kept on purpose:
-    they are what stops the address being written to again.
+    The rows stay (the merchant's counts hold); their words go. Returns the rows blanked per kind.
     """
-    SentEmail.objects.filter(abandoned_checkout=abandoned_checkout).update(
-        to_email="", subject=ERASED, text_body="", html_body=""
-    )
-    Notification.objects.filter(abandoned_checkout=abandoned_checkout).update(text=ERASED)
-    Task.objects.filter(abandoned_checkout=abandoned_checkout).update(title=ERASED)
+    return {
+        "sentEmails": _erase(
+            SentEmail, SentEmail.objects.filter(abandoned_checkout=abandoned_checkout), _SENT_EMAIL_BLANK
+        ),
+        "notifications": _erase(
+            Notification, Notification.objects.filter(abandoned_checkout=abandoned_checkout), {"text": ERASED}
+        ),
+        "tasks": _erase(Task, Task.objects.filter(abandoned_checkout=abandoned_checkout), {"title": ERASED}),
+        # A failed send's error can quote the address ("550 <ada@…>: no such user").
+        "scheduledSteps": ScheduledStep.objects.filter(abandoned_checkout=abandoned_checkout)
+        .exclude(last_error="")
+        .update(last_error=""),
+    }
+
+
+def buyer_automation_records_erase(*, abandoned_checkout: AbandonedCheckout) -> dict[str, int]:
+    """Everything automations do when one of a buyer's checkouts is anonymised."""
+    cancelled = scheduled_steps_cancel(abandoned_checkout=abandoned_checkout, reason=Reason.BUYER_ERASED)
+    return {"scheduledStepsCancelled": cancelled, **sent_records_erase(abandoned_checkout=abandoned_checkout)}
+
+
+def buyer_address_records_erase(*, store: Store, email_key: str) -> dict[str, int]:
+    """What is kept by address rather than by checkout: emails sent by hand, and the unsubscribe.
+
+    The unsubscribe keeps its keyed hash, so the address stays unsubscribed after the erasure
+    (writing to an erased buyer again would be worse than remembering a hash of them).
+    """
+    unsubscribes = Unsubscribe.objects.filter(store=store, email=email_key)
+    unsubscribe_ids = list(unsubscribes.values_list("pk", flat=True))
+    admin_log_erase(model=Unsubscribe, ids=unsubscribe_ids)
+    return {
+        "sentEmails": _erase(
+            SentEmail, SentEmail.objects.filter(store=store, to_email__iexact=email_key), _SENT_EMAIL_BLANK
+        ),
+        "unsubscribes": Unsubscribe.objects.filter(pk__in=unsubscribe_ids).update(email=""),
+    }
+
+
+_SENT_EMAIL_BLANK = {"to_email": "", "subject": ERASED, "text_body": "", "html_body": ""}
+
+
+def _erase(model, queryset, blank: dict) -> int:
+    """Blank `blank`'s fields on the rows not blanked yet, and their lines in the admin log."""
+    ids = list(queryset.exclude(**blank).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    admin_log_erase(model=model, ids=ids)
+    return model.objects.filter(pk__in=ids).update(**blank)

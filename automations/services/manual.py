@@ -12,6 +12,7 @@ from django.template import TemplateSyntaxError
 from django.utils import timezone
 
 from checkouts.models import AbandonedCheckout, Activity, Store
+from checkouts.models.privacy import email_digests
 from checkouts.services import activity_record
 
 from ..messages import defaults
@@ -135,7 +136,7 @@ def _blocked(ac: AbandonedCheckout) -> str:
         return Reason.RECOVERED
     if not ac.buyer_email:
         return Reason.NO_EMAIL
-    if Unsubscribe.objects.filter(store_id=ac.store_id, email=ac.email_key).exists():
+    if Unsubscribe.objects.filter(store_id=ac.store_id, email_hash__in=email_digests(ac.email_key)).exists():
         return Reason.UNSUBSCRIBED
     return ""
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from checkouts.models import Store
 
 from ..models import Notification, Task, Unsubscribe
+from ..selectors import unsubscribe_find
 
 
 def task_set_done(*, task: Task, done: bool, user: AbstractBaseUser) -> Task:
@@ -32,12 +33,15 @@ def notifications_mark_read(*, store: Store, user: AbstractBaseUser, ids=None) -
 def unsubscribe_create(*, store_id, email: str, source: str) -> tuple[Unsubscribe, bool]:
     """Record that `email` wants nothing more from this store. Idempotent: (row, created)."""
     email = email.strip().lower()
+    existing = unsubscribe_find(store_id=store_id, email=email)
+    if existing is not None:
+        return existing, False
     try:
         with transaction.atomic():
-            return Unsubscribe.objects.get_or_create(store_id=store_id, email=email, defaults={"source": source})
+            return Unsubscribe.objects.create(store_id=store_id, email=email, source=source), True
     except IntegrityError:
         # Two clicks at once (the link and the mail client's one-click POST): the other one won.
-        return Unsubscribe.objects.get(store_id=store_id, email=email), False
+        return unsubscribe_find(store_id=store_id, email=email), False
 
 
 def notification_create(*, store: Store, recipient: AbstractBaseUser, text: str, link: str = "") -> Notification:

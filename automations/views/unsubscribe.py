@@ -10,6 +10,7 @@ from checkouts.models import Store
 
 from ..messages.render import unsubscribe_token_read
 from ..models import Unsubscribe
+from ..selectors import unsubscribe_find
 from ..services.records import unsubscribe_create
 
 
@@ -30,7 +31,7 @@ class UnsubscribeView(View):
 
     def get(self, request, token: str):
         store, email = self.read(token)
-        done = Unsubscribe.objects.filter(store=store, email=email).exists()
+        done = unsubscribe_find(store_id=store.pk, email=email) is not None
         return render(request, self.template_name, {"store": store, "email": email, "done": done})
 
     def post(self, request, token: str):

@@ -9,7 +9,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from .docs import ApiDocsView
-from .views import ecom, ingest, redirect, rest
+from .views import ecom, ingest, privacy, redirect, rest
 
 urlpatterns = [
     # Wix-compatible (literal segments before the {id} route they would otherwise match).
@@ -34,6 +34,8 @@ urlpatterns = [
         rest.AbandonedCheckoutDetailView.as_view(),
         name="api-abandoned-checkout",
     ),
+    # Privacy.
+    path("api/v1/buyers/erase", privacy.BuyerEraseView.as_view(), name="api-buyers-erase"),
     # Ingest.
     path("api/v1/checkout-events", ingest.CheckoutEventsView.as_view(), name="api-checkout-events"),
     path(

@@ -1,6 +1,7 @@
 from .bulk import BulkJob
 from .checkout import AbandonedCheckout, Activity, Checkout, CheckoutData, IngestedEvent
 from .operations import SchedulerHeartbeat
+from .privacy import ErasureRecord
 from .store import ApiKey, Membership, Store
 from .webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -11,6 +12,7 @@ __all__ = [
     "BulkJob",
     "Checkout",
     "CheckoutData",
+    "ErasureRecord",
     "IngestedEvent",
     "Membership",
     "SchedulerHeartbeat",

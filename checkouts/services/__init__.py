@@ -16,10 +16,17 @@ from .lifecycle import (
 from .members import LastOwnerError, membership_add, membership_remove, membership_role_change
 from .operations import scheduler_heartbeat_record
 from .outbox import domain_event, webhook_event_build, webhook_events_record
+from .privacy import (
+    ErasureError,
+    abandoned_checkouts_retention_apply,
+    buyer_erase,
+    buyer_erase_preview,
+)
 from .stores import api_key_create, api_key_revoke, membership_set, store_create, store_update
 
 __all__ = [
     "ActivityEntry",
+    "ErasureError",
     "IngestResult",
     "LastOwnerError",
     "Outcome",
@@ -31,6 +38,7 @@ __all__ = [
     "abandoned_checkouts_delete",
     "abandoned_checkouts_detect",
     "abandoned_checkouts_recover_for_order",
+    "abandoned_checkouts_retention_apply",
     "activities_record_bulk",
     "activities_record_locked",
     "activity_record",
@@ -39,6 +47,8 @@ __all__ = [
     "bulk_job_create",
     "bulk_job_run",
     "bulk_jobs_resume",
+    "buyer_erase",
+    "buyer_erase_preview",
     "checkout_events_ingest",
     "domain_event",
     "membership_add",

@@ -6,19 +6,22 @@ Each change writes its outbox events in its own transaction, and tells other app
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models, transaction
 from django.db.models import F, JSONField, Q
 from django.utils import timezone
 
 from .. import hooks
 from ..bulk import bulk_insert
-from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store, WebhookEvent
+from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store, WebhookDelivery, WebhookEvent
 from ..selectors import activities_latest
 from ..wix import abandoned_checkout_to_wix
 from .outbox import webhook_event_build, webhook_events_record
@@ -26,6 +29,8 @@ from .outbox import webhook_event_build, webhook_events_record
 logger = logging.getLogger(__name__)
 
 _SNAPSHOT = CheckoutData.SNAPSHOT_FIELDS
+# What replaces a buyer's words where a row must keep some text.
+ERASED_REPR = "(erased)"
 
 
 def abandoned_checkouts_detect(*, now: datetime | None = None, batch_size: int | None = None) -> int:
@@ -265,43 +270,81 @@ def abandoned_checkout_anonymise(*, abandoned_checkout_id: UUID, store: Store | 
     """Erase the buyer from one abandoned checkout: the row, its checkout, its activities and
     every outbox payload that carried it. The row itself stays, so the merchant's figures hold.
     """
-    now = timezone.now()
     with transaction.atomic():
         ac = _locked(abandoned_checkout_id=abandoned_checkout_id, store=store)
         if ac is None:
             return False
-        blank = CheckoutData.PERSONAL_FIELDS
-        hooks.abandoned_checkout_anonymising.send(sender=AbandonedCheckout, abandoned_checkout=ac)
-        for name, value in blank.items():
-            setattr(ac, name, value)
-        ac.storefront_checkout_url = ""
-        ac.updated_at = now
-        ac.event_sequence += 1
-        AbandonedCheckout.objects.filter(pk=ac.pk).update(
-            **blank, storefront_checkout_url="", updated_at=now, event_sequence=ac.event_sequence
-        )
-        if ac.checkout_id:
-            Checkout.objects.filter(pk=ac.checkout_id).update(**blank, storefront_checkout_url="")
-        Activity.objects.filter(abandoned_checkout=ac).update(detail={})
-        activities = activities_latest(abandoned_checkout_id=ac.pk)
-        entity = abandoned_checkout_to_wix(ac, activities, store=ac.store)
-        _outbox_payloads_replace_entity(entity_id=ac.pk, entity=entity)
-        webhook_events_record(
-            [
-                webhook_event_build(
-                    abandoned_checkout=ac,
-                    slug=WebhookEvent.Type.UPDATED,
-                    sequence=ac.event_sequence,
-                    entity=entity,
-                    anonymize=True,
-                )
-            ]
-        )
+        abandoned_checkout_anonymise_locked(abandoned_checkout=ac)
     return True
 
 
-def _outbox_payloads_replace_entity(*, entity_id: UUID, entity: dict) -> None:
-    """Swap the buyer's data out of every stored event about this entity."""
+def abandoned_checkout_anonymise_locked(
+    *, abandoned_checkout: AbandonedCheckout, now: datetime | None = None
+) -> Counter:
+    """The anonymise itself, on a row the caller holds locked. Returns the rows touched per kind.
+
+    Receivers of `abandoned_checkout_anonymising` (the automations) erase their own rows and
+    may return a `{kind: count}` dict, which is added in.
+    """
+    ac = abandoned_checkout
+    now = now or timezone.now()
+    counts: Counter = Counter(abandonedCheckouts=1)
+    blank = CheckoutData.PERSONAL_FIELDS
+    for _, response in hooks.abandoned_checkout_anonymising.send(sender=AbandonedCheckout, abandoned_checkout=ac):
+        if isinstance(response, dict):
+            counts.update(response)
+    for name, value in blank.items():
+        setattr(ac, name, value)
+    ac.storefront_checkout_url = ""
+    ac.updated_at = now
+    ac.event_sequence += 1
+    AbandonedCheckout.objects.filter(pk=ac.pk).update(
+        **blank, storefront_checkout_url="", updated_at=now, event_sequence=ac.event_sequence
+    )
+    if ac.checkout_id:
+        counts["checkouts"] += Checkout.objects.filter(pk=ac.checkout_id).update(
+            **blank, storefront_checkout_url="", abandon_due_at=None
+        )
+    counts["activities"] += Activity.objects.filter(abandoned_checkout=ac).update(detail={})
+    counts["adminLogEntries"] += admin_log_erase(model=AbandonedCheckout, ids=[ac.pk])
+    activities = activities_latest(abandoned_checkout_id=ac.pk)
+    entity = abandoned_checkout_to_wix(ac, activities, store=ac.store)
+    counts["webhookEvents"] += _outbox_payloads_replace_entity(entity_id=ac.pk, entity=entity)
+    # A receiver may echo the body back: its response excerpt can hold the buyer too.
+    counts["webhookDeliveries"] += (
+        WebhookDelivery.objects.filter(entity_id=ac.pk)
+        .exclude(last_response="", last_error="")
+        .update(last_response="", last_error="")
+    )
+    webhook_events_record(
+        [
+            webhook_event_build(
+                abandoned_checkout=ac,
+                slug=WebhookEvent.Type.UPDATED,
+                sequence=ac.event_sequence,
+                entity=entity,
+                anonymize=True,
+            )
+        ]
+    )
+    return counts
+
+
+def admin_log_erase(*, model: type[models.Model], ids: list) -> int:
+    """Blank the admin log's text for these rows: its `object_repr` is the row's str(), which may name the buyer."""
+    if not ids:
+        return 0
+    content_type = ContentType.objects.get_for_model(model)
+    return (
+        LogEntry.objects.filter(content_type=content_type, object_id__in=[str(pk) for pk in ids])
+        .exclude(object_repr=ERASED_REPR)
+        .update(object_repr=ERASED_REPR, change_message="")
+    )
+
+
+def _outbox_payloads_replace_entity(*, entity_id: UUID, entity: dict) -> int:
+    """Swap the buyer's data out of every stored event about this entity. Returns how many."""
+    events = 0
     for event in WebhookEvent.objects.filter(entity_id=entity_id).only("id", "payload"):
         payload = event.payload
         for outer, inner in (
@@ -313,7 +356,8 @@ def _outbox_payloads_replace_entity(*, entity_id: UUID, entity: dict) -> None:
                 payload[outer][inner] = entity
         if "actionEvent" in payload:
             payload["actionEvent"]["body"]["abandonedCheckout"] = entity
-        WebhookEvent.objects.filter(pk=event.pk).update(payload=payload)
+        events += WebhookEvent.objects.filter(pk=event.pk).update(payload=payload)
+    return events
 
 
 def abandoned_checkout_click_record(*, abandoned_checkout_id: UUID, store_id: UUID) -> bool:

@@ -6,6 +6,7 @@ from .checkout_detail import CheckoutAnonymiseView, CheckoutDeleteView, Checkout
 from .checkout_list import CheckoutListView
 from .export import CheckoutExportView
 from .overview import OverviewView
+from .privacy import PrivacyView
 from .settings import (
     ApiKeyRevokeView,
     ApiKeysView,
@@ -29,6 +30,7 @@ __all__ = [
     "MemberRemoveView",
     "MembersView",
     "OverviewView",
+    "PrivacyView",
     "StoreSettingsView",
     "StoreSwitchView",
 ]

@@ -260,6 +260,8 @@ COMEBACK_PUBLIC_URL = env("COMEBACK_PUBLIC_URL", default="http://127.0.0.1:8000"
 COMEBACK_SWEEP_BATCH_SIZE = env.int("COMEBACK_SWEEP_BATCH_SIZE", default=2000)
 # How long an ingested event id is remembered for replay detection.
 COMEBACK_INGEST_DEDUP_DAYS = env.int("COMEBACK_INGEST_DEDUP_DAYS", default=7)
+# Abandoned checkouts older than this many days are deleted by a daily task (0 keeps them forever).
+COMEBACK_RETENTION_DAYS = env.int("COMEBACK_RETENTION_DAYS", default=90)
 
 # --- Operations (config/health.py, config/logs.py, config/errors.py, manage.py doctor) -----------
 # True only in production settings: `manage.py doctor` then treats development defaults as errors.

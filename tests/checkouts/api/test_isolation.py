@@ -104,6 +104,14 @@ def case_api_legacy_cart_recovered(intruder, victim, other_store):
     assert intruder.post("/api/v1/legacy/wix-stores/cart-recovered", body).status_code == 200
 
 
+def case_api_buyers_erase(intruder, victim, other_store):
+    """B erasing A's buyer's address erases (and records) nothing of A's."""
+    response = intruder.post("/api/v1/buyers/erase", {"email": "a@a.example"})
+    assert response.status_code == 200 and response.json()["counts"] == {}
+    assert AbandonedCheckout.objects.get(pk=victim.pk).buyer_email == "a@a.example"
+    assert Checkout.objects.get(store=victim.store, external_id="shared-id").buyer_email == "a@a.example"
+
+
 def case_public_without_store_data(intruder, victim, other_store):
     """The schema and the docs page are the same for everyone and carry no store's data."""
     for path in ("/api/schema/", "/api/docs/"):
@@ -123,6 +131,7 @@ CASES = {
     "api-checkout-events": case_api_checkout_events,
     "api-legacy-cart-abandoned": case_api_legacy_cart_abandoned,
     "api-legacy-cart-recovered": case_api_legacy_cart_recovered,
+    "api-buyers-erase": case_api_buyers_erase,
     "api-schema": case_public_without_store_data,
     "api-docs": case_public_without_store_data,
 }

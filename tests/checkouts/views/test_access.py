@@ -43,6 +43,7 @@ POLICY = {
     "member_remove": {"POST": O},
     "api_keys": {"GET": O, "POST": O},
     "api_key_revoke": {"POST": O},
+    "privacy": {"GET": M, "POST": M},
 }
 RANK = {V: 1, M: 2, O: 3}
 
@@ -113,6 +114,7 @@ class World:
             "members": {"user": "globex-owner", "role": V},
             "member_change": {"role": V},
             "api_keys": {"name": "new", "scopes": ["read"]},
+            "privacy": {"email": objects["checkout"].buyer_email, "confirmed": "on"},
         }.get(name, {})
 
 

@@ -2,6 +2,10 @@
 
 import bisect
 import itertools
+import json
+import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -62,3 +66,30 @@ def figure(name: str, **figures) -> str:
     line = f"[faults] {name}: " + ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in figures.items())
     print("\n" + line)
     return line
+
+
+def post_json(url: str, body: dict, *, key: str, timeout: float = 30) -> tuple[int, float, dict]:
+    """POST JSON with an API key; (status, seconds, parsed body). Never raises on an HTTP error status."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": key, "Content-Type": "application/json"},
+    )
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    elapsed = time.monotonic() - started
+    try:
+        parsed = json.loads(raw or b"{}")
+    except ValueError:
+        parsed = {"raw": raw[:500].decode(errors="replace")}
+    return status, elapsed, parsed
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

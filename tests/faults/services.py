@@ -213,7 +213,7 @@ class WebServer(Process):
 
     def start(self) -> "WebServer":
         super().start()
-        wait_until(self._healthy, timeout=60, every=0.2, what=f"gunicorn on {self.port}\n{self.tail()}")
+        wait_until(self._healthy, timeout=60, every=0.2, what=lambda: f"gunicorn on {self.port}\n{self.tail()}")
         return self
 
     def _healthy(self) -> bool:

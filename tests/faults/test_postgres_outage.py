@@ -101,7 +101,7 @@ def test_a_postgres_outage_is_fast_503s_and_loses_no_accepted_event(cluster, tmp
         recovered = wait_until(
             lambda: sum(a.status == 200 and a.at > restarted for a in answers) >= 20,
             timeout=60,
-            what="ingest after the restart\n" + web.tail(),
+            what=lambda: "ingest after the restart\n" + web.tail(),
         )
     finally:
         stop.set()

@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.faults, pytest.mark.django_db(tr
 
 BEFORE = 20  # checkouts abandoned before the outage; updated and completed during it
 OUTAGE_SECONDS = 15
+REQUESTS_DURING = 30
+NEW_PER_REQUEST = 5
 MAX_LATENCY = 2.0
 CATCH_UP_TIMEOUT = 120
 
@@ -80,33 +82,36 @@ def test_ingest_answers_while_redis_is_down_and_everything_catches_up(shop, smtp
             lambda: AbandonedCheckout.objects.count() == BEFORE and open_work_is_done(),
             timeout=CATCH_UP_TIMEOUT,
             every=0.5,
-            what="the work before the outage\n" + worker.tail(),
+            what=lambda: "the work before the outage\n" + worker.tail(),
         )
         before = len(answers)
 
         redis.stop()
+        # A steady trickle of storefront traffic through the outage: one request every
+        # OUTAGE_SECONDS / REQUESTS_DURING seconds, so the backlog is the same on any machine.
         outage_started = time.monotonic()
-        i = 0
-        while time.monotonic() - outage_started < OUTAGE_SECONDS:
-            events = [idle_event(f"during-{i}-{n}", since=idle_since()) for n in range(5)]
+        for i in range(REQUESTS_DURING):
+            events = [idle_event(f"during-{i}-{n}", since=idle_since()) for n in range(NEW_PER_REQUEST)]
             if i < BEFORE:
                 events.append(idle_event(f"pre-{i}", since=timezone.now(), event_id=f"upd2-pre-{i}"))
                 events.append(completed(f"pre-{(i + 1) % BEFORE}", at=timezone.now()))
             ingest(*events)
-            i += 1
+            next_at = outage_started + (i + 1) * OUTAGE_SECONDS / REQUESTS_DURING
+            time.sleep(max(0.0, next_at - time.monotonic()))
         during = answers[before:]
-        requests_during = i
 
         redis.start()  # the same port, empty: every message queued before the outage is gone
-        restarted = time.monotonic()
-        caught_up = wait_until(
-            open_work_is_done, timeout=CATCH_UP_TIMEOUT, every=0.25, what="the catch-up\n" + worker.tail()
+        # The first abandonment after the restart: the worker and beat have reconnected.
+        resumed = wait_until(
+            lambda: AbandonedCheckout.objects.count() > BEFORE, timeout=CATCH_UP_TIMEOUT, every=0.1, what="resumption"
+        )
+        caught_up = resumed + wait_until(
+            open_work_is_done, timeout=CATCH_UP_TIMEOUT, every=0.25, what=lambda: "the catch-up\n" + worker.tail()
         )
     finally:
         for process in (beat, worker, web):
             process.kill()
         redis.stop()
-    assert time.monotonic() - restarted >= caught_up
 
     # Every request answered 2xx, fast, Redis or not; every event is stored.
     assert {status for status, _ in answers} == {200}
@@ -117,21 +122,22 @@ def test_ingest_answers_while_redis_is_down_and_everything_catches_up(shop, smtp
     log = (tmp_path / "web.log").read_text()
     assert "Could not publish" in log
     assert "Rate-limit cache unavailable" in log
-    assert " 500 " not in log and "Internal Server Error" not in log
+    assert "Internal Server Error" not in log
 
     # The work caught up: every idle checkout abandoned once, every step resolved, every delivery sent.
-    assert Checkout.objects.count() == BEFORE + 5 * requests_during
+    assert Checkout.objects.count() == BEFORE + NEW_PER_REQUEST * REQUESTS_DURING
     assert not Checkout.objects.filter(abandoned_at__isnull=True).exists()
     assert AbandonedCheckout.objects.count() == Checkout.objects.count()
     assert AbandonedCheckout.objects.values("checkout_id").distinct().count() == Checkout.objects.count()
-    assert AbandonedCheckout.objects.filter(status="RECOVERED").count() == min(requests_during, BEFORE)
+    assert AbandonedCheckout.objects.filter(status="RECOVERED").count() == min(REQUESTS_DURING, BEFORE)
     received = {request.headers["webhook-id"] for request in receiver.received}
     assert received == {str(pk) for pk in WebhookDelivery.objects.values_list("event_id", flat=True)}
     figure(
         "Redis stopped",
-        events=f"{len(sent)} ({requests_during} requests during a {OUTAGE_SECONDS} s outage)",
+        events=f"{len(sent)} ({REQUESTS_DURING} requests during a {OUTAGE_SECONDS} s outage)",
         non_2xx=0,
         max_latency=f"{max(latencies) * 1000:.0f} ms (p50 {percentile(latencies, 0.5) * 1000:.0f} ms)",
         lost=0,
-        catch_up=f"{caught_up:.1f} s after Redis restarted",
+        work_resumed=f"{resumed:.1f} s",
+        caught_up=f"{caught_up:.1f} s after Redis restarted",
     )

@@ -96,7 +96,9 @@ def test_two_beats_and_two_sweep_loops_do_everything_exactly_once(broker, shop, 
                 timeout=60,
                 what=f"batch {b} to be abandoned",
             )
-        drained = wait_until(finished, timeout=DRAIN_TIMEOUT, every=0.5, what="the work to drain\n" + worker.tail())
+        drained = wait_until(
+            finished, timeout=DRAIN_TIMEOUT, every=0.5, what=lambda: "the work to drain\n" + worker.tail()
+        )
         # Both beats really ran (each fires a tick every 2 s), and kept running to the end.
         assert all(beat.running for beat in beats), [beat.tail() for beat in beats]
     finally:

@@ -88,7 +88,9 @@ def test_a_worker_killed_ten_times_loses_nothing_and_repeats_only_crash_window_s
                 and ScheduledStep.objects.count() == CHECKOUTS
             )
 
-        drained = wait_until(finished, timeout=DRAIN_TIMEOUT, every=0.5, what="the work to drain\n" + worker.tail())
+        drained = wait_until(
+            finished, timeout=DRAIN_TIMEOUT, every=0.5, what=lambda: "the work to drain\n" + worker.tail()
+        )
     finally:
         worker.kill()
         beat.kill()

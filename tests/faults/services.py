@@ -27,6 +27,7 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+WORKER_CONCURRENCY = 2  # pool processes per test worker
 
 
 def free_port() -> int:
@@ -108,7 +109,13 @@ def celery(command: str, *, env: dict[str, str], log: Path, app: str = "config",
     """`celery -A <app> worker|beat` with the test's environment."""
     argv = [str(BIN / "celery"), "-A", app, command, "--loglevel", "WARNING", *args]
     if command == "worker":
-        argv += ["--concurrency", "2", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        argv += [
+            "--concurrency",
+            str(WORKER_CONCURRENCY),
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
     return Process(argv, env=env, log=log)
 
 

@@ -41,13 +41,13 @@ def test_a_worker_killed_ten_times_loses_nothing_and_repeats_only_crash_window_s
         for i in range(CHECKOUTS)
     ]
     checkout_events_ingest(store=shop, events=events)
-    env = {
-        "DATABASE_URL": live_database_url(),
-        "EMAIL_URL": smtp.url,
-        "COMEBACK_WEBHOOK_LEASE_SECONDS": str(LEASE_SECONDS),
-        "COMEBACK_DISPATCH_LEASE_SECONDS": str(LEASE_SECONDS),
-    }
-    env = base_env(**env)
+    env = base_env(
+        DATABASE_URL=live_database_url(),
+        EMAIL_URL=smtp.url,
+        # Short leases: a killed worker's claims are taken again in seconds, not minutes.
+        COMEBACK_WEBHOOK_LEASE_SECONDS=str(LEASE_SECONDS),
+        COMEBACK_DISPATCH_LEASE_SECONDS=str(LEASE_SECONDS),
+    )
     worker = celery("worker", env=env, log=tmp_path / "worker.log")
     beat = celery(
         "beat",

@@ -91,16 +91,6 @@ class Process:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
 
-    def stop(self, timeout: float = 20) -> None:
-        """SIGTERM (a warm shutdown), then SIGKILL if it has not gone within `timeout`."""
-        if not self.running:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
     def tail(self, chars: int = 3000) -> str:
         return self.log.read_text()[-chars:] if self.log.exists() else ""
 

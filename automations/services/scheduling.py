@@ -18,6 +18,7 @@ from django.utils import timezone
 from checkouts.bulk import insert_rows
 from checkouts.models import AbandonedCheckout, Activity
 from checkouts.services import ActivityEntry, activities_record_bulk
+from config.wakeups import wake_up_publish
 
 from ..models import Automation, AutomationStep, Enrollment, Reason, ScheduledStep
 
@@ -96,7 +97,8 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout]) ->
 def _nudge_dispatcher() -> None:
     from ..tasks import scheduled_steps_dispatch_task
 
-    transaction.on_commit(scheduled_steps_dispatch_task.delay)
+    # A lost wake-up only waits for the next 15 s tick.
+    transaction.on_commit(lambda: wake_up_publish(scheduled_steps_dispatch_task))
 
 
 def scheduled_steps_cancel(*, abandoned_checkout: AbandonedCheckout, reason: str) -> int:

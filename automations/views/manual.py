@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 
 from checkouts.models import Membership
 from checkouts.selectors import abandoned_checkouts_for_store
+from config.wakeups import wake_up_publish
 
 from ..models import Reason
 from ..selectors import checkout_path
@@ -105,7 +106,7 @@ class RecoveryEmailBulkView(StoreView, View):
             from ..tasks import recovery_emails_send_bulk_task
 
             args = (str(self.store.pk), [str(pk) for pk in ids], request.user.pk)
-            transaction.on_commit(lambda: recovery_emails_send_bulk_task.delay(*args))
+            transaction.on_commit(lambda: wake_up_publish(recovery_emails_send_bulk_task, *args))
             messages.info(
                 request,
                 f"Sending recovery emails to {len(ids)} checkouts in the background; "

@@ -6,14 +6,21 @@ one atomic increment per request (atomic on Redis; close enough on the file cach
 burst of twice the limit at a window boundary, as a plain fixed window allows.
 """
 
+import logging
 import math
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
 from .auth import ApiKeyUser
+
+logger = logging.getLogger(__name__)
+
+# What the cache raises when it cannot be reached: Redis's errors, or the file cache's disk.
+CACHE_DOWN = (RedisError, OSError)
 
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 
@@ -44,6 +51,15 @@ class ApiKeyRateThrottle(BaseThrottle):
         if principal is None:
             return True  # unauthenticated requests are refused before they cost anything
         setting = getattr(view, "rate_setting", "COMEBACK_API_RATE_LIMIT")
+        try:
+            return self._allow(principal, setting)
+        except CACHE_DOWN:
+            # Fail open: with the cache (Redis) down, refusing every API call would turn a
+            # rate-limit outage into an ingest outage. The reverse proxy's limits still hold.
+            logger.warning("Rate-limit cache unavailable; letting %s through", setting, exc_info=True)
+            return True
+
+    def _allow(self, principal: str, setting: str) -> bool:
         limit, period = parse_rate(getattr(settings, setting))
         now = time.time()
         window = int(now // period)

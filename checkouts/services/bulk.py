@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from config.wakeups import wake_up_publish
+
 from ..models import BulkJob, Store
 from .lifecycle import abandoned_checkout_anonymise, abandoned_checkout_delete
 
@@ -56,7 +58,8 @@ def _enqueue(job_id: UUID) -> None:
     # Imported here: the tasks module imports the services, not the other way round.
     from ..tasks import bulk_job_run_task
 
-    transaction.on_commit(lambda: bulk_job_run_task.delay(str(job_id)))
+    # A lost message is resumed by the bulk-jobs-resume sweep within a minute.
+    transaction.on_commit(lambda: wake_up_publish(bulk_job_run_task, str(job_id)))
 
 
 def bulk_job_run(*, job_id: UUID) -> BulkJob | None:

@@ -14,7 +14,6 @@ its first attempt fails; after that they go, and the receiver drops whatever arr
 by comparing `entityEventSequence`.
 """
 
-import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -26,10 +25,10 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from config.wakeups import wake_up_publish
+
 from ..bulk import insert_rows
 from ..models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-
-logger = logging.getLogger(__name__)
 
 State = WebhookDelivery.State
 
@@ -84,21 +83,16 @@ def nudge(delivery_ids: Iterable[int]) -> None:
     if len(ids) > NUDGE_EACH_UP_TO:
         wake_dispatcher()
         return
-    try:
-        for delivery_id in ids:
-            webhook_delivery_send_task.delay(delivery_id)
-    except Exception:  # the broker is down: the rows are durable, the next sweep picks them up
-        logger.warning("Could not publish webhook wake-ups; the sweeper will pick them up", exc_info=True)
+    for delivery_id in ids:
+        if not wake_up_publish(webhook_delivery_send_task, delivery_id):
+            return  # the broker is down: the rows are durable, the next sweep picks them up
 
 
 def wake_dispatcher() -> None:
     """One message that makes a worker claim and queue every due delivery, in batches."""
     from .tasks import webhook_deliveries_dispatch_task
 
-    try:
-        webhook_deliveries_dispatch_task.delay()
-    except Exception:  # the broker is down: the beat sweep runs the dispatcher within a minute
-        logger.warning("Could not publish the webhook dispatcher; the sweeper will run it", exc_info=True)
+    wake_up_publish(webhook_deliveries_dispatch_task)  # if the broker is down, the beat sweep runs it
 
 
 @contextmanager

@@ -187,8 +187,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     # A hung Redis must not hang a request that enqueues: socket reads give up after 5 s
-    # (the workers' blocking reads poll every second, well inside it).
-    else {"visibility_timeout": 3600, "socket_timeout": 5, "socket_connect_timeout": 2}
+    # (the workers' blocking reads poll every second, well inside it). A publisher with no
+    # connection tries to connect once (`max_retries: 0`) instead of retrying for the whole
+    # connection timeout: a stopped Redis costs a wake-up milliseconds, not 2 s. Workers and
+    # beat pass their own reconnect policy (broker_connection_max_retries) and keep it.
+    else {"visibility_timeout": 3600, "socket_timeout": 5, "socket_connect_timeout": 2, "max_retries": 0}
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
     for _folder in ("out", "processed", "control"):
@@ -328,6 +331,9 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 100_000},
     }
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A stopped or hung Redis must cost a request at most a second: the rate limits then fail open.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
 # Requests per API key (or signed-in user): "<n>/<second|minute|hour>". Ingest has its own
 # budget because one request carries up to 1,000 events.
 COMEBACK_API_RATE_LIMIT = env("COMEBACK_API_RATE_LIMIT", default="600/minute")

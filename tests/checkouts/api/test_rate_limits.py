@@ -1,9 +1,13 @@
 """Rate limits per API key: 429 in Wix's envelope with Retry-After, shared through the cache."""
 
+import socket
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+
+from tests.checkouts.helpers import updated_event
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +67,26 @@ def test_retry_after_is_honest(store, make_api, settings):
         assert query(client).status_code == 429
         clock.shift(timedelta(seconds=1))
         assert query(client).status_code == 200
+
+
+def test_with_the_cache_down_requests_go_through_and_the_outage_is_logged(store, make_api, settings, caplog):
+    """Rate limits fail open: a Redis outage must not become an API outage."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        refused = probe.getsockname()[1]  # nothing listens here once the probe closes
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{refused}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    settings.COMEBACK_INGEST_RATE_LIMIT = "1/minute"
+    client = make_api(store)
+    started = time.monotonic()
+    statuses = [
+        client.post("/api/v1/checkout-events", {"events": [updated_event(f"co-{n}")]}).status_code for n in range(3)
+    ]
+    assert statuses == [200, 200, 200]  # over the limit, yet let through: nothing can count
+    assert time.monotonic() - started < 3
+    assert caplog.messages.count("Rate-limit cache unavailable; letting COMEBACK_INGEST_RATE_LIMIT through") == 3

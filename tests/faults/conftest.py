@@ -1,0 +1,55 @@
+"""Fault tests: real processes, real outages. PostgreSQL only (the `postgres` marker skips them on SQLite)."""
+
+import pytest
+from django.conf import settings
+
+from automations.models import Automation
+from checkouts.models import WebhookEndpoint
+from checkouts.webhooks.services import webhook_endpoint_create
+from config.celery_app import app
+from tests.checkouts.webhooks.receiver import Receiver
+from tests.factories import AutomationFactory, AutomationStepFactory, StoreFactory
+
+from .services import SmtpSink
+
+
+@pytest.fixture
+def broker():
+    """The suite's Redis broker (CELERY_BROKER_URL), emptied before and after, publishing for real."""
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("needs a Redis broker (set CELERY_BROKER_URL=redis://...)")
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    app.control.purge()
+    yield app
+    app.control.purge()
+    app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def smtp():
+    with SmtpSink(delay=0.02) as sink:
+        yield sink
+
+
+@pytest.fixture
+def receiver():
+    with Receiver(delay=0.02) as hooks:
+        yield hooks
+
+
+@pytest.fixture
+def shop(receiver, settings):
+    """A store whose automation emails the buyer as soon as a checkout is abandoned, with a webhook endpoint."""
+    settings.COMEBACK_WEBHOOK_ALLOW_LOOPBACK = True
+    store = StoreFactory()
+    Automation.objects.filter(store=store).delete()
+    automation = AutomationFactory(store=store)
+    AutomationStepFactory(automation=automation, position=1, delay_value=0, delay_unit="MINUTES")
+    webhook_endpoint_create(
+        store=store,
+        url=receiver.url,
+        event_types=["created", "recovered", "updated"],
+        format=WebhookEndpoint.Format.STANDARD,
+    )
+    return store

@@ -1,0 +1,300 @@
+"""Real, throwaway services for the fault tests: processes this test starts, and only those, it stops.
+
+Celery workers and beat, a Redis server, a PostgreSQL cluster, a web server (gunicorn) and
+an SMTP sink. Every wait polls for a condition with a generous bound: the machine may be
+shared and slow, so no sleep is tuned to its speed.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from glob import glob
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+WORKER_CONCURRENCY = 2  # pool processes per test worker
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(
+    condition: Callable[[], object], *, timeout: float, every: float = 0.1, what: str = "condition"
+) -> float:
+    """Poll until `condition()` is truthy; return the seconds it took. Fails after `timeout`."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+    return time.monotonic() - started
+
+
+def live_database_url() -> str:
+    """The test database, as a URL a subprocess can use."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.faults.settings",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "COMEBACK_WEBHOOK_ALLOW_LOOPBACK": "true",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.update(overrides)
+    return env
+
+
+class Process:
+    """A subprocess in its own session, so one killpg stops it and its children (a pool, workers)."""
+
+    def __init__(self, argv: list[str], *, env: dict[str, str], log: Path):
+        self.argv, self.env, self.log = argv, env, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Process":
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(
+                self.argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole group: no shutdown, no acks, no cleanup."""
+        if self.running:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log.read_text()[-chars:] if self.log.exists() else ""
+
+
+def celery(command: str, *, env: dict[str, str], log: Path, app: str = "config", args: tuple = ()) -> Process:
+    """`celery -A <app> worker|beat` with the test's environment."""
+    argv = [str(BIN / "celery"), "-A", app, command, "--loglevel", "WARNING", *args]
+    if command == "worker":
+        argv += [
+            "--concurrency",
+            str(WORKER_CONCURRENCY),
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    return Process(argv, env=env, log=log)
+
+
+# --- Redis ----------------------------------------------------------------------------
+
+
+class RedisServer:
+    """A throwaway redis-server on a free port (never the shared 6379): no persistence."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        argv = [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        argv += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
+        self.process = Process(argv, env=dict(os.environ), log=self.workdir / "redis.log").start()
+        wait_until(self.answers, timeout=30, what=f"redis on port {self.port}")
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.kill()  # as abrupt as a crash; it persists nothing anyway
+
+
+# --- PostgreSQL -----------------------------------------------------------------------
+
+
+def postgres_bin(name: str) -> str | None:
+    found = sorted(glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name)]
+    return found[-1]
+
+
+class PostgresCluster:
+    """A throwaway cluster (initdb, trust auth) on a free port: never the shared 5432.
+
+    PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
+    """
+
+    def __init__(self):
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="comeback-faults-pg-"))
+        self.data = self.dir / "data"
+        self.prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _run(self, *argv: str, timeout: float = 120) -> None:
+        subprocess.run([*self.prefix, *argv], check=True, capture_output=True, timeout=timeout)
+
+    def url(self, name: str = "comeback") -> str:
+        user = "postgres" if self.prefix else os.environ.get("USER", "postgres")
+        return f"postgres://{user}@127.0.0.1:{self.port}/{name}"
+
+    def init(self) -> None:
+        if self.prefix:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run(postgres_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres" if self.prefix else "")
+        self.start()
+        self._run(postgres_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "comeback")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.dir} -c fsync=off"
+        self._run(
+            postgres_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.dir / "pg.log"), "-w", "start"
+        )
+
+    def stop(self) -> None:
+        self._run(postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            self._run(postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --- Web ------------------------------------------------------------------------------
+
+
+class WebServer(Process):
+    """gunicorn serving config.wsgi, as in production: two sync workers, a 30 s request timeout."""
+
+    def __init__(self, *, env: dict[str, str], log: Path):
+        self.port = free_port()
+        argv = [str(BIN / "gunicorn"), "config.wsgi", "--workers", "2", "--threads", "4"]
+        argv += ["--bind", f"127.0.0.1:{self.port}", "--timeout", "30", "--log-level", "warning"]
+        super().__init__(argv, env=env, log=log)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "WebServer":
+        super().start()
+        wait_until(self._healthy, timeout=60, every=0.2, what=lambda: f"gunicorn on {self.port}\n{self.tail()}")
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.running, self.tail()
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+
+# --- SMTP -----------------------------------------------------------------------------
+
+
+@dataclass
+class Accepted:
+    key: str
+    message_id: str
+    at: float = field(default_factory=time.time)
+
+
+class SmtpSink:
+    """A minimal SMTP server on loopback that records each message when it accepts it (250 after DATA).
+
+    What it records is what a real mail server would already have queued for delivery: a
+    message recorded twice was sent twice.
+    """
+
+    def __init__(self, *, delay: float = 0.0):
+        self.accepted: list[Accepted] = []
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, line: str) -> None:
+                self.wfile.write(line.encode() + b"\r\n")
+
+            def handle(self) -> None:
+                self.reply("220 sink ESMTP")
+                while line := self.rfile.readline():
+                    verb = line.decode(errors="replace").strip().split(" ")[0].upper()
+                    if verb == "EHLO":
+                        self.reply("250-sink")
+                        self.reply("250 8BITMIME")
+                    elif verb == "DATA":
+                        self.reply("354 end with .")
+                        data = b""
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            data += chunk[1:] if chunk.startswith(b"..") else chunk
+                        time.sleep(delay)  # a real server's time to queue the message
+                        message = message_from_bytes(data)
+                        with sink.lock:
+                            sink.accepted.append(
+                                Accepted(message.get("X-Comeback-Idempotency-Key", ""), message.get("Message-ID", ""))
+                            )
+                        self.reply("250 queued")
+                    elif verb == "QUIT":
+                        self.reply("221 bye")
+                        return
+                    else:  # HELO, MAIL, RCPT, RSET, NOOP
+                        self.reply("250 ok")
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+            def handle_error(self, request, client_address):
+                pass  # a sender killed mid-conversation is the point of the test
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.server.server_address[1]}"
+
+    def keys(self) -> list[str]:
+        with self.lock:
+            return [message.key for message in self.accepted]
+
+    def __enter__(self) -> "SmtpSink":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

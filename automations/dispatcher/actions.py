@@ -15,7 +15,9 @@ from typing import Any
 from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.template import TemplateSyntaxError
+from django.utils import timezone
 
 from checkouts.bulk import bulk_insert
 from checkouts.models import AbandonedCheckout, Activity
@@ -24,7 +26,7 @@ from .. import notify
 from ..messages import defaults
 from ..messages import render as messages
 from ..messages.mime import Message
-from ..models import AutomationStep, Notification, Reason, ScheduledStep, SentEmail, Task
+from ..models import AutomationStep, Notification, Reason, ScheduledStep, SendReceipt, SentEmail, Task
 from ..selectors import checkout_path
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,8 @@ class StepRun:
     configs: dict[int, AutomationStep]
     unsubscribed: set[tuple]
     already_sent: set[str]
+    receipted: set[str] = field(default_factory=set)
+    receipts: "SendReceipts" = field(default_factory=lambda: SendReceipts())
     sent_emails: list[SentEmail] = field(default_factory=list)
     tasks: list[tuple[Task, Outcome]] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
@@ -84,14 +88,57 @@ class StepRun:
     def close(self) -> None:
         if self._mailer is not None:
             self._mailer.close()
+        self.receipts.close()
 
     def save_records(self) -> None:
         bulk_insert(SentEmail, self.sent_emails)
+        if self.receipts.written or self.receipted:
+            # The SentEmail rows now carry the proof; the receipts have done their job.
+            SendReceipt.objects.filter(idempotency_key__in=[e.idempotency_key for e in self.sent_emails]).delete()
         bulk_insert(Notification, self.notifications)
         if self.tasks:
             Task.objects.bulk_create([task for task, _ in self.tasks])
             for task, outcome in self.tasks:
                 outcome.detail["task"] = task.pk
+
+
+class SendReceipts:
+    """Writes a `SendReceipt` the moment the mail server accepts an email, on a connection of
+    its own in autocommit mode, so it survives the batch's worker being killed.
+
+    PostgreSQL only: SQLite lets one connection write at a time and the batch's transaction is
+    that writer, so a receipt would wait for the very batch it must outlive. The embedded
+    setup keeps the narrower guarantee (the batch's own SentEmail rows), as documented.
+    """
+
+    def __init__(self) -> None:
+        self._connection = None
+        self.written = 0
+
+    def write(self, *, idempotency_key: str, message_id: str) -> None:
+        if connection.vendor != "postgresql":
+            return
+        if self._connection is None:
+            self._connection = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with self._connection.cursor() as cursor:
+                cursor.execute(_RECEIPT_SQL, [idempotency_key, message_id, timezone.now()])
+            self.written += 1
+        except DatabaseError as exc:
+            # The email went out; the batch's own record still follows. Only a crash before
+            # that commit could now repeat it, as it could without receipts.
+            logger.warning("Send receipt for %s not written: %s", idempotency_key, exc)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+_RECEIPT_SQL = (
+    f"INSERT INTO {SendReceipt._meta.db_table} (idempotency_key, message_id, sent_at) "  # noqa: S608  # nosec B608
+    "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+)
 
 
 def _detail(scheduled: ScheduledStep, step: AutomationStep | None) -> dict[str, Any]:
@@ -159,6 +206,9 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
     if key in run.already_sent:
         # An earlier attempt sent it and committed its record: never write to the buyer twice.
         return Outcome(state=State.DONE, activity_type=Activity.Type.EMAIL_SENT, detail={**detail, "resent": False})
+    # An earlier attempt sent it, then its worker died before the batch committed: record the
+    # email (rendered again, as it was sent) without sending it.
+    sent_before = key in run.receipted
     translations = {t.language: messages.EmailTemplate(t.subject, t.body, t.language) for t in step.translations.all()}
     template = messages.pick_template(
         messages.EmailTemplate(step.subject, step.body),
@@ -169,11 +219,13 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
         email = messages.recovery_email(abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key)
     except TemplateSyntaxError as exc:
         return _not_done(step, Reason.TEMPLATE_ERROR, {**detail, "error": str(exc)[:200]})
-    try:
-        run.send_email(email.message())
-    except (smtplib.SMTPException, OSError) as exc:
-        logger.warning("Email for step %s failed: %s", scheduled.pk, exc)
-        return _failed(run, scheduled, step, detail, f"{type(exc).__name__}: {exc}")
+    if not sent_before:
+        try:
+            run.send_email(email.message())
+        except (smtplib.SMTPException, OSError) as exc:
+            logger.warning("Email for step %s failed: %s", scheduled.pk, exc)
+            return _failed(run, scheduled, step, detail, f"{type(exc).__name__}: {exc}")
+        run.receipts.write(idempotency_key=key, message_id=email.message_id)
     run.sent_emails.append(
         SentEmail(
             store_id=ac.store_id,
@@ -189,11 +241,10 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
             sent_at=run.now,
         )
     )
-    return Outcome(
-        state=State.DONE,
-        activity_type=Activity.Type.EMAIL_SENT,
-        detail={**detail, "messageId": email.message_id, "language": template.language or ac.store.language},
-    )
+    detail = {**detail, "messageId": email.message_id, "language": template.language or ac.store.language}
+    if sent_before:
+        detail["resent"] = False
+    return Outcome(state=State.DONE, activity_type=Activity.Type.EMAIL_SENT, detail=detail)
 
 
 def _notify_buyer(run, scheduled, step, ac, detail) -> Outcome:

@@ -13,7 +13,7 @@ from checkouts.models import AbandonedCheckout, Membership
 from checkouts.models.privacy import email_digests
 from checkouts.services import ActivityEntry, activities_record_locked
 
-from ..models import AutomationStep, ScheduledStep, SentEmail, Unsubscribe
+from ..models import AutomationStep, ScheduledStep, SendReceipt, SentEmail, Unsubscribe
 from .actions import SEND_BUDGET_SECONDS, Outcome, StepRun, perform
 
 logger = logging.getLogger(__name__)
@@ -61,9 +61,15 @@ def _unsubscribed(checkouts: dict) -> set[tuple]:
     return {(store_id, by_hash[digest]) for store_id, digest in rows.values_list("store_id", "email_hash")}
 
 
-def _already_sent(steps: list[ScheduledStep]) -> set[str]:
-    keys = [s.idempotency_key for s in steps]
-    return set(SentEmail.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+def _already_sent(steps: list[ScheduledStep]) -> tuple[set[str], set[str]]:
+    """The keys whose email is recorded as sent, and those only receipted (sent by a batch whose
+    worker died before it committed). Steps on a first attempt cannot have either."""
+    keys = [s.idempotency_key for s in steps if s.attempts > 1]
+    if not keys:
+        return set(), set()
+    recorded = set(SentEmail.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    receipted = set(SendReceipt.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    return recorded, receipted - recorded
 
 
 def process_batch(ids: list[int]) -> dict[str, int]:
@@ -76,12 +82,14 @@ def process_batch(ids: list[int]) -> dict[str, int]:
         if not steps:
             return {}
         now = timezone.now()
+        already_sent, receipted = _already_sent(steps)
         run = StepRun(
             now=now,
             deadline=time.monotonic() + SEND_BUDGET_SECONDS,
             configs=_configs(steps),
             unsubscribed=_unsubscribed(checkouts),
-            already_sent=_already_sent(steps),
+            already_sent=already_sent,
+            receipted=receipted,
         )
         try:
             outcomes = [

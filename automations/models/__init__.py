@@ -1,5 +1,5 @@
 from .automation import Automation, AutomationStep, StepTranslation
-from .records import Notification, SentEmail, Task, Unsubscribe
+from .records import Notification, SendReceipt, SentEmail, Task, Unsubscribe
 from .schedule import Enrollment, Reason, ScheduledStep
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "Notification",
     "Reason",
     "ScheduledStep",
+    "SendReceipt",
     "SentEmail",
     "StepTranslation",
     "Task",

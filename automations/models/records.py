@@ -168,3 +168,23 @@ class SentEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email}"
+
+
+class SendReceipt(models.Model):
+    """Proof that an email left, committed the moment the mail server accepted it.
+
+    The dispatcher sends a whole batch inside one transaction (it holds the checkouts' locks,
+    so a recovery cannot slip in between the check and the send) and writes its `SentEmail`
+    rows at the end. A worker killed halfway would lose the record of what it had already
+    sent, and the retry would write to those buyers again. So each accepted send also writes
+    one of these on a second, autocommitting connection: the retry finds it and records the
+    email instead of sending it. The row holds nothing personal and goes as soon as the
+    batch that sent it (or the retry) commits its `SentEmail`.
+    """
+
+    idempotency_key = models.CharField(max_length=100, primary_key=True)
+    message_id = models.CharField(max_length=255)
+    sent_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.idempotency_key

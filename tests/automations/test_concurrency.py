@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from automations.dispatcher import scheduled_steps_dispatch
-from automations.models import ScheduledStep, SentEmail
+from automations.models import ScheduledStep, SendReceipt, SentEmail
 from checkouts import hooks
 from checkouts.models import AbandonedCheckout, Activity
 from checkouts.services import abandoned_checkout_recover
@@ -167,3 +167,64 @@ def test_a_worker_killed_mid_step_leaves_it_to_be_done_once_after_the_lease(tmp_
         "SCHEDULED",
         "EMAIL_SENT",
     ]
+
+
+CRASHING_WORKER = """
+import os, signal, sys, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+django.setup()
+from django.conf import settings
+from django.core.mail.backends.base import BaseEmailBackend
+
+class DiesOnTheThirdEmail(BaseEmailBackend):
+    # The mail server accepts two emails; the worker is killed while handing over the third.
+    sent = 0
+
+    def send_messages(self, messages):
+        for message in messages:
+            if DiesOnTheThirdEmail.sent == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+            with open(sys.argv[1], "a") as accepted:
+                accepted.write(message.extra_headers["Message-ID"] + "\\n")
+            DiesOnTheThirdEmail.sent += 1
+        return len(messages)
+
+settings.MAILERS = {"default": {"BACKEND": "__main__.DiesOnTheThirdEmail"}}
+from automations.dispatcher import scheduled_steps_dispatch
+scheduled_steps_dispatch()
+"""
+
+
+def test_a_worker_killed_after_some_sends_of_a_batch_never_sends_those_again(tmp_path):
+    store = StoreFactory()
+    email_step(only_automation(store))
+    abandon(store, count=3, when=timezone.now() - timedelta(hours=2))
+    accepted = tmp_path / "accepted"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "PYTHONPATH": str(Path(settings.BASE_DIR)),
+    }
+    worker = subprocess.run(
+        [sys.executable, "-c", CRASHING_WORKER, str(accepted)], cwd=settings.BASE_DIR, env=env, timeout=60, check=False
+    )
+    assert worker.returncode == -signal.SIGKILL
+    sent_before = accepted.read_text().split()
+    assert len(sent_before) == 2
+    # The batch's transaction died with the worker; the receipts of the two accepted sends did not.
+    assert SentEmail.objects.count() == 0
+    assert sorted(SendReceipt.objects.values_list("message_id", flat=True)) == sorted(sent_before)
+
+    lease = timedelta(seconds=settings.COMEBACK_DISPATCH_LEASE_SECONDS)
+    with time_machine.travel(timezone.now() + lease + timedelta(seconds=5), tick=False):
+        report = scheduled_steps_dispatch()
+
+    assert report.outcomes == {"EMAIL_SENT": 3}
+    # Only the email that never left goes out now; the other two are recorded, not repeated.
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].extra_headers["Message-ID"] not in sent_before
+    recorded = set(SentEmail.objects.values_list("message_id", flat=True))
+    assert recorded == {*sent_before, mail.outbox[0].extra_headers["Message-ID"]}
+    assert not SendReceipt.objects.exists()
+    assert Activity.objects.filter(type="EMAIL_SENT").count() == 3

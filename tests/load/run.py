@@ -1,0 +1,561 @@
+"""The bounded load test, in one command: prepare, start, load, measure, report, stop.
+
+    .venv/bin/python tests/load/run.py --duration 60        (or: make load)
+
+1. Recreates its own PostgreSQL database (--database, default comeback_load; the name must
+   contain "load"), migrates it, seeds one store with a few thousand abandoned checkouts and
+   the merchant login demo/demo (`seed_demo`), and runs tests/load/prepare.py (abandon after
+   1 minute, the automation's email at once, a webhook endpoint, an ingest and a read key).
+2. Starts, on loopback, with production settings (config.settings.production): gunicorn with
+   2 workers, 2 Celery workers (concurrency 1 each), one beat, all on PostgreSQL and Redis
+   (--redis, db 13 by default); plus, in this process, a webhook receiver and an SMTP sink.
+3. Runs locust headless: users start during the first half of the warm-up (--warmup s), the
+   stats are reset when it ends, and the next --duration seconds of load are measured.
+4. Measures the outbox: webhook lag (event written -> delivery succeeded), the backlog when
+   the load stops and how long it takes to drain, and the automation steps' lateness.
+5. Prints a Markdown report and writes it to var/load/report.md (logs and CSVs beside it).
+6. Stops every process it started, on success, error or Ctrl-C. It drops only its own database.
+"""
+
+import argparse
+import csv
+import http.server
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "var" / "load"
+BIN = Path(sys.executable).parent
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+# One ingest request carries this many events (the locustfile reads it too).
+BATCH = 5
+INGEST_USERS = 3
+REQUEST_ORDER = [
+    "ingest",
+    "dashboard overview",
+    "dashboard list",
+    "dashboard list next",
+    "dashboard detail",
+    "dashboard export",
+    "wix query",
+    "wix query next",
+    "wix search",
+    "wix get",
+    "rest list",
+    "rest list next",
+]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=60, help="Seconds of measured load (default 60).")
+    parser.add_argument("--warmup", type=int, default=20, help="Seconds of load before measuring (default 20).")
+    parser.add_argument("--ingest-rate", type=float, default=30, help="Checkout events per second (default 30).")
+    parser.add_argument("--merchants", type=int, default=10, help="Merchants browsing the dashboard (default 10).")
+    parser.add_argument("--apps", type=int, default=10, help="Apps querying the APIs (default 10).")
+    parser.add_argument("--checkouts", type=int, default=5000, help="Abandoned checkouts seeded (default 5,000).")
+    parser.add_argument("--drain-timeout", type=int, default=150, help="Seconds to wait for the outbox to drain.")
+    parser.add_argument(
+        "--database", default="comeback_load", help="PostgreSQL database, recreated (default comeback_load)."
+    )
+    parser.add_argument(
+        "--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL, no database."
+    )
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="Broker and cache (default db 13).")
+    parser.add_argument("--report", type=Path, default=OUT / "report.md", help="Where the report is written.")
+    args = parser.parse_args()
+    if "load" not in args.database:
+        parser.error("--database is dropped and recreated: its name must contain 'load'.")
+    return args
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- What the app talks to: a webhook receiver and an SMTP sink ---------------------------------
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    received = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        Receiver.received += 1
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class SmtpSink(socketserver.StreamRequestHandler):
+    """Just enough SMTP for Django's backend: accepts every message and counts it."""
+
+    received = 0
+
+    def handle(self) -> None:
+        self.reply("220 load-test sink")
+        while line := self.rfile.readline():
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                self.reply("250 load-test sink")
+            elif verb == b"DATA":
+                self.reply("354 go on")
+                while self.rfile.readline() not in (b".\r\n", b".\n", b""):
+                    pass
+                SmtpSink.received += 1
+                self.reply("250 queued")
+            elif verb == b"QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 ok")
+
+    def reply(self, text: str) -> None:
+        self.wfile.write(text.encode() + b"\r\n")
+
+
+class ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+
+class ThreadingTcp(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def serve(server) -> None:
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
+# --- Processes ----------------------------------------------------------------------------------
+
+
+class Processes:
+    """Every process the run starts, each in its own session so it can be stopped as a group."""
+
+    def __init__(self) -> None:
+        self.running: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
+        log = (OUT / f"{name}.log").open("w")
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.running.append((name, process))
+        return process
+
+    def stop_all(self) -> None:
+        for _, process in self.running:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for _, process in self.running:
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            if process.poll() is None:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.running.clear()
+
+    def check_alive(self) -> None:
+        for name, process in self.running:
+            if process.poll() is not None and name != "locust":
+                raise RuntimeError(f"{name} exited with {process.returncode}: see {OUT / (name + '.log')}")
+
+
+def run(command: list[str], env: dict) -> str:
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def recreate_database(args: argparse.Namespace) -> None:
+    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{args.database}"')
+
+
+def server_env(args: argparse.Namespace, port: int, smtp_port: int) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "COMEBACK_", "DATABASE"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=f"{args.pg}/{args.database}",
+        CELERY_BROKER_URL=args.redis,
+        CACHE_URL=args.redis,
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
+        COMEBACK_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        # The load is one storefront and a handful of apps on one key each: not throttled.
+        COMEBACK_API_RATE_LIMIT="100000/minute",
+        COMEBACK_INGEST_RATE_LIMIT="100000/minute",
+        # The receiver is on this machine, over plain HTTP.
+        COMEBACK_WEBHOOK_ALLOW_HTTP="true",
+        COMEBACK_WEBHOOK_ALLOW_LOOPBACK="true",
+        COMEBACK_NOTIFICATION_BACKEND="file",
+        COMEBACK_NOTIFICATION_FILE_PATH=str(OUT / "notifications"),
+        DJANGO_STATIC_ROOT=str(OUT / "static"),
+    )
+    return env
+
+
+def wait_ready(port: int, processes: Processes, timeout: float = 90) -> None:
+    """/readyz answers 200 once the database, the broker and the scheduler's loop all work."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        processes.check_alive()
+        with suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+            if response.status == 200:
+                return
+        time.sleep(1)
+    raise RuntimeError(f"not ready after {timeout:.0f} s: see the logs in {OUT}")
+
+
+def worker_ready(processes: Processes, names: list[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        processes.check_alive()
+        if all(" ready." in (OUT / f"{name}.log").read_text(errors="replace") for name in names):
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"Celery workers not ready after {timeout:.0f} s: see {OUT}")
+
+
+# --- Measuring the outbox -------------------------------------------------------------------------
+
+
+def percentiles(conn, sql: str, params: dict) -> dict:
+    row = conn.execute(
+        f"""SELECT count(*),
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY s),
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY s),
+            percentile_cont(0.99) WITHIN GROUP (ORDER BY s),
+            max(s) FROM ({sql}) AS lag""",  # noqa: S608 (sql is one of this module's constants)
+        params,
+    ).fetchone()
+    return dict(zip(["count", "p50", "p95", "p99", "max"], row, strict=True))
+
+
+def backlog(conn) -> dict:
+    return {
+        "deliveries open": conn.execute(
+            "SELECT count(*) FROM checkouts_webhookdelivery WHERE state IN ('pending', 'delivering')"
+        ).fetchone()[0],
+        "steps due": conn.execute(
+            "SELECT count(*) FROM automations_scheduledstep WHERE state = 'PENDING' AND due_at <= now()"
+        ).fetchone()[0],
+        "checkouts awaiting the sweep": conn.execute(
+            "SELECT count(*) FROM checkouts_checkout WHERE abandon_due_at <= now()"
+        ).fetchone()[0],
+    }
+
+
+def drain(conn, stopped: float, timeout: int) -> tuple[float | None, float | None]:
+    """Seconds after the load stopped until (1) no delivery is open and no step is due, and
+    (2) also no checkout awaits the sweep (the beat sweeps once a minute), with (1) holding again."""
+    outbox_empty = None
+    deadline = stopped + timeout
+    while time.monotonic() < deadline:
+        now = backlog(conn)
+        if not now["deliveries open"] and not now["steps due"]:
+            outbox_empty = outbox_empty or time.monotonic() - stopped
+            if not now["checkouts awaiting the sweep"]:
+                return outbox_empty, time.monotonic() - stopped
+        time.sleep(0.5)
+    return outbox_empty, None
+
+
+def outbox_figures(conn, since: datetime) -> dict:
+    params = {"since": since}
+    lag = percentiles(
+        conn,
+        """SELECT extract(epoch FROM d.delivered_at - e.created_at) AS s
+           FROM checkouts_webhookdelivery d JOIN checkouts_webhookevent e ON e.id = d.event_id
+           WHERE e.created_at >= %(since)s AND d.state = 'succeeded'""",
+        params,
+    )
+    steps = percentiles(
+        conn,
+        """SELECT extract(epoch FROM finished_at - due_at) AS s FROM automations_scheduledstep
+           WHERE due_at >= %(since)s AND finished_at IS NOT NULL""",
+        params,
+    )
+    counts = {
+        "webhook events": "SELECT count(*) FROM checkouts_webhookevent WHERE created_at >= %(since)s",
+        "deliveries failed or open": """SELECT count(*) FROM checkouts_webhookdelivery d JOIN checkouts_webhookevent e
+            ON e.id = d.event_id WHERE e.created_at >= %(since)s AND d.state <> 'succeeded'""",
+        "abandoned": "SELECT count(*) FROM checkouts_abandonedcheckout WHERE created_at >= %(since)s",
+        "recovered": "SELECT count(*) FROM checkouts_abandonedcheckout WHERE checkout_recovered_at >= %(since)s",
+        "steps not done": """SELECT count(*) FROM automations_scheduledstep
+            WHERE due_at >= %(since)s AND finished_at IS NULL""",
+    }
+    return {
+        "lag": lag,
+        "steps": steps,
+        **{name: conn.execute(sql, params).fetchone()[0] for name, sql in counts.items()},
+    }
+
+
+# --- The report ---------------------------------------------------------------------------------------
+
+
+def locust_rows(prefix: Path) -> list[dict]:
+    with (prefix.parent / f"{prefix.name}_stats.csv").open() as handle:
+        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    order = [name for name in REQUEST_ORDER if name in rows]
+    order += sorted(name for name in rows if name not in order and name != "Aggregated")
+    return [rows[name] for name in [*order, "Aggregated"] if name in rows]
+
+
+def server_errors() -> dict:
+    """Lines the servers logged at ERROR or worse, and gunicorn's worker timeouts."""
+    found = {}
+    for name in ("web", "worker1", "worker2", "beat"):
+        text = (OUT / f"{name}.log").read_text(errors="replace")
+        found[name] = sum(
+            1
+            for line in text.splitlines()
+            if '"level": "ERROR"' in line or '"level": "CRITICAL"' in line or "WORKER TIMEOUT" in line
+        )
+    return found
+
+
+def ms(value: float | None) -> str:
+    return "–" if value is None else f"{value * 1000:,.0f} ms" if value < 10 else f"{value:,.1f} s"
+
+
+def report(args, rows, outbox, backlog_at_stop, drained, received, errors, started: datetime) -> str:
+    lines = [
+        f"# Load test, {started:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"{args.duration} s measured after a {args.warmup} s warm-up, on loopback, "
+        f"{os.cpu_count()} CPUs; gunicorn 2 workers, 2 Celery workers, 1 beat, PostgreSQL, Redis; "
+        f"production settings. Ingest {args.ingest_rate:g} events/s in batches of {BATCH} "
+        f"({INGEST_USERS} storefront clients), {args.merchants} merchants, {args.apps} apps, "
+        f"{args.checkouts:,} seeded abandoned checkouts.",
+        "",
+        "| request | count | req/s | p50 | p95 | p99 | max | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        name = "**all**" if row["Name"] == "Aggregated" else row["Name"]
+        lines.append(
+            f"| {name} | {int(row['Request Count']):,} | {float(row['Requests/s']):.1f} | {row['50%']} ms "
+            f"| {row['95%']} ms | {row['99%']} ms | {float(row['Max Response Time']):,.0f} ms "
+            f"| {row['Failure Count']} |"
+        )
+    lag, steps = outbox["lag"], outbox["steps"]
+    lines += [
+        "",
+        "| outbox | count | p50 | p95 | p99 | max |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        f"| webhook lag (event written → delivered) | {lag['count']:,} | {ms(lag['p50'])} | {ms(lag['p95'])} "
+        f"| {ms(lag['p99'])} | {ms(lag['max'])} |",
+        f"| automation step lateness (due → done) | {steps['count']:,} | {ms(steps['p50'])} | {ms(steps['p95'])} "
+        f"| {ms(steps['p99'])} | {ms(steps['max'])} |",
+        "",
+        f"- At the end of the load: {backlog_at_stop['deliveries open']:,} deliveries open, "
+        f"{backlog_at_stop['steps due']:,} steps due, {backlog_at_stop['checkouts awaiting the sweep']:,} "
+        "checkouts awaiting the minute's sweep.",
+        f"- Outbox and due steps empty {ms(drained[0])} after the load stopped; everything the load "
+        f"caused (the next sweep's abandonments included) done after {ms(drained[1])}.",
+        f"- During the run and the drain: {outbox['webhook events']:,} webhook events, "
+        f"{outbox['abandoned']:,} checkouts abandoned, {outbox['recovered']:,} recovered; the receiver got "
+        f"{received['webhooks']:,} webhooks and the SMTP sink {received['emails']:,} emails; "
+        f"{outbox['deliveries failed or open']:,} deliveries not succeeded, {outbox['steps not done']:,} "
+        "steps not done.",
+        "- Server log lines at ERROR or worse (and worker timeouts): "
+        + ", ".join(f"{name} {count}" for name, count in errors.items())
+        + ".",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- The run -------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    args = parse_args()
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    port, smtp_port, hook_port = free_port(), free_port(), free_port()
+    receiver = ThreadingServer(("127.0.0.1", hook_port), Receiver)
+    smtp = ThreadingTcp(("127.0.0.1", smtp_port), SmtpSink)
+    serve(receiver)
+    serve(smtp)
+    env = server_env(args, port, smtp_port)
+    processes = Processes()
+    # SIGTERM (a killed `make`) stops the processes like Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        print(f"Preparing {args.database} ...", flush=True)
+        recreate_database(args)
+        run([str(BIN / "python"), "manage.py", "migrate", "--noinput"], {**env, "DATABASE_STATEMENT_TIMEOUT": "0"})
+        run(
+            [str(BIN / "python"), "manage.py", "seed_demo", "--stores", "1", "--checkouts", str(args.checkouts)],
+            {**env, "DATABASE_STATEMENT_TIMEOUT": "0"},
+        )
+        keys = json.loads(
+            run(
+                [
+                    str(BIN / "python"),
+                    str(Path(__file__).with_name("prepare.py")),
+                    f"http://127.0.0.1:{hook_port}/hooks",
+                ],
+                env,
+            )
+        )
+        with psycopg.connect(f"{args.pg}/{args.database}", autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+
+        print(f"Starting gunicorn on 127.0.0.1:{port}, 2 Celery workers and beat ...", flush=True)
+        processes.start(
+            "web",
+            [
+                str(BIN / "gunicorn"),
+                "config.wsgi",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--timeout",
+                "30",
+                "--graceful-timeout",
+                "10",
+            ],
+            env,
+        )
+        worker_env = {**env, "DATABASE_STATEMENT_TIMEOUT": "100"}
+        for index in (1, 2):
+            processes.start(
+                f"worker{index}",
+                [
+                    str(BIN / "celery"),
+                    "-A",
+                    "config",
+                    "worker",
+                    "--concurrency",
+                    "1",
+                    "-n",
+                    f"load{index}@%h",
+                    "--loglevel",
+                    "INFO",
+                ],
+                worker_env,
+            )
+        worker_ready(processes, ["worker1", "worker2"])
+        processes.start(
+            "beat",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(OUT / "celerybeat-schedule"),
+            ],
+            worker_env,
+        )
+        wait_ready(port, processes)
+
+        users = INGEST_USERS + args.merchants + args.apps
+        requests_per_second = args.ingest_rate / BATCH / INGEST_USERS
+        locust_env = {
+            **os.environ,
+            "LOAD_INGEST_KEY": keys["ingest_key"],
+            "LOAD_READ_KEY": keys["read_key"],
+            "LOAD_USERNAME": "demo",
+            "LOAD_PASSWORD": "demo",
+            "LOAD_INGEST_BATCH": str(BATCH),
+            "LOAD_INGEST_USERS": str(INGEST_USERS),
+            "LOAD_INGEST_RPS": f"{requests_per_second:.4f}",
+            "LOAD_MERCHANT_WEIGHT": str(args.merchants),
+            "LOAD_APP_WEIGHT": str(args.apps),
+            "LOAD_WARMUP": str(args.warmup),
+        }
+        prefix = OUT / "locust"
+        started = datetime.now(UTC)
+        print(
+            f"Load: {args.warmup} s warm-up + {args.duration} s measured, {users} users "
+            f"({args.ingest_rate:g} events/s) ...",
+            flush=True,
+        )
+        locust = processes.start(
+            "locust",
+            [
+                str(BIN / "locust"),
+                "-f",
+                str(LOCUSTFILE),
+                "--headless",
+                "--host",
+                f"http://127.0.0.1:{port}",
+                "-u",
+                str(users),
+                "-r",
+                f"{2 * users / max(args.warmup, 1):.3f}",
+                "-t",
+                f"{args.warmup + args.duration}s",
+                "--stop-timeout",
+                "10",
+                "--csv",
+                str(prefix),
+                "--only-summary",
+            ],
+            locust_env,
+        )
+        while locust.poll() is None:
+            processes.check_alive()
+            time.sleep(1)
+        stopped = time.monotonic()
+
+        print("Load stopped; waiting for the outbox to drain ...", flush=True)
+        with psycopg.connect(f"{args.pg}/{args.database}", autocommit=True) as conn:
+            at_stop = backlog(conn)
+            drained = drain(conn, stopped, args.drain_timeout)
+            outbox = outbox_figures(conn, started)
+        text = report(
+            args,
+            locust_rows(prefix),
+            outbox,
+            at_stop,
+            drained,
+            {"webhooks": Receiver.received, "emails": SmtpSink.received},
+            server_errors(),
+            started,
+        )
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(text)
+        print("\n" + text)
+        print(f"Written to {args.report}; logs and locust CSVs in {OUT}.")
+        return 0
+    finally:
+        processes.stop_all()
+        receiver.shutdown()
+        smtp.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

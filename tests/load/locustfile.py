@@ -30,6 +30,19 @@ INGEST_REQUESTS_PER_SECOND = float(os.environ.get("LOAD_INGEST_RPS", "2"))
 IDLE_OFFSET_SECONDS = int(os.environ.get("LOAD_IDLE_OFFSET", "60"))
 NEXT_LINK = re.compile(r'rel="next" href="([^"]+)"')
 DETAIL_LINK = re.compile(r'href="/checkouts/([0-9a-f-]{36})/"')
+# Every path the scenario requests, by the URL name it must resolve to ({id}: an abandoned checkout).
+ROUTES = {
+    "ingest": "/api/v1/checkout-events",
+    "login": "/accounts/login/",
+    "overview": "/",
+    "list": "/checkouts/",
+    "detail": "/checkouts/{id}/",
+    "export": "/checkouts/export.csv",
+    "wix query": "/ecom/v1/abandoned-checkout/query",
+    "wix search": "/ecom/v1/abandoned-checkout/search",
+    "wix get": "/ecom/v1/abandoned-checkout/{id}",
+    "rest list": "/api/v1/abandoned-checkouts/",
+}
 PRODUCTS = [
     ("trail-backpack", "Trail Backpack", "129.00"),
     ("rain-jacket", "Rain Jacket", "189.00"),
@@ -114,21 +127,13 @@ def checkout_body(external_id: str, *, items: int) -> dict:
     }
 
 
-class Storefront(HttpUser):
-    """A storefront reporting checkout activity at a steady rate, in small batches.
+class CheckoutStream:
+    """One storefront's checkout activity: half the events open a checkout, a quarter change an
+    open one's cart, a quarter complete one. Most checkouts go idle and the sweep abandons them
+    (store abandon_after: 1 minute), so the automation and the webhook outbox get work; a
+    checkout completed after its abandonment is a recovery."""
 
-    Half the events open a checkout, a quarter change an open one's cart, a quarter complete
-    one: most checkouts go idle, the sweep abandons them (store abandon_after: 1 minute), the
-    automation and the webhook outbox get work, and a checkout completed after its
-    abandonment is a recovery.
-    """
-
-    weight = 1
-    fixed_count = int(os.environ.get("LOAD_INGEST_USERS", "3"))
-    wait_time = constant_throughput(INGEST_REQUESTS_PER_SECOND)
-
-    def on_start(self) -> None:
-        self.headers = {**PROXY, "Authorization": os.environ["LOAD_INGEST_KEY"]}
+    def __init__(self) -> None:
         self.open: deque[str] = deque(maxlen=500)
 
     def event(self) -> dict:
@@ -139,7 +144,7 @@ class Storefront(HttpUser):
             return self.updated(external_id)
         if roll < 0.75:
             return self.updated(random.choice(self.open))
-        # Complete an older checkout: often one already abandoned, which is a recovery.
+        # The oldest open checkout: often one already abandoned, which makes a recovery.
         external_id = self.open.popleft()
         return {
             "eventId": str(uuid.uuid4()),
@@ -157,11 +162,23 @@ class Storefront(HttpUser):
             "checkout": checkout_body(external_id, items=random.randint(1, 3)),
         }
 
+
+class Storefront(HttpUser):
+    """A storefront reporting checkout activity at a steady rate, in small batches."""
+
+    weight = 1
+    fixed_count = int(os.environ.get("LOAD_INGEST_USERS", "3"))
+    wait_time = constant_throughput(INGEST_REQUESTS_PER_SECOND)
+
+    def on_start(self) -> None:
+        self.headers = {**PROXY, "Authorization": os.environ["LOAD_INGEST_KEY"]}
+        self.stream = CheckoutStream()
+
     @task
     def ingest(self) -> None:
-        batch = {"events": [self.event() for _ in range(INGEST_BATCH)]}
+        batch = {"events": [self.stream.event() for _ in range(INGEST_BATCH)]}
         with self.client.post(
-            "/api/v1/checkout-events", json=batch, headers=self.headers, name="ingest", catch_response=True
+            ROUTES["ingest"], json=batch, headers=self.headers, name="ingest", catch_response=True
         ) as response:
             if response.status_code != 200:
                 response.failure(f"{response.status_code}: {response.text[:200]}")
@@ -179,11 +196,11 @@ class Merchant(HttpUser):
         self.client.headers.update(PROXY)
         self.detail_ids: list[str] = []
         self.next_url: str | None = None
-        login = self.client.get("/accounts/login/", name="login page")
+        login = self.client.get(ROUTES["login"], name="login page")
         self.send_secure_cookies()
         token = self.client.cookies.get("csrftoken")
         response = self.client.post(
-            "/accounts/login/",
+            ROUTES["login"],
             data={
                 "username": os.environ.get("LOAD_USERNAME", "demo"),
                 "password": os.environ.get("LOAD_PASSWORD", "demo"),
@@ -217,11 +234,11 @@ class Merchant(HttpUser):
 
     @task(2)
     def overview(self) -> None:
-        self.page("/", "dashboard overview")
+        self.page(ROUTES["overview"], "dashboard overview")
 
     @task(4)
     def checkout_list(self) -> None:
-        html = self.page("/checkouts/", "dashboard list", **random.choice(LIST_FILTERS))
+        html = self.page(ROUTES["list"], "dashboard list", **random.choice(LIST_FILTERS))
         self.remember(html)
 
     @task(2)
@@ -235,13 +252,13 @@ class Merchant(HttpUser):
     def checkout_detail(self) -> None:
         if not self.detail_ids:
             return self.checkout_list()
-        self.page(f"/checkouts/{random.choice(self.detail_ids)}/", "dashboard detail")
+        self.page(ROUTES["detail"].format(id=random.choice(self.detail_ids)), "dashboard detail")
 
     @task(1)
     def export(self) -> None:
         self.send_secure_cookies()
         with self.client.get(
-            "/checkouts/export.csv", params={"period": "7d"}, name="dashboard export", catch_response=True
+            ROUTES["export"], params={"period": "7d"}, name="dashboard export", catch_response=True
         ) as response:
             if response.status_code != 200 or not response.headers.get("Content-Type", "").startswith("text/csv"):
                 response.failure(f"{response.status_code}: {response.text[:100]}")
@@ -279,7 +296,7 @@ class App(HttpUser):
     @task(3)
     def wix_query(self) -> None:
         query = {**random.choice(WIX_QUERIES), "cursorPaging": {"limit": random.choice([20, 50, 100])}}
-        body = self.call("POST", "/ecom/v1/abandoned-checkout/query", "wix query", {"query": query})
+        body = self.call("POST", ROUTES["wix query"], "wix query", {"query": query})
         self.remember_wix(body, "metadata")
 
     @task(2)
@@ -288,7 +305,7 @@ class App(HttpUser):
             return self.wix_query()
         body = self.call(
             "POST",
-            "/ecom/v1/abandoned-checkout/query",
+            ROUTES["wix query"],
             "wix query next",
             {"query": {"cursorPaging": {"cursor": self.cursor, "limit": 50}}},
         )
@@ -297,19 +314,19 @@ class App(HttpUser):
     @task(2)
     def wix_search(self) -> None:
         search = {"cursorPaging": {"limit": 50}, "search": {"expression": random.choice(["olivia", "noah", "mia"])}}
-        body = self.call("POST", "/ecom/v1/abandoned-checkout/search", "wix search", {"search": search})
+        body = self.call("POST", ROUTES["wix search"], "wix search", {"search": search})
         self.remember_wix(body, "pagingMetadata", keep_cursor=False)
 
     @task(2)
     def wix_get(self) -> None:
         if not self.ids:
             return self.wix_query()
-        self.call("GET", f"/ecom/v1/abandoned-checkout/{random.choice(self.ids)}", "wix get")
+        self.call("GET", ROUTES["wix get"].format(id=random.choice(self.ids)), "wix get")
 
     @task(2)
     def rest_list(self) -> None:
         params = "&".join(f"{key}={value}" for key, value in random.choice(REST_FILTERS).items())
-        body = self.call("GET", f"/api/v1/abandoned-checkouts/?{params}", "rest list")
+        body = self.call("GET", f"{ROUTES['rest list']}?{params}", "rest list")
         self.rest_next = path_of(body.get("next"))
 
     @task(1)

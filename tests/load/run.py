@@ -320,6 +320,49 @@ def outbox_figures(conn, since: datetime) -> dict:
     }
 
 
+# --- CPU: how much of the machine the stack used, whatever else ran beside it ------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu() -> dict[int, tuple[int, float]]:
+    """{pid: (process group, CPU seconds)} for every process on the machine."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            found[int(stat.parent.name)] = (int(fields[2]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return found
+
+
+def cpu_seconds(processes: Processes, args: argparse.Namespace) -> dict[str, float]:
+    """CPU seconds used so far by each started process group, and by the database's backends
+    (approximately: a backend that exits takes its share with it)."""
+    procs = _proc_cpu()
+    used = {name: 0.0 for name, _ in processes.running}
+    groups = {process.pid: name for name, process in processes.running}
+    for group, seconds in procs.values():
+        if group in groups:
+            used[groups[group]] += seconds
+    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+        backends = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [args.database]).fetchall()
+    # One entry per backend, so the difference between two readings counts each one's own share.
+    used.update({f"postgres:{pid}": procs[pid][1] for (pid,) in backends if pid in procs})
+    return used
+
+
+def cpu_line(cpu: dict[str, float], window: float, requests: int) -> str:
+    web = cpu.get("web", 0.0)
+    database = sum(seconds for name, seconds in cpu.items() if name.startswith("postgres:"))
+    workers = cpu.get("worker1", 0.0) + cpu.get("worker2", 0.0)
+    return (
+        f"- CPU used in the {window:.0f} s measured (of {os.cpu_count() * window:.0f} CPU-s on the machine): "
+        f"gunicorn {web:.1f} s ({1000 * web / max(requests, 1):.0f} ms a request), Celery workers {workers:.1f} s, "
+        f"beat {cpu.get('beat', 0.0):.1f} s, PostgreSQL backends ≈{database:.1f} s; the rest went to locust, "
+        "to other processes on the machine, or idle."
+    )
+
+
 # --- The report ---------------------------------------------------------------------------------------
 
 
@@ -352,7 +395,7 @@ def ingest_clients(rate: float) -> int:
     return max(1, math.ceil(rate / BATCH / INGEST_REQUESTS_PER_CLIENT))
 
 
-def report(args, rows, outbox, backlog_at_stop, drained, received, errors, started: datetime, load: tuple) -> str:
+def report(args, rows, outbox, backlog_at_stop, drained, received, errors, started, load, cpu) -> str:
     lines = [
         f"# Load test, {started:%Y-%m-%d %H:%M} UTC",
         "",
@@ -395,6 +438,7 @@ def report(args, rows, outbox, backlog_at_stop, drained, received, errors, start
         f"{received['webhooks']:,} webhooks and the SMTP sink {received['emails']:,} emails; "
         f"{outbox['deliveries failed or open']:,} deliveries not succeeded, {outbox['steps not done']:,} "
         "steps not done.",
+        cpu_line(cpu[0], cpu[1], sum(int(row["Request Count"]) for row in rows if row["Name"] != "Aggregated")),
         "- Server log lines at ERROR or worse (and worker timeouts): "
         + ", ".join(f"{name} {count}" for name, count in errors.items())
         + ".",
@@ -538,11 +582,17 @@ def main() -> int:
             ],
             locust_env,
         )
+        measure_from = time.monotonic() + args.warmup
+        cpu_before = None
         while locust.poll() is None:
             processes.check_alive()
-            time.sleep(1)
+            if cpu_before is None and time.monotonic() >= measure_from:
+                cpu_before = cpu_seconds(processes, args)
+            time.sleep(0.5)
         stopped = time.monotonic()
         load_at_stop = os.getloadavg()[0]
+        cpu = {name: used - (cpu_before or {}).get(name, 0) for name, used in cpu_seconds(processes, args).items()}
+        cpu_window = stopped - measure_from
 
         print("Load stopped; waiting for the outbox to drain ...", flush=True)
         with psycopg.connect(f"{args.pg}/{args.database}", autocommit=True) as conn:
@@ -559,6 +609,7 @@ def main() -> int:
             server_errors(),
             started,
             (load_at_start, load_at_stop),
+            (cpu, cpu_window),
         )
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(text)

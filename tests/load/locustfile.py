@@ -30,7 +30,7 @@ INGEST_REQUESTS_PER_SECOND = float(os.environ.get("LOAD_INGEST_RPS", "2"))
 IDLE_OFFSET_SECONDS = int(os.environ.get("LOAD_IDLE_OFFSET", "60"))
 NEXT_LINK = re.compile(r'rel="next" href="([^"]+)"')
 DETAIL_LINK = re.compile(r'href="/checkouts/([0-9a-f-]{36})/"')
-# Every path the scenario requests, by the URL name it must resolve to ({id}: an abandoned checkout).
+# Every path the scenario requests ({id}: an abandoned checkout's); tests/load/test_locustfile.py resolves them.
 ROUTES = {
     "ingest": "/api/v1/checkout-events",
     "login": "/accounts/login/",

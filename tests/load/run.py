@@ -71,6 +71,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ingest-rate", type=float, default=30, help="Checkout events per second (default 30).")
     parser.add_argument("--merchants", type=int, default=10, help="Merchants browsing the dashboard (default 10).")
     parser.add_argument("--apps", type=int, default=10, help="Apps querying the APIs (default 10).")
+    parser.add_argument(
+        "--worker-nice", type=int, default=0, help="Run Celery (workers, beat) at this nice level (default 0)."
+    )
     parser.add_argument("--checkouts", type=int, default=5000, help="Abandoned checkouts seeded (default 5,000).")
     parser.add_argument("--drain-timeout", type=int, default=150, help="Seconds to wait for the outbox to drain.")
     parser.add_argument(
@@ -274,6 +277,27 @@ def backlog(conn) -> dict:
     }
 
 
+class LockWatch(threading.Thread):
+    """Samples, twice a second, how many of the database's sessions wait for a lock."""
+
+    def __init__(self, url: str, database: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.database = url, database
+        self.samples = self.waiting = self.most = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.wait(0.5):
+                (count,) = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+                    [self.database],
+                ).fetchone()
+                self.samples += 1
+                self.waiting += bool(count)
+                self.most = max(self.most, count)
+
+
 def drain(conn, stopped: float, timeout: int) -> tuple[float | None, float | None]:
     """Seconds after the load stopped until (1) no delivery is open and no step is due, and
     (2) also no checkout awaits the sweep (the beat sweeps once a minute), with (1) holding again."""
@@ -395,12 +419,13 @@ def ingest_clients(rate: float) -> int:
     return max(1, math.ceil(rate / BATCH / INGEST_REQUESTS_PER_CLIENT))
 
 
-def report(args, rows, outbox, backlog_at_stop, drained, received, errors, started, load, cpu) -> str:
+def report(args, rows, outbox, backlog_at_stop, drained, received, errors, started, load, cpu, locks) -> str:
     lines = [
         f"# Load test, {started:%Y-%m-%d %H:%M} UTC",
         "",
         f"{args.duration} s measured after a {args.warmup} s warm-up, on loopback, "
-        f"{os.cpu_count()} CPUs; gunicorn 2 workers, 2 Celery workers, 1 beat, PostgreSQL, Redis; "
+        f"{os.cpu_count()} CPUs; gunicorn 2 workers, 2 Celery workers, 1 beat"
+        f"{f' (at nice {args.worker_nice})' if args.worker_nice else ''}, PostgreSQL, Redis; "
         f"production settings. Ingest {args.ingest_rate:g} events/s in batches of {BATCH} "
         f"({ingest_clients(args.ingest_rate)} storefront clients), {args.merchants} merchants, {args.apps} apps, "
         f"{args.checkouts:,} seeded abandoned checkouts. Load average (1 min) {load[0]:.1f} as the load "
@@ -439,6 +464,8 @@ def report(args, rows, outbox, backlog_at_stop, drained, received, errors, start
         f"{outbox['deliveries failed or open']:,} deliveries not succeeded, {outbox['steps not done']:,} "
         "steps not done.",
         cpu_line(cpu[0], cpu[1], sum(int(row["Request Count"]) for row in rows if row["Name"] != "Aggregated")),
+        f"- Sessions waiting for a row lock: in {locks.waiting} of {locks.samples} samples (every 0.5 s of the "
+        f"load), at most {locks.most} at once.",
         "- Server log lines at ERROR or worse (and worker timeouts): "
         + ", ".join(f"{name} {count}" for name, count in errors.items())
         + ".",
@@ -501,10 +528,13 @@ def main() -> int:
             env,
         )
         worker_env = {**env, "DATABASE_STATEMENT_TIMEOUT": "100"}
+        # Background work may yield the CPU to the web tier: what it has not done waits in the database.
+        celery_prefix = ["nice", "-n", str(args.worker_nice)] if args.worker_nice else []
         for index in (1, 2):
             processes.start(
                 f"worker{index}",
                 [
+                    *celery_prefix,
                     str(BIN / "celery"),
                     "-A",
                     "config",
@@ -522,6 +552,7 @@ def main() -> int:
         processes.start(
             "beat",
             [
+                *celery_prefix,
                 str(BIN / "celery"),
                 "-A",
                 "config",
@@ -583,6 +614,8 @@ def main() -> int:
             locust_env,
         )
         measure_from = time.monotonic() + args.warmup
+        locks = LockWatch(f"{args.pg}/postgres", args.database)
+        locks.start()
         cpu_before = None
         while locust.poll() is None:
             processes.check_alive()
@@ -590,6 +623,7 @@ def main() -> int:
                 cpu_before = cpu_seconds(processes, args)
             time.sleep(0.5)
         stopped = time.monotonic()
+        locks.stop.set()
         load_at_stop = os.getloadavg()[0]
         cpu = {name: used - (cpu_before or {}).get(name, 0) for name, used in cpu_seconds(processes, args).items()}
         cpu_window = stopped - measure_from
@@ -610,6 +644,7 @@ def main() -> int:
             started,
             (load_at_start, load_at_stop),
             (cpu, cpu_window),
+            locks,
         )
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(text)

@@ -487,7 +487,9 @@ def main() -> int:
     serve(smtp)
     env = server_env(args, port, smtp_port)
     processes = Processes()
-    # SIGTERM (a killed `make`) stops the processes like Ctrl-C does.
+    # Ctrl-C and SIGTERM (a killed `make`) stop the processes: both unwind through `finally`,
+    # even when this runs in the background of a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         print(f"Preparing {args.database} ...", flush=True)

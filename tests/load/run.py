@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import Counter
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +72,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ingest-rate", type=float, default=30, help="Checkout events per second (default 30).")
     parser.add_argument("--merchants", type=int, default=10, help="Merchants browsing the dashboard (default 10).")
     parser.add_argument("--apps", type=int, default=10, help="Apps querying the APIs (default 10).")
+    parser.add_argument(
+        "--dispatch-batch", type=int, help="COMEBACK_DISPATCH_BATCH_SIZE for the workers (default: the app's)."
+    )
     parser.add_argument(
         "--worker-nice", type=int, default=0, help="Run Celery (workers, beat) at this nice level (default 0)."
     )
@@ -284,18 +288,23 @@ class LockWatch(threading.Thread):
         super().__init__(daemon=True)
         self.url, self.database = url, database
         self.samples = self.waiting = self.most = 0
+        # (waiting statement, the statement of the session it waits for): how often seen.
+        self.pairs: Counter = Counter()
         self.stop = threading.Event()
 
     def run(self) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:
             while not self.stop.wait(0.5):
-                (count,) = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+                rows = conn.execute(
+                    """SELECT left(w.query, 60), left(b.query, 60) FROM pg_stat_activity w
+                       LEFT JOIN pg_stat_activity b ON b.pid = (pg_blocking_pids(w.pid))[1]
+                       WHERE w.datname = %s AND w.wait_event_type = 'Lock'""",
                     [self.database],
-                ).fetchone()
+                ).fetchall()
                 self.samples += 1
-                self.waiting += bool(count)
-                self.most = max(self.most, count)
+                self.waiting += bool(rows)
+                self.most = max(self.most, len(rows))
+                self.pairs.update(rows)
 
 
 def drain(conn, stopped: float, timeout: int) -> tuple[float | None, float | None]:
@@ -425,7 +434,8 @@ def report(args, rows, outbox, backlog_at_stop, drained, received, errors, start
         "",
         f"{args.duration} s measured after a {args.warmup} s warm-up, on loopback, "
         f"{os.cpu_count()} CPUs; gunicorn 2 workers, 2 Celery workers, 1 beat"
-        f"{f' (at nice {args.worker_nice})' if args.worker_nice else ''}, PostgreSQL, Redis; "
+        f"{f' (at nice {args.worker_nice})' if args.worker_nice else ''}"
+        f"{f' (dispatch batches of {args.dispatch_batch})' if args.dispatch_batch else ''}, PostgreSQL, Redis; "
         f"production settings. Ingest {args.ingest_rate:g} events/s in batches of {BATCH} "
         f"({ingest_clients(args.ingest_rate)} storefront clients), {args.merchants} merchants, {args.apps} apps, "
         f"{args.checkouts:,} seeded abandoned checkouts. Load average (1 min) {load[0]:.1f} as the load "
@@ -465,7 +475,12 @@ def report(args, rows, outbox, backlog_at_stop, drained, received, errors, start
         "steps not done.",
         cpu_line(cpu[0], cpu[1], sum(int(row["Request Count"]) for row in rows if row["Name"] != "Aggregated")),
         f"- Sessions waiting for a row lock: in {locks.waiting} of {locks.samples} samples (every 0.5 s of the "
-        f"load), at most {locks.most} at once.",
+        f"load), at most {locks.most} at once"
+        + "".join(
+            f"; `{waiting}` waited for `{blocker}` ({count}×)"
+            for (waiting, blocker), count in locks.pairs.most_common(3)
+        )
+        + ".",
         "- Server log lines at ERROR or worse (and worker timeouts): "
         + ", ".join(f"{name} {count}" for name, count in errors.items())
         + ".",
@@ -530,6 +545,8 @@ def main() -> int:
             env,
         )
         worker_env = {**env, "DATABASE_STATEMENT_TIMEOUT": "100"}
+        if args.dispatch_batch:
+            worker_env["COMEBACK_DISPATCH_BATCH_SIZE"] = str(args.dispatch_batch)
         # Background work may yield the CPU to the web tier: what it has not done waits in the database.
         celery_prefix = ["nice", "-n", str(args.worker_nice)] if args.worker_nice else []
         for index in (1, 2):

@@ -12,7 +12,7 @@ RUN_ENV := DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.loc
 PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3) python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test install lint format security doctor clean-data
+.PHONY: run test install lint format security doctor load clean-data
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Comeback needs Python 3.12 or newer (Django 6.1)."; exit 1; }
@@ -48,6 +48,12 @@ security: install
 # What is wrong with this install's configuration and services, in plain words.
 doctor: install
 	$(BIN)/python manage.py doctor
+
+# The bounded load test on loopback (docs/load-test.md): needs PostgreSQL and Redis on this
+# machine; recreates the database comeback_load. Options: make load LOAD_ARGS="--duration 120".
+load: install
+	$(BIN)/python -m pip install --quiet -e '.[load]'
+	env -u DJANGO_SETTINGS_MODULE $(BIN)/python tests/load/run.py $(LOAD_ARGS)
 
 format: install
 	$(BIN)/ruff format .

@@ -222,6 +222,14 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
     if not sent_before:
         try:
             run.send_email(email.message())
+        except ValueError as exc:
+            # The mailer refused the address itself (Django's SMTP backend cannot send to a
+            # non-ASCII local part): no retry changes that, and raising would roll back the
+            # records of the batch's emails already sent.
+            logger.warning("Email for step %s cannot be sent: %s", scheduled.pk, exc)
+            outcome = _not_done(step, Reason.SEND_FAILED, detail, state=State.FAILED)
+            outcome.error = f"ValueError: {exc}"
+            return outcome
         except (smtplib.SMTPException, OSError) as exc:
             logger.warning("Email for step %s failed: %s", scheduled.pk, exc)
             return _failed(run, scheduled, step, detail, f"{type(exc).__name__}: {exc}")
@@ -312,7 +320,7 @@ def _staff_email(run: StepRun, scheduled, ac, user, text: str, link: str) -> boo
     )
     try:
         run.send_email(message)
-    except (smtplib.SMTPException, OSError) as exc:
+    except (smtplib.SMTPException, OSError, ValueError) as exc:  # ValueError: an address the mailer refuses
         logger.warning("Staff email for step %s to user %s failed: %s", scheduled.pk, user.pk, exc)
         return False
     run.sent_emails.append(

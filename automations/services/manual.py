@@ -109,7 +109,7 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
             return _not_sent(ac, Reason.TEMPLATE_ERROR)
         try:
             email.message().send()
-        except (smtplib.SMTPException, OSError):
+        except (smtplib.SMTPException, OSError, ValueError):  # ValueError: an address the mailer refuses
             return _not_sent(ac, Reason.SEND_FAILED)
         sent = SentEmail.objects.create(
             store=ac.store,

@@ -16,6 +16,7 @@ from automations.notify.backends import locmem as sms
 from checkouts.models import AbandonedCheckout, Activity, WebhookEvent
 from checkouts.services import abandoned_checkout_anonymise, abandoned_checkout_delete
 from tests.automations.helpers import T0, abandon, activities, after, dispatch_at, email_step, one_step, only_automation
+from tests.automations.mailers import smtp_sink
 from tests.factories import MembershipFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -203,6 +204,30 @@ def test_a_send_that_fails_is_retried_later_then_given_up_after_the_last_attempt
     scheduled = one_step(ac)
     assert (scheduled.state, scheduled.attempts) == (State.FAILED, 3)
     assert activities(ac) == [("SCHEDULED", ""), ("EMAIL_NOT_SENT", "SEND_FAILED")]
+
+
+def test_an_address_the_smtp_backend_refuses_fails_its_step_and_the_batch_still_sends(store, automation, settings):
+    # Django's SMTP backend cannot send to a non-ASCII local part (it never speaks SMTPUTF8):
+    # that step fails for good, and the other emails of the batch go out once and are recorded.
+    email_step(automation)
+    (first,) = abandon(store, buyer_email="ada@example.com")
+    (refused,) = abandon(store, buyer_email="chloé@example.com")
+    (last,) = abandon(store, buyer_email="grace@example.com")
+    with smtp_sink() as (port, received):
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+            }
+        }
+        report = dispatch_at(after(hours=1))
+        assert dispatch_at(after(hours=2)).claimed == 0
+    assert report.outcomes == {"EMAIL_SENT": 2, "EMAIL_NOT_SENT:SEND_FAILED": 1}
+    assert len(received) == 2
+    assert SentEmail.objects.filter(abandoned_checkout__in=[first, last]).count() == 2
+    scheduled = one_step(refused)
+    assert scheduled.state == State.FAILED and "non-ASCII" in scheduled.last_error
+    assert activities(refused) == [("SCHEDULED", ""), ("EMAIL_NOT_SENT", "SEND_FAILED")]
 
 
 def test_an_expired_lease_is_claimed_again_and_the_step_runs_once(store, automation):

@@ -10,6 +10,7 @@ from django.core import mail
 from automations.models import Notification, SentEmail, Unsubscribe
 from checkouts.models import AbandonedCheckout, Activity, Membership
 from tests.automations.helpers import T0, activities, email_step, only_automation
+from tests.automations.mailers import smtp_sink
 from tests.factories import AbandonedCheckoutFactory, MembershipFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +72,21 @@ def test_a_blocked_send_logs_email_not_sent(client, owner, checkout, arrange, re
     client.post(f"/checkouts/{checkout.pk}/recovery-email/")
     assert mail.outbox == []
     assert activities(checkout) == [("EMAIL_NOT_SENT", reason)]
+
+
+def test_an_address_the_smtp_backend_refuses_logs_email_not_sent(client, owner, checkout, settings):
+    AbandonedCheckout.objects.filter(pk=checkout.pk).update(buyer_email="chloé@example.com")
+    client.force_login(owner)
+    with smtp_sink() as (port, received):
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+            }
+        }
+        response = client.post(f"/checkouts/{checkout.pk}/recovery-email/")
+    assert response.status_code == 302 and received == []
+    assert activities(checkout) == [("EMAIL_NOT_SENT", "SEND_FAILED")]
 
 
 def test_viewers_cannot_send_and_other_stores_checkouts_are_404(client, store, checkout):

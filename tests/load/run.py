@@ -78,6 +78,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--worker-nice", type=int, default=0, help="Run Celery (workers, beat) at this nice level (default 0)."
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="Threads per gunicorn worker (default 1: sync workers; more: gthread workers).",
+    )
     parser.add_argument("--checkouts", type=int, default=5000, help="Abandoned checkouts seeded (default 5,000).")
     parser.add_argument("--drain-timeout", type=int, default=150, help="Seconds to wait for the outbox to drain.")
     parser.add_argument(
@@ -433,7 +439,8 @@ def report(args, rows, outbox, backlog_at_stop, drained, received, errors, start
         f"# Load test, {started:%Y-%m-%d %H:%M} UTC",
         "",
         f"{args.duration} s measured after a {args.warmup} s warm-up, on loopback, "
-        f"{os.cpu_count()} CPUs; gunicorn 2 workers, 2 Celery workers, 1 beat"
+        f"{os.cpu_count()} CPUs; gunicorn 2 workers"
+        f"{f' of {args.threads} threads' if args.threads > 1 else ''}, 2 Celery workers, 1 beat"
         f"{f' (at nice {args.worker_nice})' if args.worker_nice else ''}"
         f"{f' (dispatch batches of {args.dispatch_batch})' if args.dispatch_batch else ''}, PostgreSQL, Redis; "
         f"production settings. Ingest {args.ingest_rate:g} events/s in batches of {BATCH} "
@@ -541,6 +548,8 @@ def main() -> int:
                 "30",
                 "--graceful-timeout",
                 "10",
+                "--threads",
+                str(args.threads),
             ],
             env,
         )

@@ -7,7 +7,7 @@
    the merchant login demo/demo (`seed_demo`), and runs tests/load/prepare.py (abandon after
    1 minute, the automation's email at once, a webhook endpoint, an ingest and a read key).
 2. Starts, on loopback, with production settings (config.settings.production): gunicorn with
-   2 workers, 2 Celery workers (concurrency 1 each), one beat, all on PostgreSQL and Redis
+   2 workers (4 threads each), 2 Celery workers (concurrency 1 each), one beat, all on PostgreSQL and Redis
    (--redis, db 13 by default); plus, in this process, a webhook receiver and an SMTP sink.
 3. Runs locust headless: users start during the first half of the warm-up (--warmup s), the
    stats are reset when it ends, and the next --duration seconds of load are measured.
@@ -81,8 +81,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--threads",
         type=int,
-        default=1,
-        help="Threads per gunicorn worker (default 1: sync workers; more: gthread workers).",
+        default=4,
+        help="Threads per gunicorn worker (default 4, as deployed: gthread workers; 1: sync workers).",
     )
     parser.add_argument("--checkouts", type=int, default=5000, help="Abandoned checkouts seeded (default 5,000).")
     parser.add_argument("--drain-timeout", type=int, default=150, help="Seconds to wait for the outbox to drain.")
@@ -550,6 +550,12 @@ def main() -> int:
                 "10",
                 "--threads",
                 str(args.threads),
+                # Clients here talk to gunicorn directly and idle up to 5 s between requests:
+                # a server closing an idle keep-alive connection just as a client reuses it
+                # fails that request (status 0). A proxy in front avoids the race with its
+                # own, shorter upstream idle timeout; here the server simply waits longer.
+                "--keep-alive",
+                "75",
             ],
             env,
         )

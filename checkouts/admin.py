@@ -1,6 +1,7 @@
 """The Django admin for every checkouts model. Staff see the stores they belong to; superusers all."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.db.models import QuerySet
 
 from .models import (
@@ -150,8 +151,8 @@ class AbandonedCheckoutAdmin(StoreScopedAdmin):
     ordering = ["-created_at", "-id"]
     actions = ["anonymise", "delete_with_event"]
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location)
         # Deleting must write the `deleted` webhook event: use the action below instead.
         actions.pop("delete_selected", None)
         return actions

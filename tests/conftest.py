@@ -1,7 +1,9 @@
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from checkouts.services import api_key_create
+from config.celery_app import app
 from tests.factories import MembershipFactory, StoreFactory, UserFactory
 
 
@@ -34,3 +36,16 @@ def owner(store):
 def api_key(store):
     _, raw = api_key_create(store=store, name="test", scopes=["read", "delete", "ingest"])
     return raw
+
+
+@pytest.fixture
+def broker():
+    """The suite's Redis broker (CELERY_BROKER_URL), emptied before and after, publishing for real."""
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("needs a Redis broker (set CELERY_BROKER_URL=redis://...)")
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    app.control.purge()
+    yield app
+    app.control.purge()
+    app.conf.task_always_eager = eager

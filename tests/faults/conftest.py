@@ -1,29 +1,13 @@
 """Fault tests: real processes, real outages. PostgreSQL only (the `postgres` marker skips them on SQLite)."""
 
 import pytest
-from django.conf import settings
 
 from automations.models import Automation
 from checkouts.models import WebhookEndpoint
 from checkouts.webhooks.services import webhook_endpoint_create
-from config.celery_app import app
 from tests.checkouts.webhooks.receiver import Receiver
 from tests.factories import AutomationFactory, AutomationStepFactory, StoreFactory
-
-from .services import SmtpSink
-
-
-@pytest.fixture
-def broker():
-    """The suite's Redis broker (CELERY_BROKER_URL), emptied before and after, publishing for real."""
-    if not settings.CELERY_BROKER_URL.startswith("redis"):
-        pytest.skip("needs a Redis broker (set CELERY_BROKER_URL=redis://...)")
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    app.control.purge()
-    yield app
-    app.control.purge()
-    app.conf.task_always_eager = eager
+from tests.smtp import SmtpSink
 
 
 @pytest.fixture

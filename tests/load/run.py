@@ -41,6 +41,10 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.smtp import SmtpSink  # noqa: E402 - the project root is on the path from here on
+
 OUT = ROOT / "var" / "load"
 BIN = Path(sys.executable).parent
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -122,40 +126,8 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class SmtpSink(socketserver.StreamRequestHandler):
-    """Just enough SMTP for Django's backend: accepts every message and counts it."""
-
-    received = 0
-
-    def handle(self) -> None:
-        self.reply("220 load-test sink")
-        while line := self.rfile.readline():
-            verb = line[:4].upper()
-            if verb in (b"EHLO", b"HELO"):
-                self.reply("250 load-test sink")
-            elif verb == b"DATA":
-                self.reply("354 go on")
-                while self.rfile.readline() not in (b".\r\n", b".\n", b""):
-                    pass
-                SmtpSink.received += 1
-                self.reply("250 queued")
-            elif verb == b"QUIT":
-                self.reply("221 bye")
-                return
-            else:
-                self.reply("250 ok")
-
-    def reply(self, text: str) -> None:
-        self.wfile.write(text.encode() + b"\r\n")
-
-
 class ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
-
-
-class ThreadingTcp(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
 
 
 def serve(server) -> None:
@@ -502,12 +474,11 @@ def main() -> int:
     args = parse_args()
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
-    port, smtp_port, hook_port = free_port(), free_port(), free_port()
+    port, hook_port = free_port(), free_port()
     receiver = ThreadingServer(("127.0.0.1", hook_port), Receiver)
-    smtp = ThreadingTcp(("127.0.0.1", smtp_port), SmtpSink)
+    smtp = SmtpSink().__enter__()
     serve(receiver)
-    serve(smtp)
-    env = server_env(args, port, smtp_port)
+    env = server_env(args, port, smtp.port)
     processes = Processes()
     # Ctrl-C and SIGTERM (a killed `make`) stop the processes: both unwind through `finally`,
     # even when this runs in the background of a shell that ignores SIGINT.
@@ -673,7 +644,7 @@ def main() -> int:
             outbox,
             at_stop,
             drained,
-            {"webhooks": Receiver.received, "emails": SmtpSink.received},
+            {"webhooks": Receiver.received, "emails": len(smtp.accepted)},
             server_errors(),
             started,
             (load_at_start, load_at_stop),
@@ -688,7 +659,7 @@ def main() -> int:
     finally:
         processes.stop_all()
         receiver.shutdown()
-        smtp.shutdown()
+        smtp.__exit__(None, None, None)
 
 
 if __name__ == "__main__":

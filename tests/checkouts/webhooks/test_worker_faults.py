@@ -25,7 +25,6 @@ from checkouts.models import WebhookDelivery, WebhookEndpoint
 from checkouts.services import webhook_event_build, webhook_events_record
 from checkouts.webhooks.services import webhook_endpoint_create
 from checkouts.webhooks.tasks import webhook_deliveries_dispatch_task
-from config.celery_app import app
 from tests.factories import AbandonedCheckoutFactory, StoreFactory
 
 from .receiver import Receiver
@@ -80,18 +79,6 @@ class Worker:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def broker():
-    if not settings.CELERY_BROKER_URL.startswith("redis"):
-        pytest.skip("needs a Redis broker (set CELERY_BROKER_URL)")
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    app.control.purge()
-    yield app
-    app.control.purge()
-    app.conf.task_always_eager = eager
 
 
 def test_killing_the_worker_repeatedly_loses_nothing(broker, tmp_path, settings):

@@ -240,17 +240,11 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
             return _failed(run, scheduled, step, detail, f"{type(exc).__name__}: {exc}")
         run.receipts.write(idempotency_key=key, message_id=email.message_id)
     run.sent_emails.append(
-        SentEmail(
+        email.sent_email(
             store_id=ac.store_id,
             abandoned_checkout=ac,
             scheduled_step=scheduled,
             kind=SentEmail.Kind.AUTOMATION,
-            idempotency_key=key,
-            message_id=email.message_id,
-            to_email=email.to,
-            subject=email.subject,
-            text_body=email.text,
-            html_body=email.html,
             sent_at=run.now,
         )
     )

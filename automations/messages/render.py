@@ -15,6 +15,7 @@ from django.utils.crypto import salted_hmac
 from checkouts.models import AbandonedCheckout, Store
 from checkouts.wix import checkout_url, format_money
 
+from ..models import SentEmail
 from . import defaults
 from .engine import render
 from .mime import Message
@@ -40,6 +41,18 @@ class RenderedEmail:
     headers: dict[str, str] = field(default_factory=dict)
     message_id: str = ""
     idempotency_key: str = ""
+
+    def sent_email(self, **fields: Any) -> SentEmail:
+        """The unsaved record of this email as sent; `fields` add the store, kind, sender, ..."""
+        return SentEmail(
+            idempotency_key=self.idempotency_key,
+            message_id=self.message_id,
+            to_email=self.to,
+            subject=self.subject,
+            text_body=self.text,
+            html_body=self.html,
+            **fields,
+        )
 
     def message(self) -> Message:
         message = Message(subject=self.subject, body=self.text, to=[self.to], headers=dict(self.headers))

@@ -111,18 +111,13 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
             email.message().send()
         except (smtplib.SMTPException, OSError, ValueError):  # ValueError: an address the mailer refuses
             return _not_sent(ac, Reason.SEND_FAILED)
-        sent = SentEmail.objects.create(
+        sent = email.sent_email(
             store=ac.store,
             abandoned_checkout=ac,
             kind=SentEmail.Kind.MANUAL,
-            idempotency_key=key,
-            message_id=email.message_id,
-            to_email=email.to,
-            subject=email.subject,
-            text_body=email.text,
-            html_body=email.html,
             sent_by=user if getattr(user, "pk", None) else None,
         )
+        sent.save()
         activity_record(
             abandoned_checkout_id=ac.pk,
             type=Activity.Type.EMAIL_SENT,
@@ -168,17 +163,9 @@ def test_email_send(
     )
     email.subject = f"[Test] {email.subject}"
     email.message().send()
-    return SentEmail.objects.create(
-        store=store,
-        kind=SentEmail.Kind.TEST,
-        idempotency_key=key,
-        message_id=email.message_id,
-        to_email=email.to,
-        subject=email.subject,
-        text_body=email.text,
-        html_body=email.html,
-        sent_by=user,
-    )
+    sent = email.sent_email(store=store, kind=SentEmail.Kind.TEST, sent_by=user)
+    sent.save()
+    return sent
 
 
 def bulk_summary(counts: dict[str, int]) -> str:

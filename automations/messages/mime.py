@@ -1,22 +1,44 @@
-"""The email message class automations send: Django's, built with header classes made once.
+"""The email message class automations send: Django's, with its headers parsed once.
 
-Python's `email.headerregistry.HeaderRegistry` creates a new class with `type()` for every
-header of every message it builds (CPython gh-99575 style overhead): about a tenth of the
-dispatcher's time went there. The registry below hands out the same class for a header name
-each time; the classes are stateless, so sharing them changes nothing but the cost.
+Building a message with Python's modern email API parses every header value it sets
+(`email.headerregistry`), and most of a recovery email's headers are the same from one
+message to the next: its From, Date, MIME-Version, List-Unsubscribe-Post, and the
+Content-Type and Content-Transfer-Encoding of each part. The registry below
+
+- hands out one class per header name, where CPython's creates a new class with `type()`
+  for every header of every message, and
+- keeps the last parsed headers by (name, value) and hands the same header object out
+  again;
+
+and its text parts are quoted-printable encoded by `binascii.b2a_qp` (C) instead of
+`email.quoprimime` (Python, a few times slower on an HTML body).
+
+Header objects are immutable strings (the stdlib itself reuses one when a header is copied
+from message to message), so sharing them changes nothing but the cost. The headers are
+byte for byte Django's, and every part decodes to the same content; a quoted-printable
+body differs only in where its soft line breaks fall (RFC 2045's 76 characters rather than
+the policy's 78). `tests/automations/test_mime.py` checks both.
 """
 
+import binascii
+import email.charset
 import email.policy
-from email.headerregistry import HeaderRegistry
-from functools import cache
+from email import contentmanager
+from email.headerregistry import BaseHeader, HeaderRegistry
+from functools import cache, lru_cache
 
 from django.core.mail import EmailMultiAlternatives
 
+# Enough for a batch's repeated headers many times over; the unique ones (To, Subject,
+# Message-ID, the boundary) pass through and fall out.
+PARSED_HEADERS_KEPT = 512
 
-class _ReusedHeaderRegistry(HeaderRegistry):
+
+class _ReusingHeaderRegistry(HeaderRegistry):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._classes: dict[str, type] = {}
+        self._parsed = lru_cache(maxsize=PARSED_HEADERS_KEPT)(self._parse)
 
     def __getitem__(self, name: str) -> type:
         key = name.lower()
@@ -25,12 +47,78 @@ class _ReusedHeaderRegistry(HeaderRegistry):
             cls = self._classes[key] = super().__getitem__(name)
         return cls
 
+    def _parse(self, name: str, value: str) -> BaseHeader:
+        return self[name](name, value)
+
+    def __call__(self, name: str, value) -> BaseHeader:
+        if type(value) is str:
+            return self._parsed(name, value)
+        return self._parse(name, value)
+
+
+def _encode_text(string: str, charset: str, policy: email.policy.EmailPolicy) -> tuple[str, str]:
+    """`email.contentmanager._encode_text` with its choice of encoding, quoted-printable in C."""
+    lines = string.encode(charset).splitlines()
+    body = b"\n".join(lines) + b"\n"
+    if max((len(line) for line in lines), default=0) <= policy.max_line_length:
+        try:
+            return "7bit", body.decode("ascii")
+        except UnicodeDecodeError:
+            pass
+        if policy.cte_type == "8bit":
+            return "8bit", body.decode("ascii", "surrogateescape")
+    # The stdlib's heuristic: base64 when the first lines come out shorter that way.
+    sniff = policy.linesep.encode("ascii").join(lines[:10]) + policy.linesep.encode("ascii")
+    if len(binascii.b2a_qp(sniff, istext=True)) > len(binascii.b2a_base64(sniff)):
+        return "base64", contentmanager._encode_base64(
+            body.replace(b"\n", policy.linesep.encode("ascii")), policy.max_line_length
+        )
+    return "quoted-printable", binascii.b2a_qp(body, istext=True).decode("ascii")
+
+
+def _set_text_content(
+    msg,
+    string,
+    subtype="plain",
+    charset="utf-8",
+    cte=None,
+    disposition=None,
+    filename=None,
+    cid=None,
+    params=None,
+    headers=None,
+):
+    if cte is not None:
+        # An encoding asked for by name: the stdlib's own path.
+        return contentmanager.set_text_content(
+            msg, string, subtype, charset, cte, disposition, filename, cid, params, headers
+        )
+    # The stdlib's `set_text_content`, step for step (its helpers are module-private but stable).
+    contentmanager._prepare_set(msg, "text", subtype, headers)
+    cte, payload = _encode_text(string, charset, msg.policy)
+    msg.set_payload(payload)
+    msg.set_param("charset", email.charset.ALIASES.get(charset, charset), replace=True)
+    msg["Content-Transfer-Encoding"] = cte
+    contentmanager._finalize_set(msg, disposition, filename, cid, params)
+    return None
+
+
+def _content_manager() -> contentmanager.ContentManager:
+    manager = contentmanager.ContentManager()
+    manager.get_handlers.update(contentmanager.raw_data_manager.get_handlers)
+    manager.set_handlers.update(contentmanager.raw_data_manager.set_handlers)
+    manager.add_set_handler(str, _set_text_content)
+    return manager
+
 
 @cache
 def _reusing(policy: email.policy.Policy) -> email.policy.Policy:
-    if not isinstance(policy, email.policy.EmailPolicy):
+    if (
+        not isinstance(policy, email.policy.EmailPolicy)
+        or policy.content_manager is not contentmanager.raw_data_manager
+    ):
         return policy
-    return policy.clone(header_factory=_ReusedHeaderRegistry())
+    return policy.clone(header_factory=_ReusingHeaderRegistry(), content_manager=_content_manager())
 
 
 class Message(EmailMultiAlternatives):

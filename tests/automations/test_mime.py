@@ -7,7 +7,7 @@ from django.core.mail import EmailMultiAlternatives
 from automations.messages.mime import Message
 
 
-def _build(cls):
+def _build(cls, html="<p>Hallo Zoë,</p><p>Sie haben etwas vergessen.</p>"):
     message = cls(
         subject="Ihr Warenkorb wartet – 20 % Rabatt",
         body="Hallo Zoë,\n\nSie haben etwas vergessen.\n",
@@ -20,23 +20,53 @@ def _build(cls):
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
-    message.attach_alternative("<p>Hallo Zoë,</p><p>Sie haben etwas vergessen.</p>", "text/html")
+    message.attach_alternative(html, "text/html")
     return message
 
 
-@pytest.mark.parametrize("policy", [email.policy.default, email.policy.SMTP], ids=["default", "smtp"])
-def test_message_bytes_match_djangos(policy):
-    ours = _build(Message).message(policy=policy).as_bytes()
-    theirs = _build(EmailMultiAlternatives).message(policy=policy).as_bytes()
+LONG_HTML = "<p>" + "Zoë, votre panier vous attend : 3 × Chemise en lin à 49,00 € " * 6 + "</p>"
+CYRILLIC = "Здравствуйте, Зоя! Вы оставили товары в корзине. " * 4
 
-    # The MIME boundary is random; everything else must be byte for byte the same.
-    assert b"To: =?utf-8?q?Zo=C3=AB_M=C3=BCller?= <zoe@example.com>" in ours
-    assert _without_boundary(ours) == _without_boundary(theirs)
+
+@pytest.mark.parametrize("policy", [email.policy.default, email.policy.SMTP], ids=["default", "smtp"])
+@pytest.mark.parametrize(
+    ("html", "encoding"),
+    [
+        ("<p>Hallo Zoë,</p><p>Sie haben etwas vergessen.</p>", "8bit"),
+        (LONG_HTML, "quoted-printable"),
+        (CYRILLIC, "base64"),
+        ("<p>short ascii</p>", "7bit"),
+    ],
+    ids=["short-8bit", "long-lines-qp", "cyrillic-base64", "ascii-7bit"],
+)
+def test_message_matches_djangos(policy, html, encoding):
+    ours = _build(Message, html).message(policy=policy)
+    theirs = _build(EmailMultiAlternatives, html).message(policy=policy)
+
+    raw = ours.as_bytes()
+    theirs.as_bytes()  # Generating the bytes is what sets a multipart's boundary.
+    assert ours.get_body(("html",))["Content-Transfer-Encoding"] == encoding
+    assert b"To: =?utf-8?q?Zo=C3=AB_M=C3=BCller?= <zoe@example.com>" in raw
+    assert max(len(line) for line in raw.splitlines()) <= 78
+    # The same headers, part for part, and the same content once decoded. Only where a
+    # quoted-printable soft line break falls may differ.
+    for mine, django_s in zip(ours.walk(), theirs.walk(), strict=True):
+        assert _without_boundary(_headers(mine)) == _without_boundary(_headers(django_s))
+        if not mine.is_multipart():
+            assert mine.get_content() == django_s.get_content()
+            assert mine.get_payload(decode=True) == django_s.get_payload(decode=True)
+    assert _without_boundary(ours.get_body(("plain",)).as_bytes()) == _without_boundary(
+        theirs.get_body(("plain",)).as_bytes()
+    )
+
+
+def _headers(part) -> bytes:
+    return b"".join(f"{name}: {value}\n".encode() for name, value in part.items())
 
 
 def _without_boundary(raw: bytes) -> bytes:
-    boundary = re.search(rb'boundary="([^"]+)"', raw).group(1)
-    return raw.replace(boundary, b"BOUNDARY")
+    found = re.search(rb'boundary="([^"]+)"', raw)
+    return raw.replace(found.group(1), b"BOUNDARY") if found else raw
 
 
 def test_header_classes_are_made_once_per_name():
@@ -45,3 +75,12 @@ def test_header_classes_are_made_once_per_name():
 
     assert type(first["To"]) is type(second["To"])
     assert type(first["Subject"]) is not type(first["To"])
+
+
+def test_a_repeated_header_is_parsed_once_and_folds_the_same():
+    first = _build(Message).message()
+    second = _build(Message).message()
+
+    assert first["From"] is second["From"]
+    assert first["List-Unsubscribe-Post"] is second["List-Unsubscribe-Post"]
+    assert _without_boundary(first.as_bytes()) == _without_boundary(second.as_bytes())

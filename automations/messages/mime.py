@@ -8,7 +8,9 @@ Content-Type and Content-Transfer-Encoding of each part. The registry below
 - hands out one class per header name, where CPython's creates a new class with `type()`
   for every header of every message, and
 - keeps the last parsed headers by (name, value) and hands the same header object out
-  again;
+  again, and
+- has each header object remember its folded form (what a backend writes on the wire), so
+  a repeated header is folded once per policy rather than once per message;
 
 and its text parts are quoted-printable encoded by `binascii.b2a_qp` (C) instead of
 `email.quoprimime` (Python, a few times slower on an HTML body).
@@ -34,6 +36,23 @@ from django.core.mail import EmailMultiAlternatives
 PARSED_HEADERS_KEPT = 512
 
 
+class _FoldedOnce:
+    """Mixed into every header class: `fold` remembers its result per folding policy.
+
+    Folding depends only on the header's parse tree (fixed once parsed) and on the
+    policy's line length, line separator and utf8 flag; generating bytes clones the
+    policy per message, so those three are the key, not the policy object.
+    """
+
+    def fold(self, *, policy: email.policy.Policy) -> str:
+        key = (policy.max_line_length, policy.linesep, policy.utf8)
+        folded = self.__dict__.setdefault("_folded", {})
+        text = folded.get(key)
+        if text is None:
+            text = folded[key] = super().fold(policy=policy)
+        return text
+
+
 class _ReusingHeaderRegistry(HeaderRegistry):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -44,7 +63,9 @@ class _ReusingHeaderRegistry(HeaderRegistry):
         key = name.lower()
         cls = self._classes.get(key)
         if cls is None:
-            cls = self._classes[key] = super().__getitem__(name)
+            # What `HeaderRegistry.__getitem__` builds, with `_FoldedOnce` in front.
+            specific = self.registry.get(key, self.default_class)
+            cls = self._classes[key] = type("_" + specific.__name__, (_FoldedOnce, specific, self.base_class), {})
         return cls
 
     def _parse(self, name: str, value: str) -> BaseHeader:

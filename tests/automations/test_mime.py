@@ -84,3 +84,16 @@ def test_a_repeated_header_is_parsed_once_and_folds_the_same():
     assert first["From"] is second["From"]
     assert first["List-Unsubscribe-Post"] is second["List-Unsubscribe-Post"]
     assert _without_boundary(first.as_bytes()) == _without_boundary(second.as_bytes())
+
+
+def test_a_repeated_header_folds_once_and_the_smtp_bytes_stay_djangos():
+    theirs = _build(EmailMultiAlternatives).message(policy=email.policy.SMTP).as_bytes()
+    first = _build(Message).message(policy=email.policy.SMTP)
+    second = _build(Message).message(policy=email.policy.SMTP)
+
+    assert first["From"] is second["From"]
+    assert _without_boundary(first.as_bytes()) == _without_boundary(theirs)
+    # The second message's From is folded from the memo the first one left.
+    assert first["From"]._folded
+    assert _without_boundary(second.as_bytes()) == _without_boundary(theirs)
+    assert _without_boundary(second.as_bytes(policy=email.policy.default)) == _without_boundary(theirs).replace(b"\r\n", b"\n")

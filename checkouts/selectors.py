@@ -24,10 +24,17 @@ def activities_latest(*, abandoned_checkout_id, limit: int = Activity.API_LIMIT)
 
 
 def latest_activities_prefetch() -> Prefetch:
-    """Prefetch each row's latest 20 activities in one query (a window function per page)."""
+    """Prefetch each row's latest 20 activities in one query (a window function per page).
+
+    Only what the Wix entity shows of an activity (its type and date) is loaded: every
+    reader of `latest_activities` renders that entity, and an activity's `detail` JSON is
+    the largest part of its row.
+    """
     return Prefetch(
         "activities",
-        queryset=Activity.objects.order_by("-created_at", "-id")[: Activity.API_LIMIT],
+        queryset=Activity.objects.only("id", "abandoned_checkout_id", "type", "created_at").order_by(
+            "-created_at", "-id"
+        )[: Activity.API_LIMIT],
         to_attr="latest_activities",
     )
 

@@ -1,5 +1,6 @@
 """The Celery application: thin tasks, a beat schedule of sweepers, Django settings under CELERY_."""
 
+import gc
 import os
 
 from celery import Celery, signals
@@ -21,6 +22,20 @@ def _logging_from_django_settings(**kwargs) -> None:
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+@signals.worker_process_init.connect
+def startup_heap_freeze(**kwargs) -> None:
+    """Take what the process loaded at start (Django, the apps, their modules: some 200,000
+    objects) out of the garbage collector's sight.
+
+    A dispatcher batch makes hundreds of thousands of short-lived objects (every parsed
+    email header is a small tree), which sets off collections; a full one would walk the
+    whole framework every time. Frozen, it walks only what the tasks made. About a tenth of
+    a dispatcher batch's time (docs/benchmarks.md).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 signals.before_task_publish.connect(logs.task_publish_add_request_id, weak=False)

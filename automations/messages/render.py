@@ -155,18 +155,22 @@ def message_context(abandoned_checkout: AbandonedCheckout, store: Store, *, to: 
     return context
 
 
+@lru_cache(maxsize=8)
+def _address_of(sender: str) -> str:
+    # Parsing an address takes longer than the rest of a Message-ID; the setting rarely changes.
+    return parseaddr(sender)[1]
+
+
 def _from_address(store: Store) -> str:
     """The store's name in front of our sender address: buyers recognise the shop, not the tool."""
-    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    return formataddr((store.name, address))
+    return formataddr((store.name, _address_of(settings.DEFAULT_FROM_EMAIL)))
 
 
 def message_id_for(idempotency_key: str) -> str:
     """A Message-ID derived from the idempotency key: a retried send carries the same one, so a
     provider or mailbox that de-duplicates on it shows the buyer one email. The keyed hash keeps
     ids of two installs (whose step numbers overlap) apart."""
-    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    domain = address.rpartition("@")[2] or "comeback.localhost"
+    domain = _address_of(settings.DEFAULT_FROM_EMAIL).rpartition("@")[2] or "comeback.localhost"
     install = salted_hmac("automations.message-id", idempotency_key, algorithm="sha256").hexdigest()[:16]
     return f"<{idempotency_key}.{install}@{domain}>"
 

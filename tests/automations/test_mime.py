@@ -96,4 +96,5 @@ def test_a_repeated_header_folds_once_and_the_smtp_bytes_stay_djangos():
     # The second message's From is folded from the memo the first one left.
     assert first["From"]._folded
     assert _without_boundary(second.as_bytes()) == _without_boundary(theirs)
-    assert _without_boundary(second.as_bytes(policy=email.policy.default)) == _without_boundary(theirs).replace(b"\r\n", b"\n")
+    unix = second.as_bytes(policy=email.policy.default)
+    assert _without_boundary(unix) == _without_boundary(theirs).replace(b"\r\n", b"\n")

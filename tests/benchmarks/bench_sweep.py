@@ -76,6 +76,12 @@ def main() -> None:
         copy_rows(Checkout, rows[start : start + demo.WRITE_BATCH])
     print(f"loaded {args.count:,} idle checkouts in {time.perf_counter() - started:.1f} s")
 
+    # What a worker process does once it has started (config/celery_app.py); the rows built
+    # above go first, a worker never holds them.
+    del rows
+    from config.celery_app import startup_heap_freeze
+
+    startup_heap_freeze()
     reset_queries()
     backend_pid = _backend_pid(connection)
     with CaptureQueriesContext(connection) as queries:

@@ -99,8 +99,22 @@ def process_batch(ids: list[int]) -> dict[str, int]:
         finally:
             run.close()
         run.save_records()
+        _receipts_spent_delete(outcomes, receipted)
         _record(outcomes, checkouts, now)
     return dict(Counter(outcome.key for _, outcome in outcomes))
+
+
+def _receipts_spent_delete(outcomes: list[tuple[ScheduledStep, Outcome]], receipted: set[str]) -> None:
+    """A receipted step (its worker died after the send) that has now ended without recording
+    the email, because its checkout was recovered meanwhile say, has no use for the receipt
+    either. One that goes back on the schedule keeps it: its email did leave."""
+    spent = [
+        scheduled.idempotency_key
+        for scheduled, outcome in outcomes
+        if scheduled.idempotency_key in receipted and not (outcome.retry_at or outcome.released)
+    ]
+    if spent:
+        SendReceipt.objects.filter(idempotency_key__in=spent).delete()
 
 
 def _record(outcomes: list[tuple[ScheduledStep, Outcome]], checkouts: dict, now: datetime) -> None:

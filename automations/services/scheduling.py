@@ -20,7 +20,7 @@ from checkouts.models import AbandonedCheckout, Activity
 from checkouts.services import ActivityEntry, activities_record_bulk
 from config.wakeups import wake_up_publish
 
-from ..models import Automation, AutomationStep, Enrollment, Reason, ScheduledStep
+from ..models import Automation, AutomationStep, Enrollment, Reason, ScheduledStep, SendReceipt
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +119,10 @@ def scheduled_steps_cancel(*, abandoned_checkout: AbandonedCheckout, reason: str
     )
     if not pending:
         return 0
+    # A step a dead worker had claimed (attempts > 0) may have left the receipt of its email;
+    # cancelled, it will never come back for it.
+    if claimed_before := [scheduled.idempotency_key for scheduled in pending if scheduled.attempts]:
+        SendReceipt.objects.filter(idempotency_key__in=claimed_before).delete()
     activities_record_bulk(
         [
             ActivityEntry(

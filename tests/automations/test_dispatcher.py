@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 
 from automations.dispatcher import claim_due_steps
 from automations.dispatcher.batch import process_batch
-from automations.models import Notification, Reason, ScheduledStep, SentEmail, Task, Unsubscribe
+from automations.models import Notification, Reason, ScheduledStep, SendReceipt, SentEmail, Task, Unsubscribe
 from automations.notify.backends import locmem as sms
 from checkouts.models import AbandonedCheckout, Activity, WebhookEvent
-from checkouts.services import abandoned_checkout_anonymise, abandoned_checkout_delete
+from checkouts.services import abandoned_checkout_anonymise, abandoned_checkout_delete, abandoned_checkout_recover
 from tests.automations.helpers import T0, abandon, activities, after, dispatch_at, email_step, one_step, only_automation
 from tests.automations.mailers import smtp_sink
 from tests.factories import MembershipFactory, StoreFactory, UserFactory
@@ -374,3 +374,53 @@ def test_a_text_the_gateway_refuses_is_retried_then_skipped_as_send_failed(store
     assert dispatch_at(after(hours=1, minutes=1)).outcomes == {"AUTOMATION_SKIPPED:SEND_FAILED": 1}
     assert activities(ac) == [("SCHEDULED", ""), ("AUTOMATION_SKIPPED", "SEND_FAILED")]
     assert one_step(ac).state == State.FAILED
+
+
+def _receipted_after_a_dead_worker(ac) -> ScheduledStep:
+    """The step as a worker killed right after its email left leaves it: claimed, lease
+    expired, and a receipt naming its key."""
+    with time_machine.travel(after(hours=1), tick=False):
+        claim_due_steps(now=after(hours=1), batch_size=10)
+    scheduled = one_step(ac)
+    SendReceipt.objects.create(idempotency_key=scheduled.idempotency_key, message_id="<m@x>", sent_at=after(hours=1))
+    return scheduled
+
+
+def test_a_receipted_step_recovered_before_its_retry_leaves_no_receipt(store, automation):
+    email_step(automation)
+    (ac,) = abandon(store)
+    _receipted_after_a_dead_worker(ac)
+    AbandonedCheckout.objects.filter(pk=ac.pk).update(status="RECOVERED", checkout_recovered_at=after(hours=1))
+
+    report = dispatch_at(after(hours=1, minutes=10))
+
+    assert report.outcomes == {"AUTOMATION_SKIPPED:RECOVERED": 1}
+    assert mail.outbox == []
+    assert not SendReceipt.objects.exists()
+
+
+def test_a_receipted_step_recorded_on_its_retry_leaves_no_receipt(store, automation):
+    email_step(automation)
+    (ac,) = abandon(store)
+    _receipted_after_a_dead_worker(ac)
+
+    report = dispatch_at(after(hours=1, minutes=10))
+
+    # Recorded as sent, not sent again.
+    assert report.outcomes == {"EMAIL_SENT": 1}
+    assert mail.outbox == [] and SentEmail.objects.count() == 1
+    assert not SendReceipt.objects.exists()
+
+
+def test_cancelling_a_step_a_dead_worker_claimed_deletes_its_receipt(store, automation):
+    email_step(automation)
+    (ac,) = abandon(store)
+    scheduled = _receipted_after_a_dead_worker(ac)
+    # The expired lease hands it back to the schedule, as the dispatcher's reclaim does.
+    ScheduledStep.objects.filter(pk=scheduled.pk).update(state=State.PENDING)
+
+    with time_machine.travel(after(hours=1, minutes=10), tick=False):
+        abandoned_checkout_recover(abandoned_checkout_id=ac.pk, order_id="order-1")
+
+    assert one_step(ac).state == State.CANCELLED
+    assert not SendReceipt.objects.exists()

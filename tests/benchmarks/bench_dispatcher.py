@@ -74,6 +74,7 @@ def bench_dispatcher(steps: int, batch_size: int) -> None:
     from checkouts.models import AbandonedCheckout
     from checkouts.services import store_create
     from config.celery_app import startup_heap_freeze
+    from tests.benchmarks.cpu import backend_cpu_seconds, backend_pid_of
 
     store = store_create(name="Bench Outfitters", storefront_url="https://bench.example.com")
     print(f"\n== Dispatcher: {steps:,} due email steps, batches of {batch_size}")
@@ -95,8 +96,8 @@ def bench_dispatcher(steps: int, batch_size: int) -> None:
     # own objects go first, a worker never holds them.
     del checkouts
     startup_heap_freeze()
-    backend_pid = _backend_pid()
-    cpu_started, server_cpu_started = time.process_time(), _server_cpu(backend_pid)
+    backend_pid = backend_pid_of(connection)
+    cpu_started, server_cpu_started = time.process_time(), backend_cpu_seconds(backend_pid)
     per_batch: list[int] = []
     batch_times: list[float] = []
     counter = QueryCounter()
@@ -111,7 +112,7 @@ def bench_dispatcher(steps: int, batch_size: int) -> None:
             per_batch.append(counter.count - before)
             batch_times.append(time.perf_counter() - batch_started)
     elapsed = time.perf_counter() - started
-    client_cpu, server_cpu = time.process_time() - cpu_started, _server_cpu(backend_pid) - server_cpu_started
+    client_cpu, server_cpu = time.process_time() - cpu_started, backend_cpu_seconds(backend_pid) - server_cpu_started
     done = ScheduledStep.objects.filter(state="DONE", activity_type="EMAIL_SENT").count()
     print(f"   {done:,} steps done, {len(mail.outbox):,} emails in the outbox, {len(per_batch)} batches")
     print(f"   wall time {elapsed:.2f} s → {done / elapsed:,.0f} steps/s (target ≥ 500)")
@@ -128,20 +129,6 @@ def bench_dispatcher(steps: int, batch_size: int) -> None:
     )
     print(f"   batch time: median {statistics.median(batch_times) * 1000:.0f} ms, max {max(batch_times) * 1000:.0f} ms")
     assert done == steps and len(mail.outbox) == steps
-
-
-def _backend_pid() -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
-def _server_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the PostgreSQL backend serving us has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def make_idle_checkouts(store, count: int) -> None:
@@ -180,10 +167,13 @@ def make_idle_checkouts(store, count: int) -> None:
 
 
 def bench_sweep(count: int) -> None:
+    from django.db import connection
+
     from automations.models import ScheduledStep
     from checkouts import hooks
     from checkouts.models import AbandonedCheckout
     from checkouts.services import abandoned_checkouts_detect, store_create
+    from tests.benchmarks.cpu import backend_cpu_seconds, backend_pid_of
 
     print(f"\n== Sweep: {count:,} idle checkouts → abandoned checkouts (batches of 2,000)")
     results = {}
@@ -192,11 +182,11 @@ def bench_sweep(count: int) -> None:
         make_idle_checkouts(store, count)
         if not connected:
             hooks.abandoned_checkouts_created.disconnect(dispatch_uid="automations")
-        backend_pid = _backend_pid()
-        started, cpu, server = time.perf_counter(), time.process_time(), _server_cpu(backend_pid)
+        backend_pid = backend_pid_of(connection)
+        started, cpu, server = time.perf_counter(), time.process_time(), backend_cpu_seconds(backend_pid)
         made = abandoned_checkouts_detect()
         results[label] = time.perf_counter() - started
-        cpu_total = time.process_time() - cpu + _server_cpu(backend_pid) - server
+        cpu_total = time.process_time() - cpu + backend_cpu_seconds(backend_pid) - server
         if not connected:
             from automations.receivers import on_abandoned_checkouts_created
 

@@ -45,6 +45,7 @@ def main() -> None:
     from checkouts.bulk import copy_rows
     from checkouts.models import AbandonedCheckout, Checkout, WebhookEvent
     from checkouts.services import abandoned_checkouts_detect, store_create
+    from tests.benchmarks.cpu import backend_cpu_seconds, backend_pid_of
 
     store = store_create(name="Sweep bench", currency="USD")
     now = timezone.now()
@@ -83,12 +84,12 @@ def main() -> None:
 
     startup_heap_freeze()
     reset_queries()
-    backend_pid = _backend_pid(connection)
+    backend_pid = backend_pid_of(connection)
     with CaptureQueriesContext(connection) as queries:
-        started, cpu, server = time.perf_counter(), time.process_time(), _server_cpu(backend_pid)
+        started, cpu, server = time.perf_counter(), time.process_time(), backend_cpu_seconds(backend_pid)
         created = abandoned_checkouts_detect(now=now)
         elapsed = time.perf_counter() - started
-        cpu, server = time.process_time() - cpu, _server_cpu(backend_pid) - server
+        cpu, server = time.process_time() - cpu, backend_cpu_seconds(backend_pid) - server
     batches = -(-created // 2000)
     # Where the time went: this process (Python) and the PostgreSQL backend serving it. The
     # backend's share is the floor no change to the Python side can go under.
@@ -97,18 +98,6 @@ def main() -> None:
     print(f"queries: {len(queries)} for {batches} batches ({len(queries) / max(batches, 1):.1f} per batch)")
     print(f"rows: {AbandonedCheckout.objects.count():,} abandoned, {WebhookEvent.objects.count():,} outbox events")
     print("target ≤ 10 s:", "PASS" if elapsed <= 10 and created == args.count else "FAIL")
-
-
-def _backend_pid(connection) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
-def _server_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the PostgreSQL backend serving us has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,34 @@
 import gc
 
+import pytest
 from celery import signals
 
+from config.celery_app import child_heap_freeze, startup_heap_freeze
 
-def test_a_worker_process_freezes_what_it_loaded_at_start():
-    # Other tests start worker code in this process too; begin from nothing frozen.
+
+@pytest.fixture
+def nothing_frozen():
+    # Other tests run worker code in this process too; begin and end with nothing frozen.
     gc.unfreeze()
-    try:
-        signals.worker_process_init.send(sender=None)
+    yield
+    gc.unfreeze()
 
-        # Django, the apps and their modules are out of the collector's generations.
-        assert gc.get_freeze_count() > 10_000
-    finally:
-        gc.unfreeze()
+
+def _receivers(signal) -> list:
+    return [ref() for _, ref in signal.receivers]
+
+
+@pytest.mark.parametrize(
+    ("signal", "receiver"),
+    [(signals.worker_init, startup_heap_freeze), (signals.worker_process_init, child_heap_freeze)],
+    ids=["worker, before the pool forks", "pool child"],
+)
+def test_a_worker_freezes_what_it_loaded_at_start(nothing_frozen, signal, receiver):
+    # Connected, not sent: Celery's Django fix-up also listens to worker_init and would
+    # close this test's database connections.
+    assert receiver in _receivers(signal)
+
+    receiver()
+
+    # Django, the apps and their modules are out of the collector's generations.
+    assert gc.get_freeze_count() > 10_000

@@ -2,8 +2,8 @@
 
 Building a message with Python's modern email API parses every header value it sets
 (`email.headerregistry`), and most of a recovery email's headers are the same from one
-message to the next: its From, Date, MIME-Version, List-Unsubscribe-Post, and the
-Content-Type and Content-Transfer-Encoding of each part. The registry below
+message to the next: its From, MIME-Version, List-Unsubscribe-Post, and the Content-Type
+and Content-Transfer-Encoding of each part. The registry below
 
 - hands out one class per header name, where CPython's creates a new class with `type()`
   for every header of every message, and

@@ -9,6 +9,9 @@ import urllib.request
 from collections import Counter
 from datetime import datetime, timedelta
 
+from django.db.models import Count
+
+from checkouts.models import AbandonedCheckout, Store, WebhookEvent
 from tests.checkouts.helpers import checkout_body, iso
 
 
@@ -93,3 +96,12 @@ def post_json(url: str, body: dict, *, key: str, timeout: float = 30) -> tuple[i
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def assert_abandoned_once(shop: Store, count: int) -> None:
+    """Every one of `count` checkouts abandoned exactly once, with exactly one `created` event."""
+    acs = AbandonedCheckout.objects.filter(store=shop)
+    assert acs.count() == count
+    assert acs.values("checkout_id").distinct().count() == count
+    created = WebhookEvent.objects.filter(type="created").values("entity_id").annotate(n=Count("id"))
+    assert sorted(row["n"] for row in created) == [1] * count

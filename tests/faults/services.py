@@ -105,6 +105,17 @@ def celery(command: str, *, env: dict[str, str], log: Path, app: str = "config",
     return Process(argv, env=env, log=log)
 
 
+def fast_beat(*, env: dict[str, str], directory: Path, name: str = "beat") -> Process:
+    """A beat on the seconds-long schedule of `tests.faults.fast_beat`, its files in `directory`."""
+    return celery(
+        "beat",
+        app="tests.faults.fast_beat",
+        env=env,
+        log=directory / f"{name}.log",
+        args=("--schedule", str(directory / f"{name}-schedule"), "--pidfile", str(directory / f"{name}.pid")),
+    )
+
+
 # --- Redis ----------------------------------------------------------------------------
 
 

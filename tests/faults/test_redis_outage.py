@@ -20,7 +20,7 @@ from checkouts.models import AbandonedCheckout, Checkout, IngestedEvent, Webhook
 from checkouts.services import api_key_create
 
 from .helpers import completed, figure, idle_event, percentile, post_json
-from .services import RedisServer, WebServer, base_env, celery, live_database_url, wait_until
+from .services import RedisServer, WebServer, base_env, celery, fast_beat, live_database_url, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -63,13 +63,7 @@ def test_ingest_answers_while_redis_is_down_and_everything_catches_up(redis, sho
     )
     web = WebServer(env=env, log=tmp_path / "web.log")
     worker = celery("worker", env=env, log=tmp_path / "worker.log")
-    beat = celery(
-        "beat",
-        app="tests.faults.fast_beat",
-        env=env,
-        log=tmp_path / "beat.log",
-        args=("--schedule", str(tmp_path / "beat-schedule")),
-    )
+    beat = fast_beat(env=env, directory=tmp_path)
     _, key = api_key_create(store=shop, name="faults", scopes=["ingest"])
     url = f"{web.url}/api/v1/checkout-events"
     idle_since = lambda: timezone.now() - shop.abandon_after - timedelta(seconds=1)  # noqa: E731

@@ -14,18 +14,17 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import Count
 from django.utils import timezone
 
 from automations.dispatcher import scheduled_steps_dispatch
 from automations.models import ScheduledStep, SentEmail
-from checkouts.models import AbandonedCheckout, Activity, Checkout, WebhookDelivery, WebhookEvent
+from checkouts.models import Activity, Checkout, WebhookDelivery, WebhookEvent
 from checkouts.services import abandoned_checkouts_detect, checkout_events_ingest
 from checkouts.webhooks.tasks import webhook_deliveries_dispatch_task
 from config.settings.base import _mailer_from_url
 
-from .helpers import figure, idle_event
-from .services import base_env, celery, live_database_url, wait_until
+from .helpers import assert_abandoned_once, figure, idle_event
+from .services import base_env, celery, fast_beat, live_database_url, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -55,16 +54,7 @@ def sweep_loop(stop: threading.Event, runs: Counter) -> None:
 def test_two_beats_and_two_sweep_loops_do_everything_exactly_once(broker, shop, smtp, receiver, settings, tmp_path):
     settings.MAILERS = {"default": _mailer_from_url(smtp.url)}
     env = base_env(DATABASE_URL=live_database_url(), EMAIL_URL=smtp.url, CELERY_BROKER_URL=settings.CELERY_BROKER_URL)
-    beats = [
-        celery(
-            "beat",
-            app="tests.faults.fast_beat",
-            env=env,
-            log=tmp_path / f"beat-{n}.log",
-            args=("--schedule", str(tmp_path / f"beat-schedule-{n}"), "--pidfile", str(tmp_path / f"beat-{n}.pid")),
-        )
-        for n in range(2)
-    ]
+    beats = [fast_beat(env=env, directory=tmp_path, name=f"beat-{n}") for n in range(2)]
     worker = celery("worker", env=env, log=tmp_path / "worker.log")
     stop = threading.Event()
     runs: Counter = Counter()
@@ -108,11 +98,7 @@ def test_two_beats_and_two_sweep_loops_do_everything_exactly_once(broker, shop, 
         for process in (*beats, worker):
             process.kill()
 
-    acs = AbandonedCheckout.objects.filter(store=shop)
-    assert acs.count() == CHECKOUTS
-    assert acs.values("checkout_id").distinct().count() == CHECKOUTS
-    created = WebhookEvent.objects.filter(type="created").values("entity_id").annotate(n=Count("id"))
-    assert sorted(row["n"] for row in created) == [1] * CHECKOUTS
+    assert_abandoned_once(shop, CHECKOUTS)
 
     steps = list(ScheduledStep.objects.all())
     assert len(steps) == CHECKOUTS and {step.state for step in steps} == {ScheduledStep.State.DONE}

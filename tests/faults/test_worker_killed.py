@@ -12,15 +12,14 @@ import random
 import time
 
 import pytest
-from django.db.models import Count
 from django.utils import timezone
 
 from automations.models import ScheduledStep, SentEmail
 from checkouts.models import AbandonedCheckout, Checkout, WebhookDelivery, WebhookEvent
 from checkouts.services import checkout_events_ingest
 
-from .helpers import due_over, duplicates, figure, idle_event, outside_crash_window
-from .services import WORKER_CONCURRENCY, base_env, celery, live_database_url, wait_until
+from .helpers import assert_abandoned_once, due_over, duplicates, figure, idle_event, outside_crash_window
+from .services import WORKER_CONCURRENCY, base_env, celery, fast_beat, live_database_url, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -48,13 +47,7 @@ def test_a_worker_killed_ten_times_loses_nothing_and_repeats_only_crash_window_s
         COMEBACK_DISPATCH_LEASE_SECONDS=str(LEASE_SECONDS),
     )
     worker = celery("worker", env=env, log=tmp_path / "worker.log")
-    beat = celery(
-        "beat",
-        app="tests.faults.fast_beat",
-        env=env,
-        log=tmp_path / "beat.log",
-        args=("--schedule", str(tmp_path / "beat-schedule")),
-    )
+    beat = fast_beat(env=env, directory=tmp_path)
 
     def done() -> int:
         return AbandonedCheckout.objects.filter(store=shop).count() + len(smtp.accepted) + len(receiver.received)
@@ -96,11 +89,7 @@ def test_a_worker_killed_ten_times_loses_nothing_and_repeats_only_crash_window_s
         beat.kill()
 
     # Nothing lost, nothing abandoned twice.
-    acs = AbandonedCheckout.objects.filter(store=shop)
-    assert acs.count() == CHECKOUTS
-    assert acs.values("checkout_id").distinct().count() == CHECKOUTS
-    created = WebhookEvent.objects.filter(type="created").values("entity_id").annotate(n=Count("id"))
-    assert sorted(row["n"] for row in created) == [1] * CHECKOUTS
+    assert_abandoned_once(shop, CHECKOUTS)
 
     # Every step done once in the database, every email accepted at least once.
     steps = list(ScheduledStep.objects.all())

@@ -11,7 +11,7 @@ from email import message_from_bytes
 class Accepted:
     key: str
     message_id: str
-    at: float = field(default_factory=time.time)
+    at: float = field(default_factory=time.time)  # when the sender began the message (DATA)
 
 
 class SmtpSink:
@@ -39,17 +39,25 @@ class SmtpSink:
                         self.reply("250-sink")
                         self.reply("250 8BITMIME")
                     elif verb == "DATA":
+                        # Stamped before the 354: the sender cannot have sent the message (nor
+                        # died after sending it) earlier. This thread may read a body already in
+                        # the socket well after its sender was killed; the stamp does not move.
+                        started = time.time()
                         self.reply("354 end with .")
-                        data = b""
-                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
-                            data += chunk[1:] if chunk.startswith(b"..") else chunk
+                        lines = []
+                        while (chunk := self.rfile.readline()) != b".\r\n":
+                            if not chunk:
+                                return  # the sender died mid-message: a real server drops it too
+                            lines.append(chunk[1:] if chunk.startswith(b"..") else chunk)
+                        data = b"".join(lines)
                         time.sleep(delay)  # a real server's time to queue the message
                         message = message_from_bytes(data)
+                        accepted = Accepted(
+                            message.get("X-Comeback-Idempotency-Key", ""), message.get("Message-ID", ""), at=started
+                        )
                         with sink.lock:
                             sink.messages.append(data)
-                            sink.accepted.append(
-                                Accepted(message.get("X-Comeback-Idempotency-Key", ""), message.get("Message-ID", ""))
-                            )
+                            sink.accepted.append(accepted)
                         self.reply("250 queued")
                     elif verb == "QUIT":
                         self.reply("221 bye")

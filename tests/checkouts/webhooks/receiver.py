@@ -38,6 +38,7 @@ class Receiver:
             disable_nagle_algorithm = True  # else keep-alive replies wait 40 ms for a delayed ACK
 
             def do_POST(self):
+                arrived = time.time()  # before reading the body: not moved by this thread's own lag
                 time.sleep(delay)  # a slow receiver keeps requests in flight
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
@@ -45,7 +46,13 @@ class Receiver:
                     return  # the sender died mid-request: a real server would drop this too
                 with receiver.lock:
                     receiver.received.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, self.client_address)
+                        Received(
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            self.client_address,
+                            arrived,
+                        )
                     )
                     reply = receiver.replies.popleft() if receiver.replies else receiver.default
                 self.send_response(reply.status)

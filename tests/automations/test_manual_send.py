@@ -1,6 +1,8 @@
 """“Send recovery email now”: preview, send, the guard against sending twice, bulk."""
 
+import email.policy
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -87,6 +89,27 @@ def test_an_address_the_smtp_backend_refuses_logs_email_not_sent(client, owner, 
         response = client.post(f"/checkouts/{checkout.pk}/recovery-email/")
     assert response.status_code == 302 and received == []
     assert activities(checkout) == [("EMAIL_NOT_SENT", "SEND_FAILED")]
+
+
+def test_over_smtp_the_unsubscribe_header_arrives_as_a_link_that_works(client, owner, checkout, settings):
+    client.force_login(owner)
+    with smtp_sink() as (port, received):
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+            }
+        }
+        client.post(f"/checkouts/{checkout.pk}/recovery-email/")
+    [raw] = received
+    # Longer than a line: the standard library alone would have sent RFC 2047 encoded words.
+    header = next(line for line in raw.splitlines() if line.startswith(b"List-Unsubscribe:"))
+    assert b"=?" not in header and len(header) > 78
+    link = email.message_from_bytes(raw, policy=email.policy.default)["List-Unsubscribe"]
+    assert link.startswith("<http://") and link.endswith(">")
+    client.logout()
+    assert client.post(urlsplit(link[1:-1]).path, {"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert Unsubscribe.objects.filter(store=checkout.store).count() == 1
 
 
 def test_viewers_cannot_send_and_other_stores_checkouts_are_404(client, store, checkout):

@@ -1,3 +1,4 @@
+import email.message
 import email.policy
 import re
 
@@ -60,6 +61,19 @@ def test_message_matches_djangos(policy, html, encoding):
     )
 
 
+@pytest.mark.parametrize("policy", [email.policy.default, email.policy.SMTP], ids=["default", "smtp"])
+@pytest.mark.parametrize("html", ["<p>Hallo Zoë</p>", LONG_HTML, CYRILLIC, "<p>short ascii</p>\r\n\r\n"])
+def test_the_bytes_are_the_stdlib_generators(policy, html):
+    ours = _build(Message, html + "\nFrom the shop\n").message(policy=policy)
+
+    raw = ours.as_bytes()
+    assert raw == email.message.EmailMessage.as_bytes(ours)
+    assert bytes(ours) == raw
+    assert ours.as_bytes(policy=email.policy.default) == email.message.EmailMessage.as_bytes(
+        ours, policy=email.policy.default
+    )
+
+
 def _headers(part) -> bytes:
     return b"".join(f"{name}: {value}\n".encode() for name, value in part.items())
 
@@ -98,3 +112,37 @@ def test_a_repeated_header_folds_once_and_the_smtp_bytes_stay_djangos():
     assert _without_boundary(second.as_bytes()) == _without_boundary(theirs)
     unix = second.as_bytes(policy=email.policy.default)
     assert _without_boundary(unix) == _without_boundary(theirs).replace(b"\r\n", b"\n")
+
+
+UNSUBSCRIBE = "<https://comeback.example.com/unsubscribe/eyJzIjoiYTgxNWQzNmMtZjBhMi00ZDljLTk4YjktNmVlY2Q3NWZlZjhmIiwiZSI6ImVtbWFAZXhhbXBsZS5uZXQifQ:1xXPRk:4VENcUdjcqeN-9qSB4HMugZO47xEId7u_LcvptXwcBE/>"
+
+
+@pytest.mark.parametrize("policy", [email.policy.default, email.policy.SMTP], ids=["default", "smtp"])
+def test_a_long_unsubscribe_link_goes_out_as_a_link(policy):
+    message = _build(Message)
+    message.extra_headers["List-Unsubscribe"] = UNSUBSCRIBE
+
+    raw = message.message(policy=policy).as_bytes()
+
+    # Django's own message folds it into encoded words, which no mail client reads as a link.
+    assert b"=?utf-8?q?=3Chttps" in _build_with(EmailMultiAlternatives, UNSUBSCRIBE).message(policy=policy).as_bytes()
+    line = next(line for line in raw.splitlines() if line.startswith(b"List-Unsubscribe:"))
+    assert line == b"List-Unsubscribe: " + UNSUBSCRIBE.encode()
+    assert email.message_from_bytes(raw, policy=email.policy.default)["List-Unsubscribe"] == UNSUBSCRIBE
+
+
+def test_unsubscribe_entries_fold_between_entries():
+    mailto = "<mailto:unsubscribe@comeback.example.com?subject=unsubscribe>"
+    message = _build_with(Message, f"{mailto}, {UNSUBSCRIBE}")
+
+    raw = message.message(policy=email.policy.SMTP).as_bytes()
+
+    assert f"List-Unsubscribe: {mailto},\r\n {UNSUBSCRIBE}\r\n".encode() in raw
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["List-Unsubscribe"] == f"{mailto}, {UNSUBSCRIBE}"
+
+
+def _build_with(cls, unsubscribe: str):
+    message = _build(cls)
+    message.extra_headers["List-Unsubscribe"] = unsubscribe
+    return message

@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -15,7 +16,7 @@ import orjson
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.db.models import F, JSONField, Q
 from django.utils import timezone
 
@@ -33,22 +34,51 @@ _SNAPSHOT = CheckoutData.SNAPSHOT_FIELDS
 ERASED_REPR = "(erased)"
 
 
-def abandoned_checkouts_detect(*, now: datetime | None = None, batch_size: int | None = None) -> int:
+def abandoned_checkouts_detect(
+    *, now: datetime | None = None, batch_size: int | None = None, threads: int | None = None
+) -> int:
     """Turn every checkout idle past its store's `abandon_after` into an abandoned checkout.
 
     Set-based and batched: each batch claims its checkouts with FOR UPDATE SKIP LOCKED, so
     two sweeps running at once split the work instead of doing it twice, and the unique
     constraint on `AbandonedCheckout.checkout` would refuse a duplicate regardless.
     Returns how many abandoned checkouts were created.
+
+    On PostgreSQL, once a first batch comes back full, the rest run in `threads` threads
+    (COMEBACK_SWEEP_THREADS), each with a connection and transactions of its own: while one
+    thread waits for the database to write its batch, another builds the next in Python, so
+    a burst keeps both the worker and its database busy. A minute with a few due checkouts
+    opens no connection. A caller inside a transaction gets the whole sweep in that
+    transaction, in its own thread: other connections could not see what it has not committed.
     """
     now = now or timezone.now()
     batch_size = batch_size or settings.COMEBACK_SWEEP_BATCH_SIZE
+    threads = max(1, threads or settings.COMEBACK_SWEEP_THREADS)
+    if threads == 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _detect_batches(now=now, batch_size=batch_size)
+    created = _detect_batch(now=now, batch_size=batch_size)
+    if created < batch_size:
+        return created
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sweep") as pool:
+        running = [pool.submit(_detect_batches_in_thread, now=now, batch_size=batch_size) for _ in range(threads)]
+        return created + sum(future.result() for future in running)
+
+
+def _detect_batches(*, now: datetime, batch_size: int) -> int:
     created = 0
     while True:
         batch = _detect_batch(now=now, batch_size=batch_size)
         created += batch
         if batch < batch_size:
             return created
+
+
+def _detect_batches_in_thread(*, now: datetime, batch_size: int) -> int:
+    try:
+        return _detect_batches(now=now, batch_size=batch_size)
+    finally:
+        # The connections this thread opened; the pool's threads end with the sweep.
+        connections.close_all()
 
 
 def _detect_batch(*, now: datetime, batch_size: int) -> int:

@@ -261,6 +261,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 COMEBACK_PUBLIC_URL = env("COMEBACK_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 # How many abandoned checkouts one sweep transaction turns over at a time.
 COMEBACK_SWEEP_BATCH_SIZE = env.int("COMEBACK_SWEEP_BATCH_SIZE", default=2000)
+# Threads (each with its own PostgreSQL connection) one sweep runs its batches in; SQLite uses one.
+COMEBACK_SWEEP_THREADS = env.int("COMEBACK_SWEEP_THREADS", default=2)
 # How long an ingested event id is remembered for replay detection.
 COMEBACK_INGEST_DEDUP_DAYS = env.int("COMEBACK_INGEST_DEDUP_DAYS", default=7)
 # Abandoned checkouts older than this many days are deleted by a daily task (0 keeps them forever).

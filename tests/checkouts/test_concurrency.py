@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 import time_machine
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
+from django.db.backends.signals import connection_created
 
 from checkouts.models import AbandonedCheckout, Checkout, WebhookEvent
 from checkouts.services import abandoned_checkout_recover, abandoned_checkouts_detect, checkout_events_ingest
@@ -57,6 +58,54 @@ def test_two_sweeps_at_once_abandon_each_checkout_once():
     assert WebhookEvent.objects.filter(type="created").count() == 400
     assert sum(counts) <= 50
     assert not Checkout.objects.filter(abandon_due_at__isnull=False, abandoned_at__isnull=False).exists()
+
+
+def test_one_sweep_in_threads_abandons_each_checkout_once_and_closes_its_connections():
+    store = StoreFactory()
+    checkout_events_ingest(store=store, events=[updated_event(f"co-{i}") for i in range(500)])
+    before = _connections_to_this_database()
+
+    with time_machine.travel(at(61), tick=False):
+        created = abandoned_checkouts_detect(batch_size=30, threads=3)
+
+    assert created == 500
+    assert AbandonedCheckout.objects.values("checkout_id").distinct().count() == 500
+    assert WebhookEvent.objects.filter(type="created").count() == 500
+    assert not Checkout.objects.filter(abandon_due_at__isnull=False).exists()
+    assert _connections_to_this_database() <= before
+
+
+def test_a_sweep_with_less_than_a_batch_to_do_opens_no_connection():
+    store = StoreFactory()
+    checkout_events_ingest(store=store, events=[updated_event(f"co-{i}") for i in range(10)])
+    opened = []
+
+    def note(sender, connection, **kwargs):
+        opened.append(connection)
+
+    connection_created.connect(note)
+    try:
+        with time_machine.travel(at(61), tick=False):
+            assert abandoned_checkouts_detect(batch_size=20, threads=3) == 10
+    finally:
+        connection_created.disconnect(note)
+    assert opened == []
+
+
+def test_a_sweep_inside_a_transaction_runs_in_it():
+    store = StoreFactory()
+    with transaction.atomic():
+        checkout_events_ingest(store=store, events=[updated_event(f"co-{i}") for i in range(50)])
+        with time_machine.travel(at(61), tick=False):
+            # Threads with their own connections would not see these uncommitted checkouts.
+            assert abandoned_checkouts_detect(batch_size=20, threads=3) == 50
+    assert AbandonedCheckout.objects.count() == 50
+
+
+def _connections_to_this_database() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
 
 
 def test_completion_racing_completion_recovers_once():

@@ -4,6 +4,7 @@ Each change writes its outbox events in its own transaction, and tells other app
 `checkouts.hooks` inside that same transaction.
 """
 
+import contextvars
 import logging
 import uuid
 from collections import Counter
@@ -60,7 +61,11 @@ def abandoned_checkouts_detect(
     if created < batch_size:
         return created
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sweep") as pool:
-        running = [pool.submit(_detect_batches_in_thread, now=now, batch_size=batch_size) for _ in range(threads)]
+        # Each thread runs in a copy of this context, so its log lines name the task (config/logs.py).
+        running = [
+            pool.submit(contextvars.copy_context().run, _detect_batches_in_thread, now=now, batch_size=batch_size)
+            for _ in range(threads)
+        ]
         return created + sum(future.result() for future in running)
 
 

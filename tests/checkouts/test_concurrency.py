@@ -1,5 +1,6 @@
 """Races on PostgreSQL with real threads released together by a barrier."""
 
+import logging
 import random
 import threading
 import uuid
@@ -12,6 +13,7 @@ from django.db.backends.signals import connection_created
 
 from checkouts.models import AbandonedCheckout, Checkout, WebhookEvent
 from checkouts.services import abandoned_checkout_recover, abandoned_checkouts_detect, checkout_events_ingest
+from config.logs import RequestContextFilter, task_var
 from tests.checkouts.helpers import at, completed_event, updated_event
 from tests.factories import StoreFactory
 
@@ -73,6 +75,22 @@ def test_one_sweep_in_threads_abandons_each_checkout_once_and_closes_its_connect
     assert WebhookEvent.objects.filter(type="created").count() == 500
     assert not Checkout.objects.filter(abandon_due_at__isnull=False).exists()
     assert _connections_to_this_database() <= before
+
+
+def test_the_sweeps_threads_log_under_the_task_that_runs_them(caplog):
+    store = StoreFactory()
+    checkout_events_ingest(store=store, events=[updated_event(f"co-{i}") for i in range(100)])
+    # The filter the logging configuration puts on every handler, run as each record is emitted.
+    caplog.handler.addFilter(RequestContextFilter())
+    token = task_var.set(("task-1", "checkouts.tasks.abandoned_checkouts_detect_task"))
+    try:
+        with time_machine.travel(at(61), tick=False), caplog.at_level(logging.INFO, logger="checkouts"):
+            abandoned_checkouts_detect(batch_size=20, threads=2)
+    finally:
+        task_var.reset(token)
+    batches = [record for record in caplog.records if record.getMessage().startswith("Marked ")]
+    assert len({record.threadName for record in batches}) >= 2
+    assert {record.task_id for record in batches} == {"task-1"}
 
 
 def test_a_sweep_with_less_than_a_batch_to_do_opens_no_connection():

@@ -199,12 +199,30 @@ def _mail(production: bool) -> list[Finding]:
             findings.append(_ok("mail", f"The mail server {host}:{port} answers (nothing was sent)."))
     else:
         findings.append(_ok("mail", f"Mail goes through {backend}."))
+    findings.extend(_dispatch_lock_hold(options if backend.endswith("smtp.EmailBackend") else {}))
     sender = settings.DEFAULT_FROM_EMAIL
     if production and sender.rstrip(">").endswith(("@localhost", "@example.com")):
         findings.append(
             Finding(Level.WARNING, "mail", f"DEFAULT_FROM_EMAIL is {sender!r}: buyers' mail servers will reject it.")
         )
     return findings
+
+
+def _dispatch_lock_hold(smtp_options: dict) -> list[Finding]:
+    """A dispatcher batch holds its checkouts' row locks while it sends; a completion arriving
+    meanwhile waits for them. Its budget plus one send must fit in a web statement's time."""
+    limit = getattr(settings, "DATABASE_STATEMENT_TIMEOUT", 0)
+    if not limit:
+        return []
+    hold = settings.COMEBACK_DISPATCH_SEND_BUDGET_SECONDS + (smtp_options.get("timeout") or 0)
+    if hold < limit:
+        return []
+    message = (
+        f"A dispatcher batch may hold row locks for {hold:g} s (COMEBACK_DISPATCH_SEND_BUDGET_SECONDS plus the "
+        f"SMTP timeout), not under DATABASE_STATEMENT_TIMEOUT ({limit} s): a checkout completed meanwhile "
+        "would fail with a 503. Lower the budget or the SMTP timeout."
+    )
+    return [Finding(Level.WARNING, "mail", message)]
 
 
 def _static_files(production: bool) -> list[Finding]:

@@ -38,10 +38,6 @@ State = ScheduledStep.State
 
 # Minutes to wait before retrying a failed send, by attempt: quick at first, then patient.
 RETRY_MINUTES = (1, 5, 15, 60, 240)
-# A batch stops starting new sends after this long and hands the rest back: its transaction
-# (and the row locks recoveries wait on) stays short, and it ends well inside the task's
-# time limit and the lease even when the mail server is slow.
-SEND_BUDGET_SECONDS = 30.0
 
 
 @dataclass

@@ -5,6 +5,7 @@ import time
 from collections import Counter, defaultdict
 from datetime import datetime
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import F, Prefetch
 from django.utils import timezone
@@ -14,7 +15,7 @@ from checkouts.models.privacy import email_digests
 from checkouts.services import ActivityEntry, activities_record_locked
 
 from ..models import AutomationStep, ScheduledStep, SendReceipt, SentEmail, Unsubscribe
-from .actions import SEND_BUDGET_SECONDS, Outcome, StepRun, perform
+from .actions import Outcome, StepRun, perform
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,9 @@ def process_batch(ids: list[int]) -> dict[str, int]:
         already_sent, receipted = _already_sent(steps)
         run = StepRun(
             now=now,
-            deadline=time.monotonic() + SEND_BUDGET_SECONDS,
+            # Past this, no new send starts and the rest go back on the schedule: the row locks
+            # a recovery waits on are held this long plus one send at most.
+            deadline=time.monotonic() + settings.COMEBACK_DISPATCH_SEND_BUDGET_SECONDS,
             configs=_configs(steps),
             unsubscribed=_unsubscribed(checkouts),
             already_sent=already_sent,

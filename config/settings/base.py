@@ -314,6 +314,10 @@ COMEBACK_NOTIFICATIONS = {
 # The dispatcher claims this many due steps per transaction; its lease must outlast a batch.
 COMEBACK_DISPATCH_BATCH_SIZE = env.int("COMEBACK_DISPATCH_BATCH_SIZE", default=100)
 COMEBACK_DISPATCH_LEASE_SECONDS = env.int("COMEBACK_DISPATCH_LEASE_SECONDS", default=300)
+# A batch starts no new send after this many seconds and hands the rest back. A recovery that
+# meets a batch waits for its row locks, so this plus one send (the SMTP timeout) should stay
+# under the web's DATABASE_STATEMENT_TIMEOUT; `manage.py doctor` checks it.
+COMEBACK_DISPATCH_SEND_BUDGET_SECONDS = env.float("COMEBACK_DISPATCH_SEND_BUDGET_SECONDS", default=5.0)
 # A step whose send keeps failing is given up (SEND_FAILED) after this many attempts.
 COMEBACK_DISPATCH_MAX_ATTEMPTS = env.int("COMEBACK_DISPATCH_MAX_ATTEMPTS", default=5)
 # "Send recovery email now" refuses a second email to the same checkout within this window.

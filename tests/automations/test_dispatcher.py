@@ -337,8 +337,8 @@ def test_a_batch_costs_the_same_queries_for_5_or_60_due_steps(store, automation)
     assert batch_queries(5, T0) == batch_queries(60, after(days=1))
 
 
-def test_a_batch_past_its_send_budget_hands_the_rest_back_untried(store, automation, monkeypatch):
-    monkeypatch.setattr("automations.dispatcher.batch.SEND_BUDGET_SECONDS", -1)
+def test_a_batch_past_its_send_budget_hands_the_rest_back_untried(store, automation, settings):
+    settings.COMEBACK_DISPATCH_SEND_BUDGET_SECONDS = 0
     email_step(automation)
     (ac,) = abandon(store)
     assert dispatch_at(after(hours=1), max_batches=1).outcomes == {"RELEASED": 1}

@@ -162,3 +162,24 @@ def test_partly_collected_static_files_are_named(production, tmp_path):
     assert error is not None
     assert "static files are missing from" in output
     assert "run `manage.py collectstatic --noinput` after every upgrade" in output
+
+
+@pytest.mark.django_db
+def test_a_send_budget_longer_than_a_web_statement_may_wait_is_a_warning(production, smtp_server):
+    host, port = smtp_server.server_address
+    production.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": host, "port": port, "timeout": 10},
+        }
+    }
+    production.DATABASE_STATEMENT_TIMEOUT = 20
+    production.COMEBACK_DISPATCH_SEND_BUDGET_SECONDS = 5
+
+    assert "row locks" not in run_doctor()[0]
+
+    production.COMEBACK_DISPATCH_SEND_BUDGET_SECONDS = 30
+    output, _ = run_doctor()
+
+    assert "! mail: A dispatcher batch may hold row locks for 40 s" in output
+    assert "not under DATABASE_STATEMENT_TIMEOUT (20 s)" in output

@@ -13,9 +13,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from glob import glob
 from pathlib import Path
 
@@ -33,13 +34,14 @@ def free_port() -> int:
 
 
 def wait_until(
-    condition: Callable[[], object], *, timeout: float, every: float = 0.1, what: str = "condition"
+    condition: Callable[[], object], *, timeout: float, every: float = 0.1, what: str | Callable[[], str] = "condition"
 ) -> float:
-    """Poll until `condition()` is truthy; return the seconds it took. Fails after `timeout`."""
+    """Poll until `condition()` is truthy; return the seconds it took. Fails after `timeout`,
+    naming `what` (a callable is asked only then: a log tail, say)."""
     started = time.monotonic()
     while not condition():
         if time.monotonic() - started > timeout:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what() if callable(what) else what}")
         time.sleep(every)
     return time.monotonic() - started
 
@@ -89,6 +91,30 @@ class Process:
 
     def tail(self, chars: int = 3000) -> str:
         return self.log.read_text()[-chars:] if self.log.exists() else ""
+
+
+@contextlib.contextmanager
+def supervised(*processes: Process, every: float = 0.5) -> Iterator[list[str]]:
+    """Restart any of `processes` that exits on its own, as `Restart=always` does in the
+    systemd units (deploy/systemd). Yields the log of restarts ("worker exited with 1").
+    Leave the block before killing them, or they come back."""
+    restarts: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(every):
+            for process in processes:
+                if process.process is not None and not process.running:
+                    restarts.append(f"{process.log.stem} exited with {process.process.returncode}")
+                    process.start()
+
+    watcher = threading.Thread(target=watch, name="supervisor", daemon=True)
+    watcher.start()
+    try:
+        yield restarts
+    finally:
+        stop.set()
+        watcher.join()
 
 
 def celery(command: str, *, env: dict[str, str], log: Path, app: str = "config", args: tuple = ()) -> Process:

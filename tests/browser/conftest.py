@@ -46,7 +46,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(live_server):
+    """One Chromium for the session. It asks for the live server first so that it closes
+    before the server stops: its last keep-alive connections then end while the server's
+    request threads may still use the shared test database connection."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -20,7 +20,14 @@ class TimedLocmemBackend(locmem.EmailBackend):
 
 
 @contextmanager
-def smtp_sink() -> Iterator[tuple[int, list[bytes]]]:
-    """A real SMTP server on a free loopback port, for as long as the block runs: (port, messages)."""
+def smtp_mailer(settings) -> Iterator[list[bytes]]:
+    """Django's SMTP backend sending to a real SMTP server on a free loopback port, for as long
+    as the block runs: the messages it accepted, as received."""
     with SmtpSink() as sink:
-        yield sink.port, sink.messages
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": sink.port, "timeout": 5},
+            }
+        }
+        yield sink.messages

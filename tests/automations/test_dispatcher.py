@@ -16,7 +16,7 @@ from automations.notify.backends import locmem as sms
 from checkouts.models import AbandonedCheckout, Activity, WebhookEvent
 from checkouts.services import abandoned_checkout_anonymise, abandoned_checkout_delete, abandoned_checkout_recover
 from tests.automations.helpers import T0, abandon, activities, after, dispatch_at, email_step, one_step, only_automation
-from tests.automations.mailers import smtp_sink
+from tests.automations.mailers import smtp_mailer
 from tests.factories import MembershipFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -213,13 +213,7 @@ def test_an_address_the_smtp_backend_refuses_fails_its_step_and_the_batch_still_
     (first,) = abandon(store, buyer_email="ada@example.com")
     (refused,) = abandon(store, buyer_email="chloé@example.com")
     (last,) = abandon(store, buyer_email="grace@example.com")
-    with smtp_sink() as (port, received):
-        settings.MAILERS = {
-            "default": {
-                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
-            }
-        }
+    with smtp_mailer(settings) as received:
         report = dispatch_at(after(hours=1))
         assert dispatch_at(after(hours=2)).claimed == 0
     assert report.outcomes == {"EMAIL_SENT": 2, "EMAIL_NOT_SENT:SEND_FAILED": 1}

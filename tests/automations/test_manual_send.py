@@ -13,7 +13,7 @@ from django.test import Client
 from automations.models import Notification, SentEmail, Unsubscribe
 from checkouts.models import AbandonedCheckout, Activity, Membership
 from tests.automations.helpers import T0, activities, email_step, only_automation
-from tests.automations.mailers import smtp_sink
+from tests.automations.mailers import smtp_mailer
 from tests.factories import AbandonedCheckoutFactory, MembershipFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,13 +80,7 @@ def test_a_blocked_send_logs_email_not_sent(client, owner, checkout, arrange, re
 def test_an_address_the_smtp_backend_refuses_logs_email_not_sent(client, owner, checkout, settings):
     AbandonedCheckout.objects.filter(pk=checkout.pk).update(buyer_email="chloé@example.com")
     client.force_login(owner)
-    with smtp_sink() as (port, received):
-        settings.MAILERS = {
-            "default": {
-                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
-            }
-        }
+    with smtp_mailer(settings) as received:
         response = client.post(f"/checkouts/{checkout.pk}/recovery-email/")
     assert response.status_code == 302 and received == []
     assert activities(checkout) == [("EMAIL_NOT_SENT", "SEND_FAILED")]
@@ -94,13 +88,7 @@ def test_an_address_the_smtp_backend_refuses_logs_email_not_sent(client, owner, 
 
 def test_over_smtp_the_unsubscribe_header_arrives_as_a_link_that_works(client, owner, checkout, settings):
     client.force_login(owner)
-    with smtp_sink() as (port, received):
-        settings.MAILERS = {
-            "default": {
-                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
-            }
-        }
+    with smtp_mailer(settings) as received:
         client.post(f"/checkouts/{checkout.pk}/recovery-email/")
     [raw] = received
     # Longer than a line: the standard library alone would have sent RFC 2047 encoded words.

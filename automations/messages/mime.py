@@ -188,7 +188,7 @@ class _BytesGenerator(BytesGenerator):
     def _make_boundary(cls, text: bytes | str | None = None) -> str:
         # The stdlib's boundary (15 "=", 19 random digits, "=="), checked against the parts
         # by a substring test: it compiles a new regular expression for every message to look
-        # for the boundary as a line, which took half of `as_bytes`. Absent from the text
+        # for the boundary as a line, about a quarter of `as_bytes`. Absent from the text
         # altogether, it cannot be a line of it.
         while True:
             boundary = f"{'=' * 15}{random.randrange(sys.maxsize):019d}=="  # nosec B311 - as the stdlib's

@@ -64,7 +64,8 @@ class _FoldedOnce:
         return text
 
 
-_LIST_HEADER = re.compile(r"\s*<[^<>\s]+>(?:\s*,\s*<[^<>\s]+>)*\s*")
+_LIST_ENTRY = r"<[^<>\s]+>"
+_LIST_HEADER = re.compile(rf"\s*{_LIST_ENTRY}(?:\s*,\s*{_LIST_ENTRY})*\s*")
 
 
 class ListUnsubscribeHeader(UnstructuredHeader):
@@ -82,7 +83,7 @@ class ListUnsubscribeHeader(UnstructuredHeader):
         if not (value.isascii() and _LIST_HEADER.fullmatch(value)):
             return super().fold(policy=policy)
         limit = policy.max_line_length or len(value) + len(self.name) + 2
-        entries = re.findall(r"<[^<>\s]+>", value)
+        entries = re.findall(_LIST_ENTRY, value)
         lines = [f"{self.name}: {entries[0]}"]
         for entry in entries[1:]:
             if len(lines[-1]) + len(entry) + 2 > limit:

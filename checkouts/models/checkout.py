@@ -64,8 +64,13 @@ class CheckoutData(models.Model):
         "applied_discounts",
         "storefront_checkout_url",
     )
-    # Buyer data an erasure request blanks out.
+    # Buyer data an erasure request blanks out. The storefront's ids for the buyer go too:
+    # pseudonymous data is still personal data, and a contact id finds them again in the CRM.
     PERSONAL_FIELDS = {
+        "contact_id": "",
+        "visitor_id": "",
+        "member_id": "",
+        "user_id": "",
         "buyer_email": "",
         "email_key": "",
         "first_name": "",

@@ -51,6 +51,8 @@ EMAIL = "Zelda.Quux+erase@Example.org"
 PHONE = "+15550139876"
 PHONE_DIGITS = "5550139876"
 LAST_NAME = "Xylophonova"
+CONTACT_ID = "3f0c9d51-erase-contact"
+MEMBER_ID = "7a1e44b2-erase-member"
 TEXT_TYPES = {"CharField", "TextField", "JSONField", "EmailField", "URLField", "SlugField", "GenericIPAddressField"}
 
 
@@ -89,6 +91,7 @@ def occurrences(needle: str) -> list[tuple[str, str, int]]:
 def ingest(store, external_id: str, *, minutes: float = 0, email: str = EMAIL):
     event = updated_event(external_id, minutes=minutes, email=email)
     event["checkout"]["contactDetails"] = {"firstName": "Zelda", "lastName": LAST_NAME, "phone": PHONE}
+    event["checkout"]["buyerInfo"].update(contactId=CONTACT_ID, memberId=MEMBER_ID)
     (result,) = checkout_events_ingest(store=store, events=[event])
     assert result.success, result
 
@@ -157,6 +160,7 @@ def test_erasing_a_buyer_leaves_no_trace_of_them_in_any_column_of_any_table(echo
     before = {table for table, _, _ in occurrences(EMAIL)} | {table for table, _, _ in occurrences(PHONE_DIGITS)}
     for model in (Checkout, AbandonedCheckout, WebhookEvent, WebhookDelivery, SentEmail, Unsubscribe, LogEntry):
         assert model._meta.db_table in before, model
+    assert {table for table, _, _ in occurrences(CONTACT_ID)} >= {Checkout._meta.db_table, WebhookEvent._meta.db_table}
     assert Notification.objects.exists() and Task.objects.exists()
     assert ScheduledStep.objects.filter(state=ScheduledStep.State.PENDING).count() == 2
 
@@ -165,6 +169,9 @@ def test_erasing_a_buyer_leaves_no_trace_of_them_in_any_column_of_any_table(echo
     assert occurrences(EMAIL) == []
     assert occurrences(PHONE_DIGITS) == []
     assert occurrences(LAST_NAME) == []
+    # The storefront's ids for the buyer are personal data too (pseudonymous, not anonymous).
+    assert occurrences(CONTACT_ID) == []
+    assert occurrences(MEMBER_ID) == []
     assert record.counts["abandonedCheckouts"] == 2
     assert record.counts["checkouts"] == 4
     assert record.counts["scheduledStepsCancelled"] == 2

@@ -106,4 +106,8 @@ def scheduled_steps_dispatch(
             break
         if len(ids) < batch_size:
             break
+    if report.claimed:
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(report.outcomes.items()))
+        batches = f"{report.batches} batch" if report.batches == 1 else f"{report.batches} batches"
+        logger.info("Ran %d scheduled steps in %s: %s", report.claimed, batches, summary or "none done")
     return report

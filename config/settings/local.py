@@ -9,3 +9,10 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 # Webhooks may go to http:// and loopback receivers, so the demo works on one machine.
 COMEBACK_WEBHOOK_ALLOW_HTTP = env.bool("COMEBACK_WEBHOOK_ALLOW_HTTP", default=True)
 COMEBACK_WEBHOOK_ALLOW_LOOPBACK = env.bool("COMEBACK_WEBHOOK_ALLOW_LOOPBACK", default=True)
+
+# The worker's terminal in `make run` shows what happened (checkouts abandoned, steps run),
+# not Celery's received/succeeded pair for every tick, most of which found nothing to do.
+# A failed task still logs at ERROR.
+LOGGING["loggers"].update(  # noqa: F405
+    {name: {"level": "WARNING"} for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")}
+)

@@ -46,6 +46,18 @@ def test_nothing_runs_before_it_is_due(store, automation):
     assert mail.outbox == [] and one_step(ac).state == State.PENDING
 
 
+def test_a_pass_that_ran_steps_says_what_they_did_in_one_log_line(store, automation, caplog):
+    email_step(automation, delay_value=1, delay_unit="HOURS")
+    abandon(store, 2)
+    ScheduledStep.objects.update(holdout=True)
+    abandon(store)
+    caplog.set_level("INFO", logger="automations.dispatcher")
+    dispatch_at(after(minutes=59))
+    assert caplog.messages == []  # nothing due: nothing said
+    dispatch_at(after(hours=1))
+    assert caplog.messages == ["Ran 3 scheduled steps in 1 batch: 2 AUTOMATION_SKIPPED:HOLDOUT, 1 EMAIL_SENT"]
+
+
 def test_email_buyer_sends_html_and_text_with_links_and_logs_email_sent(store, automation):
     email_step(automation, subject="{{ first_name }}, still thinking?", body="Hi {{ first_name }} — {{ total }} waits.")
     (ac,) = abandon(

@@ -175,3 +175,23 @@ def test_a_task_enqueued_by_a_request_logs_under_that_request_id():
     (done,) = finished()
     assert done["request_id"] == "req-4c1d"
     assert done["task"] == "checkouts.tasks.scheduler_heartbeat_task"
+
+
+def test_make_runs_worker_log_says_what_happened_not_every_tick():
+    """The embedded default quiets Celery's received/succeeded pair per task; failures and the apps' own lines stay."""
+    import importlib
+
+    config = importlib.import_module("config.settings.local").LOGGING
+
+    def level(name: str) -> int:
+        # The effective level `name` gets from this dictConfig: its own, else its nearest configured parent's.
+        while name:
+            if "level" in config["loggers"].get(name, {}):
+                return logging.getLevelName(config["loggers"][name]["level"])
+            name = name.rpartition(".")[0]
+        return logging.getLevelName(config["root"]["level"])
+
+    for chatter in ("celery.app.trace", "celery.worker.strategy", "celery.beat"):
+        assert level(chatter) == logging.WARNING  # a failed task is logged at ERROR: still shown
+    for app in ("automations.dispatcher", "checkouts.services.lifecycle", "celery.apps.worker"):
+        assert level(app) == logging.INFO

@@ -175,7 +175,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Celery -----------------------------------------------------------------------
 # Redis (or any broker) only wakes workers up: every piece of pending work is a row in the
 # database, and the beat sweepers pick up anything whose wake-up message was lost.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+# The filesystem transport ignores the host; naming one keeps kombu from warning that none was given.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost/")
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(VAR_DIR / "broker" / "out"),

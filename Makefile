@@ -26,7 +26,7 @@ install: $(BIN)/.installed
 run: install
 	@mkdir -p var
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
-	$(RUN_ENV) $(BIN)/python manage.py seed_demo --once
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo --once --automation-history
 	@echo ""
 	@echo "  Comeback is starting on http://127.0.0.1:$(PORT)/"
 	@echo "  Log in with user 'demo', password 'demo' (the admin is at /admin/)."

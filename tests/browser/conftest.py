@@ -147,7 +147,7 @@ def demo_store(settings, live_server):
         time_zone="America/New_York",
         storefront_url="https://northwind.shop.example.com",
     )
-    demo.generate(store, count=240, rnd=random.Random(2026), now=timezone.now())
+    demo.generate(store, count=900, rnd=random.Random(2026), now=timezone.now(), automation_history=True)
     return store
 
 

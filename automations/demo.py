@@ -1,0 +1,126 @@
+"""The automation's side of the demo's history (`seed_demo --automation-history`).
+
+`checkouts.demo` writes months of abandoned checkouts with the activities the store's
+automation logged on them: SCHEDULED, then an hour later the email, its reason for not going
+out, the holdout, or the recovery that cancelled it. This writes the rows the automation kept
+for the same history, its enrollments and scheduled steps (and the unsubscribes behind its
+"unsubscribed" outcomes), so its page, its counts and its holdout report agree with the
+checkouts' timelines. A step still to come stays PENDING: the
+running dispatcher sends it when it falls due.
+"""
+
+from collections.abc import Iterable
+from datetime import timedelta
+from uuid import UUID
+
+from checkouts.bulk import insert_rows
+from checkouts.models import Activity, Store
+from checkouts.models.privacy import email_digest
+
+from .models import Automation, AutomationStep, Enrollment, Reason, ScheduledStep, Unsubscribe
+from .selectors import live_steps_prefetch
+
+State = ScheduledStep.State
+Type = Activity.Type
+# The step's outcome, from the activity the dispatcher (or a recovery) logged for it.
+_STATES = {
+    Type.EMAIL_SENT: State.DONE,
+    Type.EMAIL_NOT_SENT: State.SKIPPED,
+    Type.AUTOMATION_SKIPPED: State.SKIPPED,
+}
+_ENROLLMENT_COLUMNS = ["store_id", "automation_id", "abandoned_checkout_id", "holdout", "created_at"]
+_STEP_COLUMNS = [
+    "store_id",
+    "automation_id",
+    "step_id",
+    "abandoned_checkout_id",
+    "due_at",
+    "state",
+    "holdout",
+    "attempts",
+    "reason",
+    "activity_type",
+    "created_at",
+    "finished_at",
+]
+
+
+def demo_history_record(
+    *,
+    store: Store,
+    abandoned: list[dict],
+    activities: Iterable[dict],
+    held_out: set[UUID],
+    holdout_percent: int,
+    email_after: timedelta,
+) -> int:
+    """Enrol the history's checkouts in the store's first automation, with a step row each.
+
+    Only an automation whose first step emails the buyer after `email_after` is the one the
+    history describes; any other store setup gets nothing. Returns how many steps were written.
+    """
+    automation = (
+        Automation.objects.filter(store=store, active=True)
+        .prefetch_related(live_steps_prefetch())
+        .order_by("pk")
+        .first()
+    )
+    if automation is None or not automation.live_steps:
+        return 0
+    step = automation.live_steps[0]
+    if step.action != AutomationStep.Action.EMAIL_BUYER or step.delay != email_after:
+        return 0
+    if automation.holdout_percent != holdout_percent:
+        automation.holdout_percent = holdout_percent
+        automation.save(update_fields=["holdout_percent"])
+    scheduled: dict[UUID, dict] = {}
+    outcome: dict[UUID, dict] = {}
+    for activity in activities:
+        target = scheduled if activity["type"] == Type.SCHEDULED else outcome
+        target[activity["abandoned_checkout_id"]] = activity
+    enrollments, steps, unsubscribed = [], [], {}
+    for row in abandoned:
+        entry = scheduled.get(row["id"])
+        if entry is None:
+            continue  # not taken on (no email address)
+        holdout = row["id"] in held_out
+        enrolled_at = entry["created_at"]
+        enrollments.append((store.pk, automation.pk, row["id"], holdout, enrolled_at))
+        done = outcome.get(row["id"])
+        if done is None:
+            state, reason, kind, attempts, finished = State.PENDING, "", "", 0, None
+        else:
+            state, reason, kind = _STATES[done["type"]], done["reason"], done["type"]
+            cancelled = reason == Reason.RECOVERED
+            state = State.CANCELLED if cancelled else state
+            attempts, finished = (0 if cancelled else 1), done["created_at"]
+            if reason == Reason.UNSUBSCRIBED:
+                unsubscribed.setdefault(email_digest(row["email_key"]), (row["email_key"], enrolled_at))
+        steps.append(
+            (
+                store.pk,
+                automation.pk,
+                step.pk,
+                row["id"],
+                row["created_at"] + step.delay,
+                state,
+                holdout,
+                attempts,
+                reason,
+                kind,
+                enrolled_at,
+                finished,
+            )
+        )
+    insert_rows(Enrollment, _ENROLLMENT_COLUMNS, enrollments)
+    insert_rows(ScheduledStep, _STEP_COLUMNS, steps)
+    # A buyer may have unsubscribed in an earlier batch of the history: one row per address.
+    known = set(
+        Unsubscribe.objects.filter(store=store, email_hash__in=unsubscribed).values_list("email_hash", flat=True)
+    )
+    insert_rows(
+        Unsubscribe,
+        ["store_id", "email", "email_hash", "created_at"],
+        [(store.pk, email, digest, at) for digest, (email, at) in unsubscribed.items() if digest not in known],
+    )
+    return len(steps)

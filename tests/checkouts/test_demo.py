@@ -1,0 +1,82 @@
+"""`seed_demo`: the demo login, months of history, and the automation's records agreeing with it."""
+
+from collections import Counter
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils import timezone
+
+from automations.models import Automation, Enrollment, ScheduledStep, Unsubscribe
+from automations.selectors import automation_counts, holdout_groups, unsubscribe_find
+from checkouts.models import AbandonedCheckout, Activity, Checkout, Membership, Store
+
+pytestmark = pytest.mark.django_db
+
+State = ScheduledStep.State
+
+
+def seed(*args: str) -> None:
+    call_command("seed_demo", "--stores", "1", "--checkouts", "600", "--live", "5", *args)
+
+
+def test_demo_login_owns_the_stores_and_is_staff():
+    seed("--automation-history")
+    user = get_user_model().objects.get(username="demo")
+    assert user.check_password("demo") and user.is_staff
+    store = Store.objects.get()
+    assert Membership.objects.get(user=user, store=store).role == Membership.Role.OWNER
+    assert AbandonedCheckout.objects.filter(store=store).count() == 600
+    assert Checkout.objects.filter(store=store, abandon_due_at__isnull=False).count() == 5  # for the live sweep
+
+
+def test_a_second_run_with_once_keeps_the_data():
+    seed("--once")
+    seed("--once")
+    assert Store.objects.count() == 1 and AbandonedCheckout.objects.count() == 600
+
+
+def test_the_automations_records_agree_with_the_checkouts_timelines():
+    seed("--automation-history")
+    store = Store.objects.get()
+    automation = Automation.objects.get(store=store)
+    by_type = Counter(Activity.objects.filter(store=store).values_list("type", "reason"))
+    counts = automation_counts(store=store)[automation.pk]
+    steps = Counter(ScheduledStep.objects.filter(store=store).values_list("state", "reason"))
+
+    assert counts.scheduled == by_type[("SCHEDULED", "")] == Enrollment.objects.filter(automation=automation).count()
+    assert counts.sent == by_type[("EMAIL_SENT", "")] == steps[(State.DONE, "")]
+    assert steps[(State.SKIPPED, "HOLDOUT")] == by_type[("AUTOMATION_SKIPPED", "HOLDOUT")]
+    assert steps[(State.CANCELLED, "RECOVERED")] == by_type[("AUTOMATION_SKIPPED", "RECOVERED")]
+    assert steps[(State.SKIPPED, "UNSUBSCRIBED")] == by_type[("EMAIL_NOT_SENT", "UNSUBSCRIBED")] > 0
+    # Those buyers are on the store's unsubscribe list, so the running dispatcher skips them too.
+    for email in AbandonedCheckout.objects.filter(
+        pk__in=Activity.objects.filter(reason="UNSUBSCRIBED").values("abandoned_checkout_id")
+    ).values_list("email_key", flat=True):
+        assert unsubscribe_find(store_id=store.pk, email=email) is not None
+    assert Unsubscribe.objects.filter(store=store).count() <= by_type[("EMAIL_NOT_SENT", "UNSUBSCRIBED")]
+    # Checkouts abandoned within the hour still wait for their email: the dispatcher sends it.
+    pending = ScheduledStep.objects.filter(state=State.PENDING)
+    assert counts.pending == pending.count() == pending.filter(due_at__gt=timezone.now()).count()
+    assert counts.sent + counts.skipped + counts.pending == counts.scheduled
+    # Enrolled checkouts that came back are the ones the page reports as recovered.
+    enrolled = Enrollment.objects.filter(automation=automation).values("abandoned_checkout_id")
+    assert counts.recovered == AbandonedCheckout.objects.filter(pk__in=enrolled, status="RECOVERED").count()
+
+
+def test_the_holdout_report_has_both_groups_and_the_contacted_come_back_more_often():
+    seed("--checkouts", "3000", "--automation-history")
+    automation = Automation.objects.get()
+    assert automation.holdout_percent == 10
+    contacted, held_out = holdout_groups(automation=automation)
+    assert 0.05 < held_out.checkouts / (contacted.checkouts + held_out.checkouts) < 0.15
+    assert contacted.rate > held_out.rate
+    recovered = AbandonedCheckout.objects.filter(status="RECOVERED").count() / AbandonedCheckout.objects.count()
+    assert 0.10 < recovered < 0.20  # about the 15% peers report
+
+
+def test_without_automation_history_only_the_checkouts_are_written():
+    seed()
+    assert AbandonedCheckout.objects.count() == 600
+    assert not Enrollment.objects.exists() and not ScheduledStep.objects.exists()
+    assert Automation.objects.get().holdout_percent == 0

@@ -5,7 +5,9 @@ automation logged on them: SCHEDULED, then an hour later the email, its reason f
 out, the holdout, or the recovery that cancelled it. This writes the rows the automation kept
 for the same history, its enrollments and scheduled steps (and the unsubscribes behind its
 "unsubscribed" outcomes), so its page, its counts and its holdout report agree with the
-checkouts' timelines. A step still to come stays PENDING: the
+checkouts' timelines. The newest emails of each batch are rendered and kept as sent, so the
+Sent emails page and the timelines have real messages to open; rendering every one would make
+a million-row history take hours. A step still to come stays PENDING: the
 running dispatcher sends it when it falls due.
 """
 
@@ -14,13 +16,16 @@ from datetime import timedelta
 from uuid import UUID
 
 from checkouts.bulk import insert_rows
-from checkouts.models import Activity, Store
+from checkouts.models import AbandonedCheckout, Activity, Store
 from checkouts.models.privacy import email_digest
 
-from .models import Automation, AutomationStep, Enrollment, Reason, ScheduledStep, Unsubscribe
+from .messages import render as messages
+from .models import Automation, AutomationStep, Enrollment, Reason, ScheduledStep, SentEmail, Unsubscribe
 from .selectors import live_steps_prefetch
 
 State = ScheduledStep.State
+# Emails rendered in full per batch of the history (the newest ones).
+SENT_EMAILS_PER_BATCH = 50
 Type = Activity.Type
 # The step's outcome, from the activity the dispatcher (or a recovery) logged for it.
 _STATES = {
@@ -123,4 +128,30 @@ def demo_history_record(
         ["store_id", "email", "email_hash", "created_at"],
         [(store.pk, email, digest, at) for digest, (email, at) in unsubscribed.items() if digest not in known],
     )
+    sent = sorted(
+        (activity for activity in outcome.values() if activity["type"] == Type.EMAIL_SENT),
+        key=lambda activity: activity["created_at"],
+        reverse=True,
+    )[:SENT_EMAILS_PER_BATCH]
+    _sent_emails_record(store=store, step=step, sent=sent)
     return len(steps)
+
+
+def _sent_emails_record(*, store: Store, step: AutomationStep, sent: list[dict]) -> None:
+    """The step's email to each of these checkouts, rendered as the dispatcher renders it."""
+    default = messages.EmailTemplate(step.subject, step.body)
+    translations = {t.language: messages.EmailTemplate(t.subject, t.body, t.language) for t in step.translations.all()}
+    checkouts = AbandonedCheckout.objects.in_bulk([activity["abandoned_checkout_id"] for activity in sent])
+    records = []
+    for activity in sent:
+        ac = checkouts[activity["abandoned_checkout_id"]]
+        template = messages.pick_template(default, translations, messages.message_language(ac, store))
+        email = messages.recovery_email(
+            abandoned_checkout=ac, store=store, template=template, idempotency_key=f"demo-{ac.pk}"
+        )
+        records.append(
+            email.sent_email(
+                store_id=store.pk, abandoned_checkout=ac, kind=SentEmail.Kind.AUTOMATION, sent_at=activity["created_at"]
+            )
+        )
+    SentEmail.objects.bulk_create(records)

@@ -7,9 +7,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from automations.models import Automation, Enrollment, ScheduledStep, Unsubscribe
+from automations.models import Automation, Enrollment, ScheduledStep, SentEmail, Unsubscribe
 from automations.selectors import automation_counts, holdout_groups, unsubscribe_find
 from checkouts.models import AbandonedCheckout, Activity, Checkout, Membership, Store
+from checkouts.wix import checkout_url
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +81,19 @@ def test_without_automation_history_only_the_checkouts_are_written():
     assert AbandonedCheckout.objects.count() == 600
     assert not Enrollment.objects.exists() and not ScheduledStep.objects.exists()
     assert Automation.objects.get().holdout_percent == 0
+
+
+def test_the_newest_emails_of_the_history_can_be_read_as_sent():
+    seed("--automation-history")
+    store = Store.objects.get()
+    emails = list(SentEmail.objects.filter(store=store).select_related("abandoned_checkout"))
+    sent = Activity.objects.filter(store=store, type="EMAIL_SENT")
+    assert len(emails) == min(50, sent.count())
+    # The newest ones, each at its EMAIL_SENT activity's moment, to that checkout's buyer.
+    newest = set(sent.order_by("-created_at").values_list("abandoned_checkout_id", flat=True)[:50])
+    assert {email.abandoned_checkout_id for email in emails} == newest
+    for email in emails:
+        ac = email.abandoned_checkout
+        assert email.to_email == ac.buyer_email and email.kind == SentEmail.Kind.AUTOMATION
+        assert sent.get(abandoned_checkout=ac).created_at == email.sent_at
+        assert checkout_url(ac.pk, store.pk) in email.text_body  # the working recovery link

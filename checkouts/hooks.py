@@ -26,5 +26,5 @@ store_created = Signal()
 # store, abandoned: list[dict], activities: list[dict] (rows of the demo's history, as written),
 # held_out: set of abandoned checkout ids, holdout_percent: int, email_after: timedelta.
 # `seed_demo` wrote them in this transaction; receivers write the records their app would
-# have kept for that history (the automation's enrollments and steps).
+# have kept for that history (the automation's enrollments, steps, unsubscribes and emails).
 demo_history_written = Signal()

@@ -13,6 +13,10 @@ COMEBACK_WEBHOOK_ALLOW_LOOPBACK = env.bool("COMEBACK_WEBHOOK_ALLOW_LOOPBACK", de
 # The worker's terminal in `make run` shows what happened (checkouts abandoned, steps run),
 # not Celery's received/succeeded pair for every tick, most of which found nothing to do.
 # A failed task still logs at ERROR.
-LOGGING["loggers"].update(  # noqa: F405
-    {name: {"level": "WARNING"} for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")}
-)
+LOGGING = {  # a copy: base.py's dict stays as it is
+    **LOGGING,  # noqa: F405
+    "loggers": {
+        **LOGGING["loggers"],  # noqa: F405
+        **{name: {"level": "WARNING"} for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")},
+    },
+}

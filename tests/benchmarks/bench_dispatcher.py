@@ -39,7 +39,7 @@ def setup_django() -> None:
     os.environ["DATABASE_URL"] = f"{SERVER}/{SCRATCH}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     # On-commit nudges have nowhere to go here: the benchmark runs the dispatcher itself.
-    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
     import django
 
     django.setup()

@@ -35,14 +35,7 @@ def on_store_created(sender, *, store: Store, **kwargs) -> None:
     automation_create_default(store=store)
 
 
-def on_demo_history_written(
-    sender, *, store: Store, abandoned, activities, held_out, holdout_percent, email_after, **kwargs
-) -> None:
+def on_demo_history_written(sender, *, store: Store, abandoned, activities, held_out, email_after, **kwargs) -> None:
     demo_history_record(
-        store=store,
-        abandoned=abandoned,
-        activities=activities,
-        held_out=held_out,
-        holdout_percent=holdout_percent,
-        email_after=email_after,
+        store=store, abandoned=abandoned, activities=activities, held_out=held_out, email_after=email_after
     )

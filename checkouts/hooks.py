@@ -24,7 +24,7 @@ buyer_erasing = Signal()
 # store: Store, just created (a new tenant gets its default automation from this).
 store_created = Signal()
 # store, abandoned: list[dict], activities: list[dict] (rows of the demo's history, as written),
-# held_out: set of abandoned checkout ids, holdout_percent: int, email_after: timedelta.
+# held_out: set of abandoned checkout ids, email_after: timedelta (the automation's email step).
 # `seed_demo` wrote them in this transaction; receivers write the records their app would
 # have kept for that history (the automation's enrollments, steps, unsubscribes and emails).
 demo_history_written = Signal()

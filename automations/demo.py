@@ -7,8 +7,8 @@ for the same history, its enrollments and scheduled steps (and the unsubscribes 
 "unsubscribed" outcomes), so its page, its counts and its holdout report agree with the
 checkouts' timelines. The newest emails of each batch are rendered and kept as sent, so the
 Sent emails page and the timelines have real messages to open; rendering every one would make
-a million-row history take hours. A step still to come stays PENDING: the
-running dispatcher sends it when it falls due.
+a million-row history take hours. A step still to come stays PENDING: the running dispatcher
+sends it when it falls due.
 """
 
 from collections.abc import Iterable
@@ -24,9 +24,9 @@ from .models import Automation, AutomationStep, Enrollment, Reason, ScheduledSte
 from .selectors import live_steps_prefetch
 
 State = ScheduledStep.State
+Type = Activity.Type
 # Emails rendered in full per batch of the history (the newest ones).
 SENT_EMAILS_PER_BATCH = 50
-Type = Activity.Type
 # The step's outcome, from the activity the dispatcher (or a recovery) logged for it.
 _STATES = {
     Type.EMAIL_SENT: State.DONE,

@@ -27,11 +27,13 @@ State = ScheduledStep.State
 Type = Activity.Type
 # Emails rendered in full per batch of the history (the newest ones).
 SENT_EMAILS_PER_BATCH = 50
-# The step's outcome, from the activity the dispatcher (or a recovery) logged for it.
-_STATES = {
-    Type.EMAIL_SENT: State.DONE,
-    Type.EMAIL_NOT_SENT: State.SKIPPED,
-    Type.AUTOMATION_SKIPPED: State.SKIPPED,
+# A step's state and attempts, from the activity logged for it: the dispatcher's, or the
+# recovery's that cancelled it before it ran.
+_OUTCOMES = {
+    (Type.EMAIL_SENT, ""): (State.DONE, 1),
+    (Type.EMAIL_NOT_SENT, Reason.UNSUBSCRIBED): (State.SKIPPED, 1),
+    (Type.AUTOMATION_SKIPPED, Reason.HOLDOUT): (State.SKIPPED, 1),
+    (Type.AUTOMATION_SKIPPED, Reason.RECOVERED): (State.CANCELLED, 0),
 }
 _ENROLLMENT_COLUMNS = ["store_id", "automation_id", "abandoned_checkout_id", "holdout", "created_at"]
 _STEP_COLUMNS = [
@@ -95,10 +97,8 @@ def demo_history_record(
         if done is None:
             state, reason, kind, attempts, finished = State.PENDING, "", "", 0, None
         else:
-            state, reason, kind = _STATES[done["type"]], done["reason"], done["type"]
-            cancelled = reason == Reason.RECOVERED
-            state = State.CANCELLED if cancelled else state
-            attempts, finished = (0 if cancelled else 1), done["created_at"]
+            reason, kind, finished = done["reason"], done["type"], done["created_at"]
+            state, attempts = _OUTCOMES[kind, reason]
             if reason == Reason.UNSUBSCRIBED:
                 unsubscribed.setdefault(email_digest(row["email_key"]), (row["email_key"], enrolled_at))
         steps.append(
@@ -139,13 +139,11 @@ def demo_history_record(
 
 def _sent_emails_record(*, store: Store, step: AutomationStep, sent: list[dict]) -> None:
     """The step's email to each of these checkouts, rendered as the dispatcher renders it."""
-    default = messages.EmailTemplate(step.subject, step.body)
-    translations = {t.language: messages.EmailTemplate(t.subject, t.body, t.language) for t in step.translations.all()}
     checkouts = AbandonedCheckout.objects.in_bulk([activity["abandoned_checkout_id"] for activity in sent])
     records = []
     for activity in sent:
         ac = checkouts[activity["abandoned_checkout_id"]]
-        template = messages.pick_template(default, translations, messages.message_language(ac, store))
+        template = messages.step_template(step, messages.message_language(ac, store))
         email = messages.recovery_email(
             abandoned_checkout=ac, store=store, template=template, idempotency_key=f"demo-{ac.pk}"
         )

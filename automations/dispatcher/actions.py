@@ -244,12 +244,7 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
     # An earlier attempt sent it, then its worker died before the batch committed: record the
     # email (rendered again, as it was sent) without sending it.
     sent_before = key in run.receipted
-    translations = {t.language: messages.EmailTemplate(t.subject, t.body, t.language) for t in step.translations.all()}
-    template = messages.pick_template(
-        messages.EmailTemplate(step.subject, step.body),
-        translations,
-        messages.message_language(ac, ac.store),
-    )
+    template = messages.step_template(step, messages.message_language(ac, ac.store))
     try:
         email = messages.recovery_email(abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key)
     except TemplateSyntaxError as exc:

@@ -15,7 +15,7 @@ from django.utils.crypto import salted_hmac
 from checkouts.models import AbandonedCheckout, Store
 from checkouts.wix import checkout_url, format_money
 
-from ..models import SentEmail
+from ..models import AutomationStep, SentEmail
 from . import defaults
 from .engine import render
 from .mime import Message
@@ -97,6 +97,12 @@ def message_language(abandoned_checkout: AbandonedCheckout, store: Store) -> str
 def pick_template(default: EmailTemplate, translations: dict[str, EmailTemplate], language: str) -> EmailTemplate:
     """The variant for `language` ("fr-ca"), else for its base language ("fr"), else the default."""
     return translations.get(language) or translations.get(language.split("-")[0]) or default
+
+
+def step_template(step: AutomationStep, language: str) -> EmailTemplate:
+    """An email step's words for `language`: one of its translations (prefetch them), else its own."""
+    translations = {t.language: EmailTemplate(t.subject, t.body, t.language) for t in step.translations.all()}
+    return pick_template(EmailTemplate(step.subject, step.body), translations, language)
 
 
 @lru_cache(maxsize=4096)

@@ -44,18 +44,14 @@ def store_email_template(*, store: Store, language: str) -> tuple[messages.Email
         .prefetch_related("translations")
         .first()
     )
-    if step is None:
-        translations = {
-            lang: messages.EmailTemplate(subject, body, lang)
-            for lang, (subject, body) in defaults.EMAIL_TRANSLATIONS.items()
-        }
-        default = messages.EmailTemplate(defaults.EMAIL_SUBJECT, defaults.EMAIL_BODY)
-    else:
-        translations = {
-            t.language: messages.EmailTemplate(t.subject, t.body, t.language) for t in step.translations.all()
-        }
-        default = messages.EmailTemplate(step.subject, step.body)
-    return messages.pick_template(default, translations, language), step
+    if step is not None:
+        return messages.step_template(step, language), step
+    translations = {
+        lang: messages.EmailTemplate(subject, body, lang)
+        for lang, (subject, body) in defaults.EMAIL_TRANSLATIONS.items()
+    }
+    default = messages.EmailTemplate(defaults.EMAIL_SUBJECT, defaults.EMAIL_BODY)
+    return messages.pick_template(default, translations, language), None
 
 
 def recovery_email_preview(*, abandoned_checkout: AbandonedCheckout) -> messages.RenderedEmail:

@@ -189,11 +189,7 @@ class PreviewMixin(AutomationMixin):
             checkout = selectors.preview_checkout(store=self.store, abandoned_checkout_id=checkout_id or None)
         except ValidationError as exc:  # a malformed id in the query string
             raise Http404("No such checkout.") from exc
-        translations = {
-            t.language: rendering.EmailTemplate(t.subject, t.body, t.language) for t in step.translations.all()
-        }
-        language = rendering.message_language(checkout, self.store)
-        template = rendering.pick_template(rendering.EmailTemplate(step.subject, step.body), translations, language)
+        template = rendering.step_template(step, rendering.message_language(checkout, self.store))
         return automation, step, checkout, template
 
 

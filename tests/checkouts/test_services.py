@@ -276,3 +276,22 @@ def test_anonymise_removes_the_buyer_everywhere(abandoned):
         text = str(event.payload).lower()
         assert "ada@example.com" not in text and "lovelace" not in text and "5555550100" not in text
     assert WebhookEvent.objects.filter(payload__triggeredByAnonymizeRequest=True).count() == 1
+
+
+@pytest.mark.postgres
+def test_large_values_are_written_lz4_compressed(store):
+    """Migrations 0008 (checkouts) and 0004 (automations): pglz would cost the sweep its CPU."""
+    from django.db import connection
+
+    line_items = [dict(updated_event("big")["checkout"]["lineItems"][0], id=f"li-{n}") for n in range(12)]
+    ingest(store, updated_event("big", minutes=0, lineItems=line_items))
+    with time_machine.travel(at(61), tick=False):
+        assert abandoned_checkouts_detect() == 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_column_compression(payload), pg_column_size(payload) < octet_length(payload::text)"
+            " FROM checkouts_webhookevent"
+        )
+        assert cursor.fetchall() == [("lz4", True)]
+        cursor.execute("SELECT pg_column_compression(line_items) FROM checkouts_abandonedcheckout")
+        assert cursor.fetchall() == [("lz4",)]

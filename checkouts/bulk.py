@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from django.db import connection
-from django.db.models import NOT_PROVIDED, Model
+from django.db.models import NOT_PROVIDED, JSONField, Model
 
 # Rows per bulk_create statement where COPY is not used (SQLite's variable limit).
 FALLBACK_BATCH = 500
@@ -47,6 +47,9 @@ def insert_rows(model: type[Model], attnames: Sequence[str], rows: Sequence[Sequ
     column_sql = ", ".join(connection.ops.quote_name(fields[name].column) for name in columns)
     table = connection.ops.quote_name(model._meta.db_table)
     tail = [value for _, value in defaults]
+    # Only the JSON columns need encoding: looking at every value of every row cost the
+    # sweep a tenth of its Python time.
+    json_positions = [index for index, name in enumerate(attnames) if isinstance(fields[name], JSONField)]
     # wrap_database_errors: a violated constraint raises Django's IntegrityError, as bulk_create would.
     with (
         connection.cursor() as cursor,
@@ -54,7 +57,10 @@ def insert_rows(model: type[Model], attnames: Sequence[str], rows: Sequence[Sequ
         cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy,  # nosec B608
     ):
         for row in rows:
-            copy.write_row([*(_json_text(value) for value in row), *tail])
+            values = [*row, *tail]
+            for index in json_positions:
+                values[index] = _json_text(values[index])
+            copy.write_row(values)
 
 
 def copy_rows(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:

@@ -21,39 +21,29 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=100_000)
-    args = parser.parse_args()
+def idle_checkouts_load(count: int):
+    """Migrate and empty the database, then COPY `count` checkouts of one store, idle for an
+    hour, due now. Returns the store and the moment the sweep should run at."""
+    from datetime import timedelta
 
-    import django
-
-    django.setup()
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
-    from django.db.backends.signals import connection_created
+    from django.utils import timezone
+
+    from checkouts import demo
+    from checkouts.bulk import copy_rows
+    from checkouts.models import Checkout
+    from checkouts.services import store_create
 
     if connection.vendor != "postgresql":
         sys.exit("Run this against PostgreSQL: set DATABASE_URL.")
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
-
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from checkouts import demo
-    from checkouts.bulk import copy_rows
-    from checkouts.models import AbandonedCheckout, Checkout, WebhookEvent
-    from checkouts.services import abandoned_checkouts_detect, store_create
-    from tests.benchmarks.cpu import backend_pid_of, server_cpu_seconds
-
     store = store_create(name="Sweep bench", currency="USD")
     now = timezone.now()
     template = demo._product_lines(store)[0]
     rows = []
-    for index in range(args.count):
+    for index in range(count):
         seen = now - timedelta(minutes=61, seconds=index % 600)
         rows.append(
             {
@@ -77,11 +67,29 @@ def main() -> None:
     started = time.perf_counter()
     for start in range(0, len(rows), demo.WRITE_BATCH):
         copy_rows(Checkout, rows[start : start + demo.WRITE_BATCH])
-    print(f"loaded {args.count:,} idle checkouts in {time.perf_counter() - started:.1f} s")
+    print(f"loaded {count:,} idle checkouts in {time.perf_counter() - started:.1f} s")
+    return store, now
 
-    # What a worker process does once it has started (config/celery_app.py); the rows built
-    # above go first, a worker never holds them.
-    del rows
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    from checkouts.models import AbandonedCheckout, WebhookEvent
+    from checkouts.services import abandoned_checkouts_detect
+    from tests.benchmarks.cpu import backend_pid_of, server_cpu_seconds
+
+    _, now = idle_checkouts_load(args.count)
+
+    # What a worker process does once it has started (config/celery_app.py).
     from config.celery_app import startup_heap_freeze
 
     startup_heap_freeze()

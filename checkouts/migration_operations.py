@@ -21,7 +21,10 @@ class SetCompression(migrations.operations.base.Operation):
         self.method = method
 
     def deconstruct(self):
-        return self.__class__.__qualname__, [], {"model_name": self.model_name, "fields": self.fields}
+        kwargs = {"model_name": self.model_name, "fields": self.fields}
+        if self.method != "lz4":
+            kwargs["method"] = self.method
+        return self.__class__.__qualname__, [], kwargs
 
     def state_forwards(self, app_label, state):
         pass  # the columns' types and the model state are unchanged

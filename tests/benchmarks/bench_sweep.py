@@ -7,6 +7,7 @@ whatever the automations hook schedules in the same transactions.
         .venv/bin/python tests/benchmarks/bench_sweep.py [--count 100000]
 
 The database is created (or emptied) by the script: never point it at real data.
+`bench_sweep_floor.py` writes the same rows with PostgreSQL alone: the least this can take.
 """
 
 import argparse

@@ -40,7 +40,7 @@ class SetCompression(migrations.operations.base.Operation):
 
     def _set(self, app_label, schema_editor, state, method):
         connection = schema_editor.connection
-        if connection.vendor != "postgresql" or not _supports(connection, self.method):
+        if connection.vendor != "postgresql" or not supports_compression(connection, self.method):
             return
         model = state.apps.get_model(app_label, self.model_name)
         quote = schema_editor.quote_name
@@ -50,7 +50,7 @@ class SetCompression(migrations.operations.base.Operation):
         schema_editor.execute(f"ALTER TABLE {quote(model._meta.db_table)} {clauses}")
 
 
-def _supports(connection, method: str) -> bool:
+def supports_compression(connection, method: str) -> bool:
     """PostgreSQL 14+ built with `method` (Debian's and the official images are built with LZ4)."""
     if connection.pg_version < 140000:
         return False

@@ -10,7 +10,7 @@ class SetCompression(migrations.operations.base.Operation):
     read back, and a 2 kB payload goes through TOAST compression on every write: LZ4 does that
     several times faster than pglz, for about the same size. Only values written afterwards
     are compressed the new way; old ones stay readable. A no-op on other databases, and on a
-    PostgreSQL built without LZ4 (it then keeps pglz).
+    PostgreSQL older than 14 or built without LZ4 (it then keeps pglz).
     """
 
     reversible = True

@@ -22,7 +22,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 
 
-def idle_checkouts_load(count: int):
+def idle_checkouts_load(count: int) -> tuple:
     """Migrate and empty the database, then COPY `count` checkouts of one store, idle for an
     hour, due now. Returns the store and the moment the sweep should run at."""
     from datetime import timedelta

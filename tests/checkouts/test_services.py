@@ -5,8 +5,10 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
 
 from checkouts import hooks
+from checkouts.migration_operations import supports_compression
 from checkouts.models import AbandonedCheckout, Activity, Checkout, IngestedEvent, Store, WebhookEvent
 from checkouts.services import (
     Outcome,
@@ -280,11 +282,7 @@ def test_anonymise_removes_the_buyer_everywhere(abandoned):
 
 @pytest.mark.postgres
 def test_large_values_are_written_lz4_compressed(store):
-    """Migrations 0008 (checkouts) and 0004 (automations): pglz would cost the sweep its CPU."""
-    from django.db import connection
-
-    from checkouts.migration_operations import supports_compression
-
+    """Migration checkouts.0008: pglz would cost the sweep its CPU on every payload."""
     if not supports_compression(connection, "lz4"):
         pytest.skip("this PostgreSQL is built without LZ4: the migrations keep pglz")
     line_items = [dict(updated_event("big")["checkout"]["lineItems"][0], id=f"li-{n}") for n in range(12)]

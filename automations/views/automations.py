@@ -13,6 +13,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.generic import TemplateView
 
+from checkouts.templatetags.dashboard import dashboard_language
 from checkouts.wix import format_money
 
 from .. import selectors, stats
@@ -142,7 +143,7 @@ class AutomationDetailView(AutomationMixin, TemplateView):
                 _group_row("Contacted", contacted, self.store),
                 _group_row("Held out", held_out, self.store),
             ],
-            min_total=format_money(automation.min_total, self.store.currency, self.store.language)
+            min_total=format_money(automation.min_total, self.store.currency, dashboard_language())
             if automation.min_total is not None
             else "",
         )
@@ -156,8 +157,10 @@ def _group_row(label: str, group: selectors.GroupOutcome, store) -> dict:
         "checkouts": group.checkouts,
         "recovered": group.recovered,
         "rate": f"{group.rate * 100:.1f}%" if group.rate is not None else "–",
-        "value": format_money(group.recovered_value, store.currency, store.language),
-        "per_checkout": format_money(per_checkout, store.currency, store.language) if per_checkout is not None else "–",
+        "value": format_money(group.recovered_value, store.currency, dashboard_language()),
+        "per_checkout": format_money(per_checkout, store.currency, dashboard_language())
+        if per_checkout is not None
+        else "–",
     }
 
 

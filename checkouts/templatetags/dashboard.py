@@ -1,4 +1,9 @@
-"""Formatting for the store's locale and time zone: money, moments, relative times, percentages."""
+"""Formatting for the dashboard: money, moments, relative times, percentages.
+
+One language per page: the words, dates and numbers follow the person reading (Django's active
+language, English until the dashboard has translations); the clock is the store's time zone.
+Only what the buyer reads (emails, texts, landing pages) follows the buyer's language.
+"""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -8,7 +13,7 @@ from babel.core import Locale
 from babel.dates import format_date, format_skeleton, format_time, format_timedelta
 from babel.numbers import format_decimal, format_percent
 from django import template
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 
 from checkouts.models import Store
@@ -25,6 +30,15 @@ def locale_for(language: str) -> Locale:
         return Locale.parse("en")
 
 
+def dashboard_locale() -> Locale:
+    """The locale of the person reading the page."""
+    return locale_for(translation.get_language() or "en")
+
+
+def dashboard_language() -> str:
+    return str(dashboard_locale())
+
+
 def _store(context) -> Store | None:
     request = context.get("request")
     return getattr(request, "store", None) or context.get("store")
@@ -33,12 +47,12 @@ def _store(context) -> Store | None:
 def money_text(amount: Decimal | None, currency: str, store: Store | None) -> str:
     if amount is None:
         return ""
-    return format_money(amount, currency or (store.currency if store else "USD"), store.language if store else "en")
+    return format_money(amount, currency or (store.currency if store else "USD"), dashboard_language())
 
 
 def exact_text(value: datetime, store: Store | None) -> str:
-    """Nov 28, 2026, 10:04 AM / 28 nov. 2026, 10:04: the store's zone, its language's patterns."""
-    locale = locale_for(store.language if store else "en")
+    """Nov 28, 2026, 10:04 AM: the store's zone, the reader's language."""
+    locale = dashboard_locale()
     local = timezone.localtime(value, store.zone if store else timezone.get_current_timezone())
     pattern = str(locale.datetime_formats["medium"])
     date_part = format_skeleton("yMMMd", local, locale=locale)
@@ -46,18 +60,18 @@ def exact_text(value: datetime, store: Store | None) -> str:
 
 
 def relative_text(value: datetime, store: Store | None, now: datetime | None = None) -> str:
-    """3 hours ago / il y a 3 heures."""
+    """3 hours ago, in the reader's language."""
     delta = value - (now or timezone.now())
-    return format_timedelta(delta, add_direction=True, locale=locale_for(store.language if store else "en"))
+    return format_timedelta(delta, add_direction=True, locale=dashboard_locale())
 
 
 def day_text(value: date, store: Store | None, skeleton: str = "MMMd") -> str:
-    return format_skeleton(skeleton, value, locale=locale_for(store.language if store else "en"))
+    return format_skeleton(skeleton, value, locale=dashboard_locale())
 
 
 @register.simple_tag(takes_context=True)
 def money(context, amount, currency=""):
-    """{% money ac.total ac.currency %} → $1,234.50 (Babel, the store's language)."""
+    """{% money ac.total ac.currency %} → $1,234.50 (Babel, the reader's language)."""
     return money_text(amount, currency, _store(context))
 
 
@@ -82,12 +96,12 @@ def when(context, value):
 
 @register.simple_tag(takes_context=True)
 def day(context, value):
-    return format_date(value, "medium", locale=locale_for(getattr(_store(context), "language", "en"))) if value else ""
+    return format_date(value, "medium", locale=dashboard_locale()) if value else ""
 
 
 @register.simple_tag(takes_context=True)
 def number(context, value):
-    return format_decimal(value or 0, locale=locale_for(getattr(_store(context), "language", "en")))
+    return format_decimal(value or 0, locale=dashboard_locale())
 
 
 @register.simple_tag(takes_context=True)
@@ -95,7 +109,7 @@ def percent(context, value):
     """0.1534 → 15.3 %; nothing to divide by → an em dash."""
     if value is None:
         return "—"
-    return format_percent(value, "#,##0.0%", locale=locale_for(getattr(_store(context), "language", "en")))
+    return format_percent(value, "#,##0.0%", locale=dashboard_locale())
 
 
 @register.filter

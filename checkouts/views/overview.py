@@ -16,7 +16,7 @@ from ..selectors import (
     overview_figures,
     overview_top_products,
 )
-from ..templatetags.dashboard import day_text, money_text
+from ..templatetags.dashboard import dashboard_language, day_text, money_text
 from ..wix import decimal_str
 from .base import DashboardMixin
 
@@ -80,5 +80,5 @@ def _chart_data(daily, store) -> dict[str, Any]:
         "abandonedText": [money_text(point.abandoned, store.currency, store) for point in daily],
         "recoveredText": [money_text(point.recovered, store.currency, store) for point in daily],
         "currency": store.currency,
-        "locale": store.language,
+        "locale": dashboard_language(),
     }

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..models import AbandonedCheckout, Activity, Store
+from ..templatetags.dashboard import dashboard_language
 from ..wix import checkout_url, format_money
 
 # The list shows this many product names per row before "+ N more".
@@ -59,15 +60,14 @@ def decorate_rows(rows: list[AbandonedCheckout]) -> list[AbandonedCheckout]:
 
 
 def _price(value: Any, currency: str, store: Store) -> str:
-    """A MultiCurrencyPrice as stored: its formattedAmount, or the amount formatted now."""
+    """A MultiCurrencyPrice in the reader's language; its stored formattedAmount (the storefront's
+    language) only when the amount itself cannot be read."""
     if not isinstance(value, dict):
         return ""
-    if value.get("formattedAmount"):
-        return str(value["formattedAmount"])
     try:
-        return format_money(Decimal(str(value.get("amount"))), currency, store.language)
-    except (InvalidOperation, ValueError):
-        return ""
+        return format_money(Decimal(str(value.get("amount"))), currency, dashboard_language())
+    except (InvalidOperation, ValueError, TypeError):
+        return str(value.get("formattedAmount") or "")
 
 
 @dataclass(frozen=True)

@@ -149,3 +149,18 @@ def test_the_detail_runs_a_constant_number_of_queries(viewer_client, make_checko
     # session, user, membership, switcher, checkout, activities, one per timeline source
     # (deliveries, emails, tasks) and the header's notification bell.
     assert queries_for(quiet) == queries_for(busy) <= 12
+
+
+def test_one_language_per_page_even_for_a_french_store(store, viewer_client, make_checkout):
+    """Words, amounts and times follow the reader (English), not the store's or storefront's French."""
+    store.language = "fr"
+    store.save()
+    item = line_item("Veste", 1, "12.50")
+    item["price"] = {"amount": "12.50", "formattedAmount": "12,50 €"}  # as a French storefront sends it
+    ac = make_checkout(currency="EUR", line_items=[item])
+    ActivityFactory(abandoned_checkout=ac, type=Activity.Type.SCHEDULED)
+
+    html = viewer_client.get(f"/checkouts/{ac.pk}/").content.decode()
+
+    assert "€12.50" in html and "12,50 €" not in html
+    assert " ago" in html and "il y a" not in html

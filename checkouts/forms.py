@@ -6,7 +6,7 @@ from datetime import timedelta
 from babel.numbers import list_currencies
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.contrib.auth.forms import UserCreationForm
 
 from .filters import CUSTOM_PERIOD, PERIOD_CHOICES, SORT_CHOICES
 from .models import AbandonedCheckout, Activity, ApiKey, Membership, Store
@@ -164,28 +164,30 @@ class StoreSettingsForm(forms.Form):
         return data
 
 
-class MemberAddForm(forms.Form):
-    user = forms.CharField(
-        max_length=254,
-        label="Username or email",
-        help_text="They need an account on this Comeback install already.",
-    )
+class InvitationForm(forms.Form):
+    """Invite by email. It never says whether the address has an account on this install."""
+
+    email = forms.EmailField(max_length=254, label="Email")
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.VIEWER, label="Role")
 
     def __init__(self, *args, store: Store, **kwargs):
         super().__init__(*args, **kwargs)
         self.store = store
 
-    def clean_user(self):
-        text = self.cleaned_data["user"].strip()
-        users = list(get_user_model().objects.filter(Q(username__iexact=text) | Q(email__iexact=text))[:2])
-        if not users:
-            raise forms.ValidationError("No account has that username or email.", code="unknown")
-        if len(users) > 1:
-            raise forms.ValidationError("Several accounts share that email; use the username.", code="ambiguous")
-        if Membership.objects.filter(store=self.store, user=users[0]).exists():
-            raise forms.ValidationError("They are already a member of this store.", code="exists")
-        return users[0]
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        # Only this store's own members, whom the owner sees listed beside the form.
+        if Membership.objects.filter(store=self.store, user__email__iexact=email).exists():
+            raise forms.ValidationError("Someone with that email is already a member of this store.", code="exists")
+        return email
+
+
+class InvitationSignupForm(UserCreationForm):
+    """A new account for the invited address: a username and a password, nothing else."""
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username",)
 
 
 class MemberRoleForm(forms.Form):

@@ -33,6 +33,7 @@ account_urls = [
         name="password_reset_complete",
     ),
     path("stores/switch/", views.StoreSwitchView.as_view(), name="store_switch"),
+    path("invitations/<str:token>/", views.InvitationView.as_view(), name="invitation"),
 ]
 
 urlpatterns = [
@@ -50,6 +51,11 @@ urlpatterns = [
     path("settings/members/", views.MembersView.as_view(), name="members"),
     path("settings/members/<int:pk>/", views.MemberChangeView.as_view(), name="member_change"),
     path("settings/members/<int:pk>/remove/", views.MemberRemoveView.as_view(), name="member_remove"),
+    path(
+        "settings/members/invitations/<uuid:pk>/revoke/",
+        views.InvitationRevokeView.as_view(),
+        name="invitation_revoke",
+    ),
     path("settings/api-keys/", views.ApiKeysView.as_view(), name="api_keys"),
     path("settings/privacy/", views.PrivacyView.as_view(), name="privacy"),
     path("settings/api-keys/<int:pk>/revoke/", views.ApiKeyRevokeView.as_view(), name="api_key_revoke"),

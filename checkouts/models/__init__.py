@@ -1,5 +1,6 @@
 from .bulk import BulkJob
 from .checkout import AbandonedCheckout, Activity, Checkout, CheckoutData, IngestedEvent
+from .invitations import Invitation
 from .operations import SchedulerHeartbeat
 from .privacy import ErasureRecord
 from .store import ApiKey, Membership, Store
@@ -14,6 +15,7 @@ __all__ = [
     "CheckoutData",
     "ErasureRecord",
     "IngestedEvent",
+    "Invitation",
     "Membership",
     "SchedulerHeartbeat",
     "Store",

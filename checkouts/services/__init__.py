@@ -3,6 +3,14 @@
 from .activities import ActivityEntry, activities_record_bulk, activities_record_locked, activity_record
 from .bulk import bulk_job_create, bulk_job_run, bulk_jobs_resume
 from .ingest import IngestResult, Outcome, checkout_events_ingest
+from .invitations import (
+    InvitationUnavailable,
+    invitation_accept,
+    invitation_create,
+    invitation_for_token,
+    invitation_revoke,
+    invitation_url,
+)
 from .lifecycle import (
     abandoned_checkout_anonymise,
     abandoned_checkout_click_record,
@@ -28,6 +36,7 @@ __all__ = [
     "ActivityEntry",
     "ErasureError",
     "IngestResult",
+    "InvitationUnavailable",
     "LastOwnerError",
     "Outcome",
     "abandoned_checkout_anonymise",
@@ -51,6 +60,11 @@ __all__ = [
     "buyer_erase_preview",
     "checkout_events_ingest",
     "domain_event",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_for_token",
+    "invitation_revoke",
+    "invitation_url",
     "membership_add",
     "membership_remove",
     "membership_role_change",

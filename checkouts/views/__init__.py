@@ -1,6 +1,6 @@
 """The dashboard's HTML views. JSON APIs live in checkouts.api."""
 
-from .accounts import StoreSwitchView
+from .accounts import InvitationView, StoreSwitchView
 from .bulk import BulkJobView, BulkStartView
 from .checkout_detail import CheckoutAnonymiseView, CheckoutDeleteView, CheckoutDetailView
 from .checkout_list import CheckoutListView
@@ -10,6 +10,7 @@ from .privacy import PrivacyView
 from .settings import (
     ApiKeyRevokeView,
     ApiKeysView,
+    InvitationRevokeView,
     MemberChangeView,
     MemberRemoveView,
     MembersView,
@@ -26,6 +27,8 @@ __all__ = [
     "CheckoutDetailView",
     "CheckoutExportView",
     "CheckoutListView",
+    "InvitationRevokeView",
+    "InvitationView",
     "MemberChangeView",
     "MemberRemoveView",
     "MembersView",

@@ -2,19 +2,21 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 from django.views.generic import TemplateView
 
-from ..forms import ApiKeyForm, MemberAddForm, MemberRoleForm, StoreSettingsForm
-from ..models import ApiKey, Membership
+from ..forms import ApiKeyForm, InvitationForm, MemberRoleForm, StoreSettingsForm
+from ..models import ApiKey, Invitation, Membership
 from ..services import (
     LastOwnerError,
     api_key_create,
     api_key_revoke,
-    membership_add,
+    invitation_create,
+    invitation_revoke,
     membership_remove,
     membership_role_change,
     store_update,
@@ -55,16 +57,40 @@ class MembersView(DashboardMixin, TemplateView):
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         members = list(Membership.objects.filter(store=self.store).select_related("user").order_by("user__username"))
-        context.setdefault("form", MemberAddForm(store=self.store))
-        context.update(members=members, roles=Membership.Role.choices)
+        invitations = list(Invitation.objects.for_store(self.store).open().select_related("invited_by"))
+        context.setdefault("form", InvitationForm(store=self.store))
+        context.update(
+            members=members,
+            invitations=invitations,
+            roles=Membership.Role.choices,
+            invitation_days=settings.COMEBACK_INVITATION_DAYS,
+        )
         return context
 
     def post(self, request, *args, **kwargs):
-        form = MemberAddForm(request.POST, store=self.store)
+        form = InvitationForm(request.POST, store=self.store)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form), status=400)
-        membership_add(store=self.store, user=form.cleaned_data["user"], role=form.cleaned_data["role"])
-        messages.success(request, f"{form.cleaned_data['user'].get_username()} can now open this store.")
+        invitation, url = invitation_create(
+            store=self.store, email=form.cleaned_data["email"], role=form.cleaned_data["role"], invited_by=request.user
+        )
+        messages.success(request, f"Invitation sent to {invitation.email}.")
+        # The link is shown once, here, for an owner whose invitee does not get the email.
+        response = self.render_to_response(
+            self.get_context_data(form=InvitationForm(store=self.store), invitation_link=url)
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class InvitationRevokeView(DashboardMixin, View):
+    min_role = Membership.Role.OWNER
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        invitation = get_object_or_404(Invitation.objects.for_store(self.store), pk=self.kwargs["pk"])
+        if invitation_revoke(invitation=invitation):
+            messages.success(request, f"The invitation to {invitation.email} no longer works.")
         return redirect("checkouts:members")
 
 

@@ -323,6 +323,8 @@ COMEBACK_DISPATCH_SEND_BUDGET_SECONDS = env.float("COMEBACK_DISPATCH_SEND_BUDGET
 COMEBACK_DISPATCH_MAX_ATTEMPTS = env.int("COMEBACK_DISPATCH_MAX_ATTEMPTS", default=5)
 # "Send recovery email now" refuses a second email to the same checkout within this window.
 COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = env.int("COMEBACK_MANUAL_EMAIL_GUARD_MINUTES", default=60)
+# How long a team invitation link works (it works once).
+COMEBACK_INVITATION_DAYS = env.int("COMEBACK_INVITATION_DAYS", default=7)
 
 # --- JSON APIs: cache, rate limits, body limits (checkouts.api) -------------------------
 # Rate-limit counters must be shared by every web process: Redis when CACHE_URL (or

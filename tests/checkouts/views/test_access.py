@@ -5,8 +5,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import URLResolver, get_resolver, reverse
 
-from checkouts.models import AbandonedCheckout, ApiKey, BulkJob, Membership, Store
-from checkouts.services import api_key_create, bulk_job_create
+from checkouts.models import AbandonedCheckout, ApiKey, BulkJob, Invitation, Membership, Store
+from checkouts.services import api_key_create, bulk_job_create, invitation_create
+from checkouts.services.invitations import invitation_token
 from tests.factories import AbandonedCheckoutFactory, MembershipFactory, UserFactory
 
 from .conftest import signed_in
@@ -28,6 +29,7 @@ POLICY = {
     "password_change": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     "password_change_done": {"GET": SIGNED_IN},
     "store_switch": {"POST": SIGNED_IN},
+    "invitation": {"GET": PUBLIC, "POST": PUBLIC},  # the link itself is the credential
     "overview": {"GET": V},
     "list": {"GET": V},
     "detail": {"GET": V},
@@ -41,6 +43,7 @@ POLICY = {
     "members": {"GET": O, "POST": O},
     "member_change": {"POST": O},
     "member_remove": {"POST": O},
+    "invitation_revoke": {"POST": O},
     "api_keys": {"GET": O, "POST": O},
     "api_key_revoke": {"POST": O},
     "privacy": {"GET": M, "POST": M},
@@ -81,7 +84,10 @@ class World:
             store=store, user=owner, role=O
         )
         job = bulk_job_create(store=store, action=BulkJob.Action.DELETE, ids=[AbandonedCheckoutFactory(store=store).pk])
-        return {"checkout": ac, "key": key, "membership": membership, "job": job}
+        invitation, _ = invitation_create(
+            store=store, email=f"invitee@{store.name.lower()}.example", role=V, invited_by=owner
+        )
+        return {"checkout": ac, "key": key, "membership": membership, "job": job, "invitation": invitation}
 
     def url(self, name: str, objects: dict) -> str:
         pk = {
@@ -92,7 +98,10 @@ class World:
             "member_change": objects["membership"].pk,
             "member_remove": objects["membership"].pk,
             "api_key_revoke": objects["key"].pk,
+            "invitation_revoke": objects["invitation"].pk,
         }.get(name)
+        if name == "invitation":
+            return reverse("checkouts:invitation", kwargs={"token": invitation_token(objects["invitation"])})
         if name == "password_reset_confirm":
             return reverse("checkouts:password_reset_confirm", kwargs={"uidb64": "MQ", "token": "set-password"})
         return reverse(f"checkouts:{name}", kwargs={"pk": pk} if pk else None)
@@ -111,7 +120,7 @@ class World:
                 "currency": "EUR",
                 "language": "de",
             },
-            "members": {"user": "globex-owner", "role": V},
+            "members": {"email": "someone@example.com", "role": V},
             "member_change": {"role": V},
             "api_keys": {"name": "new", "scopes": ["read"]},
             "privacy": {"email": objects["checkout"].buyer_email, "confirmed": "on"},
@@ -127,6 +136,7 @@ def snapshot() -> tuple:
         sorted(Membership.objects.values_list("pk", "role")),
         ApiKey.objects.count(),
         ApiKey.objects.filter(revoked_at__isnull=False).count(),
+        sorted(Invitation.objects.values_list("email", "revoked_at", "accepted_at")),
         (store.name, store.currency, store.abandon_after),
     )
 
@@ -163,6 +173,7 @@ def isolation_cases():
                 "member_change",
                 "member_remove",
                 "api_key_revoke",
+                "invitation_revoke",
                 "export",
                 "bulk_delete",
                 "bulk_anonymise",

@@ -6,7 +6,7 @@ import pytest
 
 from checkouts.models import ApiKey, Checkout, Membership
 from checkouts.services import api_key_create
-from tests.factories import CheckoutFactory, MembershipFactory, UserFactory
+from tests.factories import CheckoutFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,12 +53,8 @@ def test_a_viewer_sees_the_settings_read_only(viewer_client):
     assert "Save settings" not in html
 
 
-def test_an_owner_adds_a_member_by_email_and_changes_their_role(store, owner_client):
-    newcomer = UserFactory(username="newcomer", email="New@Example.com")
-    response = owner_client.post("/settings/members/", {"user": "new@example.com", "role": "MANAGER"}, follow=True)
-    assert "newcomer can now open this store." in response.content.decode()
-    membership = Membership.objects.get(store=store, user=newcomer)
-    assert membership.role == "MANAGER"
+def test_an_owner_changes_a_members_role_and_removes_them(store, owner_client):
+    membership = MembershipFactory(store=store, role="MANAGER")
 
     owner_client.post(f"/settings/members/{membership.pk}/", {"role": "VIEWER"})
     membership.refresh_from_db()
@@ -66,17 +62,6 @@ def test_an_owner_adds_a_member_by_email_and_changes_their_role(store, owner_cli
 
     owner_client.post(f"/settings/members/{membership.pk}/remove/")
     assert not Membership.objects.filter(pk=membership.pk).exists()
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [("ghost", "No account has that username or email."), ("owner-", "They are already a member of this store.")],
-)
-def test_adding_an_unknown_or_existing_member_is_refused(store, owner_client, text, message):
-    if text == "owner-":
-        text = Membership.objects.get(store=store).user.username
-    response = owner_client.post("/settings/members/", {"user": text, "role": "VIEWER"})
-    assert response.status_code == 400 and message in response.content.decode()
 
 
 def test_the_last_owner_can_neither_leave_nor_step_down(store, owner_client):

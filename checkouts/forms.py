@@ -2,7 +2,11 @@
 
 import zoneinfo
 from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
 
+from babel import localedata
+from babel.core import Locale
 from babel.numbers import list_currencies
 from django import forms
 from django.contrib.auth import get_user_model
@@ -107,8 +111,47 @@ class PeriodForm(forms.Form):
         return data
 
 
-def _time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+@lru_cache(maxsize=1)
+def canonical_time_zones() -> tuple[str, ...]:
+    """The IANA zones a person would pick: zone.tab's (one per region, current names such as
+    Europe/Kyiv and Asia/Kolkata), without the deprecated aliases (US/Eastern, Asia/Calcutta, GB)."""
+    for folder in zoneinfo.TZPATH:
+        path = Path(folder) / "zone.tab"
+        if path.is_file():
+            rows = (line.split("\t") for line in path.read_text().splitlines() if line and not line.startswith("#"))
+            names = {row[2].strip() for row in rows if len(row) >= 3}
+            return tuple(sorted((names & zoneinfo.available_timezones()) | {"UTC"}))
+    # No system zone.tab (the tzdata wheel alone): the continental names, which leaves out most aliases.
+    regions = (
+        "Africa/",
+        "America/",
+        "Antarctica/",
+        "Asia/",
+        "Atlantic/",
+        "Australia/",
+        "Europe/",
+        "Indian/",
+        "Pacific/",
+    )
+    return tuple(sorted({z for z in zoneinfo.available_timezones() if z.startswith(regions)} | {"UTC"}))
+
+
+# Languages whose regional formats differ enough for a merchant to pick one (en-GB dates, fr-CA
+# currency, pt-BR numbers); every other language is offered once, without a region.
+REGIONAL_LANGUAGES = frozenset({"en", "fr", "de", "es", "pt", "it", "nl", "zh", "ar", "sv"})
+
+
+@lru_cache(maxsize=1)
+def language_choices() -> tuple[tuple[str, str], ...]:
+    """Languages with Babel's data, by English name: ("fr-CA", "French (Canada) · fr-CA")."""
+    choices = []
+    for identifier in localedata.locale_identifiers():
+        locale = Locale.parse(identifier)
+        if locale.script or locale.variant or (locale.territory and locale.language not in REGIONAL_LANGUAGES):
+            continue
+        code = identifier.replace("_", "-")
+        choices.append((code, f"{locale.get_display_name('en')} · {code}"))
+    return tuple(sorted(choices, key=lambda choice: choice[1].casefold()))
 
 
 def _currency_choices() -> list[tuple[str, str]]:
@@ -131,19 +174,38 @@ class StoreSettingsForm(forms.Form):
         label="Recovery window (days)",
         help_text="For the 'any order' rule: how many days after abandonment an order still counts.",
     )
-    time_zone = forms.ChoiceField(label="Time zone", help_text="Dates on every page and in exports use it.")
+    time_zone = forms.CharField(
+        max_length=64,
+        label="Time zone",
+        help_text="Type a city or region, e.g. Paris or New York. Dates on every page and in exports use it.",
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
+    )
     currency = forms.ChoiceField(label="Currency")
-    language = forms.CharField(
-        max_length=16,
+    language = forms.ChoiceField(
         label="Language",
-        help_text="Formats amounts and dates, e.g. en, en-GB, fr, de, ja.",
-        validators=[validate_language],
+        help_text="What buyers read when their own language is unknown: emails, texts, the recovery page.",
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = _time_zone_choices()
         self.fields["currency"].choices = _currency_choices()
+        self.fields["language"].choices = language_choices()
+        current = self.initial.get("language") or self.data.get("language")
+        if current and current not in dict(language_choices()):
+            # A code set elsewhere (API, admin) stays selectable, so saving unchanged keeps it.
+            self.fields["language"].choices = [*language_choices(), (current, current)]
+        self.time_zones = canonical_time_zones()
+
+    def clean_time_zone(self) -> str:
+        value = self.cleaned_data["time_zone"].strip()
+        if value not in zoneinfo.available_timezones():
+            raise forms.ValidationError("Pick a time zone from the list, e.g. Europe/Paris.", code="time_zone")
+        return value
+
+    def clean_language(self) -> str:
+        value = self.cleaned_data["language"]
+        validate_language(value)
+        return value
 
     @classmethod
     def initial_for(cls, store: Store) -> dict:

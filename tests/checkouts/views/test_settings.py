@@ -1,12 +1,14 @@
 """Settings: store settings, members and roles, API keys."""
 
+import re
 from datetime import timedelta
 
 import pytest
 
-from checkouts.models import ApiKey, Checkout, Membership
+from checkouts.models import ApiKey, Checkout, Membership, Store
 from checkouts.services import api_key_create
 from tests.factories import CheckoutFactory, MembershipFactory
+from tests.forms import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +106,28 @@ def test_revoking_a_key(store, owner_client):
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert "badge-revoked" in response.content.decode()
+
+
+def test_open_change_nothing_save_keeps_the_store_as_it_was(store, manager_client):
+    store.time_zone, store.language = "America/Argentina/Buenos_Aires", "pt-BR"
+    store.save()
+    before = Store.objects.values().get(pk=store.pk)
+    data = form_data(manager_client.get("/settings/").content.decode())
+    response = manager_client.post("/settings/", data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert Store.objects.values().get(pk=store.pk) == before
+
+
+def test_time_zones_are_canonical_and_the_language_is_a_choice(manager_client):
+    html = manager_client.get("/settings/").content.decode()
+    zones = set(re.findall(r'<option value="([^"]+)"></option>', html))
+    assert {"Europe/Paris", "America/New_York", "Asia/Kolkata", "Europe/Kyiv", "UTC"} <= zones
+    assert not zones & {"US/Eastern", "Asia/Calcutta", "Europe/Kiev", "GB", "Etc/GMT+5"}  # deprecated aliases
+    assert 'list="time-zones"' in html
+    assert '<select name="language"' in html and ">French · fr</option>" in html
+
+
+def test_a_time_zone_outside_the_list_names_the_field(manager_client, store):
+    response = manager_client.post("/settings/", {**STORE_FORM, "time_zone": "Mars/Olympus"})
+    assert response.status_code == 400
+    assert "Pick a time zone from the list" in response.content.decode()

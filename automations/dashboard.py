@@ -17,6 +17,7 @@ from .timeline import checkout_timeline
 def register_dashboard() -> None:
     register_nav(NavItem(label="Automations", url_name="automations:list", order=30))
     register_nav(NavItem(label="Tasks", url_name="automations:tasks", order=40))
+    register_nav(NavItem(label="Sent emails", url_name="automations:emails", order=50))
     register_header_template("automations/includes/bell.html")
     register_timeline_source(checkout_timeline)
     register_checkout_action(

@@ -131,3 +131,10 @@ def test_a_time_zone_outside_the_list_names_the_field(manager_client, store):
     response = manager_client.post("/settings/", {**STORE_FORM, "time_zone": "Mars/Olympus"})
     assert response.status_code == 400
     assert "Pick a time zone from the list" in response.content.decode()
+
+
+def test_the_api_keys_page_links_the_api_docs_and_the_nav_has_sent_emails(owner_client):
+    html = owner_client.get("/settings/api-keys/").content.decode()
+    assert '<a href="/api/docs/">API documentation</a>' in html
+    assert owner_client.get("/api/docs/").status_code == 200
+    assert '<a class="nav-link" href="/emails/">Sent emails</a>' in html

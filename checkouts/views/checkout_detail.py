@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import F, QuerySet
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
@@ -19,14 +20,21 @@ from .present import discounts_view, items_summary, line_items_view
 class CheckoutMixin(DashboardMixin):
     """Loads `self.checkout` from the current store only: another store's id is a 404."""
 
+    def checkout_queryset(self) -> QuerySet[AbandonedCheckout]:
+        return abandoned_checkouts_for_store(store=self.store)
+
     def get_checkout(self) -> AbandonedCheckout:
         if not hasattr(self, "checkout"):
-            self.checkout = get_object_or_404(abandoned_checkouts_for_store(store=self.store), pk=self.kwargs["pk"])
+            self.checkout = get_object_or_404(self.checkout_queryset(), pk=self.kwargs["pk"])
         return self.checkout
 
 
 class CheckoutDetailView(CheckoutMixin, TemplateView):
     template_name = "checkouts/detail.html"
+
+    def checkout_queryset(self) -> QuerySet[AbandonedCheckout]:
+        # When the buyer started the checkout, joined in rather than read in a query of its own.
+        return super().checkout_queryset().annotate(started_at=F("checkout__created_at"))
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from checkouts.models import AbandonedCheckout, Activity, WebhookEvent
-from tests.factories import ActivityFactory
+from tests.factories import ActivityFactory, CheckoutFactory
 
 from .conftest import line_item
 
@@ -164,3 +164,15 @@ def test_one_language_per_page_even_for_a_french_store(store, viewer_client, mak
 
     assert "€12.50" in html and "12,50 €" not in html
     assert " ago" in html and "il y a" not in html
+
+
+def test_the_detail_shows_when_the_buyer_started_the_checkout(store, viewer_client, make_checkout):
+    started = timezone.now() - timedelta(hours=5)
+    checkout = CheckoutFactory(store=store, created_at=started, last_activity_at=started)
+    ac = make_checkout(checkout=checkout, checkout_external_id=checkout.external_id)
+    orphan = make_checkout()  # a cart abandoned before any checkout: no start time to show
+
+    html = viewer_client.get(f"/checkouts/{ac.pk}/").content.decode()
+    local = timezone.localtime(started, store.zone)
+    assert f"Checkout started {local:%b} {local.day}, {local.year}" in html
+    assert "Checkout started" not in viewer_client.get(f"/checkouts/{orphan.pk}/").content.decode()

@@ -4,7 +4,7 @@ from .invitations import Invitation
 from .operations import SchedulerHeartbeat
 from .privacy import ErasureRecord
 from .store import ApiKey, Membership, Store
-from .webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "AbandonedCheckout",
@@ -19,6 +19,7 @@ __all__ = [
     "Membership",
     "SchedulerHeartbeat",
     "Store",
+    "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",

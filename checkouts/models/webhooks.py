@@ -180,3 +180,23 @@ class WebhookDelivery(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in self.OPEN_STATES
+
+
+class WebhookAttempt(models.Model):
+    """One try at sending a delivery, kept after a redelivery starts the delivery over."""
+
+    id = models.BigAutoField(primary_key=True)
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log", db_index=False)
+    attempted_at = models.DateTimeField()
+    # The state the delivery was left in: succeeded, pending (a retry is scheduled), failed, cancelled.
+    state = models.CharField(max_length=16, choices=WebhookDelivery.State.choices)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True, default="")
+    response = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["delivery", "attempted_at"], name="webhook_attempt_delivery")]
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} at {self.attempted_at:%Y-%m-%d %H:%M:%S}: {self.state}"

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from ..models import WebhookDelivery, WebhookEndpoint
+from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from . import http
 from .delivery import bookkeeping_commits, nudge, wake_dispatcher, webhook_deliveries_release, webhook_delivery_start
 from .signing import signed_request
@@ -190,6 +190,16 @@ def _finish(
     finished = WebhookDelivery.objects.filter(pk=delivery.pk, state=State.DELIVERING, lease_token=token).update(
         **fields
     )
+    if finished:
+        # The delivery row keeps only the last attempt; the log keeps each, redeliveries included.
+        WebhookAttempt.objects.create(
+            delivery_id=delivery.pk,
+            attempted_at=now,
+            state=state,
+            status_code=fields.get("last_status_code"),
+            error=fields["last_error"],
+            response=fields.get("last_response", ""),
+        )
     return bool(finished)
 
 

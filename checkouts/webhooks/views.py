@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -114,6 +115,8 @@ class EndpointDetailView(WebhooksMixin, TemplateView):
         )
         after, before = self._position("after"), self._position("before")
         page = keyset_page(queryset, LOG_KEYS, limit=LOG_PAGE_SIZE, after=after, before=before)
+        # Every attempt of the page's deliveries, earlier rounds included, in one query.
+        prefetch_related_objects(page.items, "attempt_log")
         base = {k: v for k, v in chosen.items() if v}
         return super().get_context_data(
             store=self.store,

@@ -63,6 +63,18 @@
   });
 
   /* ---- Confirmation for small destructive forms: data-confirm="Question?" --------------- */
+  /* ---- Reveal buttons: data-reveal="id of a masked input" shows or masks it again ------- */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-reveal]");
+    if (!button) return;
+    var input = document.getElementById(button.getAttribute("data-reveal"));
+    if (!input) return;
+    var reveal = input.type === "password";
+    input.type = reveal ? "text" : "password";
+    button.textContent = reveal ? "Hide" : "Reveal";
+    button.setAttribute("aria-pressed", reveal ? "true" : "false");
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var submitter = event.submitter;

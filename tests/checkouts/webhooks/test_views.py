@@ -144,13 +144,13 @@ def test_the_log_filters_pages_and_runs_constant_queries(
 
     manager_client.get(reverse("webhooks:list"))  # the first request stores the chosen store in the session
     # session, user, membership, the layout's store switcher and notification bell, endpoint,
-    # one page of deliveries: whatever the page size.
-    with django_assert_max_num_queries(7):
+    # one page of deliveries and one of their attempt histories: whatever the page size.
+    with django_assert_max_num_queries(8):
         first = manager_client.get(url)
     html = first.content.decode()
     assert html.count('action="/settings/webhooks/') >= 50
     older = re.search(r'href="(\?after=[^"]+)"', html).group(1).replace("&amp;", "&")
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         second = manager_client.get(url + older).content.decode()
     assert second.count("#1") == 10  # the 10 oldest deliveries
 
@@ -199,3 +199,29 @@ def test_the_settings_tab_and_the_checkout_timeline(store, endpoint, receiver, d
         entries = source(ac)
     assert [(e.kind, e.status) for e in entries] == [("delivery", "ok"), ("delivery", "warning")]
     assert "HTTP 500" in entries[1].detail and entries[0].url == reverse("webhooks:detail", args=[endpoint.pk])
+
+
+def test_redelivering_keeps_the_earlier_attempts_in_the_history(
+    manager_client, endpoint, store, receiver, django_capture_on_commit_callbacks
+):
+    from checkouts.webhooks.attempts import webhook_delivery_attempt
+
+    receiver.reply(Reply(500))
+    delivery = delivery_for(record(abandoned(store)))
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    receiver.reply(Reply(200))
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_client.post(reverse("webhooks:redeliver", args=[endpoint.pk, delivery.pk]))
+
+    assert [(a.status_code, a.state) for a in delivery.attempt_log.all()] == [
+        (500, State.PENDING),
+        (200, State.SUCCEEDED),
+    ]
+    html = manager_client.get(reverse("webhooks:detail", args=[endpoint.pk])).content.decode()
+    assert "History (2)" in html and "HTTP 500" in html and "HTTP 200" in html
+
+
+def test_the_secret_is_masked_with_reveal_and_copy(manager_client, endpoint):
+    html = manager_client.get(reverse("webhooks:detail", args=[endpoint.pk])).content.decode()
+    assert f'<input id="secret" type="password" readonly value="{endpoint.secret}"' in html
+    assert 'data-reveal="secret"' in html and f'data-copy="{endpoint.secret}"' in html

@@ -63,6 +63,16 @@
   });
 
   /* ---- Confirmation for small destructive forms: data-confirm="Question?" --------------- */
+  /* ---- The phone menu: the sidebar folds into a Menu button on small screens ---------- */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-menu-toggle]");
+    if (!button) return;
+    var open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    button.textContent = open ? "Close" : "Menu";
+    document.getElementById(button.getAttribute("aria-controls")).classList.toggle("open", open);
+  });
+
   /* ---- Reveal buttons: data-reveal="id of a masked input" shows or masks it again ------- */
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-reveal]");

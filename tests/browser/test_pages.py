@@ -219,8 +219,17 @@ def test_small_screens(context_factory, shoot, demo_user, demo_store):
     assert page.evaluate(fits)
     shoot(page, "52-mobile-detail")
     page.goto("/settings/members/")
-    assert page.evaluate(fits) and page.get_by_role("button", name="Log out").is_visible()
-    shoot(page, "53-mobile-members")
+    assert page.evaluate(fits)
+    # The navigation is a menu: folded away until asked for, then every entry within reach.
+    assert not page.get_by_role("button", name="Log out").is_visible()
+    page.get_by_role("button", name="Menu").click()
+    shoot(page, "53-mobile-menu")
+    for name in ("Overview", "Checkouts", "Automations", "Tasks", "Sent emails", "Settings"):
+        assert page.get_by_role("navigation", name="Main").get_by_role("link", name=name).is_visible()
+    assert page.get_by_role("button", name="Log out").is_visible() and page.evaluate(fits)
+    page.get_by_role("button", name="Close").click()
+    assert not page.get_by_role("button", name="Log out").is_visible()
+    shoot(page, "54-mobile-members")
 
 
 def test_filters_and_pages_work_without_javascript(context_factory, shoot, demo_user, demo_store):

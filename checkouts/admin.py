@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import QuerySet
 
 from .models import (
@@ -31,10 +32,30 @@ class StoreScopedAdmin(admin.ModelAdmin):
             return queryset
         return queryset.filter(**{f"{self.store_path}__memberships__user": request.user})
 
+    def get_changeform_initial_data(self, request) -> dict:
+        """The add form's initial values from the query string, less those that are not values
+        of their field (`?checkout=oops` would otherwise fail the page with a 500)."""
+        initial = super().get_changeform_initial_data(request)
+        return {name: value for name, value in initial.items() if _valid_initial(self.model, name, value)}
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "store" and not request.user.is_superuser:
             kwargs["queryset"] = Store.objects.filter(memberships__user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _valid_initial(model, name: str, value) -> bool:
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    target = field.target_field if field.is_relation else field
+    try:
+        for each in value if isinstance(value, list) else [value]:
+            target.clean(each, None)  # the type and, for integers, the database's range
+    except (ValidationError, ValueError, TypeError):
+        return False
+    return True
 
 
 @admin.register(Store)

@@ -15,6 +15,7 @@ from django.contrib.auth.forms import UserCreationForm
 from .filters import CUSTOM_PERIOD, PERIOD_CHOICES, SORT_CHOICES
 from .models import AbandonedCheckout, Activity, ApiKey, Membership, Store
 from .models.store import validate_language
+from .widgets import LongSelect
 
 YES_NO_ANY = [("", "Any"), ("true", "Yes"), ("false", "No")]
 PAGE_SIZES = (25, 50, 100)
@@ -180,9 +181,10 @@ class StoreSettingsForm(forms.Form):
         help_text="Type a city or region, e.g. Paris or New York. Dates on every page and in exports use it.",
         widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
     )
-    currency = forms.ChoiceField(label="Currency")
+    currency = forms.ChoiceField(label="Currency", widget=LongSelect)
     language = forms.ChoiceField(
         label="Language",
+        widget=LongSelect,
         help_text="What buyers read when their own language is unknown: emails, texts, the recovery page.",
     )
 

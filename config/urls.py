@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from . import health
 
@@ -13,6 +15,8 @@ urlpatterns = [
     # Probes (config.health.HealthProbeMiddleware answers them before host checks).
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Browsers ask for it on documents that name no icon (the email previews in their frames).
+    path("favicon.ico", RedirectView.as_view(url=static("img/logo.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     # JSON APIs (Wix-compatible /ecom/v1/, REST /api/v1/, schema and docs).
     path("", include("checkouts.api.urls")),

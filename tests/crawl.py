@@ -86,7 +86,7 @@ class Site:
 
     def _objects(self) -> None:
         store, owner = self.store, self.users[Membership.Role.OWNER]
-        ac = AbandonedCheckout.objects.filter(store=store).exclude(buyer_email="").order_by("-created_at").first()
+        ac, spare = AbandonedCheckout.objects.filter(store=store).exclude(buyer_email="").order_by("-created_at")[:2]
         endpoint = webhook_endpoint_create(
             store=store, url="https://hooks.example.com/in", event_types=["created", "recovered"], format="standard"
         )
@@ -99,7 +99,8 @@ class Site:
         key, _ = api_key_create(store=store, name="crawl", scopes=["read"])
         self.objects = {
             "checkout": ac,
-            "job": bulk_job_create(store=store, action=BulkJob.Action.DELETE, ids=[ac.pk]),
+            # The job deletes a checkout of its own (the worker may run it), never the one above.
+            "job": bulk_job_create(store=store, action=BulkJob.Action.DELETE, ids=[spare.pk]),
             "membership": Membership.objects.get(store=store, user=owner),
             "key": key,
             "invitation": invitation,

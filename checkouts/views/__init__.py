@@ -1,6 +1,6 @@
 """The dashboard's HTML views. JSON APIs live in checkouts.api."""
 
-from .accounts import StoreSwitchView
+from .accounts import PasswordResetView, StoreSwitchView
 from .bulk import BulkJobView, BulkStartView
 from .checkout_detail import CheckoutAnonymiseView, CheckoutDeleteView, CheckoutDetailView
 from .checkout_list import CheckoutListView
@@ -30,6 +30,7 @@ __all__ = [
     "MemberRemoveView",
     "MembersView",
     "OverviewView",
+    "PasswordResetView",
     "PrivacyView",
     "StoreSettingsView",
     "StoreSwitchView",

@@ -4,7 +4,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -78,9 +77,3 @@ def make_checkout(store):
         return AbandonedCheckoutFactory(store=store, created_at=created, updated_at=created, **fields)
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Password-reset limits are counted in the shared cache (var/cache/ by default); each test starts with none."""
-    cache.clear()

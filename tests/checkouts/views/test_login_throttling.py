@@ -7,10 +7,12 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
 from checkouts.models import Membership
+from checkouts.views.accounts import login_locked_out
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +136,11 @@ def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(client, ada):
         HTTP_X_FORWARDED_FOR="10.0.0.99",
     )
     assert refused.status_code == 429
+
+
+def test_a_lockout_outside_a_sign_in_form_gets_a_page_of_its_own(rf):
+    """Anything else that signs in through Django's authenticate() and gets locked out."""
+    response = login_locked_out(rf.post("/elsewhere/", {"username": "ada"}), HttpResponse(status=403), None)
+    assert response.status_code == 429
+    assert "Too many attempts. Try again in 15 minutes." in response.content.decode()
+    assert 0 < int(response["Retry-After"]) <= 15 * 60

@@ -122,3 +122,19 @@ def _wait(limit: int, period: int, elapsed: float, previous: int, current: int) 
 def hashed(value: str) -> str:
     """A cache-key part for a value that must not sit in the cache in clear (an email address)."""
     return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def failures_blocked(*, key: str, alias: str = "default") -> int | None:
+    """Seconds left of the block `failure_record` put on `key`, or None if it is not blocked."""
+    until = caches[alias].get(f"{key}:blocked")
+    left = math.ceil(until - time.time()) if until is not None else 0
+    return left if left > 0 else None
+
+
+def failure_record(*, key: str, rate: str, alias: str = "default") -> int | None:
+    """Count one failure for `key`; past `rate`, block it until one more would fit, and return the seconds."""
+    decision = sliding_window_hit(key=key, rate=rate, alias=alias)
+    if decision.allowed:
+        return None
+    caches[alias].set(f"{key}:blocked", time.time() + decision.wait_seconds, timeout=decision.wait_seconds)
+    return decision.wait_seconds

@@ -379,6 +379,9 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 # budget because one request carries up to 1,000 events.
 COMEBACK_API_RATE_LIMIT = env("COMEBACK_API_RATE_LIMIT", default="600/minute")
 COMEBACK_INGEST_RATE_LIMIT = env("COMEBACK_INGEST_RATE_LIMIT", default="120/minute")
+# Requests with a malformed, unknown or revoked API key per client address; past it the
+# address gets 429 for a while, whatever key it sends (checkouts/api/auth.py).
+COMEBACK_API_KEY_FAILURE_RATE = env("COMEBACK_API_KEY_FAILURE_RATE", default="60/minute")
 # Request bodies above these sizes are refused with 413 before they are parsed.
 COMEBACK_API_MAX_BODY_BYTES = env.int("COMEBACK_API_MAX_BODY_BYTES", default=256 * 1024)
 COMEBACK_INGEST_MAX_BYTES = env.int("COMEBACK_INGEST_MAX_BYTES", default=8 * 1024 * 1024)

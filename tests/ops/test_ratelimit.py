@@ -24,7 +24,7 @@ for _ in range(int(sys.argv[2])):
 
 
 def test_processes_incrementing_one_file_cache_counter_lose_no_count(tmp_path):
-    """Cache.add + incr, as the throttle counted before, kept 406 of 1,000 increments from 4 processes."""
+    """cache.add + incr, as the throttle counted before, kept 406 of 1,000 increments (4 processes x 250)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     workers = [
         subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path), str(EACH)], cwd=REPO, env=env)

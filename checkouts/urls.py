@@ -18,7 +18,7 @@ account_urls = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path(
         "accounts/password/reset/",
-        auth_views.PasswordResetView.as_view(success_url=reverse_lazy("checkouts:password_reset_done")),
+        views.PasswordResetView.as_view(success_url=reverse_lazy("checkouts:password_reset_done")),
         name="password_reset",
     ),
     path("accounts/password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),

@@ -153,6 +153,8 @@ def logging_config(log_format: str, level: str) -> dict:
             "django": {"handlers": [], "level": level, "propagate": True},
             "django.server": {"handlers": [], "level": level, "propagate": True},
             "django.db.backends": {"level": "WARNING"},
+            # django-axes: failed sign-ins and lockouts are warnings; its INFO lines are chatter.
+            "axes": {"level": "WARNING"},
         },
     }
 

@@ -1,5 +1,6 @@
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from checkouts.services import api_key_create
@@ -15,6 +16,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Rate limits (API, password reset) count in the cache, var/cache/ by default, which outlives a run:
+    each test starts with none."""
+    cache.clear()
 
 
 @pytest.fixture

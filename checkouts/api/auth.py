@@ -1,10 +1,19 @@
 """API-key authentication, as Wix clients send it: `Authorization: <key>` or `Bearer <key>`."""
 
+import logging
+from typing import NoReturn
+
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from config.client_ip import client_ip
+from config.ratelimit import CACHE_DOWN, failure_record, failures_blocked
+
 from ..models import ApiKey
+
+logger = logging.getLogger(__name__)
 
 # last_used_at is a hint for the merchant, not an audit log: write it at most this often.
 LAST_USED_RESOLUTION_SECONDS = 60
@@ -46,16 +55,18 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if scheme.lower() in ("basic", "session"):
             return None
         raw = rest.strip() if scheme.lower() == self.keyword.lower() else header
+        failures = f"comeback:api-key-failures:{client_ip(request)}"
+        self._refuse_if_blocked(failures)
         parts = ApiKey.split(raw)
         if parts is None:
-            raise exceptions.AuthenticationFailed("The API key is malformed.")
+            self._fail(failures, "The API key is malformed.")
         prefix, secret = parts
         key = ApiKey.objects.select_related("store").filter(prefix=prefix).first()
         if key is None or not key.matches(secret) or not key.is_active:
-            raise exceptions.AuthenticationFailed("The API key is not valid or has been revoked.")
+            self._fail(failures, "The API key is not valid or has been revoked.")
         site_id = request.META.get("HTTP_WIX_SITE_ID")
         if site_id and site_id.strip().lower() != str(key.store_id):
-            raise exceptions.AuthenticationFailed("The wix-site-id header does not name this key's store.")
+            self._fail(failures, "The wix-site-id header does not name this key's store.")
         now = timezone.now()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
@@ -63,6 +74,30 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+    # An address that keeps sending bad keys (COMEBACK_API_KEY_FAILURE_RATE) is refused with
+    # 429 for a while, whatever key it sends next. With the cache away, nothing is counted.
+
+    @staticmethod
+    def _refuse_if_blocked(failures: str) -> None:
+        try:
+            wait = failures_blocked(key=failures)
+        except CACHE_DOWN:
+            logger.warning("Rate-limit cache unavailable; not checking bad API keys", exc_info=True)
+            return
+        if wait:
+            raise exceptions.Throttled(wait, "Too many requests with an invalid API key from this address.")
+
+    @staticmethod
+    def _fail(failures: str, message: str) -> NoReturn:
+        try:
+            wait = failure_record(key=failures, rate=settings.COMEBACK_API_KEY_FAILURE_RATE)
+        except CACHE_DOWN:
+            logger.warning("Rate-limit cache unavailable; not counting bad API keys", exc_info=True)
+            wait = None
+        if wait:
+            raise exceptions.Throttled(wait, "Too many requests with an invalid API key from this address.")
+        raise exceptions.AuthenticationFailed(message)
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -1,6 +1,6 @@
 """The dashboard's HTML views. JSON APIs live in checkouts.api."""
 
-from .accounts import InvitationView, StoreSwitchView
+from .accounts import InvitationView, PasswordResetView, StoreSwitchView
 from .bulk import BulkJobView, BulkStartView
 from .checkout_detail import CheckoutAnonymiseView, CheckoutDeleteView, CheckoutDetailView
 from .checkout_list import CheckoutListView
@@ -33,6 +33,7 @@ __all__ = [
     "MemberRemoveView",
     "MembersView",
     "OverviewView",
+    "PasswordResetView",
     "PrivacyView",
     "StoreSettingsView",
     "StoreSwitchView",

@@ -1,21 +1,69 @@
-"""Choosing which of a user's stores the dashboard shows; joining a store by invitation."""
+"""Signing in (the lockout page), password reset with its limits, choosing the dashboard's store,
+and joining a store by invitation."""
 
+import math
 from urllib.parse import urlencode
 from uuid import UUID
 
+from axes.helpers import get_client_username
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views import View
+
+from config.client_ip import client_ip
 
 from ..forms import InvitationSignupForm
 from ..services import InvitationUnavailable, invitation_accept, invitation_for_token
+from ..signin import login_lockout_ends_at, password_reset_allowed
 from ..tenancy import memberships_for_user, store_choose
+
+
+def login_locked_out(request, original_response, credentials=None):
+    """What a locked-out sign-in gets (AXES_LOCKOUT_CALLABLE): the same sign-in page, saying how long to wait.
+
+    Status 429 with Retry-After. The page it was (the dashboard's or the admin's) is shown
+    again with its form, so the message sits where the "wrong password" one would.
+    """
+    ends_at = login_lockout_ends_at(
+        username=get_client_username(request, credentials), ip_address=getattr(request, "axes_ip_address", None)
+    )
+    seconds = max(1, math.ceil((ends_at - timezone.now()).total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    message = ngettext(
+        "Too many attempts. Try again in %(minutes)d minute.",
+        "Too many attempts. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+    context = getattr(original_response, "context_data", None) or {}
+    form = context.get("form")
+    if isinstance(original_response, TemplateResponse) and form is not None:
+        form.errors.clear()  # the lockout, not "wrong password", is why this sign-in failed
+        form.add_error(None, message)
+        response = TemplateResponse(request, original_response.template_name, context, status=429)
+    else:
+        response = TemplateResponse(request, "registration/locked_out.html", {"lockout_message": message}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response.render()
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form, sending at most a few emails per address and per client (settings)."""
+
+    def form_valid(self, form):
+        if password_reset_allowed(email=form.cleaned_data["email"], ip_address=client_ip(self.request)):
+            return super().form_valid(form)
+        # The same "check your email" page: whether a link went out, or an account exists, stays unsaid.
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class StoreSwitchView(LoginRequiredMixin, View):

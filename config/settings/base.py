@@ -1,6 +1,7 @@
 """Settings shared by every environment; each value can be overridden from the environment."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -28,6 +29,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "checkouts",
     "automations",
 ]
@@ -48,6 +50,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "checkouts.tenancy.CurrentStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the "too many attempts" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -121,6 +125,36 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "checkouts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "checkouts:login"
+
+# --- Sign-in throttling (django-axes; password reset: checkouts/views/accounts.py) -------------
+# Failed sign-ins are counted per user name and per client address, in the database (one
+# table, the same on SQLite and PostgreSQL), on every page that signs in: /accounts/login/
+# and /admin/login/. At the limit both the user name and the address are refused, even with
+# the right password, until the cool-off has passed since the last failure. The user name is
+# counted whether or not such a user exists, so the lockout says nothing about who exists.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("COMEBACK_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("COMEBACK_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Attempts made while locked out do not push the end of the lockout further: a stranger
+# guessing at an account cannot keep its owner out for longer than one cool-off.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+# The sign-in page again, with "Too many attempts. Try again in N minutes.", status 429.
+AXES_LOCKOUT_CALLABLE = "checkouts.views.accounts.login_locked_out"
+# Only failures are kept (and forgotten after the cool-off); a row per successful sign-in
+# would grow without end.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no banner on every start of every process
+# The proxies whose X-Forwarded-For names the client (config/client_ip.py): the same list
+# gunicorn trusts for X-Forwarded-Proto. Addresses or networks, comma separated; "*" for any.
+COMEBACK_TRUSTED_PROXIES = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
+# Password-reset emails: at most this many per email address and per client address.
+COMEBACK_PASSWORD_RESET_EMAIL_RATE = env("COMEBACK_PASSWORD_RESET_EMAIL_RATE", default="3/hour")
+COMEBACK_PASSWORD_RESET_IP_RATE = env("COMEBACK_PASSWORD_RESET_IP_RATE", default="20/hour")
 
 # --- I18n / time ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -347,6 +381,9 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 # budget because one request carries up to 1,000 events.
 COMEBACK_API_RATE_LIMIT = env("COMEBACK_API_RATE_LIMIT", default="600/minute")
 COMEBACK_INGEST_RATE_LIMIT = env("COMEBACK_INGEST_RATE_LIMIT", default="120/minute")
+# Requests with a malformed, unknown or revoked API key per client address; past it the
+# address gets 429 for a while, whatever key it sends (checkouts/api/auth.py).
+COMEBACK_API_KEY_FAILURE_RATE = env("COMEBACK_API_KEY_FAILURE_RATE", default="60/minute")
 # Request bodies above these sizes are refused with 413 before they are parsed.
 COMEBACK_API_MAX_BODY_BYTES = env.int("COMEBACK_API_MAX_BODY_BYTES", default=256 * 1024)
 COMEBACK_INGEST_MAX_BYTES = env.int("COMEBACK_INGEST_MAX_BYTES", default=8 * 1024 * 1024)

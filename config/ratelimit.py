@@ -1,0 +1,140 @@
+"""Rate limits shared by every web process: atomic counters in the cache and a sliding window.
+
+The API throttle (checkouts/api/throttling.py) and the password-reset limits
+(checkouts/views/accounts.py) count here. A counter must stay exact when many requests hit
+the same key at once, so each cache backend gets its own atomic increment:
+
+- Redis: `SET key 0 EX ttl NX` and `INCRBY` in one MULTI/EXEC transaction.
+- the file cache: read and rewrite the entry under an OS file lock (`fcntl.flock`), because
+  several gunicorn processes on one host share the directory.
+- the local-memory cache and anything else: one lock for this process (locmem is per process).
+"""
+
+import fcntl
+import hashlib
+import logging
+import math
+import os
+import threading
+import time
+import zlib
+from typing import NamedTuple
+
+from django.core.cache import caches
+from django.core.cache.backends.filebased import FileBasedCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# What the cache raises when it cannot be reached: Redis's errors, or the file cache's disk.
+CACHE_DOWN = (RedisError, OSError)
+
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+# The file cache's entries are locked in stripes: a bounded set of lock files, whatever the
+# number of keys, and little contention between unrelated keys.
+_FILE_LOCK_STRIPES = 64
+_process_lock = threading.Lock()
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'600/minute' → (600, 60)."""
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[period.strip().lower()]
+
+
+def counter_add(*, key: str, delta: int = 1, timeout: int, alias: str = "default") -> int:
+    """Add `delta` to the counter at `key` (created at 0, expiring `timeout` s later); return the new value."""
+    backend = caches[alias]
+    if isinstance(backend, RedisCache):
+        return _redis_add(backend, key, delta, timeout)
+    if isinstance(backend, FileBasedCache):
+        return _file_add(backend, key, delta, timeout)
+    with _process_lock:
+        backend.add(key, 0, timeout=timeout)
+        try:
+            return backend.incr(key, delta)
+        except ValueError:  # expired between add and incr
+            backend.set(key, delta, timeout=timeout)
+            return delta
+
+
+def _redis_add(backend: RedisCache, key: str, delta: int, timeout: int) -> int:
+    full_key = backend.make_and_validate_key(key)
+    client = backend._cache.get_client(full_key, write=True)
+    with client.pipeline(transaction=True) as pipe:
+        pipe.set(full_key, 0, ex=timeout, nx=True)
+        pipe.incrby(full_key, delta)
+        _, value = pipe.execute()
+    return int(value)
+
+
+def _file_add(backend: FileBasedCache, key: str, delta: int, timeout: int) -> int:
+    backend._createdir()
+    stripe = zlib.crc32(key.encode()) % _FILE_LOCK_STRIPES
+    with open(os.path.join(backend._dir, f"counter-{stripe}.lock"), "a") as lock:
+        # flock excludes other processes and, since each call opens its own file
+        # description, other threads of this one.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            value = (backend.get(key) or 0) + delta
+            backend.set(key, value, timeout=timeout)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return value
+
+
+class Decision(NamedTuple):
+    allowed: bool
+    wait_seconds: int | None = None
+
+
+def sliding_window_hit(*, key: str, rate: str, alias: str = "default") -> Decision:
+    """Count one request against `rate` for `key`; refused requests do not use up the budget.
+
+    The current fixed window's count plus the previous window's, weighted by how much of it
+    still overlaps the last `period` seconds: no burst of twice the limit at a window
+    boundary, as a plain fixed window allows. Raises one of CACHE_DOWN if the cache is away.
+    """
+    limit, period = parse_rate(rate)
+    now = time.time()
+    window = int(now // period)
+    elapsed = now - window * period
+    current_key, previous_key = f"{key}:{window}", f"{key}:{window - 1}"
+    current = counter_add(key=current_key, timeout=period * 2, alias=alias)
+    previous = caches[alias].get(previous_key) or 0
+    if previous * (1 - elapsed / period) + current <= limit:
+        return Decision(True)
+    counter_add(key=current_key, delta=-1, timeout=period * 2, alias=alias)
+    return Decision(False, _wait(limit, period, elapsed, previous, current - 1))
+
+
+def _wait(limit: int, period: int, elapsed: float, previous: int, current: int) -> int:
+    """Seconds until one more request fits, from the same estimate `sliding_window_hit` makes."""
+    if current < limit:
+        # Room in this window once the previous window's weight has shrunk enough.
+        return max(1, math.ceil(period * (1 - (limit - current - 1) / previous) - elapsed))
+    # This window is full: wait into the next, until this window's weight has shrunk enough.
+    return max(1, math.ceil(period - elapsed + period * (1 - (limit - 1) / current)))
+
+
+def hashed(value: str) -> str:
+    """A cache-key part for a value that must not sit in the cache in clear (an email address)."""
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def failures_blocked(*, key: str, alias: str = "default") -> int | None:
+    """Seconds left of the block `failure_record` put on `key`, or None if it is not blocked."""
+    until = caches[alias].get(f"{key}:blocked")
+    left = math.ceil(until - time.time()) if until is not None else 0
+    return left if left > 0 else None
+
+
+def failure_record(*, key: str, rate: str, alias: str = "default") -> int | None:
+    """Count one failure for `key`; past `rate`, block it until one more would fit, and return the seconds."""
+    decision = sliding_window_hit(key=key, rate=rate, alias=alias)
+    if decision.allowed:
+        return None
+    caches[alias].set(f"{key}:blocked", time.time() + decision.wait_seconds, timeout=decision.wait_seconds)
+    return decision.wait_seconds

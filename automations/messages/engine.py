@@ -52,8 +52,16 @@ def compile_template(source: str) -> Template:
     return safe_engine().from_string(source)
 
 
+def plain(text: str) -> str:
+    """`text` as an ordinary str. Django's renderers return SafeString, which any template showing
+    it would print unescaped: a buyer's `<meta http-equiv=refresh>` would become a tag in the
+    dashboard. (`str()` keeps the subclass: SafeString.__str__ returns itself.)"""
+    return str.__str__(text)
+
+
 def render(source: str, context: dict, *, autoescape: bool) -> str:
-    return compile_template(source).render(Context(context, autoescape=autoescape))
+    """The merchant's template rendered, as plain text: never marked safe."""
+    return plain(compile_template(source).render(Context(context, autoescape=autoescape)))
 
 
 def validate_template(source: str) -> None:

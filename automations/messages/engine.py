@@ -15,7 +15,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from django.template import Context, Engine, Library, Template, TemplateSyntaxError, defaulttags
-from django.template.base import FilterExpression, Node, NodeList
+from django.template.base import FilterExpression, Lexer, Node, NodeList, TokenType
 from django.template.smartif import TokenBase
 
 from . import limits
@@ -39,6 +39,8 @@ ALLOWED_TAGS = frozenset(
         "with",
     }
 )
+# Tags with an end tag: what nests.
+_BLOCKS = frozenset({"autoescape", "comment", "filter", "for", "if", "ifchanged", "spaceless", "verbatim", "with"})
 # Tags whose output is their children's, already charged when the children rendered.
 _CONTAINERS = (
     defaulttags.ForNode,
@@ -121,11 +123,27 @@ def _instrument(template: Template) -> Template:
     return template
 
 
+def _check_nesting(source: str) -> None:
+    """Django parses and renders nested tags recursively: 3,000 nested `{% if %}` overflow the stack."""
+    depth = 0
+    for token in Lexer(source).tokenize():
+        if token.token_type != TokenType.BLOCK:
+            continue
+        name = token.split_contents()[0] if token.contents else ""
+        if name in _BLOCKS:
+            depth += 1
+            if depth > limits.MAX_NESTING:
+                raise TemplateLimitError(f"This template nests tags more than {limits.MAX_NESTING} deep.")
+        elif name.startswith("end"):
+            depth -= 1
+
+
 @lru_cache(maxsize=1024)
 def compile_template(source: str) -> Template:
     """Compiled once per distinct source: a dispatcher batch renders the same step many times."""
     if len(source) > limits.MAX_SOURCE:
         raise TemplateLimitError(f"This template is longer than {limits.MAX_SOURCE // 1024} kB.")
+    _check_nesting(source)
     return _instrument(safe_engine().from_string(source))
 
 
@@ -142,8 +160,8 @@ def render(source: str, context: dict, *, autoescape: bool) -> str:
     Raises TemplateSyntaxError for a broken template, one past a limit (TemplateLimitError), and
     one whose filter fails on this data (`|wordwrap:0`): the caller reports it, nothing half-sent.
     """
-    template = compile_template(source)
     try:
+        template = compile_template(source)
         output = limits.run_within_budget(lambda: template.render(BudgetedContext(context, autoescape=autoescape)))
     except TemplateSyntaxError:
         raise

@@ -22,6 +22,7 @@ MAX_OUTPUT = 256 * 1024  # characters one render may produce, and any one value 
 MAX_SOURCE = 64 * 1024  # characters of template source
 MAX_WIDTH = 1000  # ljust / rjust / center widths, stringformat width and precision
 MAX_DECIMALS = 30  # floatformat places
+MAX_NESTING = 30  # tags inside tags: Django parses and renders them recursively
 # Loop turns, rendered nodes and filter calls. A real template with 300 line items takes a few
 # thousand; the count is deterministic, where a CPU budget alone would depend on the machine.
 MAX_STEPS = 100_000

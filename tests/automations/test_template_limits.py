@@ -59,6 +59,7 @@ AMPLIFIERS = {
     "debug": "{% debug %}",
     "source too long": "{% now 'r' %}" * 6000,
     "wordwrap zero": "{{ first_name|wordwrap:0 }}",
+    "nesting past the stack": "{% if first_name %}" * 1500 + "{% endif %}" * 1500,
 }
 
 
@@ -115,8 +116,10 @@ def automation(store):
         AMPLIFIERS["ljust"],
         nested(3, body="x"),
         "{% with s=first_name|ljust:300 %}{% for a in s %}{% for b in s %}{{ s }}{% endfor %}{% endfor %}{% endwith %}",
+        AMPLIFIERS["nesting past the stack"],
+        "{{ first_name|wordwrap:0 }}",
     ],
-    ids=["width", "loops", "output"],
+    ids=["width", "loops", "output", "nesting", "a filter failing"],
 )
 def test_a_template_past_a_limit_at_send_time_is_a_template_error(store, automation, source):
     # Saved before the limits existed (or through the admin): the dispatcher must refuse it itself.

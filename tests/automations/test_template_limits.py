@@ -171,3 +171,15 @@ def test_the_budget_is_per_render():
     for _ in range(30):
         assert len(render(source, {"first_name": name}, autoescape=False)) == 100 * 100
     assert limits.MAX_STEPS < 30 * 100 * 100
+
+
+def test_a_render_past_its_cpu_budget_stops(monkeypatch):
+    """The CPU budget is the backstop for work the step count does not see; with none left, a
+    render stops at its first check instead of running on."""
+    from django.template import TemplateSyntaxError
+
+    from automations.messages.engine import render
+
+    monkeypatch.setattr(limits, "TIME_BUDGET_SECONDS", -1)
+    with pytest.raises(TemplateSyntaxError, match="takes too long to render"):
+        render(nested(2, body="x"), {"first_name": "n" * 100}, autoescape=False)

@@ -5,6 +5,7 @@ Each payload carries its own number, so a leak names the field it came from.
 """
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from django.test import Client
 
 from automations.models import Automation, AutomationStep, Notification, SentEmail, StepTranslation, Task
 from automations.notify.backends import locmem as sms
-from checkouts.models import AbandonedCheckout, ApiKey, Membership, Store, WebhookEndpoint
+from checkouts.models import AbandonedCheckout, ApiKey, BulkJob, Membership, Store, WebhookEndpoint
 from checkouts.services import abandoned_checkouts_detect, api_key_create
 from checkouts.webhooks.services import webhook_endpoint_create
 from tests.automations.helpers import dispatch_at
@@ -124,9 +125,9 @@ class World:
     checkout: AbandonedCheckout
     api_key: ApiKey
     endpoint: WebhookEndpoint
-    now: object
-    emails: list = field(default_factory=list)
-    texts: list = field(default_factory=list)
+    bulk_job: BulkJob
+    emails: list = field(default_factory=list)  # every email sent, as the mail backend got it
+    texts: list = field(default_factory=list)  # every text message, as the notification backend got it
 
     def first(self, model):
         return model.objects.filter(store=self.store).order_by("pk").first()
@@ -223,7 +224,11 @@ def build_world(traveller) -> World:
     assert kinds == {"MANUAL", "AUTOMATION", "STAFF"}, kinds
     assert Task.objects.filter(store=store).exists() and Notification.objects.filter(store=store).exists()
     assert sms.outbox, "the text message was not sent"
-    world = World(
+    # A bulk job's page (its ids name nothing: running it must not delete the checkout).
+    bulk_job = BulkJob.objects.create(
+        store=store, action=BulkJob.Action.DELETE, ids=[str(uuid.uuid4())], created_by=owner
+    )
+    return World(
         store=store,
         owner=owner,
         staff_member=staff,
@@ -231,8 +236,7 @@ def build_world(traveller) -> World:
         checkout=checkout,
         api_key=key,
         endpoint=endpoint,
-        now=at(90) + timedelta(hours=2),
+        bulk_job=bulk_job,
         emails=list(mail.outbox),
         texts=list(sms.outbox),
     )
-    return world

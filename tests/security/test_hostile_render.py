@@ -275,6 +275,11 @@ def test_the_emails_and_texts_sent_escape_html_and_keep_text_plain(world):
         # Plain text is text: the buyer's name stands as written, not as `&lt;` entities.
         assert "&lt;" not in message.body and "&quot;" not in message.body
     recovery = [m for m in emails if m.alternatives]
+    for message in recovery:
+        # The store's name is the From display name: quoted in the header, and read back whole.
+        parsed = message.message()
+        assert parsed["From"].addresses[0].display_name == world.store.name
+        assert parsed["To"].addresses[0].addr_spec == world.checkout.buyer_email
     assert recovery and all(ESCAPED.search(m.alternatives[0][0]) for m in recovery)
     assert all(META in m.body for m in recovery)
     for sent in SentEmail.objects.filter(store=world.store).exclude(html_body=""):

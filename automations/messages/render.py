@@ -17,7 +17,7 @@ from checkouts.wix import checkout_url, format_money
 
 from ..models import AutomationStep, SentEmail
 from . import defaults
-from .engine import render
+from .engine import plain, render
 from .mime import Message
 
 UNSUBSCRIBE_SALT = "automations.unsubscribe"
@@ -201,8 +201,10 @@ def recovery_email(
         "subject": subject,
         "language": template.language or message_language(abandoned_checkout, store),
     }
-    text = render_to_string("automations/emails/recovery.txt", layout)
-    html = render_to_string("automations/emails/recovery.html", layout)
+    # Both plain str: the text is not HTML at all (a page showing it must escape it), and the HTML
+    # is shown only as a document of its own, never inside another template.
+    text = plain(render_to_string("automations/emails/recovery.txt", layout))
+    html = plain(render_to_string("automations/emails/recovery.html", layout))
     message_id = message_id_for(idempotency_key)
     headers = {
         "From": _from_address(store),

@@ -147,3 +147,15 @@ def test_a_big_selection_is_sent_in_the_worker_and_reported_by_notification(
     note = Notification.objects.get(recipient=owner)
     assert note.text == "Recovery emails: 25 sent." and note.link == "/emails/"
     assert Activity.objects.filter(type="EMAIL_SENT").count() == 25
+
+
+def test_the_plain_text_preview_escapes_the_buyers_markup(client, owner, store):
+    """The text version is plain text: a buyer's `<meta http-equiv=refresh>` must not reach the page as a tag."""
+    automation = only_automation(store)
+    email_step(automation, subject="Hi", body="Hi {{ first_name }}")
+    hostile = '<meta http-equiv=refresh content="0;url=https://phish.example">'
+    checkout = AbandonedCheckoutFactory(store=store, first_name=hostile, created_at=T0)
+    client.force_login(owner)
+    page = client.get(f"/checkouts/{checkout.pk}/recovery-email/").content.decode()
+    assert "<meta http-equiv=refresh" not in page
+    assert "&lt;meta http-equiv=refresh content=&quot;0;url=https://phish.example&quot;&gt;" in page

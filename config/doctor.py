@@ -266,6 +266,39 @@ def _webhooks(production: bool) -> list[Finding]:
     return findings or [_ok("webhooks", "Webhook endpoints must be https and may not point at internal addresses.")]
 
 
+def _erasure_leftovers(production: bool) -> list[Finding]:
+    """Where copies of buyers' data sit outside the database, which an erasure does not reach.
+
+    Said as information, not as a problem: the operator must know to purge these files (or
+    keep them short-lived) when a buyer asks to be erased.
+    """
+    files = []
+    mailer = settings.MAILERS.get("default", {})
+    if mailer.get("BACKEND", "").endswith("filebased.EmailBackend"):
+        files.append(f"every email sent, addresses and bodies in full, in {mailer.get('OPTIONS', {}).get('file_path')}")
+    notifications = settings.COMEBACK_NOTIFICATIONS
+    if notifications.get("BACKEND", "").endswith("filebased.Backend"):
+        files.append(
+            f"every text message, phone numbers in full, in {notifications.get('OPTIONS', {}).get('file_path')}"
+        )
+    cache = settings.CACHES.get("default", {})
+    if cache.get("BACKEND", "").endswith("FileBasedCache"):
+        files.append(f"rate-limit counters (no buyer data) in {cache.get('LOCATION')}")
+    if settings.CELERY_BROKER_URL.startswith("filesystem"):
+        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("processed_folder", "var/broker/")
+        files.append(f"task messages (ids only, no buyer data) in {Path(folder).parent}")
+    message = "An erasure changes the database only. " + (
+        "Files that keep copies: " + "; ".join(files) + ". "
+        if files
+        else "No mail, text-message, cache or broker files are written. "
+    )
+    message += (
+        "Logs go to standard output (emails and phones masked): your process manager keeps them. "
+        "Purge these and age out backups to complete an erasure (docs/deployment.md, Privacy and retention)."
+    )
+    return [_ok("privacy", message)]
+
+
 def _deploy_checks(production: bool) -> list[Finding]:
     if not production:
         return []
@@ -296,6 +329,7 @@ def diagnose() -> list[Finding]:
         _mail,
         _static_files,
         _webhooks,
+        _erasure_leftovers,
         _deploy_checks,
     ):
         findings.extend(section(production))

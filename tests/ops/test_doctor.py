@@ -183,3 +183,27 @@ def test_a_send_budget_longer_than_a_web_statement_may_wait_is_a_warning(product
 
     assert "! mail: A dispatcher batch may hold row locks for 40 s" in output
     assert "not under DATABASE_STATEMENT_TIMEOUT (20 s)" in output
+
+
+def test_doctor_says_which_files_keep_what_an_erasure_does_not_reach(settings, tmp_path):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(tmp_path / "mail")},
+        }
+    }
+    settings.COMEBACK_NOTIFICATIONS = {
+        "BACKEND": "automations.notify.backends.filebased.Backend",
+        "OPTIONS": {"file_path": str(tmp_path / "texts")},
+    }
+    output, _ = run_doctor()
+    (line,) = [line for line in output.splitlines() if "privacy:" in line]
+    assert "An erasure changes the database only" in line
+    assert f"addresses and bodies in full, in {tmp_path / 'mail'}" in line
+    assert f"phone numbers in full, in {tmp_path / 'texts'}" in line
+    assert "Logs go to standard output" in line
+
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    settings.COMEBACK_NOTIFICATIONS = {"BACKEND": "automations.notify.backends.locmem.Backend"}
+    output, _ = run_doctor()
+    assert str(tmp_path) not in output

@@ -1,5 +1,6 @@
 from .bulk import BulkJob
 from .checkout import AbandonedCheckout, Activity, Checkout, CheckoutData, IngestedEvent
+from .clicks import RecoveryLinkVisit
 from .operations import SchedulerHeartbeat
 from .privacy import ErasureRecord
 from .store import ApiKey, Membership, Store
@@ -15,6 +16,7 @@ __all__ = [
     "ErasureRecord",
     "IngestedEvent",
     "Membership",
+    "RecoveryLinkVisit",
     "SchedulerHeartbeat",
     "Store",
     "WebhookDelivery",

@@ -260,6 +260,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # The address buyers and apps use to reach this install: recovery links and unsubscribe
 # links in emails are built on it.
 COMEBACK_PUBLIC_URL = env("COMEBACK_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# A recovery link opened again by the same visitor (address + browser) within this many
+# minutes is one click.
+COMEBACK_CLICK_WINDOW_MINUTES = env.int("COMEBACK_CLICK_WINDOW_MINUTES", default=30)
 # How many abandoned checkouts one sweep transaction turns over at a time.
 COMEBACK_SWEEP_BATCH_SIZE = env.int("COMEBACK_SWEEP_BATCH_SIZE", default=2000)
 # Threads (each with its own PostgreSQL connection) one sweep runs its batches in; SQLite uses one.

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from ..encryption import EncryptedTextField
 from ..hosts import host_of, image_url_allowed, url_on_hosts, validate_hosts
 
 CURRENCIES = frozenset(list_currencies())
@@ -82,7 +83,8 @@ class Store(models.Model):
     recovery_window_days = models.PositiveSmallIntegerField(
         default=7, help_text="For the 'any order' rule: how many days after abandonment count."
     )
-    webhook_private_key = models.TextField(editable=False, blank=True)
+    # Encrypted at rest (COMEBACK_ENCRYPTION_KEYS): whoever holds it can sign as this store.
+    webhook_private_key = EncryptedTextField(editable=False, blank=True)
     webhook_public_key = models.TextField(editable=False, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

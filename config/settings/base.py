@@ -15,6 +15,12 @@ env = environ.Env()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+# Secrets at rest (webhook secrets, stores' signing keys, connection credentials) are
+# encrypted with these Fernet keys (checkouts.encryption): the first encrypts, all decrypt.
+# Development and tests use this fixed, public key (base64 of "comeback-development-only-not-se");
+# production requires its own and refuses this one.
+DEVELOPMENT_ENCRYPTION_KEY = "Y29tZWJhY2stZGV2ZWxvcG1lbnQtb25seS1ub3Qtc2U="
+COMEBACK_ENCRYPTION_KEYS = env.list("COMEBACK_ENCRYPTION_KEYS", default=[DEVELOPMENT_ENCRYPTION_KEY])
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -207,3 +207,18 @@ def test_doctor_says_which_files_keep_what_an_erasure_does_not_reach(settings, t
     settings.COMEBACK_NOTIFICATIONS = {"BACKEND": "automations.notify.backends.locmem.Backend"}
     output, _ = run_doctor()
     assert str(tmp_path) not in output
+
+
+def test_doctor_says_when_stored_secrets_do_not_open_with_the_keys(settings, db):
+    from cryptography.fernet import Fernet
+
+    from tests.factories import StoreFactory
+
+    settings.COMEBACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    StoreFactory()  # its signing key is encrypted under that key
+    output, _ = run_doctor()
+    assert "✓ encryption: Stored secrets open with COMEBACK_ENCRYPTION_KEYS" in output
+
+    settings.COMEBACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key was lost
+    output, error = run_doctor()
+    assert "✗ encryption: Cannot decrypt checkouts.Store.webhook_private_key" in output and error is not None

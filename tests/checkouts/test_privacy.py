@@ -341,3 +341,18 @@ def test_anonymising_a_checkout_keeps_only_the_hash_of_its_buyers_unsubscribe(st
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT email FROM {Unsubscribe._meta.db_table} WHERE id = %s", [row.pk])  # noqa: S608
         assert cursor.fetchall() == [("",)]
+
+
+def test_anonymising_a_checkout_drops_its_recovery_link_visitors(store):
+    from checkouts.models import RecoveryLinkVisit
+    from checkouts.services import abandoned_checkout_anonymise
+    from checkouts.services.clicks import recovery_link_click_record
+
+    ingest(store, "co-1")
+    with time_machine.travel(at(61), tick=False):
+        abandoned_checkouts_detect()
+    ac = AbandonedCheckout.objects.get()
+    assert recovery_link_click_record(abandoned_checkout_id=ac.pk, store_id=store.pk, visitor="a" * 64)
+    assert abandoned_checkout_anonymise(abandoned_checkout_id=ac.pk, store=store)
+    assert not RecoveryLinkVisit.objects.exists()  # hashes of the buyer's address and browser go too
+    assert AbandonedCheckout.objects.get().link_clicks == 1  # the figure stays

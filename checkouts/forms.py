@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
 from .filters import CUSTOM_PERIOD, PERIOD_CHOICES, SORT_CHOICES
+from .hosts import hosts_parse
 from .models import AbandonedCheckout, Activity, ApiKey, Membership, Store
 from .models.store import validate_language
 from .widgets import LongSelect
@@ -162,6 +163,13 @@ def _currency_choices() -> list[tuple[str, str]]:
 class StoreSettingsForm(forms.Form):
     name = forms.CharField(max_length=200, label="Store name")
     storefront_url = forms.URLField(required=False, label="Storefront URL", assume_scheme="https")
+    storefront_hosts = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Storefront hosts",
+        help_text="One per line: the shop and its media hosts (e.g. static.wixstatic.com). Recovery links "
+        "redirect and product images load only from these. Left empty, the storefront URL's host.",
+    )
     abandon_after_minutes = forms.IntegerField(
         min_value=1,
         max_value=7 * 24 * 60,
@@ -214,6 +222,7 @@ class StoreSettingsForm(forms.Form):
         return {
             "name": store.name,
             "storefront_url": store.storefront_url,
+            "storefront_hosts": "\n".join(store.storefront_hosts),
             "abandon_after_minutes": int(store.abandon_after / timedelta(minutes=1)),
             "recovery_rule": store.recovery_rule,
             "recovery_window_days": store.recovery_window_days,
@@ -221,6 +230,9 @@ class StoreSettingsForm(forms.Form):
             "currency": store.currency,
             "language": store.language,
         }
+
+    def clean_storefront_hosts(self) -> list[str]:
+        return hosts_parse(self.cleaned_data["storefront_hosts"])
 
     def store_fields(self) -> dict:
         data = dict(self.cleaned_data)

@@ -266,6 +266,66 @@ def _webhooks(production: bool) -> list[Finding]:
     return findings or [_ok("webhooks", "Webhook endpoints must be https and may not point at internal addresses.")]
 
 
+def _encryption(production: bool) -> list[Finding]:
+    """The keys of the secrets at rest parse, and open a stored value of every encrypted column."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError
+
+    from checkouts.encryption import DecryptionError, fernet
+    from checkouts.services.secrets import encrypted_fields
+
+    keys = list(getattr(settings, "COMEBACK_ENCRYPTION_KEYS", []))
+    try:
+        fernet()
+    except ImproperlyConfigured as exc:
+        return [Finding(Level.ERROR, "encryption", str(exc))]
+    if keys[0] == getattr(settings, "DEVELOPMENT_ENCRYPTION_KEY", None):
+        message = "Secrets are encrypted with the public development key: set COMEBACK_ENCRYPTION_KEYS."
+        return [Finding(Level.ERROR, "encryption", message) if production else _ok("encryption", message)]
+    try:
+        for model, names in encrypted_fields().items():
+            model._default_manager.order_by("pk").values_list(*names).first()  # reading decrypts: the check
+    except DecryptionError as exc:
+        return [Finding(Level.ERROR, "encryption", str(exc))]
+    except DatabaseError:
+        return []  # the database finding already says what is wrong
+    retired = f", {len(keys) - 1} older key(s) for reading only" if len(keys) > 1 else ""
+    return [_ok("encryption", f"Stored secrets open with COMEBACK_ENCRYPTION_KEYS (1 key encrypts{retired}).")]
+
+
+def _erasure_leftovers(production: bool) -> list[Finding]:
+    """Where copies of buyers' data sit outside the database, which an erasure does not reach.
+
+    Said as information, not as a problem: the operator must know to purge these files (or
+    keep them short-lived) when a buyer asks to be erased.
+    """
+    files = []
+    mailer = settings.MAILERS.get("default", {})
+    if mailer.get("BACKEND", "").endswith("filebased.EmailBackend"):
+        files.append(f"every email sent, addresses and bodies in full, in {mailer.get('OPTIONS', {}).get('file_path')}")
+    notifications = settings.COMEBACK_NOTIFICATIONS
+    if notifications.get("BACKEND", "").endswith("filebased.Backend"):
+        files.append(
+            f"every text message, phone numbers in full, in {notifications.get('OPTIONS', {}).get('file_path')}"
+        )
+    cache = settings.CACHES.get("default", {})
+    if cache.get("BACKEND", "").endswith("FileBasedCache"):
+        files.append(f"rate-limit counters (no buyer data) in {cache.get('LOCATION')}")
+    if settings.CELERY_BROKER_URL.startswith("filesystem"):
+        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("processed_folder", "var/broker/")
+        files.append(f"task messages (ids only, no buyer data) in {Path(folder).parent}")
+    message = "An erasure changes the database only. " + (
+        "Files that keep copies: " + "; ".join(files) + ". "
+        if files
+        else "No mail, text-message, cache or broker files are written. "
+    )
+    message += (
+        "Logs go to standard output (emails and phones masked): your process manager keeps them. "
+        "Purge these and age out backups to complete an erasure (docs/deployment.md, Privacy and retention)."
+    )
+    return [_ok("privacy", message)]
+
+
 def _deploy_checks(production: bool) -> list[Finding]:
     if not production:
         return []
@@ -296,6 +356,8 @@ def diagnose() -> list[Finding]:
         _mail,
         _static_files,
         _webhooks,
+        _encryption,
+        _erasure_leftovers,
         _deploy_checks,
     ):
         findings.extend(section(production))

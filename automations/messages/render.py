@@ -118,7 +118,7 @@ def _money(value: Any, currency: str, language: str) -> str:
     return _money_text(str(value), currency, language) if value is not None else ""
 
 
-def line_items(abandoned_checkout: AbandonedCheckout, language: str) -> list[dict[str, Any]]:
+def line_items(abandoned_checkout: AbandonedCheckout, language: str, store: Store) -> list[dict[str, Any]]:
     items = []
     for item in abandoned_checkout.line_items or []:
         options = []
@@ -132,11 +132,17 @@ def line_items(abandoned_checkout: AbandonedCheckout, language: str) -> list[dic
                 "name": (item.get("productName") or {}).get("original", ""),
                 "quantity": item.get("quantity", 1),
                 "price": _money((item.get("price") or {}).get("amount"), abandoned_checkout.currency, language),
-                "image_url": (item.get("image") or {}).get("url", ""),
+                # Only the store's own hosts: a buyer's image URL must not end up in the store's email.
+                "image_url": _store_image(store, (item.get("image") or {}).get("url", "")),
                 "options": ", ".join(options),
             }
         )
     return items
+
+
+def _store_image(store: Store, url: Any) -> str:
+    url = str(url or "")
+    return url if store.allows_image(url) else ""
 
 
 def message_context(abandoned_checkout: AbandonedCheckout, store: Store, *, to: str = "") -> dict[str, Any]:
@@ -153,7 +159,7 @@ def message_context(abandoned_checkout: AbandonedCheckout, store: Store, *, to: 
         "buyer_name": ac.buyer_name,
         "store_name": store.name,
         "store_url": store.storefront_url,
-        "items": line_items(ac, language),
+        "items": line_items(ac, language, store),
         "total": _money(ac.total, ac.currency, language),
         "recovery_url": checkout_url(ac.id, store.id),
         "unsubscribe_url": unsubscribe_url(store_id=store.id, email=recipient) if recipient else "",

@@ -1,6 +1,7 @@
 """Erasing a buyer from what automations kept about them."""
 
 from checkouts.models import AbandonedCheckout, Store
+from checkouts.models.privacy import email_digests
 from checkouts.services.privacy import admin_log_erase
 
 from ..models import Notification, Reason, ScheduledStep, SentEmail, Task, Unsubscribe
@@ -30,9 +31,20 @@ def sent_records_erase(*, abandoned_checkout: AbandonedCheckout) -> dict[str, in
 
 
 def buyer_automation_records_erase(*, abandoned_checkout: AbandonedCheckout) -> dict[str, int]:
-    """Everything automations do when one of a buyer's checkouts is anonymised."""
+    """Everything automations do when one of a buyer's checkouts is anonymised.
+
+    Runs before the checkout's own columns are blanked, so its address is still there to
+    find the buyer's unsubscribe by.
+    """
     cancelled = scheduled_steps_cancel(abandoned_checkout=abandoned_checkout, reason=Reason.BUYER_ERASED)
-    return {"scheduledStepsCancelled": cancelled, **sent_records_erase(abandoned_checkout=abandoned_checkout)}
+    return {
+        "scheduledStepsCancelled": cancelled,
+        **sent_records_erase(abandoned_checkout=abandoned_checkout),
+        "unsubscribes": _unsubscribes_blank(
+            store_id=abandoned_checkout.store_id,
+            email=abandoned_checkout.email_key or abandoned_checkout.buyer_email,
+        ),
+    }
 
 
 def buyer_address_records_erase(*, store: Store, email_key: str) -> dict[str, int]:
@@ -41,15 +53,26 @@ def buyer_address_records_erase(*, store: Store, email_key: str) -> dict[str, in
     The unsubscribe keeps its keyed hash, so the address stays unsubscribed after the erasure
     (writing to an erased buyer again would be worse than remembering a hash of them).
     """
-    unsubscribes = Unsubscribe.objects.filter(store=store, email=email_key)
-    unsubscribe_ids = list(unsubscribes.values_list("pk", flat=True))
-    admin_log_erase(model=Unsubscribe, ids=unsubscribe_ids)
     return {
         "sentEmails": _erase(
             SentEmail, SentEmail.objects.filter(store=store, to_email__iexact=email_key), _SENT_EMAIL_BLANK
         ),
-        "unsubscribes": Unsubscribe.objects.filter(pk__in=unsubscribe_ids).update(email=""),
+        "unsubscribes": _unsubscribes_blank(store_id=store.pk, email=email_key),
     }
+
+
+def _unsubscribes_blank(*, store_id, email: str) -> int:
+    """Blank the address of the store's unsubscribe of `email`, keeping the keyed hash that still blocks it.
+
+    Found by the hash, as lookups are, so a row is blanked once whichever path gets there first.
+    """
+    if not email.strip():
+        return 0
+    return _erase(
+        Unsubscribe,
+        Unsubscribe.objects.filter(store_id=store_id, email_hash__in=email_digests(email)),
+        {"email": ""},
+    )
 
 
 _SENT_EMAIL_BLANK = {"to_email": "", "subject": ERASED, "text_body": "", "html_body": ""}

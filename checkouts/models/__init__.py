@@ -1,5 +1,6 @@
 from .bulk import BulkJob
 from .checkout import AbandonedCheckout, Activity, Checkout, CheckoutData, IngestedEvent
+from .clicks import RecoveryLinkVisit
 from .invitations import Invitation
 from .operations import SchedulerHeartbeat
 from .privacy import ErasureRecord
@@ -17,6 +18,7 @@ __all__ = [
     "IngestedEvent",
     "Invitation",
     "Membership",
+    "RecoveryLinkVisit",
     "SchedulerHeartbeat",
     "Store",
     "WebhookAttempt",

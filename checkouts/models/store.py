@@ -17,6 +17,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from ..encryption import EncryptedTextField
+from ..hosts import host_of, image_url_allowed, url_on_hosts, validate_hosts
+
 CURRENCIES = frozenset(list_currencies())
 
 
@@ -65,6 +68,13 @@ class Store(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     language = models.CharField(max_length=16, default="en", validators=[validate_language])
     storefront_url = models.URLField(blank=True)
+    storefront_hosts = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_hosts],
+        help_text="Hosts the recovery link may redirect to and line-item images may load from: "
+        "the shop and its media hosts (e.g. static.wixstatic.com). The storefront URL's host is always one.",
+    )
     abandon_after = models.DurationField(
         default=timedelta(minutes=60),
         help_text="How long a checkout must be idle before it counts as abandoned.",
@@ -73,7 +83,8 @@ class Store(models.Model):
     recovery_window_days = models.PositiveSmallIntegerField(
         default=7, help_text="For the 'any order' rule: how many days after abandonment count."
     )
-    webhook_private_key = models.TextField(editable=False, blank=True)
+    # Encrypted at rest (COMEBACK_ENCRYPTION_KEYS): whoever holds it can sign as this store.
+    webhook_private_key = EncryptedTextField(editable=False, blank=True)
     webhook_public_key = models.TextField(editable=False, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -90,6 +101,8 @@ class Store(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
+        if not self.storefront_hosts and host_of(self.storefront_url):
+            self.storefront_hosts = [host_of(self.storefront_url)]
         if not self.webhook_private_key:
             self.webhook_private_key, self.webhook_public_key = _rsa_key_pair()
         super().save(*args, **kwargs)
@@ -97,6 +110,17 @@ class Store(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        """The storefront hosts, and the storefront URL's own host (the merchant typed it)."""
+        return frozenset([*self.storefront_hosts, host_of(self.storefront_url)]) - {""}
+
+    def allows_redirect_to(self, url: str) -> bool:
+        return url_on_hosts(url, self.allowed_hosts)
+
+    def allows_image(self, url: str) -> bool:
+        return image_url_allowed(url, self.allowed_hosts)
 
 
 class Membership(models.Model):

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ..encryption import EncryptedTextField
 from .store import Store
 
 
@@ -75,9 +76,10 @@ class WebhookEndpoint(models.Model):
     description = models.CharField(max_length=200, blank=True)
     event_types = models.JSONField(default=list, help_text="Slugs of WebhookEvent.Type this endpoint receives.")
     format = models.CharField(max_length=16, choices=Format.choices, default=Format.STANDARD)
-    secret = models.CharField(max_length=100, editable=False)
+    # Encrypted at rest (COMEBACK_ENCRYPTION_KEYS): a database dump does not give away the keys.
+    secret = EncryptedTextField(editable=False)
     # During a rotation both secrets sign, so receivers can switch without losing a delivery.
-    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret = EncryptedTextField(blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     active = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=16, choices=DisabledReason.choices, blank=True, default="")

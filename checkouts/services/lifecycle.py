@@ -23,7 +23,16 @@ from django.utils import timezone
 
 from .. import hooks
 from ..bulk import bulk_insert
-from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store, WebhookDelivery, WebhookEvent
+from ..models import (
+    AbandonedCheckout,
+    Activity,
+    Checkout,
+    CheckoutData,
+    RecoveryLinkVisit,
+    Store,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from ..selectors import activities_latest
 from ..wix import abandoned_checkout_to_wix
 from .outbox import webhook_event_build, webhook_events_record
@@ -341,6 +350,8 @@ def abandoned_checkout_anonymise_locked(
             **blank, storefront_checkout_url="", abandon_due_at=None
         )
     counts["activities"] += Activity.objects.filter(abandoned_checkout=ac).update(detail={})
+    # Hashes of the buyer's address and browser: pseudonymous, so they go too.
+    counts["recoveryLinkVisits"] += RecoveryLinkVisit.objects.filter(abandoned_checkout=ac).delete()[0]
     counts["adminLogEntries"] += admin_log_erase(model=AbandonedCheckout, ids=[ac.pk])
     activities = activities_latest(abandoned_checkout_id=ac.pk)
     entity = abandoned_checkout_to_wix(ac, activities, store=ac.store)

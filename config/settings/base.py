@@ -16,6 +16,12 @@ env = environ.Env()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+# Secrets at rest (webhook secrets, stores' signing keys, connection credentials) are
+# encrypted with these Fernet keys (checkouts.encryption): the first encrypts, all decrypt.
+# Development and tests use this fixed, public key (base64 of "comeback-development-only-not-se");
+# production requires its own and refuses this one.
+DEVELOPMENT_ENCRYPTION_KEY = "Y29tZWJhY2stZGV2ZWxvcG1lbnQtb25seS1ub3Qtc2U="
+COMEBACK_ENCRYPTION_KEYS = env.list("COMEBACK_ENCRYPTION_KEYS", default=[DEVELOPMENT_ENCRYPTION_KEY])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -294,6 +300,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # The address buyers and apps use to reach this install: recovery links and unsubscribe
 # links in emails are built on it.
 COMEBACK_PUBLIC_URL = env("COMEBACK_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# A recovery link opened again by the same visitor (address + browser) within this many
+# minutes is one click.
+COMEBACK_CLICK_WINDOW_MINUTES = env.int("COMEBACK_CLICK_WINDOW_MINUTES", default=30)
 # How many abandoned checkouts one sweep transaction turns over at a time.
 COMEBACK_SWEEP_BATCH_SIZE = env.int("COMEBACK_SWEEP_BATCH_SIZE", default=2000)
 # Threads (each with its own PostgreSQL connection) one sweep runs its batches in; SQLite uses one.

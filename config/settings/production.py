@@ -34,6 +34,17 @@ ALLOWED_HOSTS = [
     ).split(",")
     if host.strip()
 ]
+COMEBACK_ENCRYPTION_KEYS = [
+    key.strip()
+    for key in _required(
+        "COMEBACK_ENCRYPTION_KEYS",
+        "Fernet keys that encrypt the secrets stored in the database, comma separated, the newest first; "
+        "make one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`.",
+    ).split(",")
+    if key.strip()
+]
+if DEVELOPMENT_ENCRYPTION_KEY in COMEBACK_ENCRYPTION_KEYS:  # noqa: F405
+    raise ImproperlyConfigured("COMEBACK_ENCRYPTION_KEYS holds the development key, which is public: make your own.")
 # Keys retired by a rotation: sessions and signed links made with them stay valid until
 # they expire, while everything new is signed with DJANGO_SECRET_KEY.
 SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])

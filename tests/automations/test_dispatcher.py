@@ -60,6 +60,8 @@ def test_a_pass_that_ran_steps_says_what_they_did_in_one_log_line(store, automat
 
 def test_email_buyer_sends_html_and_text_with_links_and_logs_email_sent(store, automation):
     email_step(automation, subject="{{ first_name }}, still thinking?", body="Hi {{ first_name }} — {{ total }} waits.")
+    store.storefront_hosts = ["shop.example.com", "cdn.example.com"]  # the store's media host
+    store.save()
     (ac,) = abandon(
         store,
         first_name="Grace",
@@ -70,7 +72,13 @@ def test_email_buyer_sends_html_and_text_with_links_and_logs_email_sent(store, a
                 "productName": {"original": "Rain Jacket"},
                 "price": {"amount": "120"},
                 "image": {"url": "https://cdn.example.com/jacket.png"},
-            }
+            },
+            {
+                "quantity": 1,
+                "productName": {"original": "Hostile Hat"},
+                "price": {"amount": "0"},
+                "image": {"url": "https://tracker.example.net/pixel.gif?buyer=grace"},
+            },
         ],
     )
     report = dispatch_at(after(hours=1))
@@ -80,6 +88,8 @@ def test_email_buyer_sends_html_and_text_with_links_and_logs_email_sent(store, a
     assert "Hi Grace — $120.00 waits." in message.body
     html = message.alternatives[0].content
     assert "https://cdn.example.com/jacket.png" in html and "Rain Jacket" in html
+    # An image off the store's hosts is not put in the store's email.
+    assert "Hostile Hat" in html and "tracker.example.net" not in html
     recovery = f"/ecom/v1/abandoned-checkout/{ac.pk}/redirect-to-checkout?metasiteId={store.pk}"
     assert recovery in message.body and recovery in html
     scheduled = one_step(ac)

@@ -321,3 +321,38 @@ def test_the_anonymise_button_uses_the_same_path_and_cleans_the_admin_log(store,
     assert abandoned_checkout_anonymise(abandoned_checkout_id=ac.pk, store=store)
     assert LogEntry.objects.get().object_repr == "(erased)"
     assert occurrences(EMAIL) == []
+
+
+def test_anonymising_a_checkout_keeps_only_the_hash_of_its_buyers_unsubscribe(store, other_store):
+    from checkouts.services import abandoned_checkout_anonymise
+
+    ingest(store, "co-1")
+    with time_machine.travel(at(61), tick=False):
+        abandoned_checkouts_detect()
+    unsubscribe_create(store_id=store.pk, email=EMAIL, source=Unsubscribe.Source.LINK)
+    unsubscribe_create(store_id=other_store.pk, email=EMAIL, source=Unsubscribe.Source.LINK)
+
+    assert abandoned_checkout_anonymise(abandoned_checkout_id=AbandonedCheckout.objects.get().pk, store=store)
+
+    row = Unsubscribe.objects.get(store=store)
+    assert row.email == "" and row.email_hash == email_digest(EMAIL)
+    assert unsubscribe_find(store_id=store.pk, email=EMAIL) == row  # still unsubscribed
+    assert Unsubscribe.objects.get(store=other_store).email == EMAIL.lower()  # another store's is its own
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT email FROM {Unsubscribe._meta.db_table} WHERE id = %s", [row.pk])  # noqa: S608
+        assert cursor.fetchall() == [("",)]
+
+
+def test_anonymising_a_checkout_drops_its_recovery_link_visitors(store):
+    from checkouts.models import RecoveryLinkVisit
+    from checkouts.services import abandoned_checkout_anonymise
+    from checkouts.services.clicks import recovery_link_click_record
+
+    ingest(store, "co-1")
+    with time_machine.travel(at(61), tick=False):
+        abandoned_checkouts_detect()
+    ac = AbandonedCheckout.objects.get()
+    assert recovery_link_click_record(abandoned_checkout_id=ac.pk, store_id=store.pk, visitor="a" * 64)
+    assert abandoned_checkout_anonymise(abandoned_checkout_id=ac.pk, store=store)
+    assert not RecoveryLinkVisit.objects.exists()  # hashes of the buyer's address and browser go too
+    assert AbandonedCheckout.objects.get().link_clicks == 1  # the figure stays

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -189,6 +190,7 @@ def server_env(args: argparse.Namespace, port: int, smtp_port: int) -> dict:
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        COMEBACK_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         DATABASE_URL=f"{args.pg}/{args.database}",
         CELERY_BROKER_URL=args.redis,

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -16,6 +18,7 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        COMEBACK_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         DJANGO_ALLOWED_HOSTS="comeback.example.com",
         DJANGO_STATIC_ROOT=str(tmp_path),
         COMEBACK_PUBLIC_URL="https://comeback.example.com",

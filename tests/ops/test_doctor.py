@@ -183,3 +183,42 @@ def test_a_send_budget_longer_than_a_web_statement_may_wait_is_a_warning(product
 
     assert "! mail: A dispatcher batch may hold row locks for 40 s" in output
     assert "not under DATABASE_STATEMENT_TIMEOUT (20 s)" in output
+
+
+def test_doctor_says_which_files_keep_what_an_erasure_does_not_reach(settings, tmp_path):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(tmp_path / "mail")},
+        }
+    }
+    settings.COMEBACK_NOTIFICATIONS = {
+        "BACKEND": "automations.notify.backends.filebased.Backend",
+        "OPTIONS": {"file_path": str(tmp_path / "texts")},
+    }
+    output, _ = run_doctor()
+    (line,) = [line for line in output.splitlines() if "privacy:" in line]
+    assert "An erasure changes the database only" in line
+    assert f"addresses and bodies in full, in {tmp_path / 'mail'}" in line
+    assert f"phone numbers in full, in {tmp_path / 'texts'}" in line
+    assert "Logs go to standard output" in line
+
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    settings.COMEBACK_NOTIFICATIONS = {"BACKEND": "automations.notify.backends.locmem.Backend"}
+    output, _ = run_doctor()
+    assert str(tmp_path) not in output
+
+
+def test_doctor_says_when_stored_secrets_do_not_open_with_the_keys(settings, db):
+    from cryptography.fernet import Fernet
+
+    from tests.factories import StoreFactory
+
+    settings.COMEBACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    StoreFactory()  # its signing key is encrypted under that key
+    output, _ = run_doctor()
+    assert "✓ encryption: Stored secrets open with COMEBACK_ENCRYPTION_KEYS" in output
+
+    settings.COMEBACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key was lost
+    output, error = run_doctor()
+    assert "✗ encryption: Cannot decrypt checkouts.Store.webhook_private_key" in output and error is not None

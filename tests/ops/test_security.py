@@ -127,6 +127,7 @@ def test_production_pages_are_https_only_with_hsts_and_secure_cookies(tmp_path):
     [
         ("DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY is not set. Production needs it: a long random value"),
         ("DJANGO_ALLOWED_HOSTS", "DJANGO_ALLOWED_HOSTS is not set. Production needs it: the host names"),
+        ("COMEBACK_ENCRYPTION_KEYS", "COMEBACK_ENCRYPTION_KEYS is not set. Production needs it: Fernet keys"),
     ],
 )
 def test_production_refuses_to_start_without_its_secrets(tmp_path, missing, words):
@@ -134,6 +135,16 @@ def test_production_refuses_to_start_without_its_secrets(tmp_path, missing, word
 
     assert done.returncode != 0
     assert f"ImproperlyConfigured: {words}" in done.stderr
+
+
+def test_production_refuses_the_public_development_encryption_key(tmp_path):
+    from config.settings.base import DEVELOPMENT_ENCRYPTION_KEY
+
+    env = production_env(tmp_path, COMEBACK_ENCRYPTION_KEYS=DEVELOPMENT_ENCRYPTION_KEY)
+    done = run_python("import django; django.setup()", env)
+
+    assert done.returncode != 0
+    assert "ImproperlyConfigured: COMEBACK_ENCRYPTION_KEYS holds the development key" in done.stderr
 
 
 def test_production_cancels_slow_statements_after_20_seconds_by_default(tmp_path):

@@ -2,10 +2,20 @@
 
 `GET /ecom/v1/abandoned-checkout/{id}/redirect-to-checkout?metasiteId={store}` counts the
 click and answers 302 to the storefront's checkout. A link that no longer leads anywhere
-(unknown id, another store's metasiteId, a recovered or erased checkout) gets a friendly
-page instead — never an error page or a stack trace.
+(unknown id, another store's metasiteId, a recovered or erased checkout, a checkout URL that
+is not http(s) on one of the store's storefront hosts) gets a friendly page instead — never
+an error page, a stack trace, or a redirect to someone else's site.
+
+A click counts once per visitor (a keyed hash of address and user agent) and
+COMEBACK_CLICK_WINDOW_MINUTES. Link scanners and prefetches get the same answer but do not
+count: HEAD requests, `Purpose: prefetch` / `Sec-Purpose: prefetch`, and known scanner agents.
 """
 
+import hashlib
+import hmac
+import re
+
+from django.conf import settings
 from django.core.exceptions import DisallowedRedirect
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -15,10 +25,38 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from ...selectors import abandoned_checkout_for_recovery_link
-from ...services import abandoned_checkout_click_record
+from ...services.clicks import recovery_link_click_record
 from ..wql import parse_guid
 
 TEMPLATE = "checkouts/redirect_unavailable.html"
+# Mail security gateways, link previews and crawlers that open links on the buyer's behalf.
+SCANNER_AGENTS = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|preview|scanner|safelinks|microsoft office|ms-office|defender|barracuda|"
+    r"proofpoint|mimecast|google-safety|googleimageproxy|appengine-google|symantec|forcepoint|trendmicro|"
+    r"sophos|fortiguard|zscaler|checkpoint|headlesschrome|python-requests|curl/|wget/|go-http-client|"
+    r"okhttp|java/|libwww|httpclient|facebookexternalhit|whatsapp|slackbot|discordbot|skypeuripreview",
+    re.IGNORECASE,
+)
+
+
+def is_link_scanner(request) -> bool:
+    """A request that opens the link without a buyer behind it: it gets the answer but is not a click."""
+    if request.method != "GET":  # mail clients' scanners often check a link with HEAD first
+        return True
+    meta = request.META
+    purpose = f"{meta.get('HTTP_PURPOSE', '')} {meta.get('HTTP_SEC_PURPOSE', '')} {meta.get('HTTP_X_MOZ', '')}"
+    if "prefetch" in purpose.lower() or "preview" in purpose.lower():
+        return True
+    agent = meta.get("HTTP_USER_AGENT", "").strip()
+    return not agent or bool(SCANNER_AGENTS.search(agent))
+
+
+def visitor_fingerprint(request) -> str:
+    """A keyed hash of the client's address (and forwarding chain) and user agent: no address is stored."""
+    meta = request.META
+    parts = (meta.get("REMOTE_ADDR", ""), meta.get("HTTP_X_FORWARDED_FOR", ""), meta.get("HTTP_USER_AGENT", ""))
+    key = hashlib.sha256(f"comeback.recovery-link-visitor:{settings.SECRET_KEY}".encode()).digest()
+    return hmac.new(key, "\n".join(parts).encode(), hashlib.sha256).hexdigest()
 
 
 class RedirectToCheckoutView(APIView):
@@ -63,19 +101,24 @@ class RedirectToCheckoutView(APIView):
             return self._page(request, "unknown", status=404)
         if checkout.is_recovered:
             return self._page(request, "recovered", store=checkout.store, status=200)
-        response = self._redirect(checkout.storefront_checkout_url or checkout.store.storefront_url)
-        if response is None:  # no URL (an erased checkout), or not an http(s) one
-            return self._page(request, "unavailable", store=checkout.store, status=404)
-        if request.method == "GET":  # link scanners in mail clients often check a link with HEAD first
-            abandoned_checkout_click_record(abandoned_checkout_id=checkout.pk, store_id=checkout.store_id)
+        store = checkout.store
+        response = self._redirect(checkout.storefront_checkout_url or store.storefront_url, store=store)
+        if response is None:  # no URL (an erased checkout), or not http(s) on the store's own hosts
+            return self._page(request, "unavailable", store=store, status=404)
+        if not is_link_scanner(request._request):
+            recovery_link_click_record(
+                abandoned_checkout_id=checkout.pk, store_id=checkout.store_id, visitor=visitor_fingerprint(request)
+            )
         # A link in an email may be clicked many times; each click must reach us to count.
         response["Cache-Control"] = "no-store"
         return response
 
     @staticmethod
-    def _redirect(target: str) -> HttpResponseRedirect | None:
+    def _redirect(target: str, *, store) -> HttpResponseRedirect | None:
+        if not store.allows_redirect_to(target):
+            return None
         try:
-            return HttpResponseRedirect(target) if target else None
+            return HttpResponseRedirect(target)
         except DisallowedRedirect:
             return None
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.test import Client
 
 from checkouts.models import AbandonedCheckout
@@ -13,6 +14,13 @@ from tests.factories import AbandonedCheckoutFactory, StoreFactory
 pytestmark = pytest.mark.django_db
 
 ANALYTICS = "/ecom/v1/abandoned-checkout/get-analytics"
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+SAFARI = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Version/18.1 Mobile Safari/604.1"
+
+
+def buyer(agent: str = FIREFOX, address: str = "203.0.113.7") -> Client:
+    """A buyer's browser opening the link from an email: no key, no session."""
+    return Client(headers={"user-agent": agent}, REMOTE_ADDR=address)
 
 
 def link(ac, store_id=None) -> str:
@@ -27,27 +35,25 @@ def test_the_link_in_checkout_url_counts_the_click_and_redirects(api, store):
     ac = AbandonedCheckoutFactory(store=store, storefront_checkout_url="https://shop.example.com/checkout/42")
     checkout_url = api.get(f"/ecom/v1/abandoned-checkout/{ac.id}").json()["abandonedCheckout"]["checkoutUrl"]
     path = checkout_url[checkout_url.index("/ecom/") :]
-    browser = Client()  # a buyer from an email: no key, no session
-    for expected in (1, 2):
-        response = browser.get(path)
-        assert response.status_code == 302
-        assert response["Location"] == "https://shop.example.com/checkout/42"
-        assert response["Cache-Control"] == "no-store"
-        assert clicks(ac) == expected
+    response = buyer().get(path)
+    assert response.status_code == 302
+    assert response["Location"] == "https://shop.example.com/checkout/42"
+    assert response["Cache-Control"] == "no-store"
+    assert clicks(ac) == 1
     assert AbandonedCheckout.objects.get(pk=ac.pk).last_clicked_at is not None
 
 
 def test_the_sdks_extra_query_parameter_and_a_stray_key_are_ignored(store):
     ac = AbandonedCheckoutFactory(store=store)
-    response = Client().get(link(ac) + f"&abandonedCheckoutId={ac.id}", HTTP_AUTHORIZATION="garbage")
+    response = buyer().get(link(ac) + f"&abandonedCheckoutId={ac.id}", HTTP_AUTHORIZATION="garbage")
     assert response.status_code == 302
 
 
 def test_a_link_checked_with_head_or_an_odd_accept_header_still_works(store):
     ac = AbandonedCheckoutFactory(store=store)
-    assert Client().head(link(ac)).status_code == 302
+    assert buyer().head(link(ac)).status_code == 302
     assert clicks(ac) == 0  # a mail client's link scanner is not the buyer
-    assert Client().get(link(ac), HTTP_ACCEPT="image/png").status_code == 302
+    assert buyer().get(link(ac), HTTP_ACCEPT="image/png").status_code == 302
     assert clicks(ac) == 1
 
 
@@ -55,7 +61,7 @@ def test_a_recovered_checkout_gets_a_friendly_page_and_no_click(store):
     ac = AbandonedCheckoutFactory(
         store=store, status=AbandonedCheckout.Status.RECOVERED, checkout_recovered_at=datetime.now(UTC)
     )
-    response = Client().get(link(ac))
+    response = buyer().get(link(ac))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
     assert b"already completed this order" in response.content and b"Acme" in response.content
     assert clicks(ac) == 0
@@ -74,7 +80,7 @@ def test_a_recovered_checkout_gets_a_friendly_page_and_no_click(store):
 )
 def test_a_link_that_leads_nowhere_gets_a_friendly_404(store, other_store, make_path):
     ac = AbandonedCheckoutFactory(store=store)
-    response = Client().get(make_path(ac, other_store))
+    response = buyer().get(make_path(ac, other_store))
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
     assert b"This link is no longer available" in response.content
     assert b"Traceback" not in response.content
@@ -83,12 +89,111 @@ def test_a_link_that_leads_nowhere_gets_a_friendly_404(store, other_store, make_
 
 def test_without_a_checkout_url_the_link_falls_back_to_the_storefront(store):
     ac = AbandonedCheckoutFactory(store=store, storefront_checkout_url="")
-    assert Client().get(link(ac))["Location"] == "https://shop.example.com"
+    assert buyer().get(link(ac))["Location"] == "https://shop.example.com"
     bare = StoreFactory(storefront_url="")
     erased = AbandonedCheckoutFactory(store=bare, storefront_checkout_url="")
-    response = Client().get(link(erased))
+    response = buyer().get(link(erased))
     assert response.status_code == 404 and b"can no longer be opened" in response.content
     assert clicks(erased) == 0
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example.net/checkout/42",
+        "ftp://shop.example.com/checkout/42",
+        "javascript:alert(1)",
+        "//evil.example.net/checkout",
+        "https://shop.example.com@evil.example.net/checkout",
+        "https://evil.example.net\\@shop.example.com/checkout",
+        "https:/\\evil.example.net",
+        "https://shop.example.com.evil.example.net/",
+        "https://shop.example.com:8443/checkout",
+        "/relative/checkout",
+    ],
+)
+def test_a_checkout_url_off_the_stores_hosts_gets_the_friendly_page_not_a_redirect(store, target):
+    ac = AbandonedCheckoutFactory(store=store, storefront_checkout_url=target)
+    response = buyer().get(link(ac))
+    assert response.status_code == 404 and "Location" not in response
+    assert b"can no longer be opened" in response.content
+    assert clicks(ac) == 0
+
+
+def test_a_checkout_url_on_any_of_the_stores_hosts_redirects(store):
+    store.storefront_hosts = ["shop.example.com", "checkout.example.org"]
+    store.save()
+    for target in ("https://checkout.example.org/c/1", "http://SHOP.example.com/c/2", "https://shop.example.com/c/3"):
+        ac = AbandonedCheckoutFactory(store=store, storefront_checkout_url=target)
+        assert buyer().get(link(ac))["Location"] == target
+
+
+def test_a_click_counts_once_per_visitor_within_the_window(store):
+    ac = AbandonedCheckoutFactory(store=store)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        for _ in range(3):
+            assert buyer().get(link(ac)).status_code == 302  # a fresh client: the same address and browser
+        assert clicks(ac) == 1
+        buyer(SAFARI).get(link(ac))  # another device
+        buyer(address="198.51.100.4").get(link(ac))  # another network
+        assert clicks(ac) == 3
+    with time_machine.travel(start + timedelta(minutes=29), tick=False):
+        buyer().get(link(ac))
+        assert clicks(ac) == 3
+    with time_machine.travel(start + timedelta(minutes=31), tick=False):
+        buyer().get(link(ac))
+        assert clicks(ac) == 4
+
+
+@pytest.mark.parametrize(
+    "agent,headers",
+    [
+        ("Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)", {}),
+        ("Mozilla/5.0 (compatible; Microsoft Defender SafeLinks)", {}),
+        ("Barracuda Sentinel (EE)", {}),
+        ("Mozilla/5.0 (compatible; proofpoint-urldefense)", {}),
+        ("Mimecast-URL-Protect", {}),
+        ("Google-Safety", {}),
+        ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", {}),
+        ("Mozilla/5.0 (compatible; bingbot/2.0)", {}),
+        ("", {}),
+        (FIREFOX, {"purpose": "prefetch"}),
+        (FIREFOX, {"sec-purpose": "prefetch;prerender"}),
+    ],
+)
+def test_link_scanners_and_prefetches_are_redirected_but_not_counted(store, agent, headers):
+    ac = AbandonedCheckoutFactory(store=store)
+    response = Client(headers={"user-agent": agent, **headers}).get(link(ac))
+    assert response.status_code == 302
+    assert clicks(ac) == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_clicks_of_one_visitor_count_once(store):
+    import threading
+
+    from django.db import connection
+
+    ac = AbandonedCheckoutFactory(store=store)
+    barrier = threading.Barrier(6)
+    statuses = []
+
+    def click():
+        try:
+            barrier.wait()
+            statuses.append(buyer().get(link(ac)).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * 6
+    assert clicks(ac) == 1
 
 
 # --- Analytics --------------------------------------------------------------------------------

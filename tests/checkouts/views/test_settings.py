@@ -49,6 +49,27 @@ def test_bad_settings_are_a_400_naming_the_field(store, manager_client):
     assert store.name == "Acme"  # nothing half-written
 
 
+def test_storefront_hosts_default_to_the_storefront_urls_host_and_are_editable(store, manager_client):
+    manager_client.post("/settings/", STORE_FORM)
+    store.refresh_from_db()
+    assert store.storefront_hosts == ["acme.example.com"]
+
+    hosts = "acme.example.com\nStatic.WixStatic.com, media.acme.example.com"
+    manager_client.post("/settings/", {**STORE_FORM, "storefront_hosts": hosts})
+    store.refresh_from_db()
+    assert store.storefront_hosts == ["acme.example.com", "static.wixstatic.com", "media.acme.example.com"]
+    assert "static.wixstatic.com" in manager_client.get("/settings/").content.decode()
+
+
+@pytest.mark.parametrize("hosts", ["https://evil.example.net/", "*.example.com", "shop example..com", "a@b.example"])
+def test_a_bad_storefront_host_is_a_400_naming_the_field(store, manager_client, hosts):
+    response = manager_client.post("/settings/", {**STORE_FORM, "storefront_hosts": hosts})
+    assert response.status_code == 400
+    assert 'id="id_storefront_hosts_error"' in response.content.decode()
+    store.refresh_from_db()
+    assert store.name == "Acme" and store.storefront_hosts == ["shop.example.com"]
+
+
 def test_a_viewer_sees_the_settings_read_only(viewer_client):
     html = viewer_client.get("/settings/").content.decode()
     assert "a manager or owner can change them" in html and "<fieldset disabled>" in html

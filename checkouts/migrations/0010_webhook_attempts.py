@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('checkouts', '0009_lead_invitations'),
+        ('checkouts', '0009_invitations'),
     ]
 
     operations = [

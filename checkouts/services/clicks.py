@@ -1,0 +1,36 @@
+"""Counting clicks on a recovery link: once per visitor within a window."""
+
+from datetime import timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..models import RecoveryLinkVisit
+from .lifecycle import abandoned_checkout_click_record
+
+
+def recovery_link_click_record(*, abandoned_checkout_id: UUID, store_id: UUID, visitor: str) -> bool:
+    """Count this visitor's click unless they were counted within COMEBACK_CLICK_WINDOW_MINUTES. True if counted.
+
+    A buyer who opens the link three times, or a mail client that opens it once more, is one
+    click. The visit row decides it atomically: the first click inserts it (the unique
+    constraint settles a race between two processes), and a later one counts only if its
+    conditional UPDATE moves `counted_at` past the window.
+    """
+    now = timezone.now()
+    window = timedelta(minutes=settings.COMEBACK_CLICK_WINDOW_MINUTES)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                RecoveryLinkVisit.objects.create(
+                    abandoned_checkout_id=abandoned_checkout_id, visitor=visitor, counted_at=now
+                )
+        except IntegrityError:
+            fresh = RecoveryLinkVisit.objects.filter(
+                abandoned_checkout_id=abandoned_checkout_id, visitor=visitor, counted_at__lte=now - window
+            ).update(counted_at=now)
+            if not fresh:
+                return False
+        return abandoned_checkout_click_record(abandoned_checkout_id=abandoned_checkout_id, store_id=store_id)

@@ -18,7 +18,8 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from automations.messages.render import unsubscribe_url
 from automations.models import Notification, SentEmail, Task
-from checkouts.services import abandoned_checkout_recover, api_key_create
+from checkouts.services import abandoned_checkout_recover, api_key_create, invitation_create
+from checkouts.services.invitations import invitation_token
 from tests.checkouts.helpers import at
 
 from .hostile import ESCAPED, META, UNESCAPED, World, build_world
@@ -78,6 +79,15 @@ EMAIL_DOCUMENTS = {
 # Public pages: the buyer's unsubscribe page shows the store and the address.
 PUBLIC = {
     "automations:unsubscribe": lambda w: unsubscribe_url(store_id=w.store.pk, email=w.checkout.buyer_email),
+    # The invitation shows the store's and the inviter's names to whoever holds the link.
+    "checkouts:invitation": lambda w: reverse(
+        "checkouts:invitation",
+        args=[
+            invitation_token(
+                invitation_create(store=w.store, email="new@example.com", role="VIEWER", invited_by=w.owner)[0]
+            )
+        ],
+    ),
 }
 # Public pages that show no stored data at all (still scanned).
 PUBLIC_WITHOUT_DATA = {
@@ -134,6 +144,8 @@ NOT_PAGES = {
     "checkouts:member_change": "a redirect to the members page (covered)",
     "checkouts:member_remove": "destroys",
     "checkouts:api_key_revoke": "destroys",
+    "checkouts:invitation_revoke": "destroys",
+    "favicon.ico": "a redirect to a static file",
     "webhooks:test": "talks to the endpoint's server",
     "webhooks:redeliver-failed": "talks to the endpoint's server",
     "webhooks:redeliver": "talks to the endpoint's server",

@@ -141,3 +141,13 @@ def test_the_changelist_runs_a_constant_number_of_queries_and_no_distinct(acme, 
     assert len(many) == len(few)
     table = AbandonedCheckout._meta.db_table
     assert not [sql for sql in many if "DISTINCT" in sql.upper() and table in sql]
+
+
+def test_a_deep_page_holds_the_rows_of_its_position(acme):
+    viewer = staff(acme.store, Membership.Role.VIEWER, "viewer")
+    AbandonedCheckoutFactory.create_batch(105, store=acme.store, currency="EUR")
+    expected = list(
+        AbandonedCheckout.objects.filter(store=acme.store).order_by("-created_at", "-id").values_list("pk", flat=True)
+    )
+    pages = [viewer.get(list_url(AbandonedCheckout), {"p": p}).context["cl"].result_list for p in (1, 2)]
+    assert [row.pk for page in pages for row in page] == expected

@@ -243,7 +243,11 @@ class StoreScopedAdmin(admin.ModelAdmin):
         # Times on a record's page read (and are typed) in its store's time zone.
         zone = self._record_zone(request, object_id)
         with timezone.override(zone) if zone else nullcontext():
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            # A TemplateResponse renders later, outside this block, unless rendered here.
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            return response
 
     def _record_zone(self, request, object_id) -> zoneinfo.ZoneInfo | None:
         if object_id is None:

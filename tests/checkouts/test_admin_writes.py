@@ -1,11 +1,14 @@
 """Admin writes go through the services: recovery, store creation. And what the admin pages show."""
 
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
 from babel.numbers import format_currency
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from automations.models import Automation, ScheduledStep
 from checkouts.models import AbandonedCheckout, Membership, Store, WebhookDelivery, WebhookEvent
@@ -107,6 +110,11 @@ def test_the_admin_shows_money_local_times_names_and_items(acme):
     page = manager.get(change_url(ac)).content.decode()
     assert "<td>Trail Backpack</td>" in page
     assert "Colour: Moss" in page
+    assert format_currency(Decimal("207.00"), "EUR", locale="de") in page
+    assert 'name="last_activity_type"' not in page
+    local = timezone.localtime(ac.created_at, acme.store.zone)
+    assert date_format(local, "DATETIME_FORMAT") in page
+    assert date_format(timezone.localtime(ac.created_at, UTC), "DATETIME_FORMAT") not in page
 
 
 def test_the_store_filter_offers_the_users_stores_and_narrows_the_list(acme):

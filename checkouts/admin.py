@@ -65,7 +65,6 @@ class CheckoutAdmin(StoreScopedAdmin):
     ]
     search_fields = ["=external_id", "email_key", "last_name"]
     readonly_fields = [
-        "store",
         "email_key",
         "created_at",
         "updated_at",
@@ -79,6 +78,9 @@ class CheckoutAdmin(StoreScopedAdmin):
     ordering = ["-created_at", "-id"]
 
     subtotal_text, total_text, subtotal_converted_text, total_converted_text = PRICE_COLUMNS
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "store"] if obj is not None else self.readonly_fields
 
     @admin.display(description="line items")
     def items(self, obj):
@@ -149,6 +151,10 @@ class AbandonedCheckoutAdmin(StoreScopedAdmin):
     actions = ["mark_recovered", "anonymise", "delete_with_event"]
 
     subtotal_text, total_text, subtotal_converted_text, total_converted_text = PRICE_COLUMNS
+
+    def has_add_permission(self, request) -> bool:
+        # Abandoned checkouts come from the sweep, which writes their `created` event and schedule.
+        return False
 
     @admin.display(description="line items")
     def items(self, obj):

@@ -8,6 +8,7 @@ from .admin_display import local_time
 from .admin_scope import StoreListFilter, StoreScopedAdmin, fixed_filter
 from .models import ApiKey, Membership, Store
 from .services import (
+    LastOwnerError,
     api_key_revoke,
     membership_add,
     membership_remove,
@@ -132,7 +133,10 @@ class MembershipAdmin(StoreScopedAdmin):
 
     def delete_queryset(self, request, queryset):
         for membership in queryset:
-            membership_remove(membership=membership)
+            try:
+                membership_remove(membership=membership)
+            except LastOwnerError as exc:
+                self.message_user(request, f"{membership}: {exc}", messages.ERROR)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         if obj is not None and obj.role == Membership.Role.OWNER:

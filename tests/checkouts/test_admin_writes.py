@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from automations.models import Automation, ScheduledStep
-from checkouts.models import AbandonedCheckout, Membership, Store, WebhookDelivery, WebhookEvent
+from checkouts.models import AbandonedCheckout, Membership, Store, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from checkouts.templatetags.dashboard import exact_text
 from tests.checkouts.admin_forms import form_data, staff
 from tests.checkouts.admin_world import build_world, change_url, list_url
@@ -159,3 +159,35 @@ def test_a_deep_page_holds_the_rows_of_its_position(acme):
     )
     pages = [viewer.get(list_url(AbandonedCheckout), {"p": p}).context["cl"].result_list for p in (1, 2)]
     assert [row.pk for page in pages for row in page] == expected
+
+
+def test_an_endpoint_made_in_the_admin_has_a_secret_and_an_internal_url_is_refused(acme):
+    manager = staff(acme.store, Membership.Role.MANAGER, "manager")
+    add = {
+        "store": str(acme.store.pk),
+        "url": "http://127.0.0.1:8000/hook",
+        "description": "internal",
+        "event_types": ["recovered"],
+        "format": "standard",
+        "active": "on",
+        "_save": "Save",
+    }
+    response = manager.post(list_url(WebhookEndpoint) + "add/", add)
+    assert response.status_code == 200
+    assert "url" in response.context["adminform"].form.errors
+    assert not WebhookEndpoint.objects.filter(description="internal").exists()
+
+    endpoint = acme.objects[WebhookEndpoint]
+    data = form_data(manager.get(change_url(endpoint)).content.decode(), "webhookendpoint_form")
+    data.update(url=["http://169.254.169.254/latest"], _save=["Save"])
+    assert manager.post(change_url(endpoint), data).status_code == 200
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://hooks.example.com/in"
+    assert endpoint.secret.startswith(WebhookEndpoint.SECRET_PREFIX)
+
+
+def test_every_add_page_a_superuser_may_use_opens(acme):
+    root = staff(None, None, "root", superuser=True)
+    for model in acme.objects:
+        response = root.get(list_url(model) + "add/")
+        assert response.status_code in (200, 403), (model.__name__, response.status_code)

@@ -74,6 +74,7 @@ class CheckoutAdmin(StoreScopedAdmin):
         "items",
     ]
     exclude = ["line_items", *MONEY_FIELDS]
+    list_defer = ("line_items", "applied_discounts", "vat_id")
     list_select_related = ["store"]
     ordering = ["-created_at", "-id"]
 
@@ -144,6 +145,7 @@ class AbandonedCheckoutAdmin(StoreScopedAdmin):
         "items",
     ]
     exclude = ["line_items", "last_activity_type", *MONEY_FIELDS]
+    list_defer = ("line_items", "applied_discounts", "vat_id")
     list_select_related = ["store"]
     inlines = [ActivityInline]
     # The (store, created_at DESC, id DESC) index's order: a page is an index range, never a sort.

@@ -41,6 +41,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.hashers import PBKDF2PasswordHasher  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -67,7 +68,8 @@ def bench_user(username: str, *, store: Store | None, superuser: bool = False):
     User = get_user_model()
     user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
     user.is_staff, user.is_superuser = True, superuser
-    user.set_password(PASSWORD)
+    # The test settings hash with MD5; the server runs production settings, which only read PBKDF2.
+    user.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
     user.save()
     Membership.objects.filter(user=user).delete()
     if store is not None:
@@ -129,7 +131,7 @@ def start_server(port: int) -> subprocess.Popen:
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         EMAIL_URL="consolemail://",
-        COMEBACK_LOG_FORMAT="text",
+        COMEBACK_LOG_FORMAT="plain",
         DJANGO_LOG_LEVEL="WARNING",
     )
     server = subprocess.Popen(

@@ -54,6 +54,8 @@ WARMUP = 2
 PASSWORD = "bench-admin-password"
 ADMIN_LIST = "/admin/checkouts/abandonedcheckout/"
 TARGETS = {"page 1": 150, "?p=1000": 300}
+APP_NAME = "bench_admin_web"
+TICK = os.sysconf("SC_CLK_TCK")
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -133,6 +135,8 @@ def start_server(port: int) -> subprocess.Popen:
         EMAIL_URL="consolemail://",
         COMEBACK_LOG_FORMAT="plain",
         DJANGO_LOG_LEVEL="WARNING",
+        # Names the server's PostgreSQL backend, so its CPU time can be read too.
+        DATABASE_URL=f"{os.environ['DATABASE_URL']}?application_name={APP_NAME}",
     )
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
@@ -147,6 +151,22 @@ def start_server(port: int) -> subprocess.Popen:
             time.sleep(0.2)
     server.terminate()
     raise SystemExit("gunicorn did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (PostgreSQL runs on this host too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def server_pids(server: subprocess.Popen) -> tuple[int, int]:
+    """The gunicorn worker's pid and its PostgreSQL backend's."""
+    worker = int(Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()[0])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [APP_NAME])
+        backends = [row[0] for row in cursor.fetchall()]
+    assert len(backends) == 1, f"expected one backend for the web worker, found {backends}"
+    return worker, backends[0]
 
 
 def sql_profile(username: str, path: str) -> tuple[int, bool]:
@@ -189,25 +209,34 @@ def main() -> None:
         staff.sign_in("bench-admin-staff")
         root.sign_in("bench-admin-root")
         anchor = "/checkouts/"
-        print(f"median of {ROUNDS} after {WARMUP} warm-up rounds, ABAB with the dashboard list ({anchor}) as anchor")
-        print(f"  {'who':<20} {'page':<8} {'admin':>9} {'anchor':>9} {'ratio':>6}  target")
+        staff.timed(anchor)
+        worker, backend = server_pids(server)
+        print(f"median of {ROUNDS} after {WARMUP} warm-up rounds, ABAB with the dashboard list ({anchor}) as anchor;")
+        print("CPU: the gunicorn worker's (Python) and its PostgreSQL backend's, per admin request")
+        print(f"  {'who':<20} {'page':<8} {'admin':>9} {'anchor':>9} {'ratio':>6} {'py CPU':>8} {'pg CPU':>8}  target")
         for who, browser in (("staff", staff), ("superuser, ?store=", root)):
             for label, path in pages[who].items():
-                admin_times, anchor_times = [], []
+                admin_times, anchor_times, python_cpu, postgres_cpu = [], [], [], []
                 for round_ in range(WARMUP + ROUNDS):
                     anchor_time = staff.timed(anchor)
+                    before = cpu_seconds(worker), cpu_seconds(backend)
                     admin_time = browser.timed(path)
+                    after = cpu_seconds(worker), cpu_seconds(backend)
                     if round_ >= WARMUP:
                         anchor_times.append(anchor_time)
                         admin_times.append(admin_time)
+                        python_cpu.append(after[0] - before[0])
+                        postgres_cpu.append(after[1] - before[1])
                 admin_ms = 1000 * statistics.median(admin_times)
                 anchor_ms = 1000 * statistics.median(anchor_times)
                 target = TARGETS[label]
                 verdict = "met" if admin_ms <= target else "NOT MET"
                 print(
                     f"  {who:<20} {label:<8} {admin_ms:7.1f}ms {anchor_ms:7.1f}ms {admin_ms / anchor_ms:6.2f}"
+                    f" {1000 * statistics.median(python_cpu):6.0f}ms {1000 * statistics.median(postgres_cpu):6.0f}ms"
                     f"  ≤ {target} ms: {verdict}"
                 )
+        print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -34,6 +34,10 @@ def test_every_list_and_change_page_opens_for_each_role(world, who):
         page = client.get(change_url(obj))
         assert page.status_code == 200, (model.__name__, page.status_code)
         assert page.context["original"].pk == obj.pk
+        history = client.get(change_url(obj).replace("/change/", "/history/"))
+        assert history.status_code == 200, (model.__name__, history.status_code)
+        delete = client.get(change_url(obj).replace("/change/", "/delete/"))
+        assert delete.status_code in (200, 403), (model.__name__, delete.status_code)
 
 
 def test_a_staff_member_of_no_store_sees_no_store_data(world):

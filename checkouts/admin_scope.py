@@ -151,6 +151,8 @@ class StoreScopedAdmin(admin.ModelAdmin):
     """A model admin whose rows, choices and permissions follow the user's role in each store."""
 
     store_path = "store"
+    # The least role that may see the rows (owners only for memberships and keys, as in Settings).
+    min_view_role = Membership.Role.VIEWER
     # The least role that may add, change or delete (owners only for memberships and keys).
     min_change_role = Membership.Role.MANAGER
     # User fields that may name any user, not only the store's members.
@@ -174,7 +176,8 @@ class StoreScopedAdmin(admin.ModelAdmin):
             return queryset
         # A list of ids, not a join through memberships: the planner then walks the
         # (store, created_at, id) indexes instead of sorting every row the join yields.
-        return queryset.filter(**{f"{store_lookup(self.model)}__in": list(store_roles(request))})
+        stores = store_ids_with_role(request, self.min_view_role)
+        return queryset.filter(**{f"{store_lookup(self.model)}__in": stores})
 
     def get_changelist(self, request, **kwargs):
         return LeanChangeList
@@ -213,7 +216,7 @@ class StoreScopedAdmin(admin.ModelAdmin):
         return request.user.is_superuser or bool(store_roles(request))
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return self._allows(request, obj, Membership.Role.VIEWER)
+        return self._allows(request, obj, self.min_view_role)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return self._allows(request, obj, self.min_change_role)

@@ -109,7 +109,7 @@ class MembershipAdminForm(forms.ModelForm):
 @admin.register(Membership)
 class MembershipAdmin(StoreScopedAdmin):
     form = MembershipAdminForm
-    min_change_role = Membership.Role.OWNER
+    min_view_role = min_change_role = Membership.Role.OWNER
     free_user_fields = ("user",)
     list_display = ["user", "store", "role", local_time("created_at", "created")]
     list_filter = [StoreListFilter, fixed_filter("role", Membership.Role.choices)]
@@ -149,7 +149,7 @@ class MembershipAdmin(StoreScopedAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(StoreScopedAdmin):
-    min_change_role = Membership.Role.OWNER
+    min_view_role = min_change_role = Membership.Role.OWNER
     list_display = [
         "name",
         "prefix",

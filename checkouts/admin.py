@@ -217,10 +217,19 @@ class ActivityAdmin(StoreScopedAdmin):
     ]
     list_filter = [StoreListFilter, "type"]
     search_fields = ["=abandoned_checkout__id"]
-    autocomplete_fields = ["abandoned_checkout"]
     list_select_related = ["store", "abandoned_checkout"]
-    readonly_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
+
+    # The timeline as the automations wrote it (one activity per step, the checkout's last
+    # activity kept in step): read here, never written by hand.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(IngestedEvent)

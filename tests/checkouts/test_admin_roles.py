@@ -3,7 +3,7 @@
 import pytest
 
 from automations.models import Automation, AutomationStep, Task
-from checkouts.models import AbandonedCheckout, Membership
+from checkouts.models import AbandonedCheckout, Activity, Membership
 from tests.checkouts.admin_forms import form_data, staff
 from tests.checkouts.admin_world import build_world, change_url, list_url
 from tests.factories import MembershipFactory, UserFactory
@@ -71,6 +71,12 @@ def test_a_manager_changes_the_stores_records_but_not_its_memberships(acme):
     add = {"user": str(UserFactory(username="newcomer").pk), "store": str(acme.store.pk), "role": "OWNER"}
     assert manager.post(list_url(Membership) + "add/", add).status_code == 403
     assert not Membership.objects.filter(user__username="newcomer").exists()
+
+    # The timeline is the automations' record: nobody edits it by hand.
+    activity = acme.objects[Activity]
+    assert manager.post(change_url(activity), {"type": "EMAIL_SENT", "_save": "Save"}).status_code == 403
+    activity.refresh_from_db()
+    assert activity.type == Activity.Type.SCHEDULED
 
     automation = acme.objects[Automation]
     assert resubmit(manager, automation, name="Win them back").status_code == 302

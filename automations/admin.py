@@ -2,12 +2,14 @@
 
 from django.contrib import admin
 
-from checkouts.admin import StoreScopedAdmin
+from checkouts.admin_display import ACTIVITY_LABELS, REASON_LABELS, code_label, local_time, money
+from checkouts.admin_scope import StoreListFilter, StoreScopedAdmin, StoreScopedInline
 
 from .models import (
     Automation,
     AutomationStep,
     Notification,
+    Reason,
     ScheduledStep,
     SentEmail,
     StepTranslation,
@@ -15,8 +17,11 @@ from .models import (
     Unsubscribe,
 )
 
+# The checkouts admin shows an activity's reason by name; the names are this app's.
+REASON_LABELS.update(Reason.choices)
 
-class StepInline(admin.StackedInline):
+
+class StepInline(StoreScopedInline, admin.StackedInline):
     model = AutomationStep
     extra = 0
     fields = [
@@ -33,15 +38,22 @@ class StepInline(admin.StackedInline):
 
 @admin.register(Automation)
 class AutomationAdmin(StoreScopedAdmin):
-    list_display = ["name", "store", "active", "min_total", "require_email", "holdout_percent", "created_at"]
-    list_filter = ["active"]
+    list_display = [
+        "name",
+        "store",
+        "active",
+        money("min_total", "minimum total", currency_field=None),
+        "require_email",
+        "holdout_percent",
+        local_time("created_at", "created"),
+    ]
+    list_filter = [StoreListFilter, "active"]
     search_fields = ["name", "store__name"]
     list_select_related = ["store"]
-    autocomplete_fields = ["store"]
     inlines = [StepInline]
 
 
-class TranslationInline(admin.StackedInline):
+class TranslationInline(StoreScopedInline, admin.StackedInline):
     model = StepTranslation
     extra = 0
 
@@ -50,15 +62,26 @@ class TranslationInline(admin.StackedInline):
 class AutomationStepAdmin(StoreScopedAdmin):
     store_path = "automation__store"
     list_display = ["__str__", "automation", "action", "archived"]
-    list_filter = ["action", "archived"]
+    list_filter = [StoreListFilter, "action", "archived"]
     list_select_related = ["automation"]
+    filter_horizontal = ["notify_members"]
     inlines = [TranslationInline]
 
 
 @admin.register(ScheduledStep)
 class ScheduledStepAdmin(StoreScopedAdmin):
-    list_display = ["id", "due_at", "state", "reason", "activity_type", "attempts", "holdout", "automation", "store"]
-    list_filter = ["state", "reason", "holdout"]
+    list_display = [
+        "id",
+        local_time("due_at", "due"),
+        "state",
+        code_label("reason", dict(Reason.choices)),
+        code_label("activity_type", ACTIVITY_LABELS, "activity"),
+        "attempts",
+        "holdout",
+        "automation",
+        "store",
+    ]
+    list_filter = [StoreListFilter, "state", "reason", "holdout"]
     search_fields = ["=abandoned_checkout__id"]
     list_select_related = ["automation", "store"]
     readonly_fields = [
@@ -82,8 +105,8 @@ class ScheduledStepAdmin(StoreScopedAdmin):
 
 @admin.register(Task)
 class TaskAdmin(StoreScopedAdmin):
-    list_display = ["title", "assignee", "due_at", "done_at", "store"]
-    list_filter = [("done_at", admin.EmptyFieldListFilter)]
+    list_display = ["title", "assignee", local_time("due_at", "due"), local_time("done_at", "done"), "store"]
+    list_filter = [StoreListFilter, ("done_at", admin.EmptyFieldListFilter)]
     search_fields = ["title"]
     list_select_related = ["assignee", "store"]
     raw_id_fields = ["abandoned_checkout", "scheduled_step"]
@@ -91,15 +114,16 @@ class TaskAdmin(StoreScopedAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(StoreScopedAdmin):
-    list_display = ["text", "recipient", "created_at", "read_at", "store"]
+    list_display = ["text", "recipient", local_time("created_at", "created"), local_time("read_at", "read"), "store"]
+    list_filter = [StoreListFilter]
     list_select_related = ["recipient", "store"]
     raw_id_fields = ["abandoned_checkout", "scheduled_step"]
 
 
 @admin.register(Unsubscribe)
 class UnsubscribeAdmin(StoreScopedAdmin):
-    list_display = ["email", "store", "source", "created_at"]
-    list_filter = ["source"]
+    list_display = ["email", "store", "source", local_time("created_at", "created")]
+    list_filter = [StoreListFilter, "source"]
     search_fields = ["email"]
     list_select_related = ["store"]
 
@@ -108,8 +132,8 @@ class UnsubscribeAdmin(StoreScopedAdmin):
 class SentEmailAdmin(StoreScopedAdmin):
     """Sent mail as it went out: readable, never editable."""
 
-    list_display = ["sent_at", "to_email", "subject", "kind", "store"]
-    list_filter = ["kind"]
+    list_display = [local_time("sent_at", "sent"), "to_email", "subject", "kind", "store"]
+    list_filter = [StoreListFilter, "kind"]
     search_fields = ["to_email", "subject", "=idempotency_key"]
     list_select_related = ["store"]
     ordering = ["-sent_at"]

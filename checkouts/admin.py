@@ -1,105 +1,49 @@
-"""The Django admin for every checkouts model. Staff see the stores they belong to; superusers all."""
+"""The Django admin for every checkouts model. Staff act on their stores as their role allows; superusers on all.
+
+Writes go through the services, as everywhere else: a store is created by `store_create`
+(owner, default automation), members change through the membership services (a store keeps
+an owner), and a checkout is recovered by `abandoned_checkout_recover` (date, events, steps).
+"""
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
-from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import QuerySet
 
+from .admin_display import ACTIVITY_LABELS, REASON_LABELS, code_label, line_items_table, local_time, money
+from .admin_scope import CurrencyFilter, StoreListFilter, StoreScopedAdmin, StoreScopedInline, fixed_filter
 from .models import (
     AbandonedCheckout,
     Activity,
-    ApiKey,
     Checkout,
     ErasureRecord,
     IngestedEvent,
-    Membership,
-    Store,
     WebhookEvent,
 )
-from .services import abandoned_checkout_anonymise, abandoned_checkout_delete, api_key_revoke
+from .services import (
+    abandoned_checkout_anonymise,
+    abandoned_checkout_delete,
+    abandoned_checkout_recover,
+)
+from .services.ingest import Outcome
+
+# Stores, members and API keys: registered by importing their module.
+from . import admin_stores  # noqa: F401  isort: skip
+
+# Amounts are read here in their currency; prices come from the storefront, not from an admin.
+MONEY_FIELDS = ["subtotal", "total", "subtotal_converted", "total_converted"]
+PRICES = [f"{name}_text" for name in MONEY_FIELDS]
 
 
-class StoreScopedAdmin(admin.ModelAdmin):
-    """Limits rows (and autocomplete choices) to the stores the staff user is a member of."""
-
-    store_path = "store"
-    # These tables grow without bound: never COUNT(*) them for the changelist.
-    show_full_result_count = False
-
-    def get_queryset(self, request) -> QuerySet:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{f"{self.store_path}__memberships__user": request.user})
-
-    def get_changeform_initial_data(self, request) -> dict:
-        """The add form's initial values from the query string, less those that are not values
-        of their field (`?checkout=oops` would otherwise fail the page with a 500)."""
-        initial = super().get_changeform_initial_data(request)
-        return {name: value for name, value in initial.items() if _valid_initial(self.model, name, value)}
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "store" and not request.user.is_superuser:
-            kwargs["queryset"] = Store.objects.filter(memberships__user=request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+def _price_column(field: str, currency_field: str):
+    column = money(field, field.replace("_", " "), currency_field=currency_field)
+    return admin.display(description=field.replace("_", " "))(lambda self, obj: column(obj))
 
 
-def _valid_initial(model, name: str, value) -> bool:
-    try:
-        field = model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return False
-    target = field.target_field if field.is_relation else field
-    try:
-        for each in value if isinstance(value, list) else [value]:
-            target.clean(each, None)  # the type and, for integers, the database's range
-    except (ValidationError, ValueError, TypeError):
-        return False
-    return True
-
-
-@admin.register(Store)
-class StoreAdmin(StoreScopedAdmin):
-    store_path = "pk"
-    list_display = ["name", "id", "currency", "time_zone", "abandon_after", "recovery_rule", "created_at"]
-    list_filter = ["currency", "recovery_rule"]
-    search_fields = ["name", "=id"]
-    readonly_fields = ["id", "created_at", "webhook_public_key"]
-    show_full_result_count = True
-
-    def get_queryset(self, request):
-        queryset = admin.ModelAdmin.get_queryset(self, request)
-        return queryset if request.user.is_superuser else queryset.filter(memberships__user=request.user)
-
-
-@admin.register(Membership)
-class MembershipAdmin(StoreScopedAdmin):
-    list_display = ["user", "store", "role", "created_at"]
-    list_filter = ["role"]
-    search_fields = ["user__username", "user__email", "store__name"]
-    autocomplete_fields = ["user", "store"]
-    list_select_related = ["user", "store"]
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(StoreScopedAdmin):
-    list_display = ["name", "prefix", "store", "scopes", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["revoked_at"]
-    search_fields = ["name", "=prefix", "store__name"]
-    readonly_fields = ["prefix", "created_at", "last_used_at", "created_by"]
-    autocomplete_fields = ["store"]
-    list_select_related = ["store"]
-    actions = ["revoke"]
-
-    def has_add_permission(self, request) -> bool:
-        # A key's secret is shown once, at creation: use `manage.py create_api_key` or Settings.
-        return False
-
-    @admin.action(description="Revoke the selected keys")
-    def revoke(self, request, queryset):
-        for key in queryset:
-            api_key_revoke(api_key=key)
-        self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
+PRICE_COLUMNS = [
+    _price_column("subtotal", "currency"),
+    _price_column("total", "currency"),
+    _price_column("subtotal_converted", "conversion_currency"),
+    _price_column("total_converted", "conversion_currency"),
+]
 
 
 @admin.register(Checkout)
@@ -108,69 +52,119 @@ class CheckoutAdmin(StoreScopedAdmin):
         "external_id",
         "store",
         "buyer_email",
-        "total",
-        "currency",
-        "last_activity_at",
-        "abandoned_at",
-        "completed_at",
+        money("total"),
+        local_time("last_activity_at", "last activity"),
+        local_time("abandoned_at", "abandoned"),
+        local_time("completed_at", "completed"),
     ]
     list_filter = [
-        "currency",
+        StoreListFilter,
+        CurrencyFilter,
         ("completed_at", admin.EmptyFieldListFilter),
         ("abandoned_at", admin.EmptyFieldListFilter),
     ]
     search_fields = ["=external_id", "email_key", "last_name"]
-    readonly_fields = ["email_key", "created_at", "updated_at", "snapshot_event_id", "abandon_due_at"]
-    autocomplete_fields = ["store"]
+    readonly_fields = [
+        "email_key",
+        "created_at",
+        "updated_at",
+        "snapshot_event_id",
+        "abandon_due_at",
+        *PRICES,
+        "items",
+    ]
+    exclude = ["line_items", *MONEY_FIELDS]
+    list_defer = ("line_items", "applied_discounts", "vat_id")
     list_select_related = ["store"]
-    date_hierarchy = None
+    ordering = ["-created_at", "-id"]
+
+    subtotal_text, total_text, subtotal_converted_text, total_converted_text = PRICE_COLUMNS
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "store"] if obj is not None else self.readonly_fields
+
+    @admin.display(description="line items")
+    def items(self, obj):
+        return line_items_table(obj)
 
 
-class ActivityInline(admin.TabularInline):
+class ActivityInline(StoreScopedInline, admin.TabularInline):
     model = Activity
     extra = 0
-    fields = ["created_at", "type", "reason", "detail"]
-    readonly_fields = ["created_at", "type", "reason", "detail"]
+    fields = ["created_at", "type", "reason_label", "detail"]
+    readonly_fields = ["created_at", "type", "reason_label", "detail"]
     ordering = ["-created_at"]
     can_delete = False
     show_change_link = False
 
+    @admin.display(description="reason")
+    def reason_label(self, obj) -> str:
+        return REASON_LABELS.get(obj.reason, obj.reason) or "–"
+
     def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 
 @admin.register(AbandonedCheckout)
 class AbandonedCheckoutAdmin(StoreScopedAdmin):
     list_display = [
-        "created_at",
+        local_time("created_at", "abandoned"),
         "buyer_email",
         "buyer_name",
-        "total",
-        "currency",
+        money("total"),
         "status",
-        "last_activity_type",
+        code_label("last_activity_type", ACTIVITY_LABELS, "last activity"),
         "store",
     ]
-    list_filter = ["status", "currency", "last_activity_type"]
+    list_filter = [
+        StoreListFilter,
+        "status",
+        CurrencyFilter,
+        fixed_filter("last_activity_type", Activity.Type.choices, "last activity"),
+    ]
     search_fields = ["=id", "email_key", "last_name", "=checkout_external_id"]
     readonly_fields = [
         "id",
+        "store",
+        "checkout",
+        "status",
         "created_at",
         "updated_at",
         "checkout_recovered_at",
         "recovered_order_id",
         "link_clicks",
         "last_clicked_at",
-        "last_activity_type",
+        "last_activity_label",
         "last_activity_at",
         "event_sequence",
         "email_key",
+        *PRICES,
+        "items",
     ]
-    autocomplete_fields = ["store", "checkout"]
+    exclude = ["line_items", "last_activity_type", *MONEY_FIELDS]
+    list_defer = ("line_items", "applied_discounts", "vat_id")
     list_select_related = ["store"]
     inlines = [ActivityInline]
+    # The (store, created_at DESC, id DESC) index's order: a page is an index range, never a sort.
     ordering = ["-created_at", "-id"]
-    actions = ["anonymise", "delete_with_event"]
+    actions = ["mark_recovered", "anonymise", "delete_with_event"]
+
+    subtotal_text, total_text, subtotal_converted_text, total_converted_text = PRICE_COLUMNS
+
+    def has_add_permission(self, request) -> bool:
+        # Abandoned checkouts come from the sweep, which writes their `created` event and schedule.
+        return False
+
+    @admin.display(description="line items")
+    def items(self, obj):
+        return line_items_table(obj)
+
+    @admin.display(description="last activity")
+    def last_activity_label(self, obj) -> str:
+        return ACTIVITY_LABELS.get(obj.last_activity_type, obj.last_activity_type) or "–"
 
     def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
         actions = super().get_actions(request, action_location)
@@ -181,14 +175,30 @@ class AbandonedCheckoutAdmin(StoreScopedAdmin):
     def delete_model(self, request, obj):
         abandoned_checkout_delete(abandoned_checkout_id=obj.pk)
 
-    @admin.action(description="Delete the selected abandoned checkouts (sends the deleted webhook)")
+    def delete_queryset(self, request, queryset):
+        for pk in queryset.values_list("pk", flat=True):
+            abandoned_checkout_delete(abandoned_checkout_id=pk)
+
+    @admin.action(
+        description="Mark as recovered (sends the recovered webhook, stops the automations)",
+        permissions=["change"],
+        location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
+    )
+    def mark_recovered(self, request, queryset):
+        pks = list(queryset.filter(status=AbandonedCheckout.Status.ABANDONED).values_list("pk", flat=True))
+        done = sum(abandoned_checkout_recover(abandoned_checkout_id=pk) for pk in pks)
+        self.message_user(request, f"Marked {done} abandoned checkout(s) as recovered.", messages.SUCCESS)
+
+    @admin.action(
+        description="Delete the selected abandoned checkouts (sends the deleted webhook)", permissions=["delete"]
+    )
     def delete_with_event(self, request, queryset):
         deleted = sum(
             abandoned_checkout_delete(abandoned_checkout_id=pk) for pk in queryset.values_list("pk", flat=True)
         )
         self.message_user(request, f"Deleted {deleted} abandoned checkout(s).", messages.SUCCESS)
 
-    @admin.action(description="Anonymise the selected buyers (GDPR erasure)")
+    @admin.action(description="Anonymise the selected buyers (GDPR erasure)", permissions=["change"])
     def anonymise(self, request, queryset):
         done = sum(
             abandoned_checkout_anonymise(abandoned_checkout_id=pk) for pk in queryset.values_list("pk", flat=True)
@@ -198,18 +208,40 @@ class AbandonedCheckoutAdmin(StoreScopedAdmin):
 
 @admin.register(Activity)
 class ActivityAdmin(StoreScopedAdmin):
-    list_display = ["created_at", "type", "reason", "abandoned_checkout", "store"]
-    list_filter = ["type", "reason"]
+    list_display = [
+        local_time("created_at", "created"),
+        "type",
+        code_label("reason", REASON_LABELS, "reason"),
+        "abandoned_checkout",
+        "store",
+    ]
+    list_filter = [StoreListFilter, "type"]
     search_fields = ["=abandoned_checkout__id"]
-    autocomplete_fields = ["store", "abandoned_checkout"]
     list_select_related = ["store", "abandoned_checkout"]
-    readonly_fields = ["created_at"]
+    ordering = ["-created_at", "-id"]
+
+    # The timeline as the automations wrote it (one activity per step, the checkout's last
+    # activity kept in step): read here, never written by hand.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(IngestedEvent)
 class IngestedEventAdmin(StoreScopedAdmin):
-    list_display = ["event_id", "store", "outcome", "created_at"]
-    list_filter = ["outcome"]
+    list_display = ["event_id", "store", "outcome", local_time("created_at", "received")]
+    list_filter = [
+        StoreListFilter,
+        fixed_filter(
+            "outcome",
+            [(value, value.replace("_", " ").capitalize()) for name, value in vars(Outcome).items() if name.isupper()],
+        ),
+    ]
     search_fields = ["=event_id"]
     readonly_fields = ["store", "event_id", "body_hash", "outcome", "created_at"]
     list_select_related = ["store"]
@@ -220,11 +252,12 @@ class IngestedEventAdmin(StoreScopedAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(StoreScopedAdmin):
-    list_display = ["created_at", "type", "entity_id", "sequence", "store"]
-    list_filter = ["type"]
+    list_display = [local_time("created_at", "created"), "type", "entity_id", "sequence", "store"]
+    list_filter = [StoreListFilter, "type"]
     search_fields = ["=id", "=entity_id"]
     readonly_fields = ["id", "store", "type", "entity_id", "sequence", "payload", "created_at"]
     list_select_related = ["store"]
+    ordering = ["-created_at"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -237,7 +270,8 @@ class WebhookEventAdmin(StoreScopedAdmin):
 class ErasureRecordAdmin(StoreScopedAdmin):
     """The proof that buyers were erased: read-only, as written by the erasure itself."""
 
-    list_display = ["erased_at", "store", "actor_label", "email_hash"]
+    list_display = [local_time("erased_at", "erased"), "store", "actor_label", "email_hash"]
+    list_filter = [StoreListFilter]
     list_select_related = ["store"]
     search_fields = ["=email_hash"]
     ordering = ["-erased_at"]

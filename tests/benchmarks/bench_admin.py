@@ -1,0 +1,246 @@
+"""The Django admin's abandoned-checkout list over real HTTP, on the seeded million-row database.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/comeback_admin_bench \\
+        .venv/bin/python tests/benchmarks/bench_admin.py
+
+Seed first: `manage.py seed_demo --stores 5 --checkouts 200000` (1,000,000 rows; fewer rows
+work too, say so with the figures). The script keeps two sign-ins in the database (created
+once, reused): `bench-admin-staff`, staff and MANAGER of the largest store only, and
+`bench-admin-root`, a superuser who filters the list to that store. It starts gunicorn (one
+sync worker, production settings) on this machine, signs both in through the admin's login
+form, and times, interleaved (A B A B ...) with the dashboard's checkout list as an anchor
+for how busy the machine is:
+
+  admin list page 1 and ?p=1000 for the staff member         target ≤ 150 ms and ≤ 300 ms
+  the same for the superuser with ?store=<the big store>     same targets
+
+Each figure is the median of ROUNDS requests, after WARMUP rounds. It also prints each
+page's SQL count and whether any of it ran SELECT DISTINCT (read from the test client,
+which runs the same view in-process).
+"""
+
+import os
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from http.client import HTTPConnection
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.hashers import PBKDF2PasswordHasher  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from checkouts.models import AbandonedCheckout, Membership, Store  # noqa: E402
+
+ROUNDS = 7
+WARMUP = 2
+PASSWORD = "bench-admin-password"
+ADMIN_LIST = "/admin/checkouts/abandonedcheckout/"
+TARGETS = {"page 1": 150, "?p=1000": 300}
+APP_NAME = "bench_admin_web"
+TICK = os.sysconf("SC_CLK_TCK")
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def big_store() -> Store:
+    row = AbandonedCheckout.objects.values("store_id").annotate(rows=Count("pk")).order_by("-rows").first() or {
+        "store_id": None
+    }
+    return Store.objects.get(pk=row["store_id"])
+
+
+def bench_user(username: str, *, store: Store | None, superuser: bool = False):
+    User = get_user_model()
+    user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+    user.is_staff, user.is_superuser = True, superuser
+    # The test settings hash with MD5; the server runs production settings, which only read PBKDF2.
+    user.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
+    user.save()
+    Membership.objects.filter(user=user).delete()
+    if store is not None:
+        Membership.objects.create(user=user, store=store, role=Membership.Role.MANAGER)
+    return user
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Browser:
+    """One signed-in session over HTTP/1.1 keep-alive, as a browser would hold it."""
+
+    def __init__(self, port: int):
+        self.connection = HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, str]:
+        headers = {
+            "Host": "127.0.0.1",
+            # gunicorn is reached directly; production trusts the proxy's header for HTTPS.
+            "X-Forwarded-Proto": "https",
+            "Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items()),
+        }
+        if body is not None:
+            headers.update({"Content-Type": "application/x-www-form-urlencoded", "Referer": "https://127.0.0.1/"})
+        self.connection.request(method, path, body=body, headers=headers)
+        response = self.connection.getresponse()
+        text = response.read().decode()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return response.status, text
+
+    def sign_in(self, username: str) -> None:
+        status, page = self.request("GET", "/admin/login/")
+        token = CSRF_INPUT.search(page).group(1)
+        form = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token, "username": username, "password": PASSWORD, "next": "/admin/"}
+        )
+        status, _ = self.request("POST", "/admin/login/?next=/admin/", form)
+        assert status == 302, f"sign-in of {username} answered {status}"
+
+    def timed(self, path: str) -> float:
+        started = time.perf_counter()
+        status, _ = self.request("GET", path)
+        elapsed = time.perf_counter() - started
+        assert status == 200, f"{path} answered {status}"
+        return elapsed
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "COMEBACK_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        EMAIL_URL="consolemail://",
+        COMEBACK_LOG_FORMAT="plain",
+        DJANGO_LOG_LEVEL="WARNING",
+        # Names the server's PostgreSQL backend, so its CPU time can be read too.
+        DATABASE_URL=f"{os.environ['DATABASE_URL']}?application_name={APP_NAME}",
+    )
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (PostgreSQL runs on this host too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def server_pids(server: subprocess.Popen) -> tuple[int, int]:
+    """The gunicorn worker's pid and its PostgreSQL backend's."""
+    worker = int(Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()[0])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [APP_NAME])
+        backends = [row[0] for row in cursor.fetchall()]
+    assert len(backends) == 1, f"expected one backend for the web worker, found {backends}"
+    return worker, backends[0]
+
+
+def sql_profile(username: str, path: str) -> tuple[int, bool]:
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    client.get(path)  # the first request also picks the session's store
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    sqls = [query["sql"].upper() for query in queries.captured_queries]
+    return len(sqls), any("DISTINCT" in sql and "ABANDONED" in sql for sql in sqls)
+
+
+def main() -> None:
+    assert connection.vendor == "postgresql", "run against the seeded PostgreSQL database (DATABASE_URL)"
+    store = big_store()
+    rows = AbandonedCheckout.objects.count()
+    store_rows = AbandonedCheckout.objects.filter(store=store).count()
+    bench_user("bench-admin-staff", store=store)
+    bench_user("bench-admin-root", store=None, superuser=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE checkouts_abandonedcheckout")
+    print(f"{rows:,} abandoned checkouts; the big store {store.name!r} holds {store_rows:,}")
+
+    pages = {
+        "staff": {"page 1": ADMIN_LIST, "?p=1000": f"{ADMIN_LIST}?p=1000"},
+        "superuser, ?store=": {
+            "page 1": f"{ADMIN_LIST}?store={store.pk}",
+            "?p=1000": f"{ADMIN_LIST}?store={store.pk}&p=1000",
+        },
+    }
+    for who, username in (("staff", "bench-admin-staff"), ("superuser, ?store=", "bench-admin-root")):
+        for label, path in pages[who].items():
+            count, distinct = sql_profile(username, path)
+            print(f"  {who:<20} {label:<8} {count} queries, SELECT DISTINCT on the table: {distinct}")
+
+    port = free_port()
+    server = start_server(port)
+    try:
+        staff, root = Browser(port), Browser(port)
+        staff.sign_in("bench-admin-staff")
+        root.sign_in("bench-admin-root")
+        anchor = "/checkouts/"
+        staff.timed(anchor)
+        worker, backend = server_pids(server)
+        print(f"median of {ROUNDS} after {WARMUP} warm-up rounds, ABAB with the dashboard list ({anchor}) as anchor;")
+        print("CPU: the gunicorn worker's (Python) and its PostgreSQL backend's, per admin request")
+        print(f"  {'who':<20} {'page':<8} {'admin':>9} {'anchor':>9} {'ratio':>6} {'py CPU':>8} {'pg CPU':>8}  target")
+        for who, browser in (("staff", staff), ("superuser, ?store=", root)):
+            for label, path in pages[who].items():
+                admin_times, anchor_times, python_cpu, postgres_cpu = [], [], [], []
+                for round_ in range(WARMUP + ROUNDS):
+                    anchor_time = staff.timed(anchor)
+                    before = cpu_seconds(worker), cpu_seconds(backend)
+                    admin_time = browser.timed(path)
+                    after = cpu_seconds(worker), cpu_seconds(backend)
+                    if round_ >= WARMUP:
+                        anchor_times.append(anchor_time)
+                        admin_times.append(admin_time)
+                        python_cpu.append(after[0] - before[0])
+                        postgres_cpu.append(after[1] - before[1])
+                admin_ms = 1000 * statistics.median(admin_times)
+                anchor_ms = 1000 * statistics.median(anchor_times)
+                target = TARGETS[label]
+                verdict = "met" if admin_ms <= target else "NOT MET"
+                print(
+                    f"  {who:<20} {label:<8} {admin_ms:7.1f}ms {anchor_ms:7.1f}ms {admin_ms / anchor_ms:6.2f}"
+                    f" {1000 * statistics.median(python_cpu):6.0f}ms {1000 * statistics.median(postgres_cpu):6.0f}ms"
+                    f"  ≤ {target} ms: {verdict}"
+                )
+        print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

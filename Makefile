@@ -31,9 +31,10 @@ run: install
 	@echo ""
 	@echo "  Comeback is starting on http://127.0.0.1:$(PORT)/"
 	@echo "  Log in with user 'demo', password 'demo' (the admin is at /admin/)."
-	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
+	@echo "  Web server, worker and scheduler are restarted whenever one dies (deploy/local/supervisord.conf)."
+	@echo "  Ctrl-C stops them all."
 	@echo ""
-	$(RUN_ENV) $(BIN)/supervisord -c deploy/local/supervisord.conf
+	@$(RUN_ENV) $(BIN)/supervisord -c deploy/local/supervisord.conf
 
 test: install
 	env -u DJANGO_SETTINGS_MODULE $(BIN)/python -m pytest

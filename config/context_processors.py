@@ -16,7 +16,8 @@ class BackgroundStall:
 
     @property
     def since_label(self) -> str:
-        """ "14:05" today; "Dec 4, 14:05" for an older day, so a stall of days does not read as minutes."""
+        """The time alone today ("14:05"), with the day before that ("Dec 4, 14:05"): a stall of
+        days must not read as one of minutes."""
         if self.since is None:
             return ""
         if self.since.date() == timezone.localtime(timezone.now(), self.since.tzinfo).date():

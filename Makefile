@@ -6,7 +6,8 @@ PORT ?= 8000
 # `make run` only: the embedded defaults, with recovery links, email images and the demo's
 # product images pointing at this server. `make test` uses config.settings.test (pyproject).
 RUN_ENV := DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.local} \
-	COMEBACK_PUBLIC_URL=$${COMEBACK_PUBLIC_URL:-http://127.0.0.1:$(PORT)}
+	COMEBACK_PUBLIC_URL=$${COMEBACK_PUBLIC_URL:-http://127.0.0.1:$(PORT)} \
+	COMEBACK_VAR_DIR=$${COMEBACK_VAR_DIR:-$(CURDIR)/var} PORT=$(PORT)
 
 # Django 6.1 needs Python 3.12+: take the first interpreter that is new enough.
 PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3) python3; do \
@@ -24,15 +25,16 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 run: install
-	@mkdir -p var
+	@mkdir -p "$${COMEBACK_VAR_DIR:-$(CURDIR)/var}"
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo --once --automation-history
 	@echo ""
 	@echo "  Comeback is starting on http://127.0.0.1:$(PORT)/"
 	@echo "  Log in with user 'demo', password 'demo' (the admin is at /admin/)."
-	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
+	@echo "  Web server, worker and scheduler are restarted whenever one dies (deploy/local/supervisord.conf)."
+	@echo "  Ctrl-C stops them all."
 	@echo ""
-	$(RUN_ENV) PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+	@$(RUN_ENV) $(BIN)/supervisord -c deploy/local/supervisord.conf
 
 test: install
 	env -u DJANGO_SETTINGS_MODULE $(BIN)/python -m pytest

@@ -30,6 +30,7 @@ from ..models import (
     CheckoutData,
     RecoveryLinkVisit,
     Store,
+    WebhookAttempt,
     WebhookDelivery,
     WebhookEvent,
 )
@@ -361,6 +362,11 @@ def abandoned_checkout_anonymise_locked(
         WebhookDelivery.objects.filter(entity_id=ac.pk)
         .exclude(last_response="", last_error="")
         .update(last_response="", last_error="")
+    )
+    counts["webhookAttempts"] += (
+        WebhookAttempt.objects.filter(delivery__entity_id=ac.pk)
+        .exclude(response="", error="")
+        .update(response="", error="")
     )
     webhook_events_record(
         [

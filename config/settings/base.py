@@ -9,9 +9,10 @@ import environ
 from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
-
 env = environ.Env()
+# Everything the embedded defaults keep on disk (SQLite, broker, mail, cache, the scheduler's
+# schedule): one folder, movable so a test can run `make run`'s layout on a copy of its own.
+VAR_DIR = Path(env("COMEBACK_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
@@ -76,6 +77,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 # Navigation, header widgets and the store switcher for every dashboard page.
                 "checkouts.context_processors.dashboard",
+                # The "background work is stalled" banner (signed-in dashboard pages).
+                "config.context_processors.background_stall",
             ],
         },
     },
@@ -303,6 +306,8 @@ COMEBACK_PUBLIC_URL = env("COMEBACK_PUBLIC_URL", default="http://127.0.0.1:8000"
 # A recovery link opened again by the same visitor (address + browser) within this many
 # minutes is one click.
 COMEBACK_CLICK_WINDOW_MINUTES = env.int("COMEBACK_CLICK_WINDOW_MINUTES", default=30)
+# Dashboard pages say so when the scheduler's heartbeat is stale (config/context_processors.py).
+COMEBACK_STALL_BANNER = env.bool("COMEBACK_STALL_BANNER", default=True)
 # How many abandoned checkouts one sweep transaction turns over at a time.
 COMEBACK_SWEEP_BATCH_SIZE = env.int("COMEBACK_SWEEP_BATCH_SIZE", default=2000)
 # Threads (each with its own PostgreSQL connection) one sweep runs its batches in; SQLite uses one.

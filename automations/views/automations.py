@@ -73,7 +73,8 @@ class AutomationFormView(AutomationMixin, TemplateView):
             instance=automation,
             prefix="steps",
             store=self.store,
-            initial=[new_step_initial(next_position)],
+            new_step=new_step_initial(next_position),
+            initial=[new_step_initial(next_position)] if automation is None else None,
         )
         return form, steps
 

@@ -70,6 +70,9 @@ class StepRun:
     unsubscribed: set[tuple]
     already_sent: set[str]
     receipted: set[str] = field(default_factory=set)
+    # Checkout id -> last recovery email within the guard window; this batch's sends join it,
+    # so two automations' steps due together for one checkout send one email.
+    recently_emailed: dict = field(default_factory=dict)
     receipts: "SendReceipts" = field(default_factory=lambda: SendReceipts())
     sent_emails: list[SentEmail] = field(default_factory=list)
     tasks: list[tuple[Task, Outcome]] = field(default_factory=list)
@@ -244,6 +247,10 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
     # An earlier attempt sent it, then its worker died before the batch committed: record the
     # email (rendered again, as it was sent) without sending it.
     sent_before = key in run.receipted
+    if not sent_before and ac.pk in run.recently_emailed:
+        # One recovery email per checkout within the guard window, whoever sent the first.
+        last = run.recently_emailed[ac.pk]
+        return _not_done(step, Reason.RECENTLY_EMAILED, {**detail, "lastEmailedAt": last.isoformat()})
     template = messages.step_template(step, messages.message_language(ac, ac.store))
     try:
         email = messages.recovery_email(abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key)
@@ -264,6 +271,7 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
             logger.warning("Email for step %s failed: %s", scheduled.pk, exc)
             return _failed(run, scheduled, step, detail, f"{type(exc).__name__}: {exc}")
         run.receipts.write(idempotency_key=key, message_id=email.message_id)
+    run.recently_emailed[ac.pk] = run.now
     run.sent_emails.append(
         email.sent_email(
             store_id=ac.store_id,

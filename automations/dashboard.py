@@ -11,6 +11,7 @@ from checkouts.extensions import (
 )
 from checkouts.models import Membership
 
+from .services.manual import recovery_email_unavailable
 from .timeline import checkout_timeline
 
 
@@ -25,6 +26,7 @@ def register_dashboard() -> None:
             url_name="automations:recovery_email",
             min_role=Membership.Role.MANAGER,
             order=20,
+            unavailable=recovery_email_unavailable,
         )
     )
     register_checkout_action(

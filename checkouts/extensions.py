@@ -30,7 +30,9 @@ class CheckoutAction:
     """A button on the checkout detail page, or (bulk=True) an action on selected list rows.
 
     The URL takes the abandoned checkout's id as `pk` (detail) or no argument (bulk: the
-    selected ids arrive as repeated `ids` POST fields).
+    selected ids arrive as repeated `ids` POST fields). `unavailable(abandoned_checkout)`, if
+    given, says why the action cannot work on that checkout ("" when it can): the detail page
+    then shows that sentence instead of the button. It may run one query.
     """
 
     label: str
@@ -39,6 +41,7 @@ class CheckoutAction:
     order: int = 100
     bulk: bool = False
     method: str = "get"
+    unavailable: Callable[[Any], str] | None = None
 
 
 @dataclass(frozen=True)

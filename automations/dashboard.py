@@ -11,13 +11,14 @@ from checkouts.extensions import (
 )
 from checkouts.models import Membership
 
+from .selectors import my_open_tasks_count
 from .services.manual import recovery_email_unavailable
 from .timeline import checkout_timeline
 
 
 def register_dashboard() -> None:
     register_nav(NavItem(label="Automations", url_name="automations:list", order=30))
-    register_nav(NavItem(label="Tasks", url_name="automations:tasks", order=40))
+    register_nav(NavItem(label="Tasks", url_name="automations:tasks", order=40, badge=my_open_tasks_count))
     register_header_template("automations/includes/bell.html")
     register_timeline_source(checkout_timeline)
     register_checkout_action(

@@ -104,6 +104,9 @@ class StepForm(forms.ModelForm):
     def clean_message(self) -> str:
         return _template_field_clean(self, "message")
 
+    def clean_task_title(self) -> str:
+        return _template_field_clean(self, "task_title")
+
     def clean(self):
         data = super().clean()
         action = data.get("action")

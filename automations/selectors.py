@@ -116,6 +116,18 @@ def store_members(*, store: Store) -> QuerySet[Membership]:
     return Membership.objects.filter(store=store).select_related("user").order_by("user__username")
 
 
+# The nav badge counts at most this many ("99+" beyond): a bounded read on every page.
+MY_OPEN_TASKS_CAP = 100
+
+
+def my_open_tasks_count(request) -> int:
+    """Open tasks assigned to the signed-in member in the current store: one query (task_mine_due index)."""
+    store, user = getattr(request, "store", None), request.user
+    if store is None or not user.is_authenticated:
+        return 0
+    return Task.objects.filter(store=store, assignee=user, done_at__isnull=True)[:MY_OPEN_TASKS_CAP].count()
+
+
 def tasks_for_store(*, store: Store, show: str = "open", user: AbstractBaseUser | None = None) -> QuerySet[Task]:
     """`show`: "open" (default), "done", "mine" (open and assigned to `user`) or "all"."""
     tasks = Task.objects.filter(store=store).select_related("assignee", "abandoned_checkout")

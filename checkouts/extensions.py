@@ -23,6 +23,9 @@ class NavItem:
     min_role: str = Membership.Role.VIEWER
     order: int = 100
     section: str = "main"
+    # badge(request) -> a count shown next to the label (0: none). Runs on every page: one
+    # cheap, bounded query at most.
+    badge: Callable[[Any], int] | None = None
 
 
 @dataclass(frozen=True)

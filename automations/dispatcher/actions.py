@@ -383,13 +383,23 @@ def _create_task(run, scheduled, step, ac, detail) -> Outcome:
         store_id=ac.store_id,
         abandoned_checkout=ac,
         scheduled_step=scheduled,
-        title=step.task_title or defaults.TASK_TITLE,
+        title=_task_title(step, ac),
         assignee=assignee,
         due_at=run.now + timedelta(days=step.task_due_days),
         created_at=run.now,
     )
     run.tasks.append((task, outcome))
     return outcome
+
+
+def _task_title(step: AutomationStep, ac: AbandonedCheckout) -> str:
+    """The title with its variables filled in ("Call Ada"), plain text: escaped where shown."""
+    source = step.task_title or defaults.TASK_TITLE
+    try:
+        title = messages.staff_text(abandoned_checkout=ac, store=ac.store, source=source)
+    except TemplateSyntaxError:
+        title = source  # saved before titles were checked: the words as typed beat no task
+    return title[: Task._meta.get_field("title").max_length]
 
 
 ACTIONS = {

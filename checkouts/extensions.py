@@ -57,6 +57,9 @@ class TimelineEntry:
     detail: str = ""
     status: str = ""  # "ok", "warning", "error" or "" — drives the dot's colour
     url: str = ""
+    # One event told twice (an activity and a source's row for the same email) shares a key:
+    # the timeline shows it once. Activities about a message are keyed "message:<Message-ID>".
+    key: str = ""
 
 
 TimelineSource = Callable[[Any], list[TimelineEntry]]

@@ -186,7 +186,8 @@ def _detail(scheduled: ScheduledStep, step: AutomationStep | None) -> dict[str, 
         "step": scheduled.step_id,
     }
     if step is not None:
-        detail.update(automationName=step.automation.name, position=step.position, action=step.action)
+        # Named at write time, so the timeline reads them without another query.
+        detail.update(automationName=step.automation.name, position=step.position, action=step.action, label=step.label)
     return detail
 
 

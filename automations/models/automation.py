@@ -110,6 +110,11 @@ class AutomationStep(models.Model):
         return f"{self.position}. {self.get_action_display()} after {self.delay_label}"
 
     @property
+    def label(self) -> str:
+        """How a timeline names this step: "Win back · step 2: Email the buyer" (needs `automation`)."""
+        return f"{self.automation.name} · step {self.position}: {self.get_action_display()}"
+
+    @property
     def delay(self) -> timedelta:
         return self.delay_value * self.UNIT_DELTA[self.delay_unit]
 

@@ -142,11 +142,11 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
                 abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key
             )
         except TemplateSyntaxError:
-            return _not_sent(ac, Reason.TEMPLATE_ERROR)
+            return _not_sent(ac, Reason.TEMPLATE_ERROR, user)
         try:
             email.message().send()
         except (smtplib.SMTPException, OSError, ValueError):  # ValueError: an address the mailer refuses
-            return _not_sent(ac, Reason.SEND_FAILED)
+            return _not_sent(ac, Reason.SEND_FAILED, user)
         sent = email.sent_email(
             store=ac.store,
             abandoned_checkout=ac,
@@ -157,14 +157,23 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
         activity_record(
             abandoned_checkout_id=ac.pk,
             type=Activity.Type.EMAIL_SENT,
-            detail={"manual": True, "by": user.get_username(), "messageId": email.message_id},
+            detail={
+                "manual": True,
+                "by": user.get_username(),
+                "messageId": email.message_id,
+                "label": f"By {user.get_username()}",
+            },
         )
     return ManualSend(ManualResult.SENT, sent_email=sent)
 
 
-def _not_sent(ac: AbandonedCheckout, reason: str) -> ManualSend:
+def _not_sent(ac: AbandonedCheckout, reason: str, user: AbstractBaseUser) -> ManualSend:
+    by = user.get_username()
     activity_record(
-        abandoned_checkout_id=ac.pk, type=Activity.Type.EMAIL_NOT_SENT, reason=reason, detail={"manual": True}
+        abandoned_checkout_id=ac.pk,
+        type=Activity.Type.EMAIL_NOT_SENT,
+        reason=reason,
+        detail={"manual": True, "by": by, "label": f"Tried by {by}"},
     )
     return ManualSend(ManualResult.NOT_SENT, reason=reason)
 

@@ -1,12 +1,20 @@
 """Merchant journeys through automations in a real browser, at desktop and phone widths:
-saving an automation unchanged keeps its steps."""
+saving an automation unchanged keeps its steps; a buyer emailed by hand is not emailed again
+by the automation when its step falls due."""
+
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
+from django.core import mail
+from django.utils import timezone
 
+from automations.dispatcher import scheduled_steps_dispatch
 from automations.messages import defaults
-from automations.models import Automation
+from automations.models import Automation, ScheduledStep
 from checkouts.models import Membership
+from tests.automations.helpers import abandon
 from tests.factories import AutomationFactory, AutomationStepFactory, StoreFactory
 
 from .conftest import PASSWORD, log_in
@@ -45,3 +53,32 @@ def test_saving_an_automation_unchanged_twice_keeps_its_steps(context_factory, s
         assert page.get_by_role("heading", name="Win back").is_visible()
         assert page.locator("ol li").count() == 2
         assert automation.steps.filter(archived=False).count() == 2
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_manual_send_then_the_automations_due_time_gives_one_email(context_factory, shoot, merchant, width):
+    automation = AutomationFactory(store=merchant, name="Recovery email")
+    AutomationStepFactory(automation=automation, position=1, delay_value=60, delay_unit="MINUTES")
+    (ac,) = abandon(merchant, when=timezone.now() - timedelta(minutes=18))
+    page = context_factory(width=width).new_page()
+    log_in(page, "olivia")
+
+    page.goto(f"/checkouts/{ac.pk}/")
+    page.get_by_role("link", name="Send recovery email").click()
+    page.get_by_role("button", name="Send it now").click()
+    page.wait_for_url(f"**/checkouts/{ac.pk}/")
+    assert f"Recovery email sent to {ac.buyer_email}" in page.content()
+    assert len(mail.outbox) == 1
+
+    # 42 minutes later the automation's step falls due.
+    with time_machine.travel(timezone.now() + timedelta(minutes=42), tick=False):
+        scheduled_steps_dispatch()
+    assert len(mail.outbox) == 1
+    assert ScheduledStep.objects.get(abandoned_checkout=ac).reason == "RECENTLY_EMAILED"
+
+    page.reload()
+    timeline = page.locator("ol.timeline")
+    assert timeline.get_by_text("Recovery email · step 1: Email the buyer · Recently emailed").is_visible()
+    assert timeline.get_by_text("By olivia").is_visible()
+    assert timeline.locator("li").filter(has_text="Email:").count() == 1
+    shoot(page, f"checkout-manual-then-automation-{width}")

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from automations.dispatcher import scheduled_steps_dispatch
 from automations.messages import defaults
-from automations.models import Automation, ScheduledStep
+from automations.models import Automation, ScheduledStep, Unsubscribe
 from checkouts.models import Membership
 from tests.automations.helpers import abandon
 from tests.factories import AutomationFactory, AutomationStepFactory, StoreFactory
@@ -82,3 +82,17 @@ def test_a_manual_send_then_the_automations_due_time_gives_one_email(context_fac
     assert timeline.get_by_text("By olivia").is_visible()
     assert timeline.locator("li").filter(has_text="Email:").count() == 1
     shoot(page, f"checkout-manual-then-automation-{width}")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_unsubscribed_buyer_is_not_offered_a_recovery_email(context_factory, shoot, merchant, width):
+    (ac,) = abandon(merchant, when=timezone.now() - timedelta(minutes=5))
+    Unsubscribe.objects.create(store=merchant, email=ac.email_key)
+    page = context_factory(width=width).new_page()
+    log_in(page, "olivia")
+    page.goto(f"/checkouts/{ac.pk}/")
+    button = page.get_by_role("button", name="Send recovery email")
+    assert button.is_disabled()
+    day = timezone.localtime(timezone.now(), merchant.zone).strftime("%Y-%m-%d")
+    assert page.get_by_text(f"Unsubscribed on {day}: no email can be sent.").is_visible()
+    shoot(page, f"checkout-unsubscribed-{width}")

@@ -73,6 +73,7 @@ class StepRun:
     # Checkout id -> last recovery email within the guard window; this batch's sends join it,
     # so two automations' steps due together for one checkout send one email.
     recently_emailed: dict = field(default_factory=dict)
+    guard: bool = True  # COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 0 turns the guard off
     receipts: "SendReceipts" = field(default_factory=lambda: SendReceipts())
     sent_emails: list[SentEmail] = field(default_factory=list)
     tasks: list[tuple[Task, Outcome]] = field(default_factory=list)
@@ -248,7 +249,7 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
     # An earlier attempt sent it, then its worker died before the batch committed: record the
     # email (rendered again, as it was sent) without sending it.
     sent_before = key in run.receipted
-    if not sent_before and ac.pk in run.recently_emailed:
+    if not sent_before and run.guard and ac.pk in run.recently_emailed:
         # One recovery email per checkout within the guard window, whoever sent the first.
         last = run.recently_emailed[ac.pk]
         return _not_done(step, Reason.RECENTLY_EMAILED, {**detail, "lastEmailedAt": last.isoformat()})

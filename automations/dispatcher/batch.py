@@ -66,7 +66,7 @@ def _recently_emailed(checkouts: dict, now: datetime) -> dict:
     """checkout id -> when its last recovery email (automated or by hand) went out, within the
     guard window. Read after the checkout rows are locked: a manual send holds the same lock, so
     one that committed first is seen here, and one that waits will see this batch's emails."""
-    if not checkouts:
+    if not checkouts or settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES <= 0:
         return {}
     since = now - timedelta(minutes=settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES)
     rows = (
@@ -113,6 +113,7 @@ def process_batch(ids: list[int]) -> dict[str, int]:
             already_sent=already_sent,
             receipted=receipted,
             recently_emailed=_recently_emailed(checkouts, now),
+            guard=settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES > 0,
         )
         try:
             outcomes = [

@@ -98,7 +98,10 @@ def test_completion_racing_a_due_email_never_emails_after_the_recovery(settings)
     assert outcomes["sent before recovery"] and outcomes["skipped"]
 
 
-def test_two_dispatchers_at_once_send_each_email_once():
+def test_two_dispatchers_at_once_send_each_email_once(settings):
+    # Both steps are due at once: with the guard on (tested below and in test_email_guard.py)
+    # the second would be skipped. Off, every step sends, and none may send twice.
+    settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 0
     store = StoreFactory()
     automation = only_automation(store)
     email_step(automation, position=1)

@@ -77,3 +77,11 @@ def test_an_automated_email_guards_a_manual_send(store, member):
         result = recovery_email_send(store=store, abandoned_checkout_id=ac.pk, user=member)
     assert result.result == ManualResult.GUARDED
     assert len(mail.outbox) == 1
+
+
+def test_a_zero_guard_lets_every_step_send(store, settings):
+    settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 0
+    email_step(only_automation(store, name="First"))
+    email_step(AutomationFactory(store=store, name="Second"))
+    abandon(store)
+    assert dispatch_at(after(hours=1)).outcomes == {"EMAIL_SENT": 2}

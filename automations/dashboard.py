@@ -11,12 +11,14 @@ from checkouts.extensions import (
 )
 from checkouts.models import Membership
 
+from .selectors import my_open_tasks_count
+from .services.manual import recovery_email_unavailable
 from .timeline import checkout_timeline
 
 
 def register_dashboard() -> None:
     register_nav(NavItem(label="Automations", url_name="automations:list", order=30))
-    register_nav(NavItem(label="Tasks", url_name="automations:tasks", order=40))
+    register_nav(NavItem(label="Tasks", url_name="automations:tasks", order=40, badge=my_open_tasks_count))
     register_nav(NavItem(label="Sent emails", url_name="automations:emails", order=50))
     register_header_template("automations/includes/bell.html")
     register_timeline_source(checkout_timeline)
@@ -26,6 +28,7 @@ def register_dashboard() -> None:
             url_name="automations:recovery_email",
             min_role=Membership.Role.MANAGER,
             order=20,
+            unavailable=recovery_email_unavailable,
         )
     )
     register_checkout_action(

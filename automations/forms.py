@@ -80,6 +80,21 @@ class StepForm(forms.ModelForm):
         self.fields["notify_members"].label_from_instance = label
         self.fields["task_assignee"].label_from_instance = label
 
+    @property
+    def is_spare(self) -> bool:
+        """The optional blank step at the end of the form (none on a new automation); once
+        filled in and sent back with an error, it is the merchant's step, no longer spare."""
+        return self.instance.pk is None and self.empty_permitted and not (self.is_bound and self.has_changed())
+
+    def has_changed(self) -> bool:
+        if self.instance.pk is None:
+            if not self.empty_permitted:
+                return True  # the required first step of a new automation is saved as shown
+            # The spare step's position is renumbered by the page's script, which is not the
+            # merchant filling it in: only a changed content or timing field makes it a step.
+            return any(name != "position" for name in self.changed_data)
+        return super().has_changed()
+
     def clean_subject(self) -> str:
         return _template_field_clean(self, "subject")
 
@@ -88,6 +103,9 @@ class StepForm(forms.ModelForm):
 
     def clean_message(self) -> str:
         return _template_field_clean(self, "message")
+
+    def clean_task_title(self) -> str:
+        return _template_field_clean(self, "task_title")
 
     def clean(self):
         data = super().clean()
@@ -104,9 +122,21 @@ class StepForm(forms.ModelForm):
 
 
 class BaseStepFormSet(BaseInlineFormSet):
-    def __init__(self, *args, store: Store, **kwargs):
+    """The live steps, plus one spare blank step that is ignored unless filled in.
+
+    The spare starts empty: pre-filled with the default email, posting the page back unchanged
+    (browsers submit textarea line breaks as CRLF, so it no longer equals its initial text)
+    saved it as a new step on every save. The default words go only into the "Add a step"
+    template (`new_step`), which the merchant asks for. A new automation's first step is
+    required (min_num) and starts from those words.
+    """
+
+    def __init__(self, *args, store: Store, new_step: dict, **kwargs):
         self.store = store
+        self.new_step = new_step
         super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.min_num, self.extra = 1, 0
         # Removed steps are archived, not deleted: only live ones are edited here.
         self.queryset = self.queryset.filter(archived=False).order_by("position", "id")
 
@@ -121,7 +151,7 @@ class BaseStepFormSet(BaseInlineFormSet):
             prefix=self.add_prefix("__prefix__"),
             empty_permitted=True,
             use_required_attribute=False,
-            initial=(self.initial or [{}])[0],
+            initial=self.new_step,
             store=self.store,
             renderer=self.renderer,
         )

@@ -9,6 +9,7 @@ from .demo import demo_history_record
 from .models import Reason
 from .services import automation_create_default, automations_schedule, scheduled_steps_cancel, scheduled_steps_orphan
 from .services.erasure import buyer_address_records_erase, buyer_automation_records_erase
+from .services.records import tasks_close_recovered
 
 
 def on_abandoned_checkouts_created(sender, *, abandoned_checkouts: list[AbandonedCheckout], **kwargs) -> None:
@@ -17,6 +18,7 @@ def on_abandoned_checkouts_created(sender, *, abandoned_checkouts: list[Abandone
 
 def on_abandoned_checkout_recovered(sender, *, abandoned_checkout: AbandonedCheckout, **kwargs) -> None:
     scheduled_steps_cancel(abandoned_checkout=abandoned_checkout, reason=Reason.RECOVERED)
+    tasks_close_recovered(abandoned_checkout=abandoned_checkout)
 
 
 def on_abandoned_checkouts_deleting(sender, *, abandoned_checkout_ids, **kwargs) -> None:

@@ -44,10 +44,17 @@ def live_steps_prefetch() -> Prefetch:
 
 @dataclass
 class AutomationCounts:
+    """Step counts that add up: every scheduled step is in exactly one of sent, skipped or
+    still to run (its state partitions them), so `scheduled == sent + skipped + pending`
+    always. A deleted checkout keeps its steps (detached, skipped as CHECKOUT_DELETED); a
+    deleted step takes its scheduled rows with it from both sides. `checkouts` and
+    `recovered` count enrolled checkouts, which a deletion does remove."""
+
     scheduled: int = 0
     sent: int = 0
     skipped: int = 0
     pending: int = 0
+    checkouts: int = 0
     recovered: int = 0
 
 
@@ -62,12 +69,13 @@ def automation_counts(*, store: Store) -> dict[int, AutomationCounts]:
         .order_by()
     )
     for row in enrolled:
-        counts[row["automation_id"]] = AutomationCounts(scheduled=row["scheduled"], recovered=row["recovered"])
+        counts[row["automation_id"]] = AutomationCounts(checkouts=row["scheduled"], recovered=row["recovered"])
     states = ScheduledStep.State
     steps = (
         ScheduledStep.objects.filter(store=store)
         .values("automation_id")
         .annotate(
+            scheduled=Count("id"),
             sent=Count("id", filter=Q(state=states.DONE)),
             skipped=Count("id", filter=Q(state__in=[states.SKIPPED, states.FAILED, states.CANCELLED])),
             pending=Count("id", filter=Q(state__in=[states.PENDING, states.RUNNING])),
@@ -76,7 +84,8 @@ def automation_counts(*, store: Store) -> dict[int, AutomationCounts]:
     )
     for row in steps:
         entry = counts.setdefault(row["automation_id"], AutomationCounts())
-        entry.sent, entry.skipped, entry.pending = row["sent"], row["skipped"], row["pending"]
+        entry.scheduled, entry.sent, entry.skipped = row["scheduled"], row["sent"], row["skipped"]
+        entry.pending = row["pending"]
     return counts
 
 
@@ -112,8 +121,30 @@ def holdout_groups(*, automation: Automation) -> tuple[GroupOutcome, GroupOutcom
     return group(False), group(True)
 
 
+def holdout_history(*, automation: Automation, zone) -> str:
+    """ "Holdout was 10% until Dec 1, 20% since." ("" if the share never changed). One query."""
+    changes = list(automation.holdout_changes.order_by("changed_at", "id"))
+    if not changes:
+        return ""
+    days = [timezone.localtime(change.changed_at, zone) for change in changes]
+    parts = [f"{change.before}% until {day:%b} {day.day}" for change, day in zip(changes, days, strict=True)]
+    return f"Holdout was {', then '.join(parts)}, {changes[-1].after}% since."
+
+
 def store_members(*, store: Store) -> QuerySet[Membership]:
     return Membership.objects.filter(store=store).select_related("user").order_by("user__username")
+
+
+# The nav badge counts at most this many ("99+" beyond): a bounded read on every page.
+MY_OPEN_TASKS_CAP = 100
+
+
+def my_open_tasks_count(request) -> int:
+    """Open tasks assigned to the signed-in member in the current store: one query (task_mine_due index)."""
+    store, user = getattr(request, "store", None), request.user
+    if store is None or not user.is_authenticated:
+        return 0
+    return Task.objects.filter(store=store, assignee=user, done_at__isnull=True)[:MY_OPEN_TASKS_CAP].count()
 
 
 def tasks_for_store(*, store: Store, show: str = "open", user: AbstractBaseUser | None = None) -> QuerySet[Task]:

@@ -15,7 +15,7 @@ def checkout_timeline(abandoned_checkout) -> list[TimelineEntry]:
     emails = (
         SentEmail.objects.filter(abandoned_checkout=abandoned_checkout)
         .exclude(kind=SentEmail.Kind.STAFF)
-        .only("pk", "subject", "to_email", "kind", "sent_at")
+        .only("pk", "subject", "to_email", "kind", "sent_at", "message_id")
         .order_by("-sent_at")[:LIMIT]
     )
     tasks = (
@@ -31,6 +31,7 @@ def checkout_timeline(abandoned_checkout) -> list[TimelineEntry]:
             detail=f"To {email.to_email} · {email.get_kind_display()}",
             status="ok",
             url=reverse("automations:email_detail", args=[email.pk]),
+            key=f"message:{email.message_id}",
         )
         for email in emails
     ]

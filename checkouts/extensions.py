@@ -23,6 +23,9 @@ class NavItem:
     min_role: str = Membership.Role.VIEWER
     order: int = 100
     section: str = "main"
+    # badge(request) -> a count shown next to the label (0: none). Runs on every page: one
+    # cheap, bounded query at most.
+    badge: Callable[[Any], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,9 @@ class CheckoutAction:
     """A button on the checkout detail page, or (bulk=True) an action on selected list rows.
 
     The URL takes the abandoned checkout's id as `pk` (detail) or no argument (bulk: the
-    selected ids arrive as repeated `ids` POST fields).
+    selected ids arrive as repeated `ids` POST fields). `unavailable(abandoned_checkout)`, if
+    given, says why the action cannot work on that checkout ("" when it can): the detail page
+    then shows that sentence instead of the button. It may run one query.
     """
 
     label: str
@@ -39,6 +44,7 @@ class CheckoutAction:
     order: int = 100
     bulk: bool = False
     method: str = "get"
+    unavailable: Callable[[Any], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,9 @@ class TimelineEntry:
     detail: str = ""
     status: str = ""  # "ok", "warning", "error" or "" — drives the dot's colour
     url: str = ""
+    # One event told twice (an activity and a source's row for the same email) shares a key:
+    # the timeline shows it once. Activities about a message are keyed "message:<Message-ID>".
+    key: str = ""
 
 
 TimelineSource = Callable[[Any], list[TimelineEntry]]

@@ -2,7 +2,7 @@
 
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -301,13 +301,17 @@ def abandoned_checkout_timeline(*, abandoned_checkout: AbandonedCheckout) -> lis
     entries = [TimelineEntry(at=ac.created_at, kind="abandoned", title="Checkout abandoned", status="warning")]
     for activity in activities_for_timeline(abandoned_checkout=ac):
         reason = activity.reason.replace("_", " ").capitalize() if activity.reason else ""
+        detail = activity.detail if isinstance(activity.detail, dict) else {}
+        # The writer names what acted (automation and step, or the member) in `label`.
+        label = str(detail.get("label") or "")
         entries.append(
             TimelineEntry(
                 at=activity.created_at,
                 kind="activity",
                 title=activity.get_type_display(),
-                detail=reason,
+                detail=" · ".join(part for part in (label, reason) if part),
                 status=_ACTIVITY_STATUS.get(activity.type, ""),
+                key=f"message:{detail['messageId']}" if detail.get("messageId") else "",
             )
         )
     if ac.last_clicked_at:
@@ -318,8 +322,16 @@ def abandoned_checkout_timeline(*, abandoned_checkout: AbandonedCheckout) -> lis
         entries.append(
             TimelineEntry(at=ac.checkout_recovered_at, kind="recovered", title="Recovered", detail=order, status="ok")
         )
-    for source in timeline_sources():
-        entries.extend(source(ac))
+    sourced = [entry for source in timeline_sources() for entry in source(ac)]
+    by_key = {entry.key: entry for entry in sourced if entry.key}
+    for index, entry in enumerate(entries):
+        twin = by_key.pop(entry.key, None) if entry.key else None
+        if twin is not None:
+            # One line per event: the source's title and link, the activity's names and time.
+            details = " · ".join(part for part in (entry.detail, twin.detail) if part)
+            entries[index] = replace(twin, at=entry.at, detail=details)
+            sourced.remove(twin)
+    entries.extend(sourced)
     return sorted(entries, key=lambda entry: entry.at)
 
 

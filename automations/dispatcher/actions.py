@@ -70,6 +70,10 @@ class StepRun:
     unsubscribed: set[tuple]
     already_sent: set[str]
     receipted: set[str] = field(default_factory=set)
+    # Checkout id -> last recovery email within the guard window; this batch's sends join it,
+    # so two automations' steps due together for one checkout send one email.
+    recently_emailed: dict = field(default_factory=dict)
+    guard: bool = True  # COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 0 turns the guard off
     receipts: "SendReceipts" = field(default_factory=lambda: SendReceipts())
     sent_emails: list[SentEmail] = field(default_factory=list)
     tasks: list[tuple[Task, Outcome]] = field(default_factory=list)
@@ -183,7 +187,8 @@ def _detail(scheduled: ScheduledStep, step: AutomationStep | None) -> dict[str, 
         "step": scheduled.step_id,
     }
     if step is not None:
-        detail.update(automationName=step.automation.name, position=step.position, action=step.action)
+        # Named at write time, so the timeline reads them without another query.
+        detail.update(automationName=step.automation.name, position=step.position, action=step.action, label=step.label)
     return detail
 
 
@@ -244,6 +249,10 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
     # An earlier attempt sent it, then its worker died before the batch committed: record the
     # email (rendered again, as it was sent) without sending it.
     sent_before = key in run.receipted
+    if not sent_before and run.guard and ac.pk in run.recently_emailed:
+        # One recovery email per checkout within the guard window, whoever sent the first.
+        last = run.recently_emailed[ac.pk]
+        return _not_done(step, Reason.RECENTLY_EMAILED, {**detail, "lastEmailedAt": last.isoformat()})
     template = messages.step_template(step, messages.message_language(ac, ac.store))
     try:
         email = messages.recovery_email(abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key)
@@ -264,6 +273,7 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
             logger.warning("Email for step %s failed: %s", scheduled.pk, exc)
             return _failed(run, scheduled, step, detail, f"{type(exc).__name__}: {exc}")
         run.receipts.write(idempotency_key=key, message_id=email.message_id)
+    run.recently_emailed[ac.pk] = run.now
     run.sent_emails.append(
         email.sent_email(
             store_id=ac.store_id,
@@ -375,13 +385,23 @@ def _create_task(run, scheduled, step, ac, detail) -> Outcome:
         store_id=ac.store_id,
         abandoned_checkout=ac,
         scheduled_step=scheduled,
-        title=step.task_title or defaults.TASK_TITLE,
+        title=_task_title(step, ac),
         assignee=assignee,
         due_at=run.now + timedelta(days=step.task_due_days),
         created_at=run.now,
     )
     run.tasks.append((task, outcome))
     return outcome
+
+
+def _task_title(step: AutomationStep, ac: AbandonedCheckout) -> str:
+    """The title with its variables filled in ("Call Ada"), plain text: escaped where shown."""
+    source = step.task_title or defaults.TASK_TITLE
+    try:
+        title = messages.staff_text(abandoned_checkout=ac, store=ac.store, source=source)
+    except TemplateSyntaxError:
+        title = source  # saved before titles were checked: the words as typed beat no task
+    return title[: Task._meta.get_field("title").max_length]
 
 
 ACTIONS = {

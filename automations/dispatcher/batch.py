@@ -3,11 +3,11 @@
 import logging
 import time
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import F, Prefetch
+from django.db.models import F, Max, Prefetch
 from django.utils import timezone
 
 from checkouts.models import AbandonedCheckout, Membership
@@ -62,6 +62,25 @@ def _unsubscribed(checkouts: dict) -> set[tuple]:
     return {(store_id, by_hash[digest]) for store_id, digest in rows.values_list("store_id", "email_hash")}
 
 
+def _recently_emailed(checkouts: dict, now: datetime) -> dict:
+    """checkout id -> when its last recovery email (automated or by hand) went out, within the
+    guard window. Read after the checkout rows are locked: a manual send holds the same lock, so
+    one that committed first is seen here, and one that waits will see this batch's emails."""
+    if not checkouts or settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES <= 0:
+        return {}
+    since = now - timedelta(minutes=settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES)
+    rows = (
+        SentEmail.objects.filter(
+            abandoned_checkout_id__in=list(checkouts),
+            kind__in=[SentEmail.Kind.AUTOMATION, SentEmail.Kind.MANUAL],
+            sent_at__gt=since,
+        )
+        .values("abandoned_checkout_id")
+        .annotate(last=Max("sent_at"))
+    )
+    return {row["abandoned_checkout_id"]: row["last"] for row in rows}
+
+
 def _already_sent(steps: list[ScheduledStep]) -> tuple[set[str], set[str]]:
     """The keys whose email is recorded as sent, and those only receipted (sent by a batch whose
     worker died before it committed). Steps on a first attempt cannot have either."""
@@ -93,6 +112,8 @@ def process_batch(ids: list[int]) -> dict[str, int]:
             unsubscribed=_unsubscribed(checkouts),
             already_sent=already_sent,
             receipted=receipted,
+            recently_emailed=_recently_emailed(checkouts, now),
+            guard=settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES > 0,
         )
         try:
             outcomes = [

@@ -1,4 +1,4 @@
-from .automation import Automation, AutomationStep, StepTranslation
+from .automation import Automation, AutomationStep, HoldoutChange, StepTranslation
 from .records import Notification, SendReceipt, SentEmail, Task, Unsubscribe
 from .schedule import Enrollment, Reason, ScheduledStep
 
@@ -6,6 +6,7 @@ __all__ = [
     "Automation",
     "AutomationStep",
     "Enrollment",
+    "HoldoutChange",
     "Notification",
     "Reason",
     "ScheduledStep",

@@ -110,6 +110,11 @@ class AutomationStep(models.Model):
         return f"{self.position}. {self.get_action_display()} after {self.delay_label}"
 
     @property
+    def label(self) -> str:
+        """How a timeline names this step: "Win back · step 2: Email the buyer" (needs `automation`)."""
+        return f"{self.automation.name} · step {self.position}: {self.get_action_display()}"
+
+    @property
     def delay(self) -> timedelta:
         return self.delay_value * self.UNIT_DELTA[self.delay_unit]
 
@@ -139,3 +144,19 @@ class StepTranslation(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.language = self.language.lower().replace("_", "-")
         super().save(*args, **kwargs)
+
+
+class HoldoutChange(models.Model):
+    """The holdout share changed: the report explains a share that differs from today's
+    setting ("holdout was 10% until Dec 1, 20% since")."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="holdout_changes")
+    before = models.PositiveSmallIntegerField()
+    after = models.PositiveSmallIntegerField()
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id}: {self.before}% → {self.after}% at {self.changed_at:%Y-%m-%d %H:%M}"

@@ -12,7 +12,15 @@ from .schedule import ScheduledStep
 
 
 class Task(models.Model):
-    """A follow-up for a person: call the buyer, check the stock, ..."""
+    """A follow-up for a person: call the buyer, check the stock, ...
+
+    `title` is stored rendered (its merchant template filled in for the buyer when the task
+    was created) and escaped wherever it is shown. A task closed by the system rather than a
+    person says why in `closed_reason`.
+    """
+
+    class ClosedReason(models.TextChoices):
+        RECOVERED = "RECOVERED", "the checkout was recovered"
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_index=False)
     abandoned_checkout = models.ForeignKey(
@@ -28,6 +36,7 @@ class Task(models.Model):
     )
     due_at = models.DateTimeField()
     done_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=16, choices=ClosedReason.choices, blank=True)
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -26,7 +26,7 @@ class Reason(models.TextChoices):
     OPTED_OUT = "OPTED_OUT", "The buyer opted out of messages"
     NO_RECIPIENTS = "NO_RECIPIENTS", "No staff member to notify"
     HOLDOUT = "HOLDOUT", "Held out on purpose, to measure the automation's lift"
-    RECENTLY_SENT = "RECENTLY_SENT", "A recovery email went out recently"
+    RECENTLY_EMAILED = "RECENTLY_EMAILED", "A recovery email went to this checkout within the guard window"
 
 
 class Enrollment(models.Model):

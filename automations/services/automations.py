@@ -5,7 +5,7 @@ from django.db import transaction
 from checkouts.models import Store
 
 from ..messages import defaults
-from ..models import Automation, AutomationStep, StepTranslation
+from ..models import Automation, AutomationStep, HoldoutChange, StepTranslation
 
 DEFAULT_NAME = "Recovery email"
 
@@ -45,3 +45,11 @@ def automation_step_remove(*, step: AutomationStep) -> None:
     """Archive a step: its scheduled rows then resolve as STEP_REMOVED, each with its activity."""
     AutomationStep.objects.filter(pk=step.pk).update(archived=True)
     step.archived = True
+
+
+def automation_holdout_change_record(*, automation: Automation, before: int) -> HoldoutChange | None:
+    """Note a changed holdout share (called in the save's transaction), so the report can say
+    which share applied when. Nothing to note if it did not change."""
+    if before == automation.holdout_percent:
+        return None
+    return HoldoutChange.objects.create(automation=automation, before=before, after=automation.holdout_percent)

@@ -33,6 +33,45 @@ class ManualSend:
     reason: str = ""
     last_sent_at: datetime | None = None
     sent_email: SentEmail | None = None
+    blocked: "Blocked | None" = None
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Why no recovery email can go to a checkout at all, whatever anyone clicks."""
+
+    reason: str
+    since: datetime | None = None
+
+    def message(self, zone) -> str:
+        when = f"{timezone.localtime(self.since, zone):%Y-%m-%d}" if self.since else ""
+        if self.reason == Reason.UNSUBSCRIBED:
+            return f"Unsubscribed on {when}: no email can be sent."
+        if self.reason == Reason.RECOVERED:
+            return f"Recovered on {when}: no recovery email is sent after a recovery." if when else "Recovered."
+        return "No email address (none was left, or the buyer's details were erased): no email can be sent."
+
+
+def recovery_email_blocked(*, abandoned_checkout: AbandonedCheckout) -> Blocked | None:
+    """Recovered, no address or unsubscribed: one query at most (the unsubscribe)."""
+    ac = abandoned_checkout
+    if ac.is_recovered:
+        return Blocked(Reason.RECOVERED, ac.checkout_recovered_at)
+    if not ac.buyer_email:
+        return Blocked(Reason.NO_EMAIL)
+    since = (
+        Unsubscribe.objects.filter(store_id=ac.store_id, email_hash__in=email_digests(ac.email_key))
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return Blocked(Reason.UNSUBSCRIBED, since) if since else None
+
+
+def recovery_email_unavailable(abandoned_checkout: AbandonedCheckout) -> str:
+    """The dashboard's "Send recovery email" action: why it cannot work here, or ""."""
+    blocked = recovery_email_blocked(abandoned_checkout=abandoned_checkout)
+    return blocked.message(abandoned_checkout.store.zone) if blocked else ""
 
 
 def store_email_template(*, store: Store, language: str) -> tuple[messages.EmailTemplate, AutomationStep | None]:
@@ -92,9 +131,10 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
         last = last_recovery_email_at(abandoned_checkout_id=ac.pk)
         if last and last > timezone.now() - guard:
             return ManualSend(ManualResult.GUARDED, last_sent_at=last)
-        reason = _blocked(ac)
-        if reason:
-            return _not_sent(ac, reason)
+        blocked = recovery_email_blocked(abandoned_checkout=ac)
+        if blocked:
+            # Nothing was tried: no activity, so repeated clicks do not pile up in the timeline.
+            return ManualSend(ManualResult.NOT_SENT, reason=blocked.reason, blocked=blocked)
         template, _ = store_email_template(store=ac.store, language=messages.message_language(ac, ac.store))
         key = f"manual-{ac.pk}-{uuid.uuid4().hex}"
         try:
@@ -102,11 +142,11 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
                 abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key
             )
         except TemplateSyntaxError:
-            return _not_sent(ac, Reason.TEMPLATE_ERROR)
+            return _not_sent(ac, Reason.TEMPLATE_ERROR, user)
         try:
             email.message().send()
         except (smtplib.SMTPException, OSError, ValueError):  # ValueError: an address the mailer refuses
-            return _not_sent(ac, Reason.SEND_FAILED)
+            return _not_sent(ac, Reason.SEND_FAILED, user)
         sent = email.sent_email(
             store=ac.store,
             abandoned_checkout=ac,
@@ -117,24 +157,23 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
         activity_record(
             abandoned_checkout_id=ac.pk,
             type=Activity.Type.EMAIL_SENT,
-            detail={"manual": True, "by": user.get_username(), "messageId": email.message_id},
+            detail={
+                "manual": True,
+                "by": user.get_username(),
+                "messageId": email.message_id,
+                "label": f"By {user.get_username()}",
+            },
         )
     return ManualSend(ManualResult.SENT, sent_email=sent)
 
 
-def _blocked(ac: AbandonedCheckout) -> str:
-    if ac.is_recovered:
-        return Reason.RECOVERED
-    if not ac.buyer_email:
-        return Reason.NO_EMAIL
-    if Unsubscribe.objects.filter(store_id=ac.store_id, email_hash__in=email_digests(ac.email_key)).exists():
-        return Reason.UNSUBSCRIBED
-    return ""
-
-
-def _not_sent(ac: AbandonedCheckout, reason: str) -> ManualSend:
+def _not_sent(ac: AbandonedCheckout, reason: str, user: AbstractBaseUser) -> ManualSend:
+    by = user.get_username()
     activity_record(
-        abandoned_checkout_id=ac.pk, type=Activity.Type.EMAIL_NOT_SENT, reason=reason, detail={"manual": True}
+        abandoned_checkout_id=ac.pk,
+        type=Activity.Type.EMAIL_NOT_SENT,
+        reason=reason,
+        detail={"manual": True, "by": by, "label": f"Tried by {by}"},
     )
     return ManualSend(ManualResult.NOT_SENT, reason=reason)
 

@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from checkouts.models import Store
+from checkouts.models import AbandonedCheckout, Store
 
 from ..models import Notification, Task, Unsubscribe
 from ..selectors import unsubscribe_find
@@ -13,8 +13,16 @@ from ..selectors import unsubscribe_find
 def task_set_done(*, task: Task, done: bool, user: AbstractBaseUser) -> Task:
     task.done_at = timezone.now() if done else None
     task.done_by = user if done else None
-    Task.objects.filter(pk=task.pk).update(done_at=task.done_at, done_by=task.done_by)
+    task.closed_reason = ""
+    Task.objects.filter(pk=task.pk).update(done_at=task.done_at, done_by=task.done_by, closed_reason="")
     return task
+
+
+def tasks_close_recovered(*, abandoned_checkout: AbandonedCheckout) -> int:
+    """Close the checkout's open tasks: nobody needs to call a buyer who came back and paid."""
+    return Task.objects.filter(abandoned_checkout=abandoned_checkout, done_at__isnull=True).update(
+        done_at=timezone.now(), closed_reason=Task.ClosedReason.RECOVERED
+    )
 
 
 def task_assign(*, task: Task, assignee: AbstractBaseUser | None) -> Task:

@@ -81,6 +81,7 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout]) ->
                         "automationName": automation.name,
                         "steps": len(automation.live_steps),
                         "holdout": holdout,
+                        "label": _scheduled_label(automation, holdout),
                     },
                 )
             )
@@ -113,7 +114,7 @@ def scheduled_steps_cancel(*, abandoned_checkout: AbandonedCheckout, reason: str
     # they drop out of this list (then it sees the recovery under the checkout's lock).
     pending = list(
         ScheduledStep.objects.filter(abandoned_checkout=abandoned_checkout, state=ScheduledStep.State.PENDING)
-        .select_related("step")
+        .select_related("step__automation")
         .select_for_update(of=("self",))
         .order_by("due_at", "id")
     )
@@ -156,6 +157,12 @@ def scheduled_steps_orphan(*, abandoned_checkout_ids: Sequence[UUID]) -> int:
     )
 
 
+def _scheduled_label(automation: Automation, holdout: bool) -> str:
+    count = len(automation.live_steps)
+    label = f"{automation.name} · {count} step{'s' if count != 1 else ''}"
+    return f"{label} (held out: nothing will be sent)" if holdout else label
+
+
 def _step_detail(scheduled: ScheduledStep) -> dict:
     return {
         "scheduledStep": scheduled.pk,
@@ -163,6 +170,7 @@ def _step_detail(scheduled: ScheduledStep) -> dict:
         "step": scheduled.step_id,
         "position": scheduled.step.position,
         "action": scheduled.step.action,
+        "label": scheduled.step.label,
     }
 
 

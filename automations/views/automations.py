@@ -21,6 +21,7 @@ from ..forms import AutomationForm, StepFormSet, TranslationFormSet, new_step_in
 from ..messages import render as rendering
 from ..models import AutomationStep
 from ..services import automation_set_active
+from ..services.automations import automation_holdout_change_record
 from ..services.manual import test_email_send
 from .base import StoreView
 
@@ -74,7 +75,8 @@ class AutomationFormView(AutomationMixin, TemplateView):
             instance=automation,
             prefix="steps",
             store=self.store,
-            initial=[new_step_initial(next_position)],
+            new_step=new_step_initial(next_position),
+            initial=[new_step_initial(next_position)] if automation is None else None,
         )
         return form, steps
 
@@ -83,6 +85,8 @@ class AutomationFormView(AutomationMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form, steps=steps))
 
     def post(self, request, *args, **kwargs):
+        existing = self.get_object()
+        holdout_before = existing.holdout_percent if existing is not None else None
         form, steps = self.forms(request.POST)
         if not (form.is_valid() and steps.is_valid()):
             return self.render_to_response(self.get_context_data(form=form, steps=steps), status=400)
@@ -90,6 +94,8 @@ class AutomationFormView(AutomationMixin, TemplateView):
             automation = form.save(commit=False)
             automation.store = self.store
             automation.save()
+            if holdout_before is not None:
+                automation_holdout_change_record(automation=automation, before=holdout_before)
             steps.instance = automation
             steps.save()
         messages.success(request, f"Saved “{automation.name}”.")
@@ -143,6 +149,10 @@ class AutomationDetailView(AutomationMixin, TemplateView):
                 _group_row("Contacted", contacted, self.store),
                 _group_row("Held out", held_out, self.store),
             ],
+            holdout_history=selectors.holdout_history(automation=automation, zone=self.store.zone),
+            held_out_share=f"{held_out.checkouts / (held_out.checkouts + contacted.checkouts) * 100:.1f}%"
+            if held_out.checkouts + contacted.checkouts
+            else "",
             min_total=format_money(automation.min_total, self.store.currency, dashboard_language())
             if automation.min_total is not None
             else "",

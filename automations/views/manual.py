@@ -25,6 +25,7 @@ from ..services.manual import (
     last_recovery_email_at,
     recovery_email_preview,
     recovery_email_send,
+    recovery_email_unavailable,
     recovery_emails_send_bulk,
 )
 from .automations import email_frame
@@ -60,6 +61,7 @@ class RecoveryEmailView(StoreView, TemplateView):
             last_sent_at=last,
             guard_minutes=guard,
             guarded=bool(last and (timezone.now() - last).total_seconds() < guard * 60),
+            unavailable=recovery_email_unavailable(checkout),
             checkout_url=checkout_path(checkout.pk),
         )
         return context
@@ -76,6 +78,8 @@ class RecoveryEmailView(StoreView, TemplateView):
                 f"Not sent: a recovery email already went to this buyer at {when:%Y-%m-%d %H:%M} "
                 f"(less than {settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES} minutes ago).",
             )
+        elif outcome.blocked:
+            messages.error(request, f"Not sent. {outcome.blocked.message(self.store.zone)}")
         else:
             messages.error(request, f"Not sent: {Reason(outcome.reason).label}.")
         return redirect(checkout_path(checkout.pk))

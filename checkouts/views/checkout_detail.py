@@ -47,7 +47,11 @@ class CheckoutDetailView(CheckoutMixin, TemplateView):
             discounts=discounts_view(ac, self.store),
             conversion_currency=conversion,
             recovery_url=checkout_url(ac.pk, self.store.pk),
-            actions=[a for a in checkout_actions(bulk=False) if self.membership.allows(a.min_role)],
+            actions=[
+                (action, action.unavailable(ac) if action.unavailable else "")
+                for action in checkout_actions(bulk=False)
+                if self.membership.allows(action.min_role)
+            ],
             timeline=abandoned_checkout_timeline(abandoned_checkout=ac),
         )
         return context

@@ -1,6 +1,7 @@
 // The automation form without JavaScript is a plain formset (positions typed as numbers, one
-// blank step to fill in). This adds: an "Add a step" button, move up / down buttons that
-// renumber positions, and showing only the fields of the chosen action.
+// blank spare step, left out unless filled in). This replaces the spare with an "Add a step"
+// button (a step pre-filled with the default email, added only when asked for), adds move up /
+// down buttons that renumber positions, and shows only the fields of the chosen action.
 (function () {
   "use strict";
 
@@ -61,6 +62,14 @@
     var remove = step.querySelector('input[name$="-DELETE"]');
     if (remove) remove.addEventListener("change", function () { step.classList.toggle("step-removed", remove.checked); });
     showFieldsFor(step);
+  }
+
+  if (template && addButton && total) {
+    // The spare is always the last form, so dropping it leaves the indexes contiguous.
+    list.querySelectorAll("[data-spare]").forEach(function (spare) {
+      spare.remove();
+      total.value = String(parseInt(total.value, 10) - 1);
+    });
   }
 
   steps().forEach(enhance);

@@ -13,19 +13,21 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
 from automations.dispatcher import scheduled_steps_dispatch
 from automations.models import ScheduledStep, SendReceipt, SentEmail
+from automations.services.manual import recovery_email_send
 from checkouts import hooks
 from checkouts.models import AbandonedCheckout, Activity
 from checkouts.services import abandoned_checkout_recover
 from tests.automations.helpers import abandon, email_step, only_automation
 from tests.automations.mailers import send_started
 from tests.checkouts.test_concurrency import run_together
-from tests.factories import StoreFactory
+from tests.factories import AutomationFactory, StoreFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -96,7 +98,10 @@ def test_completion_racing_a_due_email_never_emails_after_the_recovery(settings)
     assert outcomes["sent before recovery"] and outcomes["skipped"]
 
 
-def test_two_dispatchers_at_once_send_each_email_once():
+def test_two_dispatchers_at_once_send_each_email_once(settings):
+    # Both steps are due at once: with the guard on (tested below and in test_email_guard.py)
+    # the second would be skipped. Off, every step sends, and none may send twice.
+    settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 0
     store = StoreFactory()
     automation = only_automation(store)
     email_step(automation, position=1)
@@ -114,6 +119,7 @@ import os, sys, time, django
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
 django.setup()
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail.backends.base import BaseEmailBackend
 
 class HangingSmtp(BaseEmailBackend):
@@ -174,6 +180,7 @@ import os, signal, sys, django
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
 django.setup()
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail.backends.base import BaseEmailBackend
 
 class DiesOnTheThirdEmail(BaseEmailBackend):
@@ -228,3 +235,30 @@ def test_a_worker_killed_after_some_sends_of_a_batch_never_sends_those_again(tmp
     assert recorded == {*sent_before, mail.outbox[0].extra_headers["Message-ID"]}
     assert not SendReceipt.objects.exists()
     assert Activity.objects.filter(type="EMAIL_SENT").count() == 3
+
+
+def test_a_manual_send_racing_two_automations_due_steps_emails_the_buyer_once(settings):
+    """A hand-sent email and two automations' steps due for the same checkout, run in three
+    threads (two dispatchers and the dashboard): the buyer gets one email, whoever wins."""
+    settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 60
+    store = StoreFactory()
+    email_step(only_automation(store, name="First"))
+    email_step(AutomationFactory(store=store, name="Second"))
+    member = get_user_model().objects.create_user("mia")
+    winners = Counter()
+    for _ in range(40):
+        (ac,) = abandon(store, when=timezone.now() - timedelta(hours=2))
+        mail.outbox = []
+        manual, *_ = run_together(
+            lambda pk=ac.pk: recovery_email_send(store=store, abandoned_checkout_id=pk, user=member).result,
+            lambda: scheduled_steps_dispatch(batch_size=1, max_batches=1),
+            lambda: scheduled_steps_dispatch(batch_size=1, max_batches=1),
+        )
+        scheduled_steps_dispatch()  # whatever a lost race left due
+        assert [m.to for m in mail.outbox] == [[ac.buyer_email]]
+        assert SentEmail.objects.filter(abandoned_checkout=ac).count() == 1
+        skipped = Activity.objects.filter(abandoned_checkout=ac, type="AUTOMATION_SKIPPED", reason="RECENTLY_EMAILED")
+        assert skipped.count() == (2 if manual == "SENT" else 1)
+        winners[manual] += 1
+    # Both orders happened: the manual send won some rounds and was guarded in others.
+    assert set(winners) == {"SENT", "GUARDED"}, winners

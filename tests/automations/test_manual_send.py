@@ -2,6 +2,7 @@
 
 import email.policy
 from datetime import timedelta
+from html import escape
 from urllib.parse import urlsplit
 
 import pytest
@@ -62,19 +63,34 @@ def test_sending_logs_email_sent_and_a_second_send_within_the_window_is_refused(
 
 
 @pytest.mark.parametrize(
-    ("arrange", "reason"), [("recovered", "RECOVERED"), ("unsubscribed", "UNSUBSCRIBED"), ("no_email", "NO_EMAIL")]
+    ("arrange", "says"),
+    [
+        ("recovered", "Recovered on 2026-11-28: no recovery email is sent after a recovery."),
+        ("unsubscribed", "Unsubscribed on 2026-11-28: no email can be sent."),
+        ("no_email", "No email address (none was left, or the buyer's details were erased): no email can be sent."),
+    ],
 )
-def test_a_blocked_send_logs_email_not_sent(client, owner, checkout, arrange, reason):
+def test_an_email_that_cannot_be_sent_is_not_offered_and_a_post_anyway_logs_nothing(
+    client, owner, checkout, arrange, says
+):
     if arrange == "recovered":
         AbandonedCheckout.objects.filter(pk=checkout.pk).update(status="RECOVERED", checkout_recovered_at=T0)
     elif arrange == "unsubscribed":
-        Unsubscribe.objects.create(store=checkout.store, email=checkout.email_key)
+        with time_machine.travel(T0, tick=False):
+            Unsubscribe.objects.create(store=checkout.store, email=checkout.email_key)
     else:
         AbandonedCheckout.objects.filter(pk=checkout.pk).update(buyer_email="", email_key="")
     client.force_login(owner)
-    client.post(f"/checkouts/{checkout.pk}/recovery-email/")
+    detail = client.get(f"/checkouts/{checkout.pk}/").content.decode()
+    assert f'href="/checkouts/{checkout.pk}/recovery-email/"' not in detail
+    assert "disabled>Send recovery email</button>" in detail and escape(says) in detail
+    confirm = client.get(f"/checkouts/{checkout.pk}/recovery-email/").content.decode()
+    assert escape(says) in confirm and "Send it now" not in confirm
+    for _ in range(2):
+        response = client.post(f"/checkouts/{checkout.pk}/recovery-email/", follow=True)
+        assert escape(f"Not sent. {says}") in response.content.decode()
     assert mail.outbox == []
-    assert activities(checkout) == [("EMAIL_NOT_SENT", reason)]
+    assert activities(checkout) == []
 
 
 def test_an_address_the_smtp_backend_refuses_logs_email_not_sent(client, owner, checkout, settings):

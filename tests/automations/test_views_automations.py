@@ -7,6 +7,7 @@ from django.urls import reverse
 from automations.models import Automation, AutomationStep, StepTranslation
 from checkouts import extensions
 from checkouts.models import Membership
+from tests.automations.browser_form import form_submission
 from tests.automations.helpers import abandon, after, dispatch_at, email_step, only_automation
 from tests.factories import AbandonedCheckoutFactory, MembershipFactory, StoreFactory, UserFactory
 
@@ -228,3 +229,17 @@ def test_the_detail_page_reports_the_holdout_comparison(client, store, owner):
     client.force_login(owner)
     response = client.get(reverse("automations:detail", args=[automation.pk]))
     assert "Not enough data yet: 0 contacted and 0 held-out checkouts so far." in response.content.decode()
+
+
+def test_saving_an_automation_unchanged_twice_keeps_its_steps(client, store, owner):
+    """The spare step form stays empty: posting the page back as rendered adds no step."""
+    automation = only_automation(store, name="Win back")
+    email_step(automation, position=1)
+    email_step(automation, position=2)
+    client.force_login(owner)
+    url = reverse("automations:edit", args=[automation.pk])
+    for _ in range(2):
+        page = client.get(url)
+        response = client.post(url, form_submission(page.content, "automation-form"))
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert automation.steps.filter(archived=False).count() == 2

@@ -45,7 +45,7 @@ def test_the_automations_records_agree_with_the_checkouts_timelines():
     counts = automation_counts(store=store)[automation.pk]
     steps = Counter(ScheduledStep.objects.filter(store=store).values_list("state", "reason"))
 
-    assert counts.scheduled == by_type[("SCHEDULED", "")] == Enrollment.objects.filter(automation=automation).count()
+    assert counts.checkouts == by_type[("SCHEDULED", "")] == Enrollment.objects.filter(automation=automation).count()
     assert counts.sent == by_type[("EMAIL_SENT", "")] == steps[(State.DONE, "")]
     assert steps[(State.SKIPPED, "HOLDOUT")] == by_type[("AUTOMATION_SKIPPED", "HOLDOUT")]
     assert steps[(State.CANCELLED, "RECOVERED")] == by_type[("AUTOMATION_SKIPPED", "RECOVERED")]

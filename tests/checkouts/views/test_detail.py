@@ -147,7 +147,7 @@ def test_the_detail_runs_a_constant_number_of_queries(viewer_client, make_checko
         return len(captured)
 
     # session, user, membership, switcher, checkout, activities, one per timeline source
-    # (deliveries, emails, tasks) and the header's notification bell.
+    # (deliveries, emails, tasks), the header's notification bell and the nav's open-task badge.
     assert queries_for(quiet) == queries_for(busy) <= 12
 
 

@@ -141,8 +141,9 @@ MY_OPEN_TASKS_CAP = 100
 
 def my_open_tasks_count(request) -> int:
     """Open tasks assigned to the signed-in member in the current store: one query (task_mine_due index)."""
-    store, user = getattr(request, "store", None), request.user
-    if store is None or not user.is_authenticated:
+    # DRF's views (the public recovery link) leave `request.user` None for an anonymous caller.
+    store, user = getattr(request, "store", None), getattr(request, "user", None)
+    if store is None or user is None or not user.is_authenticated:
         return 0
     return Task.objects.filter(store=store, assignee=user, done_at__isnull=True)[:MY_OPEN_TASKS_CAP].count()
 

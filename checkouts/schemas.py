@@ -165,8 +165,12 @@ class CheckoutSnapshotSerializer(serializers.Serializer):
     totalPrice = PriceSerializer()
     # Not in Wix's AbandonedCheckout: optional lines a storefront may send so the dashboard and
     # the recovery email show every part of the total. They never appear in the Wix API.
-    shippingPrice = PriceSerializer(required=False, allow_null=True)
-    taxPrice = PriceSerializer(required=False, allow_null=True)
+    shippingPrice = PriceSerializer(
+        required=False, allow_null=True, help_text="Shipping, if known. Comeback's own: not in Wix's schema."
+    )
+    taxPrice = PriceSerializer(
+        required=False, allow_null=True, help_text="Tax, if known. Comeback's own: not in Wix's schema."
+    )
     lineItems = LineItemSerializer(many=True, required=False, max_length=300)
     appliedDiscounts = AppliedDiscountSerializer(many=True, required=False, max_length=100)
     checkoutUrl = serializers.URLField(required=False, allow_blank=True, max_length=2000)

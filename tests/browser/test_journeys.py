@@ -183,3 +183,22 @@ def test_the_checkout_page_shows_line_totals_every_total_line_and_the_timeline(c
     assert no_sideways_scroll(page)
     page.locator("dl.totals").scroll_into_view_if_needed()
     shoot(page, f"journey-detail-{width}")
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+def test_the_recovery_email_adds_up_as_the_buyer_sees_it(context_factory, shoot, owner, width):
+    _, store = owner
+    ac = cart(store)
+    page = context_factory(width=width).new_page()
+    log_in(page)
+    page.goto(f"/checkouts/{ac.pk}/recovery-email/")
+    shoot(page, f"journey-email-preview-{width}")
+    # The email itself, as its own document (the preview frames it sandboxed).
+    page.goto(f"/checkouts/{ac.pk}/recovery-email/html/")
+    text = page.locator("body").inner_text()
+    for line in ("2 × $40.00", "$80.00", "3 × $12.50", "$37.50", "Subtotal", "$117.50", "Coupon SAVE10 (Welcome)"):
+        assert line in text
+    for line in ("−$10.00", "Shipping", "$5.00", "Tax", "$8.00", "Total", "$120.50"):
+        assert line in text
+    assert no_sideways_scroll(page)
+    shoot(page, f"journey-email-{width}")

@@ -163,6 +163,14 @@ class CheckoutSnapshotSerializer(serializers.Serializer):
     conversionCurrency = CurrencyField(required=False, allow_blank=True, allow_null=True)
     subtotalPrice = PriceSerializer(required=False)
     totalPrice = PriceSerializer()
+    # Not in Wix's AbandonedCheckout: optional lines a storefront may send so the dashboard and
+    # the recovery email show every part of the total. They never appear in the Wix API.
+    shippingPrice = PriceSerializer(
+        required=False, allow_null=True, help_text="Shipping, if known. Comeback's own: not in Wix's schema."
+    )
+    taxPrice = PriceSerializer(
+        required=False, allow_null=True, help_text="Tax, if known. Comeback's own: not in Wix's schema."
+    )
     lineItems = LineItemSerializer(many=True, required=False, max_length=300)
     appliedDiscounts = AppliedDiscountSerializer(many=True, required=False, max_length=100)
     checkoutUrl = serializers.URLField(required=False, allow_blank=True, max_length=2000)
@@ -268,6 +276,8 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, A
     conversion = checkout.get("conversionCurrency") or ""
     total = checkout["totalPrice"]
     subtotal = checkout.get("subtotalPrice") or {}
+    shipping = checkout.get("shippingPrice") or {}
+    tax = checkout.get("taxPrice") or {}
     email = buyer.get("email") or ""
     return {
         "cart_id": checkout.get("cartId") or "",
@@ -289,6 +299,10 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, A
         "subtotal_converted": subtotal.get("convertedAmount"),
         "total": total["amount"],
         "total_converted": total.get("convertedAmount"),
+        "shipping": shipping.get("amount"),
+        "shipping_converted": shipping.get("convertedAmount"),
+        "tax": tax.get("amount"),
+        "tax_converted": tax.get("convertedAmount"),
         "line_items": _json_safe(
             [_line_item(item, currency, conversion, language) for item in checkout.get("lineItems") or []]
         ),

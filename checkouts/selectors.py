@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from .extensions import TimelineEntry, timeline_sources
-from .models import AbandonedCheckout, Activity, BulkJob, SchedulerHeartbeat, Store
+from .models import AbandonedCheckout, Activity, BulkJob, SchedulerHeartbeat, Store, TimelineEvent
 
 
 def activities_latest(*, abandoned_checkout_id, limit: int = Activity.API_LIMIT) -> list[Activity]:
@@ -294,9 +294,34 @@ _ACTIVITY_STATUS = {
 }
 
 
+def timeline_events_for(*, abandoned_checkout: AbandonedCheckout) -> list[TimelineEvent]:
+    return list(
+        TimelineEvent.objects.filter(abandoned_checkout=abandoned_checkout).order_by("-created_at", "-id")[
+            :TIMELINE_ACTIVITY_LIMIT
+        ]
+    )
+
+
+def _activity_title(activity: Activity) -> str:
+    """A manual send names the member who sent it; the automations' own sends are plain."""
+    title = activity.get_type_display()
+    detail = activity.detail if isinstance(activity.detail, dict) else {}
+    if activity.type == Activity.Type.EMAIL_SENT and detail.get("manual"):
+        return f"{title} by {detail['by']}" if detail.get("by") else f"{title} by hand"
+    return title
+
+
+def _event_entry(event: TimelineEvent) -> TimelineEntry:
+    if event.kind == TimelineEvent.Kind.ANONYMISED:
+        title = f"Anonymised by {event.actor_label}" if event.actor_label else "Anonymised"
+        return TimelineEntry(at=event.created_at, kind="anonymised", title=title, status="warning")
+    return TimelineEntry(at=event.created_at, kind="click", title=event.get_kind_display())
+
+
 def abandoned_checkout_timeline(*, abandoned_checkout: AbandonedCheckout) -> list[TimelineEntry]:
     """Everything that happened to one abandoned checkout, oldest first: its abandonment, its
-    activities, link clicks, its recovery and whatever the registered timeline sources add."""
+    activities, link clicks, anonymisation, its recovery and whatever the registered timeline
+    sources add."""
     ac = abandoned_checkout
     entries = [TimelineEntry(at=ac.created_at, kind="abandoned", title="Checkout abandoned", status="warning")]
     for activity in activities_for_timeline(abandoned_checkout=ac):
@@ -308,13 +333,18 @@ def abandoned_checkout_timeline(*, abandoned_checkout: AbandonedCheckout) -> lis
             TimelineEntry(
                 at=activity.created_at,
                 kind="activity",
-                title=activity.get_type_display(),
-                detail=" · ".join(part for part in (label, reason) if part),
+                title=_activity_title(activity),
+                # A manual send's title names the member already; an automation's label names
+                # the automation and step.
+                detail=" · ".join(part for part in ("" if detail.get("manual") else label, reason) if part),
                 status=_ACTIVITY_STATUS.get(activity.type, ""),
                 key=f"message:{detail['messageId']}" if detail.get("messageId") else "",
             )
         )
-    if ac.last_clicked_at:
+    events = [_event_entry(event) for event in timeline_events_for(abandoned_checkout=ac)]
+    entries.extend(events)
+    # Clicks counted before each one was recorded show as one summary line.
+    if ac.last_clicked_at and not any(entry.kind == "click" for entry in events):
         clicks = f"{ac.link_clicks} click{'s' if ac.link_clicks != 1 else ''} in all"
         entries.append(TimelineEntry(at=ac.last_clicked_at, kind="click", title="Recovery link opened", detail=clicks))
     if ac.checkout_recovered_at:

@@ -127,17 +127,59 @@ def line_items(abandoned_checkout: AbandonedCheckout, language: str, store: Stor
             value = (line.get("plainText") or line.get("colorInfo") or {}).get("original", "")
             if name and value:
                 options.append(f"{name}: {value}")
+        quantity = item.get("quantity", 1)
+        amount = (item.get("price") or {}).get("amount")
         items.append(
             {
                 "name": (item.get("productName") or {}).get("original", ""),
-                "quantity": item.get("quantity", 1),
-                "price": _money((item.get("price") or {}).get("amount"), abandoned_checkout.currency, language),
+                "quantity": quantity,
+                "price": _money(amount, abandoned_checkout.currency, language),
+                "line_total": _line_total(amount, quantity, abandoned_checkout.currency, language),
                 # Only the store's own hosts: a buyer's image URL must not end up in the store's email.
                 "image_url": _store_image(store, (item.get("image") or {}).get("url", "")),
                 "options": ", ".join(options),
             }
         )
     return items
+
+
+def _line_total(amount: Any, quantity: Any, currency: str, language: str) -> str:
+    """Quantity × unit price, so the lines of the email add up to its subtotal."""
+    try:
+        return _money(Decimal(str(amount)) * int(quantity), currency, language)
+    except (InvalidOperation, ValueError, TypeError):
+        return ""
+
+
+def discount_lines(abandoned_checkout: AbandonedCheckout, language: str) -> list[dict[str, str]]:
+    """Each applied discount as {label, amount}: the coupon's code and name, a rule's name, ..."""
+    lines = []
+    for discount in abandoned_checkout.applied_discounts or []:
+        if not isinstance(discount, dict):
+            continue
+        coupon, rule, merchant = (discount.get(key) for key in ("coupon", "discountRule", "merchantDiscount"))
+        if isinstance(coupon, dict):
+            label = " ".join(part for part in ("Coupon", str(coupon.get("code") or "")) if part)
+            label += f" ({coupon['name']})" if coupon.get("name") else ""
+            source = coupon
+        elif isinstance(rule, dict):
+            name = rule.get("name")
+            label = str((name.get("original") if isinstance(name, dict) else name) or "Discount")
+            source = rule
+        elif isinstance(merchant, dict):
+            label, source = "Discount", merchant
+        else:
+            continue
+        amount = source.get("amount")
+        lines.append(
+            {
+                "label": label,
+                "amount": _money(
+                    amount.get("amount") if isinstance(amount, dict) else None, abandoned_checkout.currency, language
+                ),
+            }
+        )
+    return lines
 
 
 def _store_image(store: Store, url: Any) -> str:
@@ -160,6 +202,11 @@ def message_context(abandoned_checkout: AbandonedCheckout, store: Store, *, to: 
         "store_name": store.name,
         "store_url": store.storefront_url,
         "items": line_items(ac, language, store),
+        "subtotal": _money(ac.subtotal, ac.currency, language),
+        "discounts": discount_lines(ac, language),
+        # Empty when the storefront did not send them: the email leaves the line out.
+        "shipping": _money(ac.shipping, ac.currency, language),
+        "tax": _money(ac.tax, ac.currency, language),
         "total": _money(ac.total, ac.currency, language),
         "recovery_url": checkout_url(ac.id, store.id),
         "unsubscribe_url": unsubscribe_url(store_id=store.id, email=recipient) if recipient else "",

@@ -1,6 +1,7 @@
 from .bulk import BulkJob
 from .checkout import AbandonedCheckout, Activity, Checkout, CheckoutData, IngestedEvent
 from .clicks import RecoveryLinkVisit
+from .history import TimelineEvent
 from .invitations import Invitation
 from .operations import SchedulerHeartbeat
 from .privacy import ErasureRecord
@@ -21,6 +22,7 @@ __all__ = [
     "RecoveryLinkVisit",
     "SchedulerHeartbeat",
     "Store",
+    "TimelineEvent",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -35,6 +35,12 @@ class CheckoutData(models.Model):
     subtotal_converted = models.DecimalField(null=True, blank=True, **AMOUNT)
     total = models.DecimalField(default=0, **AMOUNT)
     total_converted = models.DecimalField(null=True, blank=True, **AMOUNT)
+    # Not in Wix's schema: a storefront may send them (`shippingPrice`, `taxPrice`) so the page
+    # and the email can show every line of the total. Null means "not sent", not zero.
+    shipping = models.DecimalField(null=True, blank=True, **AMOUNT)
+    shipping_converted = models.DecimalField(null=True, blank=True, **AMOUNT)
+    tax = models.DecimalField(null=True, blank=True, **AMOUNT)
+    tax_converted = models.DecimalField(null=True, blank=True, **AMOUNT)
     # Stored already in Wix's wire shape (formatted prices included): rendering is a copy.
     line_items = models.JSONField(default=list, blank=True)
     applied_discounts = models.JSONField(default=list, blank=True)
@@ -60,6 +66,10 @@ class CheckoutData(models.Model):
         "subtotal_converted",
         "total",
         "total_converted",
+        "shipping",
+        "shipping_converted",
+        "tax",
+        "tax_converted",
         "line_items",
         "applied_discounts",
         "storefront_checkout_url",

@@ -25,8 +25,14 @@ BULK_MAX_IDS = 1000
 # A RUNNING job whose heartbeat is older than this lost its worker and is resumed.
 BULK_STALE_AFTER = timedelta(minutes=5)
 
+
+def _delete(*, abandoned_checkout_id: UUID, store: Store, actor: AbstractBaseUser | None) -> bool:
+    # The row goes with its timeline: who deleted it is on the job's page instead.
+    return abandoned_checkout_delete(abandoned_checkout_id=abandoned_checkout_id, store=store)
+
+
 _WORK = {
-    BulkJob.Action.DELETE: abandoned_checkout_delete,
+    BulkJob.Action.DELETE: _delete,
     BulkJob.Action.ANONYMISE: abandoned_checkout_anonymise,
 }
 
@@ -79,7 +85,8 @@ def bulk_job_run(*, job_id: UUID) -> BulkJob | None:
             work = _WORK[job.action]
             # The chunk and its progress commit together: a crash rolls both back, and the
             # resumed job redoes exactly that chunk.
-            gone = sum(not work(abandoned_checkout_id=UUID(pk), store=job.store) for pk in chunk)
+            actor = job.created_by
+            gone = sum(not work(abandoned_checkout_id=UUID(pk), store=job.store, actor=actor) for pk in chunk)
             now = timezone.now()
             job.done += len(chunk)
             job.skipped += gone

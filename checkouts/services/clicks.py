@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..models import RecoveryLinkVisit
+from ..models import RecoveryLinkVisit, TimelineEvent
 from .lifecycle import abandoned_checkout_click_record
 
 
@@ -33,4 +33,13 @@ def recovery_link_click_record(*, abandoned_checkout_id: UUID, store_id: UUID, v
             ).update(counted_at=now)
             if not fresh:
                 return False
-        return abandoned_checkout_click_record(abandoned_checkout_id=abandoned_checkout_id, store_id=store_id)
+        counted = abandoned_checkout_click_record(abandoned_checkout_id=abandoned_checkout_id, store_id=store_id)
+        if counted:
+            # One timeline line per counted click, in the same transaction as the count.
+            TimelineEvent.objects.create(
+                store_id=store_id,
+                abandoned_checkout_id=abandoned_checkout_id,
+                kind=TimelineEvent.Kind.LINK_OPENED,
+                created_at=now,
+            )
+        return counted

@@ -16,6 +16,7 @@ from uuid import UUID
 import orjson
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, connections, models, transaction
 from django.db.models import F, JSONField, Q
@@ -30,6 +31,7 @@ from ..models import (
     CheckoutData,
     RecoveryLinkVisit,
     Store,
+    TimelineEvent,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEvent,
@@ -311,7 +313,9 @@ def abandoned_checkouts_delete(*, store: Store, ids: Iterable[UUID]) -> dict[UUI
     return {pk: abandoned_checkout_delete(abandoned_checkout_id=pk, store=store) for pk in ids}
 
 
-def abandoned_checkout_anonymise(*, abandoned_checkout_id: UUID, store: Store | None = None) -> bool:
+def abandoned_checkout_anonymise(
+    *, abandoned_checkout_id: UUID, store: Store | None = None, actor: AbstractBaseUser | None = None
+) -> bool:
     """Erase the buyer from one abandoned checkout: the row, its checkout, its activities and
     every outbox payload that carried it. The row itself stays, so the merchant's figures hold.
     """
@@ -319,20 +323,33 @@ def abandoned_checkout_anonymise(*, abandoned_checkout_id: UUID, store: Store | 
         ac = _locked(abandoned_checkout_id=abandoned_checkout_id, store=store)
         if ac is None:
             return False
-        abandoned_checkout_anonymise_locked(abandoned_checkout=ac)
+        abandoned_checkout_anonymise_locked(abandoned_checkout=ac, actor=actor)
     return True
 
 
 def abandoned_checkout_anonymise_locked(
-    *, abandoned_checkout: AbandonedCheckout, now: datetime | None = None
+    *,
+    abandoned_checkout: AbandonedCheckout,
+    now: datetime | None = None,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
 ) -> Counter:
     """The anonymise itself, on a row the caller holds locked. Returns the rows touched per kind.
 
     Receivers of `abandoned_checkout_anonymising` (the automations) erase their own rows and
-    may return a `{kind: count}` dict, which is added in.
+    may return a `{kind: count}` dict, which is added in. The checkout's timeline records who
+    did it (a member's name, never the buyer's).
     """
     ac = abandoned_checkout
     now = now or timezone.now()
+    TimelineEvent.objects.create(
+        store_id=ac.store_id,
+        abandoned_checkout=ac,
+        kind=TimelineEvent.Kind.ANONYMISED,
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=actor_label or (actor.get_username() if actor is not None and actor.pk else ""),
+        created_at=now,
+    )
     counts: Counter = Counter(abandonedCheckouts=1)
     blank = CheckoutData.PERSONAL_FIELDS
     for _, response in hooks.abandoned_checkout_anonymising.send(sender=AbandonedCheckout, abandoned_checkout=ac):

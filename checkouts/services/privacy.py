@@ -59,7 +59,11 @@ def buyer_erase(
         )
         for chunk in _chunks(ac_ids, ERASE_BATCH):
             for ac in AbandonedCheckout.objects.select_related("store").filter(pk__in=chunk).order_by("pk"):
-                counts.update(abandoned_checkout_anonymise_locked(abandoned_checkout=ac, now=now))
+                counts.update(
+                    abandoned_checkout_anonymise_locked(
+                        abandoned_checkout=ac, now=now, actor=actor, actor_label=actor_label
+                    )
+                )
         erased_checkouts = set(
             AbandonedCheckout.objects.filter(pk__in=ac_ids, checkout_id__isnull=False).values_list(
                 "checkout_id", flat=True

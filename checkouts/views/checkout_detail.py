@@ -111,5 +111,5 @@ class CheckoutAnonymiseView(_ConfirmedChange):
     button = "Anonymise buyer"
 
     def perform(self, ac: AbandonedCheckout) -> None:
-        abandoned_checkout_anonymise(abandoned_checkout_id=ac.pk, store=self.store)
+        abandoned_checkout_anonymise(abandoned_checkout_id=ac.pk, store=self.store, actor=self.request.user)
         messages.success(self.request, "The buyer's personal data was erased.")

@@ -70,6 +70,16 @@ def _price(value: Any, currency: str, store: Store) -> str:
         return str(value.get("formattedAmount") or "")
 
 
+def _line_total(value: Any, quantity: int, currency: str) -> str:
+    """Quantity × unit price in the checkout's currency; empty when the price cannot be read."""
+    if not isinstance(value, dict):
+        return ""
+    try:
+        return format_money(Decimal(str(value.get("amount"))) * quantity, currency, dashboard_language())
+    except (InvalidOperation, ValueError, TypeError):
+        return ""
+
+
 @dataclass(frozen=True)
 class Option:
     name: str
@@ -83,6 +93,7 @@ class LineItemView:
     quantity: int
     price: str
     price_before: str
+    line_total: str
     image_url: str
     image_alt: str
     sku: str
@@ -105,13 +116,15 @@ def line_items_view(ac: AbandonedCheckout, store: Store) -> list[LineItemView]:
         image = item.get("image") if isinstance(item.get("image"), dict) else {}
         price = _price(item.get("price"), ac.currency, store)
         before = _price(item.get("priceBeforeDiscounts"), ac.currency, store)
+        quantity = _quantity(item)
         physical = item.get("physicalProperties") if isinstance(item.get("physicalProperties"), dict) else {}
         views.append(
             LineItemView(
                 name=_text(item.get("productName")) or "Item",
-                quantity=_quantity(item),
+                quantity=quantity,
                 price=price,
                 price_before=before if before and before != price else "",
+                line_total=_line_total(item.get("price"), quantity, ac.currency),
                 image_url=str(image.get("url") or ""),
                 image_alt=str(image.get("altText") or _text(item.get("productName"))),
                 sku=str(physical.get("sku") or ""),

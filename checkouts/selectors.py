@@ -334,9 +334,7 @@ def abandoned_checkout_timeline(*, abandoned_checkout: AbandonedCheckout) -> lis
                 at=activity.created_at,
                 kind="activity",
                 title=_activity_title(activity),
-                # A manual send's title names the member already; an automation's label names
-                # the automation and step.
-                detail=" · ".join(part for part in ("" if detail.get("manual") else label, reason) if part),
+                detail=" · ".join(part for part in (label, reason) if part),
                 status=_ACTIVITY_STATUS.get(activity.type, ""),
                 key=f"message:{detail['messageId']}" if detail.get("messageId") else "",
             )

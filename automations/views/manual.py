@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 
 from checkouts.models import Membership
 from checkouts.selectors import abandoned_checkouts_for_store
+from checkouts.views.base import safe_next
 from config.wakeups import wake_up_publish
 
 from ..models import Reason
@@ -97,8 +98,7 @@ class RecoveryEmailBulkView(StoreView, View):
                 ids.append(UUID(raw))
             except ValueError:
                 continue
-        back = request.POST.get("next", "")
-        back = back if back.startswith("/checkouts/") else "/checkouts/"
+        back = safe_next(request, request.POST.get("next"), default="/checkouts/", under="/checkouts/")
         if not ids:
             messages.error(request, "Select at least one checkout.")
             return redirect(back)

@@ -77,3 +77,12 @@ def test_a_store_name_saved_with_a_line_break_still_makes_safe_email_headers(sto
     (message,) = mail.outbox
     sent = message.message()
     assert sent["From"] == '"Acme Bcc: everyone@example.com" <comeback@localhost>' and sent["Bcc"] is None
+
+
+def test_a_bulk_recovery_email_with_1001_ids_is_refused_with_a_message_not_cut_short(store, manager_client):
+    ids = [str(ac.pk) for ac in AbandonedCheckoutFactory.build_batch(BULK_MAX_IDS + 1, store=store)]
+
+    response = manager_client.post("/checkouts/bulk/recovery-email/", {"ids": ids, "next": "/checkouts/"}, follow=True)
+
+    assert "Select at most 1,000 checkouts at a time." in response.content.decode()
+    assert "Sending recovery emails" not in response.content.decode()

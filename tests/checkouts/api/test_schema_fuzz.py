@@ -100,6 +100,7 @@ def report_cases(request):
         capture = request.config.pluginmanager.get_plugin("capturemanager")
         with capture.global_and_fixture_disabled():
             print(f"\nschemathesis: {sum(STATUSES.values())} requests, statuses {dict(sorted(STATUSES.items()))}")
+        STATUSES.clear()  # reported once, however many times the module's fixtures are torn down
 
 
 @schema.parametrize()

@@ -1,5 +1,6 @@
 """Dashboard forms: the list's filter bar, the overview period, store settings, members, API keys."""
 
+import unicodedata
 import zoneinfo
 from datetime import timedelta
 from functools import lru_cache
@@ -160,8 +161,14 @@ def _currency_choices() -> list[tuple[str, str]]:
     return [(code, code) for code in sorted(list_currencies())]
 
 
+def validate_single_line(value: str) -> None:
+    """No line breaks or other control characters: the store name goes into email headers and file names."""
+    if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value):
+        raise forms.ValidationError("Use one line of text, without line breaks or control characters.")
+
+
 class StoreSettingsForm(forms.Form):
-    name = forms.CharField(max_length=200, label="Store name")
+    name = forms.CharField(max_length=200, label="Store name", validators=[validate_single_line])
     storefront_url = forms.URLField(required=False, label="Storefront URL", assume_scheme="https")
     storefront_hosts = forms.CharField(
         required=False,

@@ -5,9 +5,12 @@ A storefront reports a checkout with the same field names the API returns (`buye
 Limits are Wix's (reference §6) so nothing we accept is something Wix would refuse.
 """
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 from .models.store import CURRENCIES
@@ -195,6 +198,16 @@ class CheckoutEventSerializer(serializers.Serializer):
     occurredAt = serializers.DateTimeField()
     checkout = serializers.DictField()
     orderId = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    def validate_occurredAt(self, value: datetime) -> datetime:
+        # Snapshots are ordered by occurredAt: one from the future would make every later real
+        # update of its checkout "stale" until that moment came.
+        skew = timedelta(seconds=settings.COMEBACK_INGEST_MAX_CLOCK_SKEW_SECONDS)
+        if value > timezone.now() + skew:
+            raise serializers.ValidationError(
+                f"occurredAt is more than {skew.total_seconds():.0f} seconds ahead of this server's clock."
+            )
+        return value
 
     def validate(self, attrs):
         inner = CheckoutSnapshotSerializer if attrs["type"] == "checkout.updated" else CheckoutRefSerializer

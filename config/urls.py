@@ -8,7 +8,11 @@ from . import health
 admin.site.site_header = "Comeback administration"
 admin.site.site_title = "Comeback admin"
 
-# A database outage anywhere in a request becomes a 503 (see config/errors.py).
+# On /ecom/ and /api/ every error Django answers itself is JSON in Wix's envelope; a database
+# outage anywhere in a request becomes a 503 (see config/errors.py).
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"
 
 urlpatterns = [

@@ -343,7 +343,7 @@ def _staff_email(run: StepRun, scheduled, ac, user, text: str, link: str) -> boo
     """The notification's email copy. A failure here is noted, not retried: the in-dashboard
     notification is already written and the staff member will see it under the bell."""
     key = f"{scheduled.idempotency_key}-staff-{user.pk}"
-    subject = f"[{ac.store.name}] {text}"[:300]
+    subject = f"[{ac.store.header_name}] {text}"[:300]
     body = f"{text}\n\nOpen the checkout: {settings.COMEBACK_PUBLIC_URL}{link}\n"
     message_id = messages.message_id_for(key)
     message = Message(

@@ -222,7 +222,7 @@ def _address_of(sender: str) -> str:
 
 def _from_address(store: Store) -> str:
     """The store's name in front of our sender address: buyers recognise the shop, not the tool."""
-    return formataddr((store.name, _address_of(settings.DEFAULT_FROM_EMAIL)))
+    return formataddr((store.header_name, _address_of(settings.DEFAULT_FROM_EMAIL)))
 
 
 def message_id_for(idempotency_key: str) -> str:

@@ -14,6 +14,7 @@ from django.views.decorators.csp import csp_override
 from django.views.generic import TemplateView
 
 from checkouts.templatetags.dashboard import dashboard_language
+from checkouts.views.base import safe_next
 from checkouts.wix import format_money
 
 from .. import selectors, stats
@@ -180,7 +181,9 @@ class AutomationActiveView(AutomationMixin, View):
         active = request.POST.get("active") == "1"
         automation_set_active(automation=automation, active=active)
         messages.success(request, f"“{automation.name}” is {'on' if active else 'off'}.")
-        return redirect(request.POST.get("next") or reverse("automations:detail", args=[automation.pk]))
+        default = reverse("automations:detail", args=[automation.pk])
+        # The list's toggle sends the user back to the list; an outside `next` is ignored.
+        return redirect(safe_next(request, request.POST.get("next"), default=default, under="/automations/"))
 
 
 class PreviewMixin(AutomationMixin):

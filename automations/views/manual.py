@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 
 from checkouts.models import Membership
 from checkouts.selectors import abandoned_checkouts_for_store
+from checkouts.views.base import safe_next
 from config.wakeups import wake_up_publish
 
 from ..models import Reason
@@ -95,14 +96,18 @@ class RecoveryEmailBulkView(StoreView, View):
     min_role = Membership.Role.MANAGER
 
     def post(self, request, *args, **kwargs):
+        selected = request.POST.getlist("ids")
+        back = safe_next(request, request.POST.get("next"), default="/checkouts/", under="/checkouts/")
+        if len(selected) > BULK_MAX:
+            # Refused with the reason rather than cut to the first 1,000 without a word.
+            messages.error(request, f"Select at most {BULK_MAX:,} checkouts at a time.")
+            return redirect(back)
         ids = []
-        for raw in request.POST.getlist("ids")[:BULK_MAX]:
+        for raw in selected:
             try:
                 ids.append(UUID(raw))
             except ValueError:
                 continue
-        back = request.POST.get("next", "")
-        back = back if back.startswith("/checkouts/") else "/checkouts/"
         if not ids:
             messages.error(request, "Select at least one checkout.")
             return redirect(back)

@@ -8,6 +8,7 @@ from django.views.generic import TemplateView
 
 from checkouts.models import Membership
 from checkouts.pagination import SortKey
+from checkouts.views.base import safe_next
 
 from .. import selectors
 from ..forms import TaskAssignForm
@@ -55,8 +56,8 @@ class TaskActionMixin(StoreView):
         return get_object_or_404(selectors.tasks_for_store(store=self.store, show="all"), pk=self.kwargs["pk"])
 
     def back(self):
-        target = self.request.POST.get("next", "")
-        return redirect(target if target.startswith("/tasks/") else reverse("automations:tasks"))
+        default = reverse("automations:tasks")
+        return redirect(safe_next(self.request, self.request.POST.get("next"), default=default, under="/tasks/"))
 
 
 class TaskDoneView(TaskActionMixin, View):

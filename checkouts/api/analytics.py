@@ -60,13 +60,18 @@ def _money(value: Decimal) -> str:
 
 
 def _midnight(day: date, store: Store) -> datetime:
-    return datetime.combine(min(max(day, EARLIEST), LATEST), time.min, tzinfo=store.zone)
+    return datetime.combine(_clamp(day), time.min, tzinfo=store.zone)
+
+
+def _clamp(day: date) -> date:
+    return min(max(day, EARLIEST), LATEST)
 
 
 def abandoned_checkout_analytics(*, store: Store, request: dict[str, Any]) -> dict[str, Any]:
     """The response body for a validated request: requested metrics only, money with two decimals."""
     start = _midnight(request["startDate"], store)
-    end = _midnight(request["endDate"] + timedelta(days=1), store)
+    # Clamped before the day is added: 9999-12-31 has no next day.
+    end = _midnight(_clamp(request["endDate"]) + timedelta(days=1), store)
     totals = abandoned_checkout_totals(store=store, start=start, end=end, statuses=request.get("statuses"))
     wanted = set(request.get("metrics") or METRICS)
     recoverable, recovered = totals["recoverable_count"], totals["recovered_count"]

@@ -13,10 +13,9 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from ..schemas import field_violations
+from config.errors import API_PREFIXES
 
-# The routes whose errors use Wix's envelope (all of this package's routes).
-API_PREFIXES = ("/ecom/", "/api/")
+from ..schemas import field_violations
 
 # Wix's `violatedRule` values (a subset of its ValidationError.RuleType).
 RULE_VALIDATION = "VALIDATION"

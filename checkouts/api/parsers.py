@@ -1,20 +1,35 @@
-"""JSON bodies with a size limit: over it, 413 before a byte is parsed."""
+"""JSON bodies with a size limit (over it, 413 before a byte is parsed) and only values every layer can hold."""
 
-import io
+import json
+import math
+import re
+from typing import Any
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser
 
-from .errors import RULE_FORMAT, PayloadTooLarge, WixValidationError, violation
+from .errors import RULE_FORMAT, RULE_MAX, PayloadTooLarge, WixValidationError, violation
+
+# Deeper than any body the API takes (a WQL filter nests at most 16 levels); walking or
+# re-encoding a deeper one would only risk Python's recursion limit.
+MAX_DEPTH = 64
+# Integers beyond 64 bits: PostgreSQL's bigint, orjson and JavaScript clients cannot hold them.
+MAX_INT = 2**63 - 1
+# U+0000 (PostgreSQL text cannot hold it) and lone UTF-16 surrogates ("\ud800" is valid JSON
+# but no valid UTF-8: encoding the string for the database or the response would fail).
+UNENCODABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-class BoundedJSONParser(JSONParser):
-    """JSONParser that refuses bodies larger than the view's `max_body_bytes()` (a setting).
+class BoundedJSONParser(BaseParser):
+    """JSON parser that refuses bodies larger than the view's `max_body_bytes()` (a setting).
 
-    DRF reads the request stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not
-    apply to JSON; this is the limit that does.
+    Not a subclass of DRF's JSONParser on purpose: DRF reads `request.body` for those,
+    which applies Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB) and answers its own HTML
+    400; this parser reads the stream itself, so the documented limits are the real ones.
     """
+
+    media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
         parser_context = parser_context or {}
@@ -24,32 +39,68 @@ class BoundedJSONParser(JSONParser):
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(limit)
-        # A chunked body has no Content-Length: read one byte past the limit to notice.
+        # A body without Content-Length: read one byte past the limit to notice.
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise PayloadTooLarge(limit)
+        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
-            data = super().parse(io.BytesIO(body), media_type, parser_context)
+            data = json.loads(body.decode(encoding), parse_constant=_refuse_constant)
         except RecursionError as exc:
             raise ParseError("JSON parse error - nested too deeply.") from exc
-        if _contains_nul(data):
-            # PostgreSQL text cannot hold U+0000; refuse it here rather than fail in the database.
-            raise WixValidationError(
-                [violation("body", "Strings may not contain the NUL character (\\u0000).", RULE_FORMAT)]
-            )
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise ParseError(f"JSON parse error - the body is not valid {encoding}.") from exc
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from exc
+        if problem := unholdable_value(data):
+            field, description, rule = problem
+            raise WixValidationError([violation(field, description, rule)])
         return data
 
 
-def _contains_nul(data) -> bool:
-    pending = [data]
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number.")
+
+
+def unholdable_value(data: Any) -> tuple[str, str, str] | None:
+    """The first value no layer below can hold, as (field path, description, rule), or None.
+
+    Iterative, so a deep body cannot exhaust the stack; paths are built only for the answer.
+    """
+    # Each entry: (value, depth, path) where path is a (parent path, key) chain or None.
+    pending: list[tuple[Any, int, Any]] = [(data, 0, None)]
     while pending:
-        item = pending.pop()
+        item, depth, path = pending.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                return True
+            if UNENCODABLE.search(item):
+                return _path(path), "Strings may not contain U+0000 or an unpaired UTF-16 surrogate.", RULE_FORMAT
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if not -MAX_INT - 1 <= item <= MAX_INT:
+                return _path(path), "Integers must fit in 64 bits.", RULE_MAX
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return _path(path), "The number is out of range.", RULE_MAX
+        elif depth >= MAX_DEPTH:
+            return _path(path), f"JSON nests at most {MAX_DEPTH} levels.", RULE_MAX
         elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
+            for key, value in item.items():
+                if UNENCODABLE.search(key):
+                    # The key itself cannot appear in the answer: name its object.
+                    return _path(path), "Keys may not contain U+0000 or an unpaired UTF-16 surrogate.", RULE_FORMAT
+                pending.append((value, depth + 1, (path, key)))
         elif isinstance(item, list):
-            pending.extend(item)
-    return False
+            pending.extend((value, depth + 1, (path, index)) for index, value in enumerate(item))
+    return None
+
+
+def _path(chain: Any) -> str:
+    keys = []
+    while chain is not None:
+        chain, key = chain
+        keys.append(key)
+    text = ""
+    for key in reversed(keys):
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text or "body"

@@ -26,7 +26,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from ..models import AbandonedCheckout, Activity
 from ..pagination import SortKey, with_tiebreaker
 from .errors import RULE_FORMAT, RULE_MAX_SIZE, RULE_MIN_SIZE, RULE_NOT_ALLOWED, WixValidationError, violation
-from .expressions import CouponCodeIn
+from .expressions import CouponCodeIn, ValueIn
 
 # Kinds of field, which decide how values parse and what "unset" means.
 ID, DATETIME, ENUM, TEXT, ACTIVITY_TYPES, COUPON_CODES = "id", "datetime", "enum", "text", "activities", "coupons"
@@ -251,9 +251,9 @@ class Translator:
         if op in ("$in", "$hasSome", "$nin"):
             if not isinstance(argument, list) or len(argument) > MAX_VALUES:
                 raise _Invalid(f"{op} takes an array of at most {MAX_VALUES} values.")
-            matches = NOTHING
-            for item in argument:
-                matches |= self._unset(spec) if item is None else self._equals(spec, item)
+            matches = self._equals_any(spec, [item for item in argument if item is not None])
+            if None in argument:
+                matches |= self._unset(spec)
             return ~matches if op == "$nin" else matches
         if op == "$exists":
             if not isinstance(argument, bool):
@@ -281,7 +281,7 @@ class Translator:
         return value
 
     def _equals(self, spec: Field, raw: Any) -> Q:
-        value = self._value(spec, raw)
+        value = raw if isinstance(raw, datetime) else self._value(spec, raw)
         if spec.kind == DATETIME:
             if _floor_ms(value) != value:
                 return NOTHING  # no millisecond-precision date equals a finer one
@@ -290,6 +290,23 @@ class Translator:
             # email_key leads the store's email index; buyer_email keeps the match exact.
             return Q(email_key=value.lower(), buyer_email=value)
         return Q(**{spec.column: value})
+
+    def _equals_any(self, spec: Field, raws: list[Any]) -> Q:
+        """Equal to any of `raws`: one `IN` with the values as one parameter, however many there are."""
+        values = list(dict.fromkeys(self._value(spec, raw) for raw in raws))
+        if not values:
+            return NOTHING
+        if spec.kind == DATETIME:
+            # Each is a millisecond range, not a value; the filter's 8,000 characters hold
+            # at most ~600 dates, well inside SQLite's expression depth.
+            matches = NOTHING
+            for value in values:
+                matches |= self._equals(spec, value)
+            return matches
+        if spec.column == "buyer_email":
+            # As in _equals: email_key leads the store's email index, buyer_email keeps it exact.
+            return Q(ValueIn("email_key", [value.lower() for value in values])) & Q(ValueIn("buyer_email", values))
+        return Q(ValueIn(spec.column, values))
 
     def _compare(self, spec: Field, lookup: str, raw: Any) -> Q:
         value = self._value(spec, raw)
@@ -323,6 +340,9 @@ class Translator:
             raise _Invalid(f"Unknown activity type(s): {', '.join(unknown)}.")
         if op == "$hasSome":
             return self._has(spec, argument) if argument else NOTHING
+        if spec.kind == COUPON_CODES:
+            return Q(CouponCodeIn(spec.column, argument, match_all=True)) if argument else Q()
+        # Six activity types at most: one EXISTS each.
         condition = Q()
         for item in dict.fromkeys(argument):
             condition &= self._has(spec, [item])

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 import zoneinfo
@@ -53,6 +54,10 @@ def _rsa_key_pair() -> tuple[str, str]:
         .decode()
     )
     return private, public
+
+
+# Characters that have no place in a one-line header value (C0/C1 controls, line separators).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class Store(models.Model):
@@ -121,6 +126,15 @@ class Store(models.Model):
 
     def allows_image(self, url: str) -> bool:
         return image_url_allowed(url, self.allowed_hosts)
+
+    @property
+    def header_name(self) -> str:
+        """The name on one line, for email headers and file names.
+
+        The settings form refuses line breaks, but a name saved another way (the admin, an old
+        row) must still never end an email header early or make the mailer refuse the message.
+        """
+        return " ".join(_CONTROL.sub(" ", self.name).split())
 
 
 class Membership(models.Model):

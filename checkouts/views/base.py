@@ -1,7 +1,10 @@
 """What every dashboard view shares: the store-scoped mixin, per-method roles, htmx detection."""
 
+from urllib.parse import urlsplit
+
 from django.http import HttpRequest, QueryDict
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..models import Membership
 from ..tenancy import StoreRequiredMixin
@@ -23,6 +26,22 @@ class DashboardMixin(StoreRequiredMixin):
         if self.write_role and self.request.method not in SAFE_METHODS:
             return self.write_role
         return self.min_role
+
+
+def safe_next(request: HttpRequest, target: str | None, *, default: str, under: str = "/") -> str:
+    """Where a form's `next` / `back` field may send the user: a path of this site under `under`.
+
+    Anything else (another site, `//host`, `javascript:`, a path outside `under`) is ignored,
+    not followed: the user lands on `default`.
+    """
+    if (
+        target
+        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+        and not urlsplit(target.replace("\\", "/")).netloc
+        and target.startswith(under)
+    ):
+        return target
+    return default
 
 
 def filled(params: QueryDict) -> QueryDict:

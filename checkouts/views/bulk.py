@@ -12,7 +12,7 @@ from ..models import BulkJob, Membership
 from ..selectors import abandoned_checkouts_for_store
 from ..services import bulk_job_create
 from ..services.bulk import BULK_MAX_IDS
-from .base import DashboardMixin, is_htmx, vary_on_htmx
+from .base import DashboardMixin, is_htmx, safe_next, vary_on_htmx
 
 # The confirmation page names this many of the selected buyers.
 PREVIEW_ROWS = 8
@@ -76,9 +76,8 @@ class BulkStartView(DashboardMixin, View):
 
 
 def _back_to_list(request) -> str:
-    back = request.POST.get("back", "")
     # Only a path on this site: the list with its filters, never an outside address.
-    return back if back.startswith("/checkouts/") and not back.startswith("//") else "/checkouts/"
+    return safe_next(request, request.POST.get("back"), default="/checkouts/", under="/checkouts/")
 
 
 class BulkJobView(DashboardMixin, TemplateView):

@@ -401,3 +401,14 @@ COMEBACK_API_KEY_FAILURE_RATE = env("COMEBACK_API_KEY_FAILURE_RATE", default="60
 # Request bodies above these sizes are refused with 413 before they are parsed.
 COMEBACK_API_MAX_BODY_BYTES = env.int("COMEBACK_API_MAX_BODY_BYTES", default=256 * 1024)
 COMEBACK_INGEST_MAX_BYTES = env.int("COMEBACK_INGEST_MAX_BYTES", default=8 * 1024 * 1024)
+# The JSON APIs read bodies through checkouts.api.parsers (the two limits above), never
+# through request.body, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB) only bounds the
+# dashboard's forms. A bulk form posts one field per selected row, up to 1,000 rows
+# (checkouts.services.bulk.BULK_MAX_IDS) plus a few of its own: the view, not Django,
+# refuses more with a message naming the limit.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=10_000)
+# A refused CSRF check is JSON in Wix's envelope on the API paths, Django's page elsewhere.
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
+# Ingest refuses an `occurredAt` further ahead of this server's clock than this: an event
+# from the future would make every later real update of its checkout look stale.
+COMEBACK_INGEST_MAX_CLOCK_SKEW_SECONDS = env.int("COMEBACK_INGEST_MAX_CLOCK_SKEW_SECONDS", default=300)

@@ -8,6 +8,7 @@ coverage phase (boundary values of every field; a few thousand requests).
 """
 
 import os
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -88,6 +89,20 @@ schema = schemathesis.openapi.from_wsgi(
 LENIENT_BY_DESIGN = {("GET", "/api/v1/abandoned-checkouts/"), ("POST", "/api/v1/checkout-events")}
 
 
+# Requests sent and statuses seen, reported once the module is done (the case count is the proof it ran).
+STATUSES: Counter[int] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_cases(request):
+    yield
+    if STATUSES:
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            print(f"\nschemathesis: {sum(STATUSES.values())} requests, statuses {dict(sorted(STATUSES.items()))}")
+        STATUSES.clear()  # reported once, however many times the module's fixtures are torn down
+
+
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES_PER_OPERATION,
@@ -100,7 +115,8 @@ LENIENT_BY_DESIGN = {("GET", "/api/v1/abandoned-checkouts/"), ("POST", "/api/v1/
 def test_every_operation_conforms_to_its_schema(case, seeded_key):
     lenient = (case.method.upper(), case.path) in LENIENT_BY_DESIGN
     checks = [check for check in CHECKS if not (lenient and check is negative_data_rejection)]
-    case.call_and_validate(headers={"Authorization": seeded_key}, checks=checks)
+    response = case.call_and_validate(headers={"Authorization": seeded_key}, checks=checks)
+    STATUSES[response.status_code] += 1
 
 
 def test_the_schema_generates_without_warnings_and_validates(tmp_path):

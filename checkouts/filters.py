@@ -73,6 +73,43 @@ class DateBoundFilter(django_filters.Filter):
         return store.zone if store is not None else timezone.get_current_timezone()
 
 
+class StrictBooleanField(forms.Field):
+    """true/false (or yes/no, 1/0); anything else is an error rather than silently "any"."""
+
+    TRUE = ("true", "yes", "1", "on")
+    FALSE = ("false", "no", "0", "off")
+
+    def to_python(self, value):
+        if value in (None, "") or isinstance(value, bool):
+            return None if value == "" else value
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError("Choose yes or no.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class FilterForm(forms.Form):
+    """The FilterSet's form: the checks that span two fields."""
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("total_min"), data.get("total_max")
+        if low is not None and high is not None and low > high:
+            self.add_error(
+                "total_max",
+                forms.ValidationError(
+                    "Enter an amount no lower than the minimum total (%(low)s).", "order", {"low": low}
+                ),
+            )
+        return data
+
+
 class AbandonedCheckoutFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=AbandonedCheckout.Status.choices)
     created_after = DateBoundFilter(field_name="created_at", label="Abandoned from")
@@ -82,8 +119,8 @@ class AbandonedCheckoutFilter(django_filters.FilterSet):
     total_min = django_filters.NumberFilter(field_name="total", lookup_expr="gte", min_value=0, label="Total at least")
     total_max = django_filters.NumberFilter(field_name="total", lookup_expr="lte", min_value=0, label="Total at most")
     currency = django_filters.CharFilter(method="filter_currency", max_length=3, label="Currency")
-    has_email = django_filters.BooleanFilter(method="filter_has_email", label="Has email")
-    email_sent = django_filters.BooleanFilter(method="filter_email_sent", label="Recovery email sent")
+    has_email = StrictBooleanFilter(method="filter_has_email", label="Has email")
+    email_sent = StrictBooleanFilter(method="filter_email_sent", label="Recovery email sent")
     activity = django_filters.MultipleChoiceFilter(
         choices=Activity.Type.choices, method="filter_activity", label="Has activity"
     )
@@ -98,6 +135,7 @@ class AbandonedCheckoutFilter(django_filters.FilterSet):
     class Meta:
         model = AbandonedCheckout
         fields = []
+        form = FilterForm
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         if self.form.cleaned_data.get("period") in PERIODS:
@@ -152,6 +190,7 @@ SORT_CHOICES = [
     ("-created", "Newest first"),
     ("created", "Oldest first"),
     ("-updated", "Recently updated"),
+    ("updated", "Least recently updated"),
     ("-total", "Highest total"),
     ("total", "Lowest total"),
 ]

@@ -27,8 +27,6 @@ from .present import decorate_rows
 CURSOR_SALT = "checkouts.dashboard.list"
 # Query parameters that move through pages rather than describe the list.
 PAGE_PARAMS = ("after", "before")
-# Bulk actions drawn as destructive buttons.
-DANGER_ACTIONS = {"checkouts:bulk_delete", "checkouts:bulk_anonymise"}
 # The list says "10,000+" past this many matches instead of counting them all.
 LIST_COUNT_CAP = COUNT_CAP
 COMMON_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NZD", "BRL", "INR")
@@ -144,7 +142,6 @@ class CheckoutListView(DashboardMixin, TemplateView):
             filters_in_use=filters_in_use,
             notices=[notice for notice in notices if notice],
             bulk_actions=[a for a in checkout_actions(bulk=True) if self.membership.allows(a.min_role)],
-            danger_actions=DANGER_ACTIONS,
             export_query=_without(params, PAGE_PARAMS),
         )
         if not is_htmx(self.request):

@@ -44,6 +44,18 @@ def abandoned_checkouts_for_store(*, store: Store) -> QuerySet[AbandonedCheckout
     return AbandonedCheckout.objects.filter(store=store)
 
 
+def abandoned_checkout_store_for_member(*, user, abandoned_checkout_id) -> Store | None:
+    """The store of a checkout the user may see through another of their memberships, or None
+    (no such checkout, or a store they do not belong to: the caller answers 404 either way)."""
+    found = (
+        AbandonedCheckout.objects.filter(pk=abandoned_checkout_id, store__memberships__user=user)
+        .select_related("store")
+        .only("store")
+        .first()
+    )
+    return found.store if found else None
+
+
 def abandoned_checkouts_with_activities(queryset: QuerySet[AbandonedCheckout]) -> QuerySet[AbandonedCheckout]:
     return queryset.prefetch_related(latest_activities_prefetch())
 

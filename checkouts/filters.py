@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from .models import AbandonedCheckout, Activity
 from .pagination import SortKey, with_tiebreaker
+from .search_text import search_terms
 
 MAX_SEARCH_TERMS = 5
 
@@ -124,7 +125,7 @@ class AbandonedCheckoutFilter(django_filters.FilterSet):
     activity = django_filters.MultipleChoiceFilter(
         choices=Activity.Type.choices, method="filter_activity", label="Has activity"
     )
-    q = django_filters.CharFilter(method="filter_search", max_length=100, label="Search email or name")
+    q = django_filters.CharFilter(method="filter_search", max_length=100, label="Search name, email, phone or order")
     period = django_filters.ChoiceFilter(
         choices=PERIOD_CHOICES,
         method="filter_period",
@@ -171,11 +172,13 @@ class AbandonedCheckoutFilter(django_filters.FilterSet):
         return qs.filter(Exists(Activity.objects.filter(abandoned_checkout=OuterRef("pk"), type__in=value)))
 
     def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        """Every word must prefix the email, the first name or the last name (case-insensitive)."""
-        for term in value.split()[:MAX_SEARCH_TERMS]:
-            qs = qs.filter(
-                Q(email_key__startswith=term.lower()) | Q(first_name__istartswith=term) | Q(last_name__istartswith=term)
-            )
+        """Every word must occur in the name, email, phone digits or order id, accents and case
+        folded (checkouts.search_text). On PostgreSQL a pg_trgm GIN index serves the substring match."""
+        for variants in search_terms(value, limit=MAX_SEARCH_TERMS):
+            match = Q()
+            for form in variants:
+                match |= Q(search_text__contains=form)
+            qs = qs.filter(match)
         return qs
 
 

@@ -18,12 +18,14 @@ from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, connections, models, transaction
-from django.db.models import F, JSONField, Q
+from django.db.models import F, JSONField, Q, TextField, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from .. import hooks
 from ..bulk import bulk_insert
 from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store, WebhookDelivery, WebhookEvent
+from ..search_text import search_fold
 from ..selectors import activities_latest
 from ..wix import abandoned_checkout_to_wix
 from .outbox import webhook_event_build, webhook_events_record
@@ -225,6 +227,12 @@ def abandoned_checkout_recover(
             recovered_order_id=order_id,
             updated_at=now,
             event_sequence=F("event_sequence") + 2,
+            # The order id joins the searchable text, so the merchant finds the checkout by it.
+            **(
+                {"search_text": Concat(F("search_text"), Value(f" {search_fold(order_id)}"), output_field=TextField())}
+                if order_id
+                else {}
+            ),
         )
         if not won:
             return False

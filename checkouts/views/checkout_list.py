@@ -71,9 +71,18 @@ def read_position(params: QueryDict, sort: str, keys: list[SortKey]) -> tuple[st
 class CheckoutListView(DashboardMixin, TemplateView):
     template_name = "checkouts/list.html"
     partial_template_name = "checkouts/_results.html"
+    body_template_name = "checkouts/_list_body.html"
 
     def get_template_names(self) -> list[str]:
-        return [self.partial_template_name if is_htmx(self.request) else self.template_name]
+        if not is_htmx(self.request):
+            return [self.template_name]
+        # The filter bar asks for itself and the results (its fields show their errors); the
+        # pager only for the results.
+        return [
+            self.body_template_name
+            if self.request.headers.get("HX-Target") == "list-body"
+            else self.partial_template_name
+        ]
 
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)

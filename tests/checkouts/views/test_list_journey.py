@@ -127,3 +127,14 @@ def test_column_headers_sort_and_keep_the_filters(owner_client, make_checkout):
     assert "total_min=100" in total.group(2) and "sort=total" in total.group(2)
     created = re.search(r'<th[^>]*aria-sort="(\w+)"[^>]*><a class="sort-link" href="([^"]+)">Abandoned</a>', html)
     assert created.group(1) == "none" and "sort=-created" in created.group(2)
+
+
+def test_a_filter_change_swaps_the_filter_bar_too_so_its_errors_come_and_go(owner_client, make_checkout):
+    make_checkout()
+    headers = {"HX-Request": "true", "HX-Target": "list-body"}
+
+    bad = owner_client.get("/checkouts/", {"total_min": "lots"}, headers=headers).content.decode()
+    good = owner_client.get("/checkouts/", {"total_min": "1"}, headers=headers).content.decode()
+
+    assert bad.lstrip().startswith('<div id="list-body"') and "Total from: enter a number." in bad
+    assert 'id="filters"' in good and 'id="results"' in good and "enter a number" not in good

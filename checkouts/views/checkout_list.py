@@ -71,7 +71,6 @@ def read_position(params: QueryDict, sort: str, keys: list[SortKey]) -> tuple[st
 class CheckoutListView(DashboardMixin, TemplateView):
     template_name = "checkouts/list.html"
     partial_template_name = "checkouts/_results.html"
-    body_template_name = "checkouts/_list_body.html"
 
     def get_template_names(self) -> list[str]:
         if not is_htmx(self.request):
@@ -153,6 +152,8 @@ class CheckoutListView(DashboardMixin, TemplateView):
             bulk_actions=[a for a in checkout_actions(bulk=True) if self.membership.allows(a.min_role)],
             export_query=_without(params, PAGE_PARAMS),
         )
+        # A fragment also refills the filter bar's error slots, which it does not replace.
+        context["oob_errors"] = is_htmx(self.request)
         if not is_htmx(self.request):
             context["running_jobs"] = bulk_jobs_unfinished(store=self.store)
         return context

@@ -131,14 +131,6 @@
     if (event.target.matches("select[data-period-toggle]")) syncPeriod(event.target);
   });
 
-  /* ---- htmx: a bad filter value is a 400 whose page says which field; show it ----------- */
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.xhr.status === 400 && event.detail.target && event.detail.target.id === "list-body") {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
-
   /* ---- htmx: leave empty fields out of the URL, so shared links stay short ------------- */
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.verb !== "get") return;

@@ -1,6 +1,6 @@
 """Formatting for the store's locale and time zone: money, moments, relative times, percentages."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
@@ -10,6 +10,7 @@ from babel.numbers import format_decimal, format_percent
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 from checkouts.models import Store
 from checkouts.wix import format_money
@@ -96,6 +97,17 @@ def percent(context, value):
     if value is None:
         return "—"
     return format_percent(value, "#,##0.0%", locale=locale_for(getattr(_store(context), "language", "en")))
+
+
+@register.filter
+def time_since(value) -> str:
+    """How long ago `value` was, for "Failing for …": timesince, but "less than a minute" where
+    it would say "0 minutes"."""
+    if not value:
+        return ""
+    if timezone.now() - value < timedelta(minutes=1):
+        return "less than a minute"
+    return timesince(value)
 
 
 @register.filter

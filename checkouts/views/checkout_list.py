@@ -20,7 +20,7 @@ from ..pagination import (
     position_dumps,
     position_loads,
 )
-from ..selectors import abandoned_checkouts_for_list, bulk_jobs_unfinished
+from ..selectors import abandoned_checkouts_for_list, bulk_jobs_unfinished, store_currencies
 from .base import DashboardMixin, filled, is_htmx, vary_on_htmx
 from .present import decorate_rows
 
@@ -29,7 +29,6 @@ CURSOR_SALT = "checkouts.dashboard.list"
 PAGE_PARAMS = ("after", "before")
 # The list says "10,000+" past this many matches instead of counting them all.
 LIST_COUNT_CAP = COUNT_CAP
-COMMON_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NZD", "BRL", "INR")
 
 
 def page_size(params: QueryDict) -> int:
@@ -160,8 +159,8 @@ class CheckoutListView(DashboardMixin, TemplateView):
 
 
 def currency_choices(*, store, selected: str = "") -> list[str]:
-    """The currencies a merchant may filter on: the store's own, the common ones, the one in the URL."""
-    codes = {store.currency, *COMMON_CURRENCIES}
+    """The currencies a merchant may filter on: the store's (cached), and the one in the URL."""
+    codes = set(store_currencies(store=store))
     if selected:
         codes.add(selected.upper())
     return sorted(codes)

@@ -139,3 +139,13 @@ def test_an_htmx_filter_change_refills_the_filter_bars_error_slots(owner_client,
     slot = re.compile(r'<div class="field-errors" id="errors-total_min" hx-swap-oob="true"[^>]*>(.*?)</div>', re.S)
     assert "Total from: enter a number." in slot.search(bad).group(1)
     assert slot.search(good).group(1) == ""  # the message goes once the value is fixed
+
+
+def test_the_currency_filter_offers_the_stores_currencies(store, owner_client, make_checkout):
+    make_checkout(currency="EUR")
+    make_checkout(currency="JPY")
+
+    html = owner_client.get("/checkouts/").content.decode()
+
+    select = re.search(r'<select name="currency"[^>]*>(.*?)</select>', html, re.S).group(1)
+    assert re.findall(r'<option value="([A-Z]*)"', select) == ["", "EUR", "JPY", "USD"]

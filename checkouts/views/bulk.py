@@ -71,7 +71,8 @@ def read_selection(request: HttpRequest, *, store: Store, cap: int) -> Selection
         raise SelectionError("Select at least one checkout first.")
     if len(ids) > min(cap, FORM_MAX_IDS):
         raise SelectionError(f"Select at most {min(cap, FORM_MAX_IDS):,} checkouts at a time.")
-    queryset = base.filter(pk__in=ids)
+    # In the list's default order, so the preview shows the buyers as the list did.
+    queryset = base.filter(pk__in=ids).order_by("-created_at", "-id")
     count = queryset.count()
     if count != len(ids):
         # The list only offers this store's rows: another store's id is not found here.

@@ -18,11 +18,16 @@ def _fold(text):
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
+def _words(value):
+    folded = _fold(value).strip()
+    if not folded:
+        return []
+    return [folded, *(folded[m.end() :] for m in re.finditer(r"[\s.@_+'-]+", folded) if m.end() < len(folded))]
+
+
 def _text(first_name, last_name, buyer_email, phone, order_id):
-    parts = [_fold(first_name), _fold(last_name), _fold(buyer_email), re.sub(r"\D+", "", phone or "")]
-    if order_id:
-        parts.append(_fold(order_id))
-    return " ".join(part for part in parts if part)
+    words = [*_words(first_name), *_words(last_name), *_words(buyer_email), *_words(order_id)]
+    return "".join(f" {word}" for word in [*words, re.sub(r"\D+", "", phone or "")] if word)
 
 
 def fill(apps, schema_editor):

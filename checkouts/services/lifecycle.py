@@ -25,7 +25,7 @@ from django.utils import timezone
 from .. import hooks
 from ..bulk import bulk_insert
 from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store, WebhookDelivery, WebhookEvent
-from ..search_text import search_fold
+from ..search_text import search_text_for
 from ..selectors import activities_latest
 from ..wix import abandoned_checkout_to_wix
 from .outbox import webhook_event_build, webhook_events_record
@@ -229,7 +229,11 @@ def abandoned_checkout_recover(
             event_sequence=F("event_sequence") + 2,
             # The order id joins the searchable text, so the merchant finds the checkout by it.
             **(
-                {"search_text": Concat(F("search_text"), Value(f" {search_fold(order_id)}"), output_field=TextField())}
+                {
+                    "search_text": Concat(
+                        F("search_text"), Value(search_text_for(order_id=order_id)), output_field=TextField()
+                    )
+                }
                 if order_id
                 else {}
             ),

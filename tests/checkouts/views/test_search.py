@@ -30,6 +30,8 @@ pytestmark = pytest.mark.django_db
         ({"phone": "+1 (555) 010-0199"}, "5550100199"),
         ({"phone": "+15550100199"}, "+1 555 010 0199"),
         ({"phone": "+15550100199"}, "(555) 010-0199"),
+        ({"buyer_email": "ada.lovelace@example.org"}, "@example.org"),
+        ({"last_name": "Müller-Lüdenscheidt"}, "ludenscheidt"),
     ],
 )
 def test_search_folds_case_and_accents_and_finds_inside_emails_and_phones(make_checkout, owner_client, stored, typed):
@@ -37,6 +39,13 @@ def test_search_folds_case_and_accents_and_finds_inside_emails_and_phones(make_c
     make_checkout(first_name="Grace", last_name="Hopper", buyer_email="grace@navy.mil", phone="+44 20 7946 0958")
 
     assert row_ids(owner_client.get("/checkouts/", {"q": typed})) == [str(wanted.pk)]
+
+
+def test_a_term_matches_the_start_of_a_word_not_its_middle(make_checkout, owner_client):
+    liam = make_checkout(first_name="Liam", last_name="Smith", buyer_email="liam@example.com")
+    make_checkout(first_name="Hugo", last_name="Williams", buyer_email="hugo.williams@example.com")
+
+    assert row_ids(owner_client.get("/checkouts/", {"q": "liam"})) == [str(liam.pk)]
 
 
 def test_search_finds_an_order_id_once_recovered(make_checkout, owner_client):

@@ -8,7 +8,7 @@ from django.core import mail
 
 from checkouts.models import AbandonedCheckout
 
-from .conftest import log_in
+from .conftest import SCREENSHOTS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -90,3 +90,22 @@ def test_select_all_matching_then_send_with_confirmation_and_return(page, shoot,
     page.get_by_role("button", name=f"Send {count:,} emails").click()
     page.wait_for_url(re.compile(r"/checkouts/\?total_min=150&status=ABANDONED&has_email=true&per_page=25$"))
     assert page.get_by_text(re.compile(r"Recovery emails|in the background")).first.is_visible()
+
+
+def test_the_list_at_phone_width_stacks_rows_without_sideways_scroll(context_factory, shoot, demo_user, demo_store):
+    page = context_factory(width=390, height=844).new_page()
+    log_in(page)
+    page.goto("/checkouts/?per_page=25")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    row = page.locator("table.checkout-table tbody tr").first
+    for cell in ("td.cell-buyer", "td.cell-total", "td.cell-status", "td.cell-link"):
+        box = row.locator(cell).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, cell
+    assert row.get_by_role("button", name=re.compile("Copy")).is_visible()
+    # Nothing scrolls inside the card either: the table is no wider than its wrapper.
+    assert page.evaluate(
+        "() => { const w = document.querySelector('.table-wrap'); return w.scrollWidth <= w.clientWidth; }"
+    )
+    shoot(page, "74-mobile-list-stacked")
+    row.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "75-mobile-list-rows.png"))  # the viewport: rows at reading size

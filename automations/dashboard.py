@@ -3,6 +3,7 @@ timeline entries."""
 
 from checkouts.extensions import (
     CheckoutAction,
+    Confirmation,
     NavItem,
     register_checkout_action,
     register_header_template,
@@ -39,5 +40,12 @@ def register_dashboard() -> None:
             order=20,
             bulk=True,
             method="post",
+            confirm=Confirmation(
+                title="Send the recovery email to {n} buyer{s}?",
+                question="Each buyer gets the recovery email below (shown for the first of them, in their "
+                "language). Recovered, unsubscribed and recently emailed checkouts are skipped.",
+                button="Send {n} email{s}",
+                preview_url_name="automations:recovery_email_html",
+            ),
         )
     )

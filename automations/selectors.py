@@ -174,16 +174,29 @@ def sent_emails_for_store(*, store: Store) -> QuerySet[SentEmail]:
     return SentEmail.objects.filter(store=store)
 
 
-def preview_checkout(*, store: Store, abandoned_checkout_id: UUID | None = None) -> AbandonedCheckout:
+def preview_checkout(*, store: Store, abandoned_checkout_id: UUID | str | None = None) -> AbandonedCheckout:
     """A real checkout of the store to render a preview for: the one asked for, else the newest
     one with an email; a made-up one (never saved) for a store with none yet."""
     checkouts = AbandonedCheckout.objects.filter(store=store).select_related("store")
     if abandoned_checkout_id:
-        found = checkouts.filter(pk=abandoned_checkout_id).first()
+        found = _checkout_by_any_id(checkouts, store=store, value=str(abandoned_checkout_id).strip())
         if found:
             return found
     newest = checkouts.exclude(buyer_email="").order_by("-created_at", "-id").first()
     return newest or sample_checkout(store=store)
+
+
+def _checkout_by_any_id(checkouts, *, store: Store, value: str) -> AbandonedCheckout | None:
+    """By the abandoned checkout's id, else by the storefront's checkout id (what a merchant has
+    at hand from their platform). The second goes through the unique (store, external_id) of the
+    live checkout, so it is an index lookup too."""
+    try:
+        found = checkouts.filter(pk=uuid.UUID(value)).first()
+    except ValueError:
+        found = None
+    if found is None:
+        found = checkouts.filter(checkout__store=store, checkout__external_id=value).first()
+    return found
 
 
 def sample_checkout(*, store: Store) -> AbandonedCheckout:

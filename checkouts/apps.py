@@ -7,7 +7,7 @@ class CheckoutsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .extensions import CheckoutAction, NavItem, register_checkout_action, register_nav
+        from .extensions import CheckoutAction, Confirmation, NavItem, register_checkout_action, register_nav
         from .models import Membership
         from .webhooks.dashboard import register as register_webhooks
 
@@ -33,9 +33,32 @@ class CheckoutsConfig(AppConfig):
                 order=180,
                 bulk=True,
                 method="post",
+                takes_filter=True,
+                confirms_itself=True,
+                confirm=Confirmation(
+                    title="Anonymise {n} buyer{s}?",
+                    question="Their email, name, phone and company are erased from these checkouts, their activities "
+                    "and stored webhook payloads. The checkouts stay in your figures. This cannot be undone.",
+                    button="Anonymise {n} buyer{s}",
+                    danger=True,
+                ),
             ),
             CheckoutAction(
-                "Delete selected", "checkouts:bulk_delete", min_role=Role.MANAGER, order=190, bulk=True, method="post"
+                "Delete selected",
+                "checkouts:bulk_delete",
+                min_role=Role.MANAGER,
+                order=190,
+                bulk=True,
+                method="post",
+                takes_filter=True,
+                confirms_itself=True,
+                confirm=Confirmation(
+                    title="Delete {n} abandoned checkout{s}?",
+                    question="They disappear from the list, the API and every figure, and webhook subscribers "
+                    "receive a 'deleted' event for each. This cannot be undone.",
+                    button="Delete {n} checkout{s}",
+                    danger=True,
+                ),
             ),
         ):
             register_checkout_action(action)

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from . import hooks
 from .bulk import copy_rows
 from .models import AbandonedCheckout, Activity, Checkout, Store
+from .search_text import search_text_for
 from .wix import multi_currency_price
 
 STORES = [
@@ -280,6 +281,13 @@ def _rows(store: Store, *, count: int, rnd: random.Random, now: datetime, templa
             "applied_discounts": [],
             "storefront_checkout_url": f"{store.storefront_url or 'https://shop.example.com'}/checkout/{external_id}",
         }
+        snapshot["search_text"] = search_text_for(
+            first_name=first,
+            last_name=last,
+            buyer_email=email,
+            phone=snapshot["phone"],
+            order_id=f"order-{index}" if recovered else "",
+        )
         checkout = {
             "store_id": store.pk,
             "external_id": external_id,
@@ -393,6 +401,7 @@ def live_checkouts(store: Store, *, count: int, rnd: random.Random, now: datetim
                 email_key=email,
                 first_name=first,
                 last_name=last,
+                search_text=search_text_for(first_name=first, last_name=last, buyer_email=email),
                 currency=store.currency,
                 subtotal=amount,
                 total=amount,

@@ -29,13 +29,31 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """What the confirmation page of a bulk action says. `{n}` is the count, `{s}` an "s" when
+    it is not one. `preview_url_name`, when set, is a page taking a checkout's id as `pk` shown
+    in a frame for the first selected checkout (the email that would go out, say)."""
+
+    title: str
+    question: str
+    button: str
+    danger: bool = False
+    preview_url_name: str = ""
+
+
+@dataclass(frozen=True)
 class CheckoutAction:
     """A button on the checkout detail page, or (bulk=True) an action on selected list rows.
 
     The URL takes the abandoned checkout's id as `pk` (detail) or no argument (bulk: the
-    selected ids arrive as repeated `ids` POST fields). `unavailable(abandoned_checkout)`, if
-    given, says why the action cannot work on that checkout ("" when it can): the detail page
-    then shows that sentence instead of the button. It may run one query.
+    selected ids arrive as repeated `ids` POST fields, with `back` and `next`: the list the
+    merchant came from, to redirect to). A bulk action with a `confirm` is first shown on the
+    dashboard's confirmation page (count, buyers, preview); its view then receives the POST
+    with `confirm=yes`. "All matching" sends the first `max_rows` ids of the filter in list
+    order, or (`takes_filter=True`, for views that read it) `scope=all` and the `filter` query.
+    `unavailable(abandoned_checkout)`, if given, says why the action cannot work on that checkout
+    ("" when it can): the detail page then shows that sentence instead of the button. It may run
+    one query.
     """
 
     label: str
@@ -45,6 +63,13 @@ class CheckoutAction:
     bulk: bool = False
     method: str = "get"
     unavailable: Callable[[Any], str] | None = None
+    confirm: Confirmation | None = None
+    # Kept under Django's DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) with the form's other fields.
+    max_rows: int = 900
+    takes_filter: bool = False
+    # The action's own view answers a POST without `confirm=yes` with the confirmation page
+    # (checkouts.views.bulk.confirmation_page), so the list posts to it directly.
+    confirms_itself: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +123,10 @@ def nav_items(section: str = "main") -> list[NavItem]:
 
 def checkout_actions(*, bulk: bool) -> list[CheckoutAction]:
     return sorted((a for a in _actions if a.bulk == bulk), key=lambda action: action.order)
+
+
+def bulk_action(url_name: str) -> CheckoutAction | None:
+    return next((a for a in _actions if a.bulk and a.url_name == url_name), None)
 
 
 def header_templates() -> list[str]:

@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from .models import AbandonedCheckout, Activity
 from .pagination import SortKey, with_tiebreaker
+from .search_text import search_terms
 
 MAX_SEARCH_TERMS = 5
 
@@ -73,6 +74,43 @@ class DateBoundFilter(django_filters.Filter):
         return store.zone if store is not None else timezone.get_current_timezone()
 
 
+class StrictBooleanField(forms.Field):
+    """true/false (or yes/no, 1/0); anything else is an error rather than silently "any"."""
+
+    TRUE = ("true", "yes", "1", "on")
+    FALSE = ("false", "no", "0", "off")
+
+    def to_python(self, value):
+        if value in (None, "") or isinstance(value, bool):
+            return None if value == "" else value
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError("Choose yes or no.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class FilterForm(forms.Form):
+    """The FilterSet's form: the checks that span two fields."""
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("total_min"), data.get("total_max")
+        if low is not None and high is not None and low > high:
+            self.add_error(
+                "total_max",
+                forms.ValidationError(
+                    "Enter an amount no lower than the minimum total (%(low)s).", "order", {"low": low}
+                ),
+            )
+        return data
+
+
 class AbandonedCheckoutFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=AbandonedCheckout.Status.choices)
     created_after = DateBoundFilter(field_name="created_at", label="Abandoned from")
@@ -82,12 +120,12 @@ class AbandonedCheckoutFilter(django_filters.FilterSet):
     total_min = django_filters.NumberFilter(field_name="total", lookup_expr="gte", min_value=0, label="Total at least")
     total_max = django_filters.NumberFilter(field_name="total", lookup_expr="lte", min_value=0, label="Total at most")
     currency = django_filters.CharFilter(method="filter_currency", max_length=3, label="Currency")
-    has_email = django_filters.BooleanFilter(method="filter_has_email", label="Has email")
-    email_sent = django_filters.BooleanFilter(method="filter_email_sent", label="Recovery email sent")
+    has_email = StrictBooleanFilter(method="filter_has_email", label="Has email")
+    email_sent = StrictBooleanFilter(method="filter_email_sent", label="Recovery email sent")
     activity = django_filters.MultipleChoiceFilter(
         choices=Activity.Type.choices, method="filter_activity", label="Has activity"
     )
-    q = django_filters.CharFilter(method="filter_search", max_length=100, label="Search email or name")
+    q = django_filters.CharFilter(method="filter_search", max_length=100, label="Search name, email, phone or order")
     period = django_filters.ChoiceFilter(
         choices=PERIOD_CHOICES,
         method="filter_period",
@@ -98,6 +136,7 @@ class AbandonedCheckoutFilter(django_filters.FilterSet):
     class Meta:
         model = AbandonedCheckout
         fields = []
+        form = FilterForm
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         if self.form.cleaned_data.get("period") in PERIODS:
@@ -133,11 +172,13 @@ class AbandonedCheckoutFilter(django_filters.FilterSet):
         return qs.filter(Exists(Activity.objects.filter(abandoned_checkout=OuterRef("pk"), type__in=value)))
 
     def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        """Every word must prefix the email, the first name or the last name (case-insensitive)."""
-        for term in value.split()[:MAX_SEARCH_TERMS]:
-            qs = qs.filter(
-                Q(email_key__startswith=term.lower()) | Q(first_name__istartswith=term) | Q(last_name__istartswith=term)
-            )
+        """Every word must occur in the name, email, phone digits or order id, accents and case
+        folded (checkouts.search_text). On PostgreSQL a pg_trgm GIN index serves the substring match."""
+        for variants in search_terms(value, limit=MAX_SEARCH_TERMS):
+            match = Q()
+            for form in variants:
+                match |= Q(search_text__contains=form)
+            qs = qs.filter(match)
         return qs
 
 
@@ -152,6 +193,7 @@ SORT_CHOICES = [
     ("-created", "Newest first"),
     ("created", "Oldest first"),
     ("-updated", "Recently updated"),
+    ("updated", "Least recently updated"),
     ("-total", "Highest total"),
     ("total", "Lowest total"),
 ]

@@ -12,6 +12,8 @@ from babel.numbers import list_currencies
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.utils import ErrorDict
 
 from .filters import CUSTOM_PERIOD, PERIOD_CHOICES, SORT_CHOICES
 from .hosts import hosts_parse
@@ -27,39 +29,45 @@ MAX_CUSTOM_DAYS = 366
 
 
 class CheckoutFilterForm(forms.Form):
-    """The filter bar of the list. Same names as AbandonedCheckoutFilter, which does the filtering;
-    this form only renders the fields (friendly choices, labels) and carries its errors."""
+    """The filter bar of the list. Same names as AbandonedCheckoutFilter, which does the filtering
+    and the validating; this form only renders the fields (friendly choices, labels) and shows the
+    FilterSet's errors, each once, under its field and prefixed with the field's label."""
 
     q = forms.CharField(
         required=False,
         label="Search",
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Email, first or last name", "autocomplete": "off"}
+            attrs={"type": "search", "placeholder": "Email, name, phone or order", "autocomplete": "off"}
         ),
     )
     status = forms.ChoiceField(
         required=False, label="Status", choices=[("", "Any status"), *AbandonedCheckout.Status.choices]
     )
     period = forms.ChoiceField(required=False, label="Abandoned", choices=[("", "Any time"), *PERIOD_CHOICES])
-    created_after = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    created_before = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    total_min = forms.DecimalField(
-        required=False, label="Total from", min_value=0, widget=forms.NumberInput(attrs={"placeholder": "0"})
+    created_after = forms.DateField(
+        required=False, label="Abandoned from", widget=forms.DateInput(attrs={"type": "date"})
     )
-    total_max = forms.DecimalField(
-        required=False, label="Total to", min_value=0, widget=forms.NumberInput(attrs={"placeholder": "Any"})
+    created_before = forms.DateField(
+        required=False, label="Abandoned until", widget=forms.DateInput(attrs={"type": "date"})
     )
-    activity = forms.ChoiceField(
-        required=False, label="Activity", choices=[("", "Any activity"), *Activity.Type.choices]
+    # Text inputs, not type=number: a browser empties a number input holding "lots", and the
+    # merchant should see the value the message is about. inputmode keeps the phone's keypad.
+    total_min = forms.CharField(
+        required=False,
+        label="Total from",
+        widget=forms.TextInput(attrs={"placeholder": "0", "inputmode": "decimal", "size": 6}),
+    )
+    total_max = forms.CharField(
+        required=False,
+        label="Total to",
+        widget=forms.TextInput(attrs={"placeholder": "Any", "inputmode": "decimal", "size": 6}),
+    )
+    activity = forms.MultipleChoiceField(
+        required=False, label="Activity", choices=Activity.Type.choices, widget=forms.CheckboxSelectMultiple
     )
     has_email = forms.ChoiceField(required=False, label="Has email", choices=YES_NO_ANY)
     email_sent = forms.ChoiceField(required=False, label="Recovery email sent", choices=YES_NO_ANY)
-    currency = forms.CharField(
-        required=False,
-        label="Currency",
-        max_length=3,
-        widget=forms.TextInput(attrs={"list": "currencies", "placeholder": "Any", "size": 4, "autocomplete": "off"}),
-    )
+    currency = forms.ChoiceField(required=False, label="Currency", choices=[("", "Any currency")])
     sort = forms.ChoiceField(required=False, label="Sort", choices=SORT_CHOICES)
     per_page = forms.TypedChoiceField(
         required=False,
@@ -72,15 +80,31 @@ class CheckoutFilterForm(forms.Form):
     # Filters shown folded away unless one of them is in use.
     MORE = ("activity", "has_email", "currency")
 
-    def __init__(self, *args, filter_errors=None, **kwargs):
+    def __init__(self, *args, filter_errors=None, filter_labels=None, currencies=(), **kwargs):
         super().__init__(*args, **kwargs)
-        for name, errors in (filter_errors or {}).items():
-            if name in self.fields:
-                self.add_error(name, errors)
+        self.filter_errors = filter_errors or {}
+        self.filter_labels = filter_labels or {}
+        self.fields["currency"].choices = [("", "Any currency"), *((code, code) for code in currencies)]
+
+    def full_clean(self):
+        # Validation is the FilterSet's (the API shares it): running this form's own checks too
+        # would show a second message for the same value.
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
+        for name, errors in self.filter_errors.items():
+            known = name in self.fields
+            label = self.fields[name].label if known else self.filter_labels.get(name, name)
+            key = name if known else NON_FIELD_ERRORS
+            self._errors.setdefault(key, self.error_class()).extend(
+                f"{label}: {error[:1].lower()}{error[1:]}" for error in errors
+            )
+            if known and getattr(self.fields[name].widget, "input_type", "") == "date":
+                # A date picker cannot hold "yesterday": show the bad value as text.
+                self.fields[name].widget.input_type = "text"
 
     @property
     def more_in_use(self) -> bool:
-        return any(self.data.get(name) for name in self.MORE)
+        return any(self.data.get(name) for name in self.MORE) or any(name in self.errors for name in self.MORE)
 
     @property
     def custom_dates_in_use(self) -> bool:

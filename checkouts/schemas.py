@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from .models.store import CURRENCIES
+from .search_text import search_text_for
 from .wix import decimal_str, format_money, multi_currency_price
 
 MAX_AMOUNT = Decimal("1e15")
@@ -304,6 +305,12 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, A
         "first_name": contact.get("firstName") or "",
         "last_name": contact.get("lastName") or "",
         "phone": contact.get("phone") or "",
+        "search_text": search_text_for(
+            first_name=contact.get("firstName") or "",
+            last_name=contact.get("lastName") or "",
+            buyer_email=email,
+            phone=contact.get("phone") or "",
+        ),
         "company": contact.get("company") or "",
         "vat_id": dict(contact["vatId"]) if contact.get("vatId") else None,
         "currency": currency,

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, DecimalField, Exists, OuterRef, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
@@ -42,6 +43,37 @@ def latest_activities_prefetch() -> Prefetch:
 def abandoned_checkouts_for_store(*, store: Store) -> QuerySet[AbandonedCheckout]:
     """The starting point for every list and detail of a store's abandoned checkouts."""
     return AbandonedCheckout.objects.filter(store=store)
+
+
+def abandoned_checkout_store_for_member(*, user, abandoned_checkout_id) -> Store | None:
+    """The store of a checkout the user may see through another of their memberships, or None
+    (no such checkout, or a store they do not belong to: the caller answers 404 either way)."""
+    found = (
+        AbandonedCheckout.objects.filter(pk=abandoned_checkout_id, store__memberships__user=user)
+        .select_related("store")
+        .only("store")
+        .first()
+    )
+    return found.store if found else None
+
+
+# How long the list's currency choices are reused: a currency first seen now shows up within
+# this long, and a store's rows are read for them at most this often.
+STORE_CURRENCIES_SECONDS = 600
+
+
+def store_currencies(*, store: Store) -> list[str]:
+    """The currencies the store's abandoned checkouts are in (at most 50), plus its own.
+
+    DISTINCT reads every row of the store, which a page must not do: the answer is cached, so
+    a list page costs no query for it, whatever the store's size, most of the time."""
+    key = f"checkouts:store-currencies:{store.pk}"
+    codes = cache.get(key)
+    if codes is None:
+        rows = AbandonedCheckout.objects.filter(store=store).order_by("currency").values_list("currency", flat=True)
+        codes = list(rows.distinct()[:50])
+        cache.set(key, codes, STORE_CURRENCIES_SECONDS)
+    return sorted({store.currency, *codes})
 
 
 def abandoned_checkouts_with_activities(queryset: QuerySet[AbandonedCheckout]) -> QuerySet[AbandonedCheckout]:

@@ -41,6 +41,7 @@ urlpatterns = [
     path("", views.OverviewView.as_view(), name="overview"),
     path("checkouts/", views.CheckoutListView.as_view(), name="list"),
     path("checkouts/export.csv", views.CheckoutExportView.as_view(), name="export"),
+    path("checkouts/bulk/confirm/", views.BulkConfirmView.as_view(), name="bulk_confirm"),
     path("checkouts/bulk/delete/", views.BulkStartView.as_view(action="DELETE"), name="bulk_delete"),
     path("checkouts/bulk/anonymise/", views.BulkStartView.as_view(action="ANONYMISE"), name="bulk_anonymise"),
     path("checkouts/bulk/<uuid:pk>/", views.BulkJobView.as_view(), name="bulk_job"),

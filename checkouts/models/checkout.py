@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ..search_text import search_text_for
 from .store import Store
 
 AMOUNT = {"max_digits": 20, "decimal_places": 4}
@@ -45,6 +46,9 @@ class CheckoutData(models.Model):
     line_items = models.JSONField(default=list, blank=True)
     applied_discounts = models.JSONField(default=list, blank=True)
     storefront_checkout_url = models.URLField(max_length=2000, blank=True)
+    # Names, email and phone digits folded for the list's search (checkouts.search_text): written
+    # with the fields it is made from, never edited. PostgreSQL indexes it with pg_trgm.
+    search_text = models.TextField(blank=True, default="", editable=False)
 
     SNAPSHOT_FIELDS = (
         "cart_id",
@@ -73,6 +77,7 @@ class CheckoutData(models.Model):
         "line_items",
         "applied_discounts",
         "storefront_checkout_url",
+        "search_text",
     )
     # Buyer data an erasure request blanks out. The storefront's ids for the buyer go too:
     # pseudonymous data is still personal data, and a contact id finds them again in the CRM.
@@ -88,6 +93,7 @@ class CheckoutData(models.Model):
         "phone": "",
         "company": "",
         "vat_id": None,
+        "search_text": "",
     }
 
     class Meta:
@@ -95,6 +101,13 @@ class CheckoutData(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         self.email_key = self.buyer_email.lower()
+        self.search_text = search_text_for(
+            first_name=self.first_name,
+            last_name=self.last_name,
+            buyer_email=self.buyer_email,
+            phone=self.phone,
+            order_id=getattr(self, "recovered_order_id", "") or getattr(self, "order_id", ""),
+        )
         super().save(*args, **kwargs)
 
     @property

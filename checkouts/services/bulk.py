@@ -19,9 +19,10 @@ logger = logging.getLogger(__name__)
 # Ids worked per transaction-free step between two progress updates: small enough that the
 # progress bar moves every second or so, large enough that the bookkeeping is noise.
 BULK_CHUNK = 25
-# The most a single job takes: a page of the list holds at most 100 rows, and a selection
-# spanning pages is rebuilt from the filter, never from an unbounded id list in a form.
-BULK_MAX_IDS = 1000
+# The most a single job takes: "all matching" resolves the filter to at most this many ids (the
+# list's count cap, so "10,000+" means "the first 10,000, run it again for the rest"); 370 kB of
+# JSON in the job row, written once.
+BULK_MAX_IDS = 10_000
 # A RUNNING job whose heartbeat is older than this lost its worker and is resumed.
 BULK_STALE_AFTER = timedelta(minutes=5)
 

@@ -19,7 +19,8 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, connections, models, transaction
-from django.db.models import F, JSONField, Q
+from django.db.models import F, JSONField, Q, TextField, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from .. import hooks
@@ -36,6 +37,7 @@ from ..models import (
     WebhookDelivery,
     WebhookEvent,
 )
+from ..search_text import search_text_for
 from ..selectors import activities_latest
 from ..wix import abandoned_checkout_to_wix
 from .outbox import webhook_event_build, webhook_events_record
@@ -237,6 +239,16 @@ def abandoned_checkout_recover(
             recovered_order_id=order_id,
             updated_at=now,
             event_sequence=F("event_sequence") + 2,
+            # The order id joins the searchable text, so the merchant finds the checkout by it.
+            **(
+                {
+                    "search_text": Concat(
+                        F("search_text"), Value(search_text_for(order_id=order_id)), output_field=TextField()
+                    )
+                }
+                if order_id
+                else {}
+            ),
         )
         if not won:
             return False

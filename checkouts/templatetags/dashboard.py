@@ -5,7 +5,7 @@ language, English until the dashboard has translations); the clock is the store'
 Only what the buyer reads (emails, texts, landing pages) follows the buyer's language.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
@@ -15,6 +15,7 @@ from babel.numbers import format_decimal, format_percent
 from django import template
 from django.utils import timezone, translation
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 from checkouts.models import Store
 from checkouts.wix import format_money
@@ -110,6 +111,17 @@ def percent(context, value):
     if value is None:
         return "—"
     return format_percent(value, "#,##0.0%", locale=dashboard_locale())
+
+
+@register.filter
+def time_since(value) -> str:
+    """How long ago `value` was, for "Failing for …": timesince, but "less than a minute" where
+    it would say "0 minutes"."""
+    if not value:
+        return ""
+    if timezone.now() - value < timedelta(minutes=1):
+        return "less than a minute"
+    return timesince(value)
 
 
 @register.filter

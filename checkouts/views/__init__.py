@@ -1,7 +1,7 @@
 """The dashboard's HTML views. JSON APIs live in checkouts.api."""
 
 from .accounts import InvitationView, PasswordResetView, StoreSwitchView
-from .bulk import BulkJobView, BulkStartView
+from .bulk import BulkConfirmView, BulkJobView, BulkStartView
 from .checkout_detail import CheckoutAnonymiseView, CheckoutDeleteView, CheckoutDetailView
 from .checkout_list import CheckoutListView
 from .export import CheckoutExportView
@@ -20,6 +20,7 @@ from .settings import (
 __all__ = [
     "ApiKeyRevokeView",
     "ApiKeysView",
+    "BulkConfirmView",
     "BulkJobView",
     "BulkStartView",
     "CheckoutAnonymiseView",

@@ -4,14 +4,20 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import F, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
 from ..extensions import checkout_actions
 from ..models import AbandonedCheckout, Membership
-from ..selectors import abandoned_checkout_timeline, abandoned_checkouts_for_store
+from ..selectors import (
+    abandoned_checkout_store_for_member,
+    abandoned_checkout_timeline,
+    abandoned_checkouts_for_store,
+)
 from ..services import abandoned_checkout_anonymise, abandoned_checkout_delete
+from ..tenancy import store_choose
 from ..wix import checkout_url
 from .base import DashboardMixin
 from .present import discounts_view, items_summary, line_items_view
@@ -35,6 +41,21 @@ class CheckoutDetailView(CheckoutMixin, TemplateView):
     def checkout_queryset(self) -> QuerySet[AbandonedCheckout]:
         # When the buyer started the checkout, joined in rather than read in a query of its own.
         return super().checkout_queryset().annotate(started_at=F("checkout__created_at"))
+
+    def get(self, request, *args, **kwargs):
+        try:
+            self.get_checkout()
+        except Http404:
+            # A link to a checkout of another of the person's stores (an email, a notification,
+            # a colleague) switches there, as the store switcher would. Any other id stays a 404
+            # that says nothing about whether the checkout exists.
+            other = abandoned_checkout_store_for_member(user=request.user, abandoned_checkout_id=self.kwargs["pk"])
+            if other is None:
+                raise
+            store_choose(request, other)
+            messages.info(request, f"Switched to {other.name}.")
+            return redirect(request.get_full_path())
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

@@ -6,7 +6,7 @@ from django.http import QueryDict
 from django.views.generic import TemplateView
 
 from ..extensions import checkout_actions
-from ..filters import AbandonedCheckoutFilter, sort_keys
+from ..filters import SORT_CHOICES, AbandonedCheckoutFilter, sort_keys
 from ..forms import DEFAULT_PAGE_SIZE, PAGE_SIZES, CheckoutFilterForm
 from ..pagination import (
     COUNT_CAP,
@@ -20,43 +20,51 @@ from ..pagination import (
     position_dumps,
     position_loads,
 )
-from ..selectors import abandoned_checkouts_for_list, bulk_jobs_unfinished
+from ..selectors import abandoned_checkouts_for_list, bulk_jobs_unfinished, store_currencies
 from .base import DashboardMixin, filled, is_htmx, vary_on_htmx
 from .present import decorate_rows
 
 CURSOR_SALT = "checkouts.dashboard.list"
 # Query parameters that move through pages rather than describe the list.
 PAGE_PARAMS = ("after", "before")
-# Bulk actions drawn as destructive buttons.
-DANGER_ACTIONS = {"checkouts:bulk_delete", "checkouts:bulk_anonymise"}
 # The list says "10,000+" past this many matches instead of counting them all.
 LIST_COUNT_CAP = COUNT_CAP
-COMMON_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "NZD", "BRL", "INR")
 
 
 def page_size(params: QueryDict) -> int:
+    """The rows per page the URL asks for, or the default when it asks for none or another size."""
+    raw = params.get("per_page", "")
     try:
-        size = int(params.get("per_page", DEFAULT_PAGE_SIZE))
+        size = int(raw)
     except ValueError:
         return DEFAULT_PAGE_SIZE
     return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
 
-def page_token(sort: str, position: list[Any]) -> str:
-    """A signed, opaque position: a tampered or foreign one is refused, never trusted."""
-    return cursor_dumps({"s": sort, "p": position_dumps(position)}, salt=CURSOR_SALT)
+def page_size_notice(params: QueryDict, size: int) -> str:
+    raw = params.get("per_page", "")
+    if raw and raw != str(size):
+        return f"Showing {size} per page: {raw} is not a page size (choose {', '.join(map(str, PAGE_SIZES))})."
+    return ""
 
 
-def read_position(params: QueryDict, sort: str, keys: list[SortKey]) -> tuple[str | None, list[Any] | None]:
-    """("after" | "before", position) from the URL, or (None, None) for the first page."""
+def page_token(sort: str, position: list[Any], start: int = 0) -> str:
+    """A signed, opaque position and the number of rows before it (for "51–100 of 1,277"):
+    a tampered or foreign one is refused, never trusted."""
+    return cursor_dumps({"s": sort, "p": position_dumps(position), "o": start}, salt=CURSOR_SALT)
+
+
+def read_position(params: QueryDict, sort: str, keys: list[SortKey]) -> tuple[str | None, list[Any] | None, int]:
+    """("after" | "before", position, rows before the page) from the URL, or (None, None, 0) for the first page."""
     for direction in PAGE_PARAMS:
         token = params.get(direction)
         if token:
             data = cursor_loads(token, salt=CURSOR_SALT)
             if data.get("s") != sort:
                 raise BadCursor("The page link belongs to another sort order.")
-            return direction, position_loads(data.get("p"), len(keys))
-    return None, None
+            start = data.get("o", 0)
+            return direction, position_loads(data.get("p"), len(keys)), start if isinstance(start, int) else 0
+    return None, None, 0
 
 
 class CheckoutListView(DashboardMixin, TemplateView):
@@ -64,7 +72,15 @@ class CheckoutListView(DashboardMixin, TemplateView):
     partial_template_name = "checkouts/_results.html"
 
     def get_template_names(self) -> list[str]:
-        return [self.partial_template_name if is_htmx(self.request) else self.template_name]
+        if not is_htmx(self.request):
+            return [self.template_name]
+        # The filter bar asks for itself and the results (its fields show their errors); the
+        # pager only for the results.
+        return [
+            self.body_template_name
+            if self.request.headers.get("HX-Target") == "list-body"
+            else self.partial_template_name
+        ]
 
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
@@ -80,11 +96,18 @@ class CheckoutListView(DashboardMixin, TemplateView):
         self.filter_errors = {} if filterset.is_valid() else filterset.errors
         sort, keys = sort_keys(params.get("sort"))
         limit = page_size(params)
-        notice = ""
+        notices = [page_size_notice(params, limit)]
+        if params.get("sort", sort) != sort:
+            notices.append(f"Sorted {dict(SORT_CHOICES)[sort].lower()}: {params['sort']} is not a sort order.")
+            params["sort"] = sort
+        if "per_page" in params:
+            # Links and the control carry the size actually shown, never the unsupported one asked for.
+            params["per_page"] = str(limit)
         try:
-            direction, position = read_position(params, sort, keys)
+            direction, position, start = read_position(params, sort, keys)
         except BadCursor:
-            direction, position, notice = None, None, "That page link is no longer valid, so here is the first page."
+            direction, position, start = None, None, 0
+            notices.append("That page link is no longer valid, so here is the first page.")
         if self.filter_errors:
             page, count, capped = KeysetPage([], keys, False, False), 0, False
         else:
@@ -96,27 +119,70 @@ class CheckoutListView(DashboardMixin, TemplateView):
                 before=position if direction == "before" else None,
             )
             count, capped = capped_count(filterset.qs, cap=LIST_COUNT_CAP)
+        if direction == "before" and not page.has_previous:
+            start = 0  # back at the top, whatever the link remembered
         filters_in_use = any(value for name, value in params.items() if name not in (*PAGE_PARAMS, "sort", "per_page"))
+        form_data = params.copy()
+        form_data["per_page"] = str(limit)  # the control says what the page shows
+        form_data["sort"] = sort
         context.update(
-            form=CheckoutFilterForm(params, filter_errors=self.filter_errors),
+            form=CheckoutFilterForm(
+                form_data,
+                filter_errors=self.filter_errors,
+                filter_labels={name: f.label for name, f in filterset.filters.items()},
+                currencies=currency_choices(store=self.store, selected=params.get("currency", "")),
+            ),
             query=params,
+            sort=sort,
+            sort_links=sort_links(params, sort),
             rows=decorate_rows(page.items),
             page=page,
-            next_token=page_token(sort, page.next_position) if page.next_position else None,
-            previous_token=page_token(sort, page.previous_position) if page.previous_position else None,
+            next_token=page_token(sort, page.next_position, start + len(page.items)) if page.next_position else None,
+            previous_token=page_token(sort, page.previous_position, max(start - limit, 0))
+            if page.previous_position
+            else None,
             on_first_page=direction is None,
+            first_row=start + 1,
+            last_row=start + len(page.items),
             count=count,
             capped=capped,
             filters_in_use=filters_in_use,
-            notice=notice,
+            notices=[notice for notice in notices if notice],
             bulk_actions=[a for a in checkout_actions(bulk=True) if self.membership.allows(a.min_role)],
-            danger_actions=DANGER_ACTIONS,
-            currencies=sorted({self.store.currency, *COMMON_CURRENCIES}),
             export_query=_without(params, PAGE_PARAMS),
         )
+        # A fragment also refills the filter bar's error slots, which it does not replace.
+        context["oob_errors"] = is_htmx(self.request)
         if not is_htmx(self.request):
             context["running_jobs"] = bulk_jobs_unfinished(store=self.store)
         return context
+
+
+def currency_choices(*, store, selected: str = "") -> list[str]:
+    """The currencies a merchant may filter on: the store's (cached), and the one in the URL."""
+    codes = set(store_currencies(store=store))
+    if selected:
+        codes.add(selected.upper())
+    return sorted(codes)
+
+
+# The list's sortable columns: column → (sort when first clicked, the other direction).
+SORTABLE_COLUMNS = {"created": "-created", "updated": "-updated", "total": "-total"}
+
+
+def sort_links(params: QueryDict, sort: str) -> dict[str, dict[str, str]]:
+    """Per sortable column: the link (filters kept, back to the first page) and its aria-sort."""
+    links = {}
+    for column, first in SORTABLE_COLUMNS.items():
+        current = sort.lstrip("-") == column
+        target = (sort[1:] if sort.startswith("-") else f"-{sort}") if current else first
+        query = params.copy()
+        for name in PAGE_PARAMS:
+            query.pop(name, None)
+        query["sort"] = target
+        state = ("descending" if sort.startswith("-") else "ascending") if current else "none"
+        links[column] = {"url": f"?{query.urlencode()}", "aria_sort": state}
+    return links
 
 
 def _without(params: QueryDict, names: tuple[str, ...]) -> str:

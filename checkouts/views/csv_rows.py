@@ -9,6 +9,7 @@ instance, serializer or Babel call runs per cell.
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -29,8 +30,17 @@ from ..pagination import SortKey, keyset_after
 EXPORT_CHUNK = 5000
 # Cells a spreadsheet would run as a formula (OWASP "CSV injection") get a leading quote.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A phone number the way buyers type it: a leading + (the part the formula guard catches), then only
+# digits, spaces, dots, dashes and parentheses. Such a cell is written as ="+1 555 0100": Excel,
+# Google Sheets and LibreOffice (with formulas evaluated on import) read it as the text itself, not
+# as arithmetic (plain "+1-555-0100" would come out as -654) and without a literal apostrophe.
+# It is a formula, but one that can only be a string constant: OWASP's CSV-injection risks need a
+# function name, a cell or DDE reference (letters, "!" or "|") or a quote to break out, and none of
+# those characters can pass this pattern. Anything else starting with + still gets the quote.
+PHONE_TEXT = r"\+[0-9][0-9 ().\-]*"
+_PHONE = re.compile(PHONE_TEXT)
 _DATES = ("created_at", "updated_at", "checkout_recovered_at", "last_activity_at")
-_TEXT = ("recovered_order_id", "buyer_email", "first_name", "last_name", "phone", "company", "products")
+_TEXT = ("recovered_order_id", "buyer_email", "first_name", "last_name", "company", "products")
 
 # (header, cell) in file order; date headers get the store's time zone.
 COLUMNS = [
@@ -66,6 +76,11 @@ def header_row(store: Store) -> list[str]:
 
 def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def phone_cell(value: str) -> str:
+    """A plausible phone number as ="+1 555 0100" (text to a spreadsheet), anything else neutralised."""
+    return f'="{value}"' if _PHONE.fullmatch(value) else neutralise(value)
 
 
 @lru_cache(maxsize=64)
@@ -112,6 +127,20 @@ class LocalTime(Func):
     def as_sql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
         return f"to_char(timezone(%s, {sql}), 'YYYY-MM-DD HH24:MI:SS')", [self.zone, *params]
+
+
+class PhoneCell(Func):
+    """phone_cell() in SQL (PostgreSQL only)."""
+
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        guarded, guarded_params = compiler.compile(Neutralised(self.source_expressions[0]))
+        return (
+            f"CASE WHEN {sql} ~ %s THEN '=\"' || {sql} || '\"' ELSE {guarded} END",
+            [*params, f"^{PHONE_TEXT}$", *params, *guarded_params],
+        )
 
 
 class Neutralised(Func):
@@ -169,6 +198,7 @@ def _postgresql_cells(store: Store) -> dict[str, Any]:
     }
     cells.update({name: LocalTime(F(name), zone) for name in _DATES})
     cells.update({name: Neutralised(F(name)) for name in _TEXT if name != "products"})
+    cells["phone"] = PhoneCell(F("phone"))
     return cells
 
 
@@ -242,6 +272,7 @@ def _python_chunks(queryset: QuerySet, keys: list[SortKey], store: Store) -> Ite
                 cells[at] = moment.astimezone(zone).replace(tzinfo=None).isoformat(" ", "seconds") if moment else ""
             for at in texts:
                 cells[at] = neutralise(cells[at] or "")
+            cells[index["phone"]] = phone_cell(cells[index["phone"]] or "")
             currency = cells[index["currency"]]
             buyer_currency = cells[index["conversion_currency"]] or currency
             for name, unit in (("subtotal", currency), ("total", currency), ("total_converted", buyer_currency)):
@@ -258,4 +289,4 @@ def _python_chunks(queryset: QuerySet, keys: list[SortKey], store: Store) -> Ite
         position = list(chunk[-1][:width])
 
 
-__all__ = ["COLUMNS", "EXPORT_CHUNK", "csv_chunks", "header_row", "neutralise"]
+__all__ = ["COLUMNS", "EXPORT_CHUNK", "csv_chunks", "header_row", "neutralise", "phone_cell"]

@@ -5,6 +5,8 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views import View
@@ -35,6 +37,10 @@ class CheckoutExportView(DashboardMixin, View):
         return self.stream(filterset.qs, keys)
 
     def post(self, request, *args, **kwargs):
+        if request.POST.get("scope") == "all":
+            # "All matching" ticked: the export of the whole filter, as the list's Export button gives.
+            query = request.POST.get("filter", "")
+            return redirect(f"{reverse('checkouts:export')}{'?' if query else ''}{query}")
         try:
             ids = [UUID(value) for value in request.POST.getlist("ids")]
         except ValueError:

@@ -110,10 +110,15 @@
       all.indeterminate = checked.length > 0 && checked.length < boxes.length;
     }
     boxes.forEach(function (box) { box.closest("tr").classList.toggle("selected", box.checked); });
+    var matching = form.querySelector("input[data-select-matching]");
+    var everything = matching && matching.checked;
     var count = form.querySelector("[data-selected-count]");
-    if (count) count.textContent = checked.length ? checked.length + " selected" : "";
+    if (count) {
+      count.textContent = everything ? "All " + matching.getAttribute("data-count") + " matching selected"
+        : checked.length ? checked.length + " selected" : "";
+    }
     form.querySelectorAll("[data-needs-selection]").forEach(function (button) {
-      button.disabled = checked.length === 0;
+      button.disabled = checked.length === 0 && !everything;
     });
   }
 
@@ -122,7 +127,17 @@
     if (target.matches("input[data-select-all]")) {
       target.form.querySelectorAll("input[name='ids']").forEach(function (box) { box.checked = target.checked; });
     }
-    if (target.matches("input[data-select-all], input[name='ids']")) updateSelection(target);
+    if (target.matches("input[data-select-matching]")) {
+      // "All matching" covers this page's rows too; unticking a row leaves it.
+      target.form.querySelectorAll("input[name='ids'], input[data-select-all]").forEach(function (box) {
+        box.checked = target.checked;
+      });
+    }
+    if (target.matches("input[name='ids']") && !target.checked) {
+      var matching = target.form.querySelector("input[data-select-matching]");
+      if (matching) matching.checked = false;
+    }
+    if (target.matches("input[data-select-all], input[name='ids'], input[data-select-matching]")) updateSelection(target);
   });
 
   /* ---- Period pickers: custom dates only when "Custom range" is chosen ---------------- */

@@ -34,6 +34,7 @@ POLICY = {
     "list": {"GET": V},
     "detail": {"GET": V},
     "export": {"GET": M, "POST": M},
+    "bulk_confirm": {"POST": M},
     "bulk_delete": {"POST": M},
     "bulk_anonymise": {"POST": M},
     "bulk_job": {"GET": M},
@@ -109,6 +110,7 @@ class World:
     def post_data(self, name: str, objects: dict) -> dict:
         return {
             "export": {"ids": [objects["checkout"].pk]},
+            "bulk_confirm": {"ids": [objects["checkout"].pk], "action": "automations:recovery_email_bulk"},
             "bulk_delete": {"ids": [objects["checkout"].pk], "confirm": "yes"},
             "bulk_anonymise": {"ids": [objects["checkout"].pk], "confirm": "yes"},
             "settings": {
@@ -175,6 +177,7 @@ def isolation_cases():
                 "api_key_revoke",
                 "invitation_revoke",
                 "export",
+                "bulk_confirm",
                 "bulk_delete",
                 "bulk_anonymise",
             }:

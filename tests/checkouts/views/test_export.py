@@ -121,3 +121,22 @@ def test_a_bad_filter_or_selection_is_a_400(manager_client):
 def test_an_empty_export_still_has_its_header(manager_client):
     header, *rows = read_csv(manager_client.get("/checkouts/export.csv"))
     assert header[0] == "Abandoned checkout id" and rows == []
+
+
+@pytest.mark.parametrize(
+    ("phone", "cell"),
+    [
+        ("+1 555 0100", '="+1 555 0100"'),
+        ("+1-555-0100", '="+1-555-0100"'),
+        ("+44 (20) 7946.0958", '="+44 (20) 7946.0958"'),
+        ("555 0100", "555 0100"),
+        # Not a phone number: letters, a quote or a function still get the formula guard.
+        ("+1+SUM(A1)", "'+1+SUM(A1)"),
+        ('+1"&cmd', "'+1\"&cmd"),
+        ("=1+1", "'=1+1"),
+    ],
+)
+def test_phone_numbers_are_written_as_text_not_spoiled_by_the_formula_guard(manager_client, make_checkout, phone, cell):
+    make_checkout(phone=phone)
+    header, row = read_csv(manager_client.get("/checkouts/export.csv"))
+    assert dict(zip(header, row, strict=True))["Phone"] == cell

@@ -110,7 +110,7 @@ def test_a_bad_filter_is_a_400_that_names_the_field(owner_client):
     response = owner_client.get("/checkouts/", {"total_min": "lots", "created_after": "yesterday"})
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Enter a number." in html and "Enter a date (2026-11-01)" in html
+    assert "Total from: enter a number." in html and "Abandoned from: enter a date (2026-11-01)" in html
 
 
 @pytest.mark.parametrize(("sort", "attribute"), [("-total", "total"), ("total", "total"), ("-updated", "updated_at")])

@@ -64,8 +64,8 @@ class CheckoutAction:
     method: str = "get"
     unavailable: Callable[[Any], str] | None = None
     confirm: Confirmation | None = None
-    # Kept under Django's DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) with the form's other fields.
-    max_rows: int = 900
+    # The most ids one form sends (the documented maximum of a selection).
+    max_rows: int = 1000
     takes_filter: bool = False
     # The action's own view answers a POST without `confirm=yes` with the confirmation page
     # (checkouts.views.bulk.confirmation_page), so the list posts to it directly.

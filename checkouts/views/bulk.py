@@ -24,9 +24,9 @@ from .base import DashboardMixin, filled, is_htmx, safe_next, vary_on_htmx
 
 # The confirmation page names this many of the selected buyers.
 PREVIEW_ROWS = 8
-# Ids one form may carry: Django refuses a POST of more than DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000)
-# fields. Bigger selections go by filter ("all matching").
-FORM_MAX_IDS = 900
+# Ids one form may carry: the documented maximum of a selection (DATA_UPLOAD_MAX_NUMBER_FIELDS
+# leaves room for it). Bigger selections go by filter ("all matching").
+FORM_MAX_IDS = 1000
 
 
 class SelectionError(Exception):

@@ -118,6 +118,11 @@ ACTIONS = {
     "automations:active": lambda w: (reverse("automations:active", args=[w.automation.pk]), {"active": "on"}),
     "webhooks:rotate-secret": lambda w: (reverse("webhooks:rotate-secret", args=[w.endpoint.pk]), {}),
     "checkouts:export": lambda w: ("/checkouts/export.csv", {"ids": [w.checkout.pk]}),
+    # The bulk confirmation names the selected buyers and frames the email that would go out.
+    "checkouts:bulk_confirm": lambda w: (
+        "/checkouts/bulk/confirm/",
+        {"ids": [w.checkout.pk], "action": "automations:recovery_email_bulk", "back": "/checkouts/"},
+    ),
 }
 # Not pages: JSON APIs (JSON-encoded, served as application/json with nosniff, checked below),
 # probes, and actions that only destroy, sign out or talk to another server.

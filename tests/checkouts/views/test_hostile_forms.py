@@ -5,7 +5,7 @@ from django.core import mail
 
 from automations.models import Automation
 from checkouts.models import AbandonedCheckout
-from checkouts.services.bulk import BULK_MAX_IDS
+from checkouts.views.bulk import FORM_MAX_IDS
 from tests.automations.helpers import abandon, after, dispatch_at, email_step, only_automation
 from tests.checkouts.views.test_settings import STORE_FORM
 from tests.factories import AbandonedCheckoutFactory
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_bulk_form_with_the_documented_1000_ids_reaches_the_confirmation(store, manager_client):
     """Django's DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) used to refuse it with a bare 400."""
-    rows = AbandonedCheckout.objects.bulk_create(AbandonedCheckoutFactory.build_batch(BULK_MAX_IDS, store=store))
+    rows = AbandonedCheckout.objects.bulk_create(AbandonedCheckoutFactory.build_batch(FORM_MAX_IDS, store=store))
 
     response = manager_client.post(
         "/checkouts/bulk/delete/", {"ids": [str(ac.pk) for ac in rows], "back": "/checkouts/"}
@@ -26,7 +26,7 @@ def test_a_bulk_form_with_the_documented_1000_ids_reaches_the_confirmation(store
 
 
 def test_a_bulk_form_with_1001_ids_gets_a_clear_message(store, manager_client):
-    ids = [str(ac.pk) for ac in AbandonedCheckoutFactory.build_batch(BULK_MAX_IDS + 1, store=store)]
+    ids = [str(ac.pk) for ac in AbandonedCheckoutFactory.build_batch(FORM_MAX_IDS + 1, store=store)]
 
     response = manager_client.post("/checkouts/bulk/delete/", {"ids": ids, "back": "/checkouts/"}, follow=True)
 
@@ -80,7 +80,7 @@ def test_a_store_name_saved_with_a_line_break_still_makes_safe_email_headers(sto
 
 
 def test_a_bulk_recovery_email_with_1001_ids_is_refused_with_a_message_not_cut_short(store, manager_client):
-    ids = [str(ac.pk) for ac in AbandonedCheckoutFactory.build_batch(BULK_MAX_IDS + 1, store=store)]
+    ids = [str(ac.pk) for ac in AbandonedCheckoutFactory.build_batch(FORM_MAX_IDS + 1, store=store)]
 
     response = manager_client.post("/checkouts/bulk/recovery-email/", {"ids": ids, "next": "/checkouts/"}, follow=True)
 

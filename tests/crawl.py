@@ -43,6 +43,7 @@ NOT_PAGES = {
     "checkouts:api_key_revoke",
     "checkouts:bulk_delete",
     "checkouts:bulk_anonymise",
+    "checkouts:bulk_confirm",
     "webhooks:rotate-secret",
     "webhooks:test",
     "webhooks:redeliver-failed",

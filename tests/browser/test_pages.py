@@ -107,12 +107,14 @@ def test_detail_confirmations_settings_members_and_api_keys(page, shoot, demo_us
 
     get_user_model().objects.create_user("sam", "sam@example.com", "pw-sam-12345")
     page.get_by_role("link", name="Members").click()
-    page.get_by_label("Username or email").fill("sam@example.com")
+    page.get_by_label("Email").fill("sam@example.com")
     page.get_by_label("Role", exact=True).select_option(label="Manager")
-    page.get_by_role("button", name="Add member").click()
-    page.get_by_text("sam can now open this store.").wait_for()
+    page.get_by_role("button", name="Send invitation").click()
+    page.get_by_text("Invitation sent to sam@example.com.").wait_for()
     shoot(page, "24-settings-members")
-    assert Membership.objects.get(user__username="sam").role == "MANAGER"
+    # Invited, not added: sam joins by opening the link (tests/browser/test_journeys.py walks it).
+    assert not Membership.objects.filter(user__username="sam").exists()
+    assert page.get_by_text("Pending invitations").is_visible()
 
     page.get_by_role("link", name="API keys").click()
     shoot(page, "25-settings-api-keys-empty")

@@ -111,6 +111,11 @@ class CheckoutData(models.Model):
         super().save(*args, **kwargs)
 
     @property
+    def holds_personal_data(self) -> bool:
+        """False once anonymised (or never given): there is nothing left to erase."""
+        return any(getattr(self, name) != blank for name, blank in self.PERSONAL_FIELDS.items())
+
+    @property
     def buyer_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 

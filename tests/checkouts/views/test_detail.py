@@ -176,3 +176,13 @@ def test_the_detail_shows_when_the_buyer_started_the_checkout(store, viewer_clie
     local = timezone.localtime(started, store.zone)
     assert f"Checkout started {local:%b} {local.day}, {local.year}" in html
     assert "Checkout started" not in viewer_client.get(f"/checkouts/{orphan.pk}/").content.decode()
+
+
+def test_an_anonymised_checkout_is_not_offered_anonymise_again(manager_client, make_checkout):
+    ac = make_checkout(buyer_email="ada@example.com", first_name="Ada")
+    assert "Anonymise buyer…" in manager_client.get(f"/checkouts/{ac.pk}/").content.decode()
+
+    manager_client.post(f"/checkouts/{ac.pk}/anonymise/")
+
+    html = manager_client.get(f"/checkouts/{ac.pk}/").content.decode()
+    assert "Anonymise buyer…" not in html and "no personal data is left to erase" in html

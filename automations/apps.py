@@ -24,5 +24,4 @@ class AutomationsConfig(AppConfig):
         )
         hooks.buyer_erasing.connect(receivers.on_buyer_erasing, dispatch_uid="automations")
         hooks.store_created.connect(receivers.on_store_created, dispatch_uid="automations")
-        hooks.demo_history_written.connect(receivers.on_demo_history_written, dispatch_uid="automations")
         register_dashboard()

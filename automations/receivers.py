@@ -5,7 +5,6 @@ Each receiver runs inside the lifecycle's own transaction.
 
 from checkouts.models import AbandonedCheckout, Store
 
-from .demo import demo_history_record
 from .models import Reason
 from .services import automation_create_default, automations_schedule, scheduled_steps_cancel, scheduled_steps_orphan
 from .services.erasure import buyer_address_records_erase, buyer_automation_records_erase
@@ -35,9 +34,3 @@ def on_buyer_erasing(sender, *, store: Store, email_key: str, **kwargs) -> dict[
 
 def on_store_created(sender, *, store: Store, **kwargs) -> None:
     automation_create_default(store=store)
-
-
-def on_demo_history_written(sender, *, store: Store, abandoned, activities, held_out, email_after, **kwargs) -> None:
-    demo_history_record(
-        store=store, abandoned=abandoned, activities=activities, held_out=held_out, email_after=email_after
-    )

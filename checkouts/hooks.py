@@ -23,8 +23,3 @@ abandoned_checkout_anonymising = Signal()
 buyer_erasing = Signal()
 # store: Store, just created (a new tenant gets its default automation from this).
 store_created = Signal()
-# store, abandoned: list[dict], activities: list[dict] (rows of the demo's history, as written),
-# held_out: set of abandoned checkout ids, email_after: timedelta (the automation's email step).
-# `seed_demo` wrote them in this transaction; receivers write the records their app would
-# have kept for that history (the automation's enrollments, steps, unsubscribes and emails).
-demo_history_written = Signal()

@@ -16,11 +16,11 @@ from django.utils import timezone
 from automations.messages.render import unsubscribe_token
 from automations.models import Automation, Notification, SentEmail, Task
 from automations.services.records import notification_create
-from checkouts import demo
 from checkouts.models import AbandonedCheckout, BulkJob, Membership, Store, WebhookDelivery
 from checkouts.services import api_key_create, bulk_job_create, invitation_create, store_create
 from checkouts.services.invitations import invitation_token
 from checkouts.webhooks.services import webhook_endpoint_create
+from config.demo import checkouts as demo
 
 # Query strings nobody should send, sent to every page: bad numbers, bad cursors, bad dates,
 # lone surrogates, a huge search, a hostile `next`, admin's own parameters gone wrong.

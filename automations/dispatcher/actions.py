@@ -26,8 +26,8 @@ from checkouts.models import AbandonedCheckout, Activity
 
 from .. import notify
 from ..messages import defaults
-from ..messages import render as messages
 from ..messages.mime import Message
+from ..messages.render import message_id_for, message_language, recovery_email, staff_text, step_template, text_message
 from ..models import AutomationStep, Notification, Reason, ScheduledStep, SendReceipt, SentEmail, Task
 from ..selectors import checkout_path
 
@@ -253,9 +253,9 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
         # One recovery email per checkout within the guard window, whoever sent the first.
         last = run.recently_emailed[ac.pk]
         return _not_done(step, Reason.RECENTLY_EMAILED, {**detail, "lastEmailedAt": last.isoformat()})
-    template = messages.step_template(step, messages.message_language(ac, ac.store))
+    template = step_template(step, message_language(ac, ac.store))
     try:
-        email = messages.recovery_email(abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key)
+        email = recovery_email(abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key)
     except TemplateSyntaxError as exc:
         return _not_done(step, Reason.TEMPLATE_ERROR, {**detail, "error": str(exc)[:200]})
     if not sent_before:
@@ -295,7 +295,7 @@ def _notify_buyer(run, scheduled, step, ac, detail) -> Outcome:
     if (ac.store_id, ac.email_key) in run.unsubscribed:
         return _not_done(step, Reason.OPTED_OUT, detail)
     try:
-        body = messages.text_message(abandoned_checkout=ac, store=ac.store, source=step.message)
+        body = text_message(abandoned_checkout=ac, store=ac.store, source=step.message)
     except TemplateSyntaxError as exc:
         return _not_done(step, Reason.TEMPLATE_ERROR, {**detail, "error": str(exc)[:200]})
     try:
@@ -311,7 +311,7 @@ def _notify_staff(run, scheduled, step, ac, detail) -> Outcome:
     if not members:
         return _not_done(step, Reason.NO_RECIPIENTS, detail)
     try:
-        text = messages.staff_text(abandoned_checkout=ac, store=ac.store, source=step.message)
+        text = staff_text(abandoned_checkout=ac, store=ac.store, source=step.message)
     except TemplateSyntaxError as exc:
         return _not_done(step, Reason.TEMPLATE_ERROR, {**detail, "error": str(exc)[:200]})
     link = checkout_path(ac.pk)
@@ -345,7 +345,7 @@ def _staff_email(run: StepRun, scheduled, ac, user, text: str, link: str) -> boo
     key = f"{scheduled.idempotency_key}-staff-{user.pk}"
     subject = f"[{ac.store.header_name}] {text}"[:300]
     body = f"{text}\n\nOpen the checkout: {settings.COMEBACK_PUBLIC_URL}{link}\n"
-    message_id = messages.message_id_for(key)
+    message_id = message_id_for(key)
     message = Message(
         subject=subject,
         body=body,
@@ -398,7 +398,7 @@ def _task_title(step: AutomationStep, ac: AbandonedCheckout) -> str:
     """The title with its variables filled in ("Call Ada"), plain text: escaped where shown."""
     source = step.task_title or defaults.TASK_TITLE
     try:
-        title = messages.staff_text(abandoned_checkout=ac, store=ac.store, source=source)
+        title = staff_text(abandoned_checkout=ac, store=ac.store, source=source)
     except TemplateSyntaxError:
         title = source  # saved before titles were checked: the words as typed beat no task
     return title[: Task._meta.get_field("title").max_length]

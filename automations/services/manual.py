@@ -16,7 +16,14 @@ from checkouts.models.privacy import email_digests
 from checkouts.services import activity_record
 
 from ..messages import defaults
-from ..messages import render as messages
+from ..messages.render import (
+    EmailTemplate,
+    RenderedEmail,
+    message_language,
+    pick_template,
+    recovery_email,
+    step_template,
+)
 from ..models import AutomationStep, Reason, SentEmail, Unsubscribe
 
 
@@ -74,7 +81,7 @@ def recovery_email_unavailable(abandoned_checkout: AbandonedCheckout) -> str:
     return blocked.message(abandoned_checkout.store.zone) if blocked else ""
 
 
-def store_email_template(*, store: Store, language: str) -> tuple[messages.EmailTemplate, AutomationStep | None]:
+def store_email_template(*, store: Store, language: str) -> tuple[EmailTemplate, AutomationStep | None]:
     """The words for a hand-sent email: the store's first email step (its oldest automation's),
     so what the merchant edited is what goes out; the built-in default if it has none."""
     step = (
@@ -84,19 +91,18 @@ def store_email_template(*, store: Store, language: str) -> tuple[messages.Email
         .first()
     )
     if step is not None:
-        return messages.step_template(step, language), step
+        return step_template(step, language), step
     translations = {
-        lang: messages.EmailTemplate(subject, body, lang)
-        for lang, (subject, body) in defaults.EMAIL_TRANSLATIONS.items()
+        lang: EmailTemplate(subject, body, lang) for lang, (subject, body) in defaults.EMAIL_TRANSLATIONS.items()
     }
-    default = messages.EmailTemplate(defaults.EMAIL_SUBJECT, defaults.EMAIL_BODY)
-    return messages.pick_template(default, translations, language), None
+    default = EmailTemplate(defaults.EMAIL_SUBJECT, defaults.EMAIL_BODY)
+    return pick_template(default, translations, language), None
 
 
-def recovery_email_preview(*, abandoned_checkout: AbandonedCheckout) -> messages.RenderedEmail:
+def recovery_email_preview(*, abandoned_checkout: AbandonedCheckout) -> RenderedEmail:
     store = abandoned_checkout.store
-    template, _ = store_email_template(store=store, language=messages.message_language(abandoned_checkout, store))
-    return messages.recovery_email(
+    template, _ = store_email_template(store=store, language=message_language(abandoned_checkout, store))
+    return recovery_email(
         abandoned_checkout=abandoned_checkout, store=store, template=template, idempotency_key="preview"
     )
 
@@ -135,12 +141,10 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
         if blocked:
             # Nothing was tried: no activity, so repeated clicks do not pile up in the timeline.
             return ManualSend(ManualResult.NOT_SENT, reason=blocked.reason, blocked=blocked)
-        template, _ = store_email_template(store=ac.store, language=messages.message_language(ac, ac.store))
+        template, _ = store_email_template(store=ac.store, language=message_language(ac, ac.store))
         key = f"manual-{ac.pk}-{uuid.uuid4().hex}"
         try:
-            email = messages.recovery_email(
-                abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key
-            )
+            email = recovery_email(abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key)
         except TemplateSyntaxError:
             return _not_sent(ac, Reason.TEMPLATE_ERROR, user)
         try:
@@ -187,13 +191,13 @@ def recovery_emails_send_bulk(*, store: Store, ids, user: AbstractBaseUser) -> d
 
 
 def test_email_send(
-    *, user: AbstractBaseUser, abandoned_checkout: AbandonedCheckout, template: messages.EmailTemplate
+    *, user: AbstractBaseUser, abandoned_checkout: AbandonedCheckout, template: EmailTemplate
 ) -> SentEmail:
     """The email as `abandoned_checkout`'s buyer would get it, sent to the merchant's own address
     (its unsubscribe link names that address, not the buyer's) and kept as a TEST email."""
     key = f"test-{uuid.uuid4().hex}"
     store = abandoned_checkout.store
-    email = messages.recovery_email(
+    email = recovery_email(
         abandoned_checkout=abandoned_checkout, store=store, template=template, idempotency_key=key, to=user.email
     )
     email.subject = f"[Test] {email.subject}"

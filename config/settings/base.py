@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "axes",
     "checkouts",
     "automations",
+    # The demo data (`seed_demo`): depends on both apps, so neither carries demo code.
+    "config.demo",
 ]
 
 MIDDLEWARE = [

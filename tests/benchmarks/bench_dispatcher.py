@@ -70,10 +70,10 @@ def bench_dispatcher(steps: int, batch_size: int) -> None:
     from automations.dispatcher.batch import process_batch
     from automations.models import ScheduledStep
     from automations.services import automations_schedule
-    from checkouts import demo
     from checkouts.models import AbandonedCheckout
     from checkouts.services import store_create
     from config.celery_app import startup_heap_freeze
+    from config.demo import checkouts as demo
     from tests.benchmarks.cpu import backend_cpu_seconds, backend_pid_of
 
     store = store_create(name="Bench Outfitters", storefront_url="https://bench.example.com")
@@ -134,8 +134,8 @@ def bench_dispatcher(steps: int, batch_size: int) -> None:
 def make_idle_checkouts(store, count: int) -> None:
     from django.utils import timezone
 
-    from checkouts import demo
     from checkouts.models import Checkout
+    from config.demo import checkouts as demo
 
     # Open, reachable checkouts idle past the store's hour, as the storefront left them.
     templates = demo._product_lines(store)

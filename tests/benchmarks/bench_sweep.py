@@ -31,10 +31,10 @@ def idle_checkouts_load(count: int) -> tuple:
     from django.db import connection
     from django.utils import timezone
 
-    from checkouts import demo
     from checkouts.bulk import copy_rows
     from checkouts.models import Checkout
     from checkouts.services import store_create
+    from config.demo import checkouts as demo
 
     if connection.vendor != "postgresql":
         sys.exit("Run this against PostgreSQL: set DATABASE_URL.")

@@ -13,9 +13,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from checkouts import demo
 from checkouts.models import Membership
 from checkouts.services import store_create
+from config.demo import checkouts as demo
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # between browser steps are ordinary blocking calls, which Django otherwise refuses there.

@@ -1,6 +1,6 @@
 """The automation's side of the demo's history (`seed_demo --automation-history`).
 
-`checkouts.demo` writes months of abandoned checkouts with the activities the store's
+`config.demo.checkouts` writes months of abandoned checkouts with the activities the store's
 automation logged on them: SCHEDULED, then an hour later the email, its reason for not going
 out, the holdout, or the recovery that cancelled it. This writes the rows the automation kept
 for the same history, its enrollments and scheduled steps (and the unsubscribes behind its
@@ -15,13 +15,20 @@ from collections.abc import Iterable
 from datetime import timedelta
 from uuid import UUID
 
+from automations.messages.render import message_language, recovery_email, step_template
+from automations.models import (
+    Automation,
+    AutomationStep,
+    Enrollment,
+    Reason,
+    ScheduledStep,
+    SentEmail,
+    Unsubscribe,
+)
+from automations.selectors import live_steps_prefetch
 from checkouts.bulk import insert_rows
 from checkouts.models import AbandonedCheckout, Activity, Store
 from checkouts.models.privacy import email_digest
-
-from .messages import render as messages
-from .models import Automation, AutomationStep, Enrollment, Reason, ScheduledStep, SentEmail, Unsubscribe
-from .selectors import live_steps_prefetch
 
 State = ScheduledStep.State
 Type = Activity.Type
@@ -143,10 +150,8 @@ def _sent_emails_record(*, store: Store, step: AutomationStep, sent: list[dict])
     records = []
     for activity in sent:
         ac = checkouts[activity["abandoned_checkout_id"]]
-        template = messages.step_template(step, messages.message_language(ac, store))
-        email = messages.recovery_email(
-            abandoned_checkout=ac, store=store, template=template, idempotency_key=f"demo-{ac.pk}"
-        )
+        template = step_template(step, message_language(ac, store))
+        email = recovery_email(abandoned_checkout=ac, store=store, template=template, idempotency_key=f"demo-{ac.pk}")
         records.append(
             email.sent_email(
                 store_id=store.pk, abandoned_checkout=ac, kind=SentEmail.Kind.AUTOMATION, sent_at=activity["created_at"]

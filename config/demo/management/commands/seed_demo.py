@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from checkouts import demo
 from checkouts.models import Membership
 from checkouts.services import store_create
+from config.demo import checkouts as demo
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105 - the documented demo login, created only by this command

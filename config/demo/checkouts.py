@@ -16,11 +16,12 @@ from itertools import islice
 from django.conf import settings
 from django.db import connection, transaction
 
-from . import hooks
-from .bulk import copy_rows
-from .models import AbandonedCheckout, Activity, Checkout, Store
-from .search_text import search_text_for
-from .wix import multi_currency_price
+from checkouts.bulk import copy_rows
+from checkouts.models import AbandonedCheckout, Activity, Checkout, Store
+from checkouts.search_text import search_text_for
+from checkouts.wix import multi_currency_price
+
+from .automations import demo_history_record
 
 STORES = [
     {"name": "Northwind Outfitters", "currency": "USD", "language": "en", "time_zone": "America/New_York"},
@@ -193,8 +194,8 @@ def generate(
 ) -> Generated:
     """Write `count` abandoned checkouts (with their checkouts and activities) for `store`.
 
-    With `automation_history`, the apps that keep records of that history (`hooks.demo_history_written`:
-    the automation's enrollments and steps) write them too, so its pages agree with the timelines.
+    With `automation_history`, the automation's records of that history (its enrollments, steps,
+    unsubscribes and newest emails) are written too, so its pages agree with the timelines.
     """
     templates = _product_lines(store)
     result = Generated()
@@ -222,8 +223,7 @@ def _write_chunk(store: Store, chunk: list[tuple], *, automation_history: bool, 
         _write(AbandonedCheckout, abandoned)
         _write(Activity, activities)
         if automation_history:
-            hooks.demo_history_written.send(
-                sender=Store,
+            demo_history_record(
                 store=store,
                 abandoned=abandoned,
                 activities=activities,

@@ -1,4 +1,5 @@
-"""The admin's checkout and activity lists, newest first per store: an index range instead of a sort."""
+"""The admin's lists newest first (abandoned checkouts of all stores, checkouts and activities per
+store): an index range instead of a sort."""
 
 from django.db import migrations, models
 
@@ -9,6 +10,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name="abandonedcheckout",
+            index=models.Index(
+                models.OrderBy(models.F("created_at"), descending=True),
+                models.OrderBy(models.F("id"), descending=True),
+                name="ac_created",
+            ),
+        ),
         migrations.AddIndex(
             model_name="activity",
             index=models.Index(

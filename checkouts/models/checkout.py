@@ -226,6 +226,8 @@ class AbandonedCheckout(CheckoutData):
         # Each index serves a list sort or filter; `id` is the keyset tie-breaker.
         indexes = [
             models.Index(F("store"), F("created_at").desc(), F("id").desc(), name="ac_store_created"),
+            # A superuser's admin list of every store (or a staff member's of several), newest first.
+            models.Index(F("created_at").desc(), F("id").desc(), name="ac_created"),
             models.Index(
                 F("store"), F("status"), F("created_at").desc(), F("id").desc(), name="ac_store_status_created"
             ),

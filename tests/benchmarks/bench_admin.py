@@ -150,6 +150,8 @@ def start_server(port: int) -> subprocess.Popen:
         # Names the server's PostgreSQL backend, so its CPU time can be read too.
         DATABASE_URL=f"{os.environ['DATABASE_URL']}?application_name={APP_NAME}",
         COMEBACK_ENCRYPTION_KEYS=BENCH_ENCRYPTION_KEY,
+        # One PostgreSQL backend for the whole run (its CPU is read by pid), as a pooled deployment holds it.
+        DATABASE_CONN_MAX_AGE="3600",
     )
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],

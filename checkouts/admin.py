@@ -76,6 +76,7 @@ class CheckoutAdmin(StoreScopedAdmin):
     exclude = ["line_items", *MONEY_FIELDS]
     list_defer = ("line_items", "applied_discounts", "vat_id")
     list_select_related = ["store"]
+    # The (store, created_at DESC, id DESC) index's order.
     ordering = ["-created_at", "-id"]
 
     subtotal_text, total_text, subtotal_converted_text, total_converted_text = PRICE_COLUMNS
@@ -218,6 +219,9 @@ class ActivityAdmin(StoreScopedAdmin):
     list_filter = [StoreListFilter, "type"]
     search_fields = ["=abandoned_checkout__id"]
     list_select_related = ["store", "abandoned_checkout"]
+    # The checkout column shows its buyer and date, not the JSON that makes its row wide.
+    list_defer = tuple(f"abandoned_checkout__{name}" for name in ("line_items", "applied_discounts", "vat_id"))
+    # The (store, created_at DESC, id DESC) index's order.
     ordering = ["-created_at", "-id"]
 
     # The timeline as the automations wrote it (one activity per step, the checkout's last

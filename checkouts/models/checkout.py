@@ -157,6 +157,8 @@ class Checkout(CheckoutData):
                 name="checkout_abandon_due",
             ),
             models.Index(fields=["store", "email_key", "completed_at"], name="checkout_store_email"),
+            # The admin's list, newest first: a page is an index range, never a sort of the store.
+            models.Index(F("store"), F("created_at").desc(), F("id").desc(), name="checkout_store_created"),
         ]
 
     def __str__(self) -> str:
@@ -224,6 +226,8 @@ class AbandonedCheckout(CheckoutData):
         # Each index serves a list sort or filter; `id` is the keyset tie-breaker.
         indexes = [
             models.Index(F("store"), F("created_at").desc(), F("id").desc(), name="ac_store_created"),
+            # A superuser's admin list of every store (or a staff member's of several), newest first.
+            models.Index(F("created_at").desc(), F("id").desc(), name="ac_created"),
             models.Index(
                 F("store"), F("status"), F("created_at").desc(), F("id").desc(), name="ac_store_status_created"
             ),
@@ -299,6 +303,8 @@ class Activity(models.Model):
             ),
             models.Index(fields=["abandoned_checkout", "type"], name="activity_checkout_type"),
             models.Index(fields=["store", "type", "created_at"], name="activity_store_type_created"),
+            # The admin's list, newest first, with or without a type filter on top.
+            models.Index(F("store"), F("created_at").desc(), F("id").desc(), name="activity_store_created"),
         ]
 
     def __str__(self) -> str:

@@ -1,9 +1,12 @@
 """The admin follows each person's role in each store, and never lets one store reach into another."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from automations.models import Automation, AutomationStep, Task
-from checkouts.models import AbandonedCheckout, Activity, Membership
+from checkouts.admin_scope import store_lookup
+from checkouts.models import AbandonedCheckout, Activity, Membership, Store, WebhookDelivery
 from tests.checkouts.admin_forms import form_data, staff
 from tests.checkouts.admin_world import build_world, change_url, list_url
 from tests.factories import MembershipFactory, UserFactory
@@ -174,3 +177,30 @@ def test_a_new_record_cannot_point_into_another_store(acme, globex):
     assert response.status_code == 200
     assert "store" in response.context["adminform"].form.errors
     assert not Task.objects.filter(title="Cross-store").exists()
+
+
+@pytest.mark.parametrize("superuser", [False, True])
+def test_every_list_holds_exactly_one_stores_rows(acme, globex, superuser):
+    """A store's owner, and a superuser filtered to that store, see all of its rows and none of another's."""
+    if superuser:
+        client, params = staff(None, None, "root", superuser=True), {"store": str(acme.store.pk)}
+    else:
+        client, params = staff(acme.store, Membership.Role.OWNER, "owner"), {}
+    for model in acme.objects:
+        lookup = store_lookup(model)
+        response = client.get(list_url(model), params if model is not Store else {})
+        shown = {row.pk for row in response.context["cl"].result_list}
+        mine = set(model.objects.filter(**{lookup: acme.store.pk}).values_list("pk", flat=True))
+        if superuser and model is Store:
+            mine |= {globex.store.pk}
+        assert shown == mine, model.__name__
+
+
+def test_the_delivery_list_compares_endpoint_ids_not_a_join_to_the_store(acme, globex):
+    client = staff(acme.store, Membership.Role.MANAGER, "manager")
+    with CaptureQueriesContext(connection) as queries:
+        shown = client.get(list_url(WebhookDelivery)).context["cl"].result_list
+    assert {row.endpoint_id for row in shown} == {acme.objects[WebhookDelivery].endpoint_id}
+    rows = [query["sql"] for query in queries.captured_queries if '"checkouts_webhookdelivery"' in query["sql"]]
+    assert rows
+    assert not [sql for sql in rows if '"checkouts_webhookendpoint"."store_id" IN' in sql]

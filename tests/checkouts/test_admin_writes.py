@@ -204,3 +204,13 @@ def test_past_the_exact_count_limit_the_list_still_pages(acme, monkeypatch):
     assert len(changelist.result_list) == rows
     # Beyond the limit the count is PostgreSQL's estimate (never below what was counted); SQLite counts.
     assert changelist.result_count >= 6
+
+
+def test_a_list_decrypts_no_secret(acme):
+    """Rows come without their own or their store's encrypted columns: no Fernet work per row."""
+    root = staff(None, None, "root", superuser=True)
+    checkout = root.get(list_url(AbandonedCheckout)).context["cl"].result_list[0]
+    assert "webhook_private_key" in checkout.store.get_deferred_fields()
+    endpoint = root.get(list_url(WebhookEndpoint)).context["cl"].result_list[0]
+    assert {"secret", "previous_secret"} <= endpoint.get_deferred_fields()
+    assert "webhook_private_key" in endpoint.store.get_deferred_fields()

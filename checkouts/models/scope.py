@@ -1,8 +1,12 @@
 """The one way a request narrows a tenant model to its store: `Model.objects.for_store(store)`."""
 
-from typing import Self
+from typing import TYPE_CHECKING, Self
+from uuid import UUID
 
 from django.db import models
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 class StoreScopedQuerySet(models.QuerySet):
@@ -15,5 +19,6 @@ class StoreScopedQuerySet(models.QuerySet):
 
     store_path = "store"
 
-    def for_store(self, store) -> Self:
+    def for_store(self, store: "Store | UUID") -> Self:
+        """The rows of `store` (a `Store` or its id) only."""
         return self.filter(**{self.store_path: store})

@@ -181,5 +181,5 @@ class BulkJobView(DashboardMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["job"] = get_object_or_404(BulkJob.objects.filter(store=self.store), pk=self.kwargs["pk"])
+        context["job"] = get_object_or_404(BulkJob.objects.for_store(self.store), pk=self.kwargs["pk"])
         return context

@@ -54,7 +54,7 @@ def read_selection(request: HttpRequest, *, store: Store, cap: int) -> Selection
     if request.POST.get("scope") == "all":
         query = request.POST.get("filter", "")
         params = filled(QueryDict(query))
-        filterset = AbandonedCheckoutFilter(params, queryset=base, request=request)
+        filterset = AbandonedCheckoutFilter(params, queryset=base, zone=store.zone)
         if not filterset.is_valid():
             raise SelectionError("The list's filters are not valid any more; apply them again.")
         _, keys = sort_keys(params.get("sort"))

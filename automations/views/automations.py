@@ -13,8 +13,9 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.generic import TemplateView
 
+from checkouts.models import Membership
 from checkouts.templatetags.dashboard import dashboard_language
-from checkouts.views.base import safe_next
+from checkouts.views.base import DashboardMixin, safe_next
 from checkouts.wix import format_money
 
 from .. import selectors, stats
@@ -24,7 +25,6 @@ from ..models import AutomationStep
 from ..services import automation_set_active
 from ..services.automations import automation_holdout_change_record
 from ..services.manual import test_email_send
-from .base import StoreView
 
 # The rendered email is shown in a sandboxed frame: emails carry inline styles (mail clients
 # need them), which the dashboard's own policy rightly forbids. This response may use them,
@@ -38,12 +38,15 @@ EMAIL_FRAME_CSP = {
 email_frame = [csp_override(EMAIL_FRAME_CSP), xframe_options_sameorigin]
 
 
-class AutomationMixin(StoreView):
+class AutomationMixin(DashboardMixin):
+    # Every member sees the automations; only a manager changes them.
+    write_role = Membership.Role.MANAGER
+
     def get_automation(self):
         return get_object_or_404(selectors.automations_for_store(store=self.store), pk=self.kwargs["pk"])
 
 
-class AutomationListView(StoreView, TemplateView):
+class AutomationListView(AutomationMixin, TemplateView):
     template_name = "automations/automation_list.html"
 
     def get_context_data(self, **kwargs):

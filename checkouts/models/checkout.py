@@ -177,10 +177,21 @@ class Checkout(CheckoutData):
 
 class AbandonedCheckoutQuerySet(StoreScopedQuerySet):
     def abandoned(self) -> "AbandonedCheckoutQuerySet":
-        return self.filter(status=AbandonedCheckout.Status.ABANDONED)
+        """Still waiting for the buyer: not recovered yet."""
+        return self.filter(self.abandoned_q())
 
     def recovered(self) -> "AbandonedCheckoutQuerySet":
-        return self.filter(status=AbandonedCheckout.Status.RECOVERED)
+        return self.filter(self.recovered_q())
+
+    # The same predicates as conditions, for an aggregate's `filter=` or for rows that reach
+    # their checkout through `via` ("abandoned_checkout__"): one spelling of each status test.
+    @staticmethod
+    def abandoned_q(via: str = "") -> Q:
+        return Q(**{f"{via}status": AbandonedCheckout.Status.ABANDONED})
+
+    @staticmethod
+    def recovered_q(via: str = "") -> Q:
+        return Q(**{f"{via}status": AbandonedCheckout.Status.RECOVERED})
 
 
 class AbandonedCheckout(CheckoutData):

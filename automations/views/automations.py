@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template import TemplateSyntaxError
@@ -22,8 +21,7 @@ from .. import selectors, stats
 from ..forms import AutomationForm, StepFormSet, TranslationFormSet, new_step_initial
 from ..messages import render as rendering
 from ..models import AutomationStep
-from ..services import automation_set_active
-from ..services.automations import automation_holdout_change_record
+from ..services import automation_save, automation_set_active, step_translations_save
 from ..services.manual import test_email_send
 
 # The rendered email is shown in a sandboxed frame: emails carry inline styles (mail clients
@@ -89,19 +87,10 @@ class AutomationFormView(AutomationMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form, steps=steps))
 
     def post(self, request, *args, **kwargs):
-        existing = self.get_object()
-        holdout_before = existing.holdout_percent if existing is not None else None
         form, steps = self.forms(request.POST)
         if not (form.is_valid() and steps.is_valid()):
             return self.render_to_response(self.get_context_data(form=form, steps=steps), status=400)
-        with transaction.atomic():
-            automation = form.save(commit=False)
-            automation.store = self.store
-            automation.save()
-            if holdout_before is not None:
-                automation_holdout_change_record(automation=automation, before=holdout_before)
-            steps.instance = automation
-            steps.save()
+        automation = automation_save(store=self.store, form=form, steps=steps)
         messages.success(request, f"Saved “{automation.name}”.")
         return redirect("automations:detail", pk=automation.pk)
 
@@ -292,6 +281,6 @@ class StepTranslationsView(AutomationMixin, TemplateView):
         if not formset.is_valid():
             context = self.get_context_data(automation=automation, step=step, formset=formset)
             return self.render_to_response(context, status=400)
-        formset.save()
+        step_translations_save(translations=formset)
         messages.success(request, "Translations saved.")
         return redirect("automations:detail", pk=automation.pk)

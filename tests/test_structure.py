@@ -64,6 +64,17 @@ def test_no_view_filters_a_tenant_model_by_store_itself(path):
     assert not found, f"{path.relative_to(ROOT)} filters by store by hand on lines {found}: use for_store or a selector"
 
 
+def test_one_mixin_decides_which_role_a_request_needs():
+    # Pages configure `min_role` / `write_role`; none brings its own rule.
+    rules = [
+        str(path.relative_to(ROOT))
+        for path in [*view_files(), ROOT / "checkouts/views/base.py", ROOT / "checkouts/tenancy.py"]
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef) and node.name in ("get_min_role", "get_write_role")
+    ]
+    assert sorted(set(rules)) == ["checkouts/views/base.py"]
+
+
 @pytest.mark.parametrize(
     "snippet",
     [

@@ -33,6 +33,8 @@ CURSOR_SALT = "webhooks.delivery-log"
 
 
 class WebhooksMixin(DashboardMixin):
+    """The webhook pages: managers and owners, for reading and writing alike."""
+
     min_role = Membership.Role.MANAGER
 
     @cached_property

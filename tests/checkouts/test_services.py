@@ -274,6 +274,7 @@ def test_the_destructive_services_need_the_store_named(abandoned):
         abandoned_checkout_anonymise(abandoned_checkout_id=abandoned.pk)
     assert AbandonedCheckout.objects.get().buyer_email
 
+
 def test_anonymise_removes_the_buyer_everywhere(abandoned):
     activity_record(abandoned_checkout_id=abandoned.pk, type="EMAIL_SENT", detail={"to": "ada@example.com"})
     assert abandoned_checkout_anonymise(abandoned_checkout_id=abandoned.pk, store=abandoned.store)

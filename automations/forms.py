@@ -73,7 +73,7 @@ class StepForm(forms.ModelForm):
 
     def __init__(self, *args, store: Store, **kwargs):
         super().__init__(*args, **kwargs)
-        members = Membership.objects.filter(store=store).select_related("user").order_by("user__username")
+        members = Membership.objects.for_store(store).select_related("user").order_by("user__username")
         self.fields["notify_members"].queryset = members
         self.fields["task_assignee"].queryset = members
         label = lambda m: m.user.get_full_name() or m.user.get_username()  # noqa: E731
@@ -212,5 +212,5 @@ class TaskAssignForm(forms.Form):
 
     def __init__(self, *args, store: Store, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = Membership.objects.filter(store=store).select_related("user")
+        self.fields["assignee"].queryset = Membership.objects.for_store(store).select_related("user")
         self.fields["assignee"].label_from_instance = lambda m: m.user.get_full_name() or m.user.get_username()

@@ -26,6 +26,8 @@ from .models import (
 
 # The bell says "99+" rather than counting a backlog of thousands.
 UNREAD_CAP = 99
+# An enrollment or step whose checkout came back.
+RECOVERED = AbandonedCheckout.objects.recovered_q(via="abandoned_checkout__")
 
 
 def checkout_path(abandoned_checkout_id: UUID) -> str:
@@ -65,7 +67,7 @@ def automation_counts(*, store: Store) -> dict[int, AutomationCounts]:
     enrolled = (
         Enrollment.objects.filter(store=store)
         .values("automation_id")
-        .annotate(scheduled=Count("id"), recovered=Count("id", filter=Q(abandoned_checkout__status="RECOVERED")))
+        .annotate(scheduled=Count("id"), recovered=Count("id", filter=RECOVERED))
         .order_by()
     )
     for row in enrolled:
@@ -108,8 +110,8 @@ def holdout_groups(*, automation: Automation) -> tuple[GroupOutcome, GroupOutcom
         .values("holdout")
         .annotate(
             checkouts=Count("id"),
-            recovered=Count("id", filter=Q(abandoned_checkout__status="RECOVERED")),
-            value=Sum("abandoned_checkout__total", filter=Q(abandoned_checkout__status="RECOVERED")),
+            recovered=Count("id", filter=RECOVERED),
+            value=Sum("abandoned_checkout__total", filter=RECOVERED),
         )
         .order_by()
     }

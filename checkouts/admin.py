@@ -173,12 +173,14 @@ class AbandonedCheckoutAdmin(StoreScopedAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    # store=None on purpose in the four calls below: the admin's queryset is already scoped
+    # to the stores this user may change (StoreScopedAdmin), and a superuser acts across stores.
     def delete_model(self, request, obj):
-        abandoned_checkout_delete(abandoned_checkout_id=obj.pk)
+        abandoned_checkout_delete(abandoned_checkout_id=obj.pk, store=None)
 
     def delete_queryset(self, request, queryset):
         for pk in queryset.values_list("pk", flat=True):
-            abandoned_checkout_delete(abandoned_checkout_id=pk)
+            abandoned_checkout_delete(abandoned_checkout_id=pk, store=None)
 
     @admin.action(
         description="Mark as recovered (sends the recovered webhook, stops the automations)",
@@ -195,14 +197,16 @@ class AbandonedCheckoutAdmin(StoreScopedAdmin):
     )
     def delete_with_event(self, request, queryset):
         deleted = sum(
-            abandoned_checkout_delete(abandoned_checkout_id=pk) for pk in queryset.values_list("pk", flat=True)
+            abandoned_checkout_delete(abandoned_checkout_id=pk, store=None)
+            for pk in queryset.values_list("pk", flat=True)
         )
         self.message_user(request, f"Deleted {deleted} abandoned checkout(s).", messages.SUCCESS)
 
     @admin.action(description="Anonymise the selected buyers (GDPR erasure)", permissions=["change"])
     def anonymise(self, request, queryset):
         done = sum(
-            abandoned_checkout_anonymise(abandoned_checkout_id=pk) for pk in queryset.values_list("pk", flat=True)
+            abandoned_checkout_anonymise(abandoned_checkout_id=pk, store=None)
+            for pk in queryset.values_list("pk", flat=True)
         )
         self.message_user(request, f"Anonymised {done} abandoned checkout(s).", messages.SUCCESS)
 

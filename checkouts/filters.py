@@ -4,13 +4,14 @@ Every filter maps onto an index (see AbandonedCheckout.Meta.indexes) or an EXIST
 the activity index, so a filtered page in a large store stays a bounded index walk.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django_filters.rest_framework import DjangoFilterBackend
 
 from .models import AbandonedCheckout, Activity
 from .pagination import SortKey, with_tiebreaker
@@ -63,15 +64,11 @@ class DateBoundFilter(django_filters.Filter):
         if value is None:
             return qs
         if isinstance(value, datetime):
-            moment = value if timezone.is_aware(value) else timezone.make_aware(value, self._zone())
+            moment = value if timezone.is_aware(value) else timezone.make_aware(value, self.parent.zone)
             return qs.filter(**{f"{self.field_name}__{'lte' if self.end else 'gte'}": moment})
         day: date = value + timedelta(days=1) if self.end else value
-        moment = datetime.combine(day, time.min, tzinfo=self._zone())
+        moment = datetime.combine(day, time.min, tzinfo=self.parent.zone)
         return qs.filter(**{f"{self.field_name}__{'lt' if self.end else 'gte'}": moment})
-
-    def _zone(self):
-        store = getattr(self.parent.request, "store", None) if self.parent else None
-        return store.zone if store is not None else timezone.get_current_timezone()
 
 
 class StrictBooleanField(forms.Field):
@@ -138,6 +135,13 @@ class AbandonedCheckoutFilter(django_filters.FilterSet):
         fields = []
         form = FilterForm
 
+    def __init__(self, data=None, queryset=None, *, zone: tzinfo, request=None, prefix=None):
+        # The store's time zone turns a day ("2026-11-01", "today") into moments. It is
+        # required, not read off the request, so a caller without a store fails here instead
+        # of silently filtering in the server's time zone.
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        self.zone = zone
+
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         if self.form.cleaned_data.get("period") in PERIODS:
             # A preset wins over dates left in the URL from an earlier custom range.
@@ -148,9 +152,7 @@ class AbandonedCheckoutFilter(django_filters.FilterSet):
     def filter_period(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         if value not in PERIODS:
             return qs
-        store = getattr(self.request, "store", None)
-        zone = store.zone if store is not None else timezone.get_current_timezone()
-        return qs.filter(created_at__gte=period_start(value, zone=zone))
+        return qs.filter(created_at__gte=period_start(value, zone=self.zone))
 
     def filter_currency(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return qs.filter(currency=value.upper()) if value else qs
@@ -206,3 +208,10 @@ def sort_keys(sort: str | None) -> tuple[str, list[SortKey]]:
         name = DEFAULT_ORDERING
     descending = name.startswith("-")
     return name, with_tiebreaker([SortKey(ORDERINGS[name.lstrip("-")], descending)])
+
+
+class StoreFilterBackend(DjangoFilterBackend):
+    """The API's filter backend: the FilterSet gets the time zone of the API key's store."""
+
+    def get_filterset_kwargs(self, request, queryset, view) -> dict:
+        return {**super().get_filterset_kwargs(request, queryset, view), "zone": view.store.zone}

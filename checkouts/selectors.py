@@ -9,7 +9,7 @@ from uuid import UUID
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, DecimalField, Exists, OuterRef, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Exists, OuterRef, Prefetch, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -157,12 +157,12 @@ def overview_figures(*, store: Store, start: datetime, end: datetime) -> Overvie
     """
     zero = Value(Decimal(0), output_field=DecimalField())
     cohort = abandoned_checkouts_for_store(store=store).filter(created_at__gte=start, created_at__lt=end)
-    recovered = Q(status=AbandonedCheckout.Status.RECOVERED)
+    recovered = AbandonedCheckout.objects.recovered_q()
     with _without_jit():
         totals = cohort.aggregate(
             abandoned_count=Count("*"),
             abandoned_value=Coalesce(Sum("total"), zero),
-            recoverable_value=Coalesce(Sum("total", filter=Q(status=AbandonedCheckout.Status.ABANDONED)), zero),
+            recoverable_value=Coalesce(Sum("total", filter=AbandonedCheckout.objects.abandoned_q()), zero),
             recovered_count=Count("created_at", filter=recovered),
             recovered_value=Coalesce(Sum("total", filter=recovered), zero),
         )
@@ -205,7 +205,7 @@ def overview_daily(*, store: Store, start: datetime, end: datetime) -> list[Dail
         .values("day")
         .annotate(
             abandoned=Sum("total"),
-            recovered=Sum("total", filter=Q(status=AbandonedCheckout.Status.RECOVERED)),
+            recovered=Sum("total", filter=AbandonedCheckout.objects.recovered_q()),
             count=Count("*"),
         )
         .order_by("day")
@@ -410,8 +410,8 @@ def abandoned_checkout_totals(
     queryset = abandoned_checkouts_for_store(store=store).filter(created_at__gte=start, created_at__lt=end)
     if statuses:
         queryset = queryset.filter(status__in=statuses)
-    abandoned = Q(status=AbandonedCheckout.Status.ABANDONED)
-    recovered = Q(status=AbandonedCheckout.Status.RECOVERED)
+    abandoned = AbandonedCheckout.objects.abandoned_q()
+    recovered = AbandonedCheckout.objects.recovered_q()
     return queryset.aggregate(
         recoverable_value=Sum("total", filter=abandoned, default=Decimal(0)),
         recoverable_count=Count("id", filter=abandoned),

@@ -44,31 +44,3 @@ class CurrentStoreMiddleware:
             request.membership = current_membership(request)
             request.store = request.membership.store if request.membership else None
         return self.get_response(request)
-
-
-class StoreRequiredMixin:
-    """For dashboard views: signed in, a member of the current store, with at least `min_role`.
-
-    Sets `self.store` and `self.membership`. Every queryset the view uses must start from
-    `self.store`, so another store's object is a 404, never a leak.
-    """
-
-    min_role: str = Membership.Role.VIEWER
-
-    def get_min_role(self) -> str:
-        return self.min_role
-
-    def dispatch(self, request, *args, **kwargs):
-        from django.contrib.auth.views import redirect_to_login
-        from django.core.exceptions import PermissionDenied
-
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        membership = getattr(request, "membership", None)
-        if membership is None:
-            raise PermissionDenied("You are not a member of any store yet. Ask a store owner to invite you.")
-        if not membership.allows(self.get_min_role()):
-            raise PermissionDenied(f"This needs the {Membership.Role(self.get_min_role()).label} role or higher.")
-        self.membership = membership
-        self.store = membership.store
-        return super().dispatch(request, *args, **kwargs)

@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from checkouts.models import Membership, Store
 from checkouts.models.checkout import AMOUNT
+from checkouts.models.scope import StoreScopedQuerySet
 from checkouts.models.store import validate_language
 
 
-class AutomationQuerySet(models.QuerySet):
+class AutomationQuerySet(StoreScopedQuerySet):
     def active(self) -> "AutomationQuerySet":
         return self.filter(active=True)
 
@@ -56,6 +57,10 @@ class Automation(models.Model):
         return self.min_total is None or abandoned_checkout.total >= self.min_total
 
 
+class AutomationStepQuerySet(StoreScopedQuerySet):
+    store_path = "automation__store"
+
+
 class AutomationStep(models.Model):
     """One timed action of an automation. Removed steps are archived, not deleted, so the
     schedule already made from them still resolves with an activity."""
@@ -93,6 +98,8 @@ class AutomationStep(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = AutomationStepQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "id"]
         indexes = [models.Index(fields=["automation", "archived", "position"], name="step_automation_position")]
@@ -124,6 +131,10 @@ class AutomationStep(models.Model):
         return f"{self.delay_value} {unit[:-1] if self.delay_value == 1 else unit}"
 
 
+class StepTranslationQuerySet(StoreScopedQuerySet):
+    store_path = "step__automation__store"
+
+
 class StepTranslation(models.Model):
     """The email of a step in another language, used when the buyer's language matches."""
 
@@ -131,6 +142,8 @@ class StepTranslation(models.Model):
     language = models.CharField(max_length=16, validators=[validate_language], help_text="e.g. fr, de, pt-BR")
     subject = models.CharField(max_length=200)
     body = models.TextField()
+
+    objects = StepTranslationQuerySet.as_manager()
 
     class Meta:
         ordering = ["language"]
@@ -146,6 +159,10 @@ class StepTranslation(models.Model):
         super().save(*args, **kwargs)
 
 
+class HoldoutChangeQuerySet(StoreScopedQuerySet):
+    store_path = "automation__store"
+
+
 class HoldoutChange(models.Model):
     """The holdout share changed: the report explains a share that differs from today's
     setting ("holdout was 10% until Dec 1, 20% since")."""
@@ -154,6 +171,8 @@ class HoldoutChange(models.Model):
     before = models.PositiveSmallIntegerField()
     after = models.PositiveSmallIntegerField()
     changed_at = models.DateTimeField(default=timezone.now)
+
+    objects = HoldoutChangeQuerySet.as_manager()
 
     class Meta:
         ordering = ["changed_at", "id"]

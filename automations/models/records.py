@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from checkouts.models import AbandonedCheckout, Store
 from checkouts.models.privacy import email_digest
+from checkouts.models.scope import StoreScopedQuerySet
 
 from .schedule import ScheduledStep
 
@@ -41,6 +42,8 @@ class Task(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = StoreScopedQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -79,6 +82,8 @@ class Notification(models.Model):
     link = models.CharField(max_length=500, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = StoreScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -122,6 +127,8 @@ class Unsubscribe(models.Model):
     email_hash = models.CharField(max_length=64, editable=False)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.LINK)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = StoreScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "email_hash"], name="unsubscribe_once_per_store")]
@@ -167,6 +174,8 @@ class SentEmail(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     sent_at = models.DateTimeField(default=timezone.now)
+
+    objects = StoreScopedQuerySet.as_manager()
 
     class Meta:
         indexes = [

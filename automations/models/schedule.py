@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from checkouts.models import AbandonedCheckout, Activity, Store
+from checkouts.models.scope import StoreScopedQuerySet
 
 from .automation import Automation, AutomationStep
 
@@ -41,6 +42,8 @@ class Enrollment(models.Model):
     abandoned_checkout = models.ForeignKey(AbandonedCheckout, on_delete=models.CASCADE, related_name="+")
     holdout = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = StoreScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -88,6 +91,8 @@ class ScheduledStep(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StoreScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [

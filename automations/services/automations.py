@@ -1,6 +1,7 @@
 """Creating and changing automations and their steps."""
 
 from django.db import transaction
+from django.forms import BaseInlineFormSet, ModelForm
 
 from checkouts.models import Store
 
@@ -31,6 +32,39 @@ def automation_create_default(*, store: Store) -> Automation:
             ]
         )
     return automation
+
+
+def automation_save(*, store: Store, form: ModelForm, steps: BaseInlineFormSet) -> Automation:
+    """Create or update an automation of `store` and its steps from validated forms, in one
+    transaction, noting a changed holdout share in the same transaction.
+
+    The share before the change is read under the row's lock, so two saves racing each note
+    the change they made, not a stale one.
+    """
+    with transaction.atomic():
+        automation = form.save(commit=False)
+        automation.store = store
+        before = None
+        if automation.pk is not None:
+            before = (
+                Automation.objects.for_store(store)
+                .select_for_update()
+                .filter(pk=automation.pk)
+                .values_list("holdout_percent", flat=True)
+                .first()
+            )
+        automation.save()
+        if before is not None:
+            automation_holdout_change_record(automation=automation, before=before)
+        steps.instance = automation
+        steps.save()
+    return automation
+
+
+def step_translations_save(*, translations: BaseInlineFormSet) -> None:
+    """Save a step's validated translations formset: added, changed and removed languages together."""
+    with transaction.atomic():
+        translations.save()
 
 
 def automation_set_active(*, automation: Automation, active: bool) -> Automation:

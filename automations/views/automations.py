@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template import TemplateSyntaxError
@@ -13,18 +12,17 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.generic import TemplateView
 
+from checkouts.models import Membership
 from checkouts.templatetags.dashboard import dashboard_language
-from checkouts.views.base import safe_next
+from checkouts.views.base import DashboardMixin, safe_next
 from checkouts.wix import format_money
 
 from .. import selectors, stats
 from ..forms import AutomationForm, StepFormSet, TranslationFormSet, new_step_initial
 from ..messages import render as rendering
 from ..models import AutomationStep
-from ..services import automation_set_active
-from ..services.automations import automation_holdout_change_record
+from ..services import automation_save, automation_set_active, step_translations_save
 from ..services.manual import test_email_send
-from .base import StoreView
 
 # The rendered email is shown in a sandboxed frame: emails carry inline styles (mail clients
 # need them), which the dashboard's own policy rightly forbids. This response may use them,
@@ -38,12 +36,15 @@ EMAIL_FRAME_CSP = {
 email_frame = [csp_override(EMAIL_FRAME_CSP), xframe_options_sameorigin]
 
 
-class AutomationMixin(StoreView):
+class AutomationMixin(DashboardMixin):
+    # Every member sees the automations; only a manager changes them.
+    write_role = Membership.Role.MANAGER
+
     def get_automation(self):
         return get_object_or_404(selectors.automations_for_store(store=self.store), pk=self.kwargs["pk"])
 
 
-class AutomationListView(StoreView, TemplateView):
+class AutomationListView(AutomationMixin, TemplateView):
     template_name = "automations/automation_list.html"
 
     def get_context_data(self, **kwargs):
@@ -86,19 +87,10 @@ class AutomationFormView(AutomationMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form, steps=steps))
 
     def post(self, request, *args, **kwargs):
-        existing = self.get_object()
-        holdout_before = existing.holdout_percent if existing is not None else None
         form, steps = self.forms(request.POST)
         if not (form.is_valid() and steps.is_valid()):
             return self.render_to_response(self.get_context_data(form=form, steps=steps), status=400)
-        with transaction.atomic():
-            automation = form.save(commit=False)
-            automation.store = self.store
-            automation.save()
-            if holdout_before is not None:
-                automation_holdout_change_record(automation=automation, before=holdout_before)
-            steps.instance = automation
-            steps.save()
+        automation = automation_save(store=self.store, form=form, steps=steps)
         messages.success(request, f"Saved “{automation.name}”.")
         return redirect("automations:detail", pk=automation.pk)
 
@@ -289,6 +281,6 @@ class StepTranslationsView(AutomationMixin, TemplateView):
         if not formset.is_valid():
             context = self.get_context_data(automation=automation, step=step, formset=formset)
             return self.render_to_response(context, status=400)
-        formset.save()
+        step_translations_save(translations=formset)
         messages.success(request, "Translations saved.")
         return redirect("automations:detail", pk=automation.pk)

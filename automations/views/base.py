@@ -1,9 +1,7 @@
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from django.views.generic.base import ContextMixin
 
-from checkouts.models import Membership
 from checkouts.pagination import (
     BadCursor,
     SortKey,
@@ -13,23 +11,6 @@ from checkouts.pagination import (
     position_dumps,
     position_loads,
 )
-from checkouts.tenancy import StoreRequiredMixin
-
-
-class StoreView(StoreRequiredMixin, ContextMixin):
-    """Viewers read; the methods listed in `write_methods` need `write_role` (a manager by default)."""
-
-    write_role: str = Membership.Role.MANAGER
-    write_methods = ("POST",)
-
-    def get_min_role(self) -> str:
-        return self.write_role if self.request.method in self.write_methods else self.min_role
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["store"] = self.store
-        context["can_edit"] = self.membership.allows(self.write_role)
-        return context
 
 
 @dataclass

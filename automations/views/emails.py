@@ -7,15 +7,16 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from checkouts.pagination import SortKey
+from checkouts.views.base import DashboardMixin
 
 from .. import selectors
 from .automations import email_frame
-from .base import StoreView, keyset_pager
+from .base import keyset_pager
 
 PAGE_SIZE = 50
 
 
-class SentEmailListView(StoreView, TemplateView):
+class SentEmailListView(DashboardMixin, TemplateView):
     template_name = "automations/email_list.html"
 
     def get_context_data(self, **kwargs):
@@ -27,7 +28,7 @@ class SentEmailListView(StoreView, TemplateView):
         return context
 
 
-class SentEmailDetailView(StoreView, TemplateView):
+class SentEmailDetailView(DashboardMixin, TemplateView):
     template_name = "automations/email_detail.html"
 
     def get_context_data(self, **kwargs):
@@ -37,7 +38,7 @@ class SentEmailDetailView(StoreView, TemplateView):
 
 
 @method_decorator(email_frame, name="dispatch")
-class SentEmailHtmlView(StoreView, View):
+class SentEmailHtmlView(DashboardMixin, View):
     def get(self, request, *args, **kwargs):
         email = get_object_or_404(selectors.sent_emails_for_store(store=self.store), pk=self.kwargs["pk"])
         return HttpResponse(email.html_body or "<p>This email had no HTML part.</p>")

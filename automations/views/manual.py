@@ -15,7 +15,7 @@ from django.views.generic import TemplateView
 
 from checkouts.models import Membership
 from checkouts.selectors import abandoned_checkouts_for_store
-from checkouts.views.base import safe_next
+from checkouts.views.base import DashboardMixin, safe_next
 from config.wakeups import wake_up_publish
 
 from ..models import Reason
@@ -30,7 +30,6 @@ from ..services.manual import (
     recovery_emails_send_bulk,
 )
 from .automations import email_frame
-from .base import StoreView
 
 # Up to this many are sent while the merchant waits; a bigger selection goes to the worker.
 BULK_INLINE_LIMIT = 20
@@ -38,7 +37,7 @@ BULK_INLINE_LIMIT = 20
 BULK_MAX = 1000
 
 
-class RecoveryEmailView(StoreView, TemplateView):
+class RecoveryEmailView(DashboardMixin, TemplateView):
     template_name = "automations/recovery_email_confirm.html"
     min_role = Membership.Role.MANAGER
 
@@ -92,7 +91,7 @@ class RecoveryEmailHtmlView(RecoveryEmailView):
         return HttpResponse(recovery_email_preview(abandoned_checkout=self.get_checkout()).html)
 
 
-class RecoveryEmailBulkView(StoreView, View):
+class RecoveryEmailBulkView(DashboardMixin, View):
     min_role = Membership.Role.MANAGER
 
     def post(self, request, *args, **kwargs):

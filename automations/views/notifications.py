@@ -7,15 +7,16 @@ from django.views.generic import TemplateView
 
 from checkouts.models import Membership
 from checkouts.pagination import SortKey
+from checkouts.views.base import DashboardMixin
 
 from .. import selectors
 from ..services.records import notifications_mark_read
-from .base import StoreView, keyset_pager
+from .base import keyset_pager
 
 PAGE_SIZE = 50
 
 
-class NotificationMixin(StoreView):
+class NotificationMixin(DashboardMixin):
     # Everyone reads and clears their own notifications.
     write_role = Membership.Role.VIEWER
 
@@ -39,9 +40,7 @@ class NotificationsReadView(NotificationMixin, View):
 
 
 class NotificationOpenView(NotificationMixin, View):
-    """Follow a notification's link; following it marks it read."""
-
-    write_methods = ("GET", "POST")
+    """Follow a notification's link; following it marks it read (a write any member may do)."""
 
     def get(self, request, *args, **kwargs):
         notification = get_object_or_404(

@@ -8,12 +8,12 @@ from django.views.generic import TemplateView
 
 from checkouts.models import Membership
 from checkouts.pagination import SortKey
-from checkouts.views.base import safe_next
+from checkouts.views.base import DashboardMixin, safe_next
 
 from .. import selectors
 from ..forms import TaskAssignForm
 from ..services.records import task_assign, task_set_done
-from .base import StoreView, keyset_pager
+from .base import keyset_pager
 
 PAGE_SIZE = 50
 FILTERS = [("open", "Open"), ("mine", "Mine"), ("done", "Done"), ("all", "All")]
@@ -26,7 +26,7 @@ ORDERS = {
 }
 
 
-class TaskListView(StoreView, TemplateView):
+class TaskListView(DashboardMixin, TemplateView):
     template_name = "automations/task_list.html"
 
     def get_context_data(self, **kwargs):
@@ -48,7 +48,7 @@ class TaskListView(StoreView, TemplateView):
         return context
 
 
-class TaskActionMixin(StoreView):
+class TaskActionMixin(DashboardMixin):
     # Whoever works the tasks may close them, viewers included; reassigning is a manager's call.
     write_role = Membership.Role.VIEWER
 

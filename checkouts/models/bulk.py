@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .scope import StoreScopedQuerySet
 from .store import Store
 
 
@@ -43,6 +44,8 @@ class BulkJob(models.Model):
     # Touched after every chunk: the sweeper resumes a RUNNING job that has gone quiet.
     heartbeat_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StoreScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [

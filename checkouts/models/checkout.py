@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..search_text import search_text_for
+from .scope import StoreScopedQuerySet
 from .store import Store
 
 AMOUNT = {"max_digits": 20, "decimal_places": 4}
@@ -145,6 +146,8 @@ class Checkout(CheckoutData):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = StoreScopedQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["store", "external_id"], name="checkout_unique_external_id"),
@@ -174,12 +177,23 @@ class Checkout(CheckoutData):
         return self.last_activity_at + store.abandon_after
 
 
-class AbandonedCheckoutQuerySet(models.QuerySet):
+class AbandonedCheckoutQuerySet(StoreScopedQuerySet):
     def abandoned(self) -> "AbandonedCheckoutQuerySet":
-        return self.filter(status=AbandonedCheckout.Status.ABANDONED)
+        """Still waiting for the buyer: not recovered yet."""
+        return self.filter(self.abandoned_q())
 
     def recovered(self) -> "AbandonedCheckoutQuerySet":
-        return self.filter(status=AbandonedCheckout.Status.RECOVERED)
+        return self.filter(self.recovered_q())
+
+    # The same predicates as conditions, for an aggregate's `filter=` or for rows that reach
+    # their checkout through `via` ("abandoned_checkout__"): one spelling of each status test.
+    @staticmethod
+    def abandoned_q(via: str = "") -> Q:
+        return Q(**{f"{via}status": AbandonedCheckout.Status.ABANDONED})
+
+    @staticmethod
+    def recovered_q(via: str = "") -> Q:
+        return Q(**{f"{via}status": AbandonedCheckout.Status.RECOVERED})
 
 
 class AbandonedCheckout(CheckoutData):
@@ -280,6 +294,8 @@ class Activity(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = StoreScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "activities"
         constraints = [
@@ -319,6 +335,8 @@ class IngestedEvent(models.Model):
     body_hash = models.CharField(max_length=64)
     outcome = models.CharField(max_length=32)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = StoreScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [

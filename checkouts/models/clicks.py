@@ -3,6 +3,11 @@
 from django.db import models
 
 from .checkout import AbandonedCheckout
+from .scope import StoreScopedQuerySet
+
+
+class RecoveryLinkVisitQuerySet(StoreScopedQuerySet):
+    store_path = "abandoned_checkout__store"
 
 
 class RecoveryLinkVisit(models.Model):
@@ -18,6 +23,8 @@ class RecoveryLinkVisit(models.Model):
     )
     visitor = models.CharField(max_length=64, help_text="HMAC-SHA256 of the client address and user agent.")
     counted_at = models.DateTimeField()
+
+    objects = RecoveryLinkVisitQuerySet.as_manager()
 
     class Meta:
         constraints = [

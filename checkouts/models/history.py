@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .checkout import AbandonedCheckout
+from .scope import StoreScopedQuerySet
 from .store import Store
 
 
@@ -30,6 +31,8 @@ class TimelineEvent(models.Model):
     )
     actor_label = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = StoreScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [

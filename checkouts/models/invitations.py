@@ -6,13 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .scope import StoreScopedQuerySet
 from .store import Membership, Store
 
 
-class InvitationQuerySet(models.QuerySet):
-    def for_store(self, store: Store) -> "InvitationQuerySet":
-        return self.filter(store=store)
-
+class InvitationQuerySet(StoreScopedQuerySet):
     def open(self) -> "InvitationQuerySet":
         """Not accepted, not revoked, not expired: the link still works."""
         return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F
 from django.utils import timezone
 
+from .scope import StoreScopedQuerySet
 from .store import Store
 
 # Domain separation: the same SECRET_KEY signs sessions and tokens; this key only hashes addresses.
@@ -66,6 +67,8 @@ class ErasureRecord(models.Model):
         "unsubscribes": "Unsubscribes",
         "adminLogEntries": "Admin log entries",
     }
+
+    objects = StoreScopedQuerySet.as_manager()
 
     class Meta:
         indexes = [

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from ..encryption import EncryptedTextField
 from ..hosts import host_of, image_url_allowed, url_on_hosts, validate_hosts
+from .scope import StoreScopedQuerySet
 
 CURRENCIES = frozenset(list_currencies())
 
@@ -153,6 +154,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    objects = StoreScopedQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "store"], name="membership_one_per_user_and_store"),
@@ -166,7 +169,7 @@ class Membership(models.Model):
         return self.RANK[self.role] >= self.RANK[role]
 
 
-class ApiKeyQuerySet(models.QuerySet):
+class ApiKeyQuerySet(StoreScopedQuerySet):
     def active(self) -> "ApiKeyQuerySet":
         return self.filter(revoked_at__isnull=True)
 

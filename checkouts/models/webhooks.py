@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..encryption import EncryptedTextField
+from .scope import StoreScopedQuerySet
 from .store import Store
 
 
@@ -30,6 +31,8 @@ class WebhookEvent(models.Model):
     sequence = models.PositiveBigIntegerField(help_text="entityEventSequence: increases per entity.")
     payload = models.JSONField(help_text="The domain event body, exactly as delivered.")
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = StoreScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -89,6 +92,8 @@ class WebhookEndpoint(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    objects = StoreScopedQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
@@ -109,6 +114,10 @@ class WebhookEndpoint(models.Model):
         if self.previous_secret and self.previous_secret_expires_at and now < self.previous_secret_expires_at:
             secrets.append(self.previous_secret)
         return secrets
+
+
+class WebhookDeliveryQuerySet(StoreScopedQuerySet):
+    store_path = "endpoint__store"
 
 
 class WebhookDelivery(models.Model):
@@ -154,6 +163,8 @@ class WebhookDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = WebhookDeliveryQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "webhook deliveries"
         constraints = [
@@ -185,6 +196,10 @@ class WebhookDelivery(models.Model):
         return self.state in self.OPEN_STATES
 
 
+class WebhookAttemptQuerySet(StoreScopedQuerySet):
+    store_path = "delivery__endpoint__store"
+
+
 class WebhookAttempt(models.Model):
     """One try at sending a delivery, kept after a redelivery starts the delivery over."""
 
@@ -196,6 +211,8 @@ class WebhookAttempt(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True, default="")
     response = models.TextField(blank=True, default="")
+
+    objects = WebhookAttemptQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["delivery", "attempted_at"], name="webhook_attempt_delivery")]

@@ -295,14 +295,17 @@ def abandoned_checkouts_recover_for_order(*, store: Store, checkout: Checkout) -
 
 
 def _locked(*, abandoned_checkout_id: UUID, store: Store | None) -> AbandonedCheckout | None:
-    """The row under a lock (in the caller's transaction), or None if gone or another store's."""
+    """The row under a lock (in the caller's transaction), or None if gone or another store's.
+
+    `store=None` reaches every store's rows: only the admin, which scopes by itself, passes it.
+    """
     queryset = AbandonedCheckout.objects.select_for_update().select_related("store")
     if store is not None:
-        queryset = queryset.filter(store=store)
+        queryset = queryset.for_store(store)
     return queryset.filter(pk=abandoned_checkout_id).first()
 
 
-def abandoned_checkout_delete(*, abandoned_checkout_id: UUID, store: Store | None = None) -> bool:
+def abandoned_checkout_delete(*, abandoned_checkout_id: UUID, store: Store | None) -> bool:
     """Delete one abandoned checkout and write its `deleted` event. False if it was already gone."""
     with transaction.atomic():
         ac = _locked(abandoned_checkout_id=abandoned_checkout_id, store=store)
@@ -326,7 +329,7 @@ def abandoned_checkouts_delete(*, store: Store, ids: Iterable[UUID]) -> dict[UUI
 
 
 def abandoned_checkout_anonymise(
-    *, abandoned_checkout_id: UUID, store: Store | None = None, actor: AbstractBaseUser | None = None
+    *, abandoned_checkout_id: UUID, store: Store | None, actor: AbstractBaseUser | None = None
 ) -> bool:
     """Erase the buyer from one abandoned checkout: the row, its checkout, its activities and
     every outbox payload that carried it. The row itself stays, so the merchant's figures hold.

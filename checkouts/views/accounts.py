@@ -76,7 +76,7 @@ class StoreSwitchView(LoginRequiredMixin, View):
             store_id = UUID(request.POST.get("store", ""))
         except ValueError:
             store_id = None
-        membership = memberships_for_user(request.user).filter(store_id=store_id).first() if store_id else None
+        membership = memberships_for_user(request.user).for_store(store_id).first() if store_id else None
         if membership is None:
             raise Http404("You are not a member of that store.")
         store_choose(request, membership.store)

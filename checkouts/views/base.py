@@ -2,30 +2,56 @@
 
 from urllib.parse import urlsplit
 
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, QueryDict
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.generic.base import ContextMixin
 
 from ..models import Membership
-from ..tenancy import StoreRequiredMixin
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-class DashboardMixin(StoreRequiredMixin):
-    """`min_role` guards every request; `write_role`, when set, guards the unsafe methods.
+class DashboardMixin(ContextMixin):
+    """Every dashboard page: signed in, a member of the current store, with the role the method needs.
 
-    A page a viewer may look at but only a manager may change (the store settings) sets
-    `min_role = VIEWER, write_role = MANAGER`.
+    One rule for roles: reading (GET, HEAD, OPTIONS) needs `min_role`; any other method needs
+    `write_role`, which is `min_role` unless set. A page a viewer may look at but only a
+    manager may change (the store settings, the automations) sets `write_role = MANAGER`.
+
+    Sets `self.store` and `self.membership`. Every queryset the view uses starts from
+    `self.store` (a selector or `Model.objects.for_store`), so another store's object is a
+    404, never a leak.
     """
 
-    min_role = Membership.Role.VIEWER
+    min_role: str = Membership.Role.VIEWER
     write_role: str | None = None
 
+    def get_write_role(self) -> str:
+        return self.write_role or self.min_role
+
     def get_min_role(self) -> str:
-        if self.write_role and self.request.method not in SAFE_METHODS:
-            return self.write_role
-        return self.min_role
+        return self.min_role if self.request.method in SAFE_METHODS else self.get_write_role()
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        membership = getattr(request, "membership", None)
+        if membership is None:
+            raise PermissionDenied("You are not a member of any store yet. Ask a store owner to invite you.")
+        if not membership.allows(self.get_min_role()):
+            raise PermissionDenied(f"This needs the {Membership.Role(self.get_min_role()).label} role or higher.")
+        self.membership = membership
+        self.store = membership.store
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["store"] = self.store
+        context["can_edit"] = self.membership.allows(self.get_write_role())
+        return context
 
 
 def safe_next(request: HttpRequest, target: str | None, *, default: str, under: str = "/") -> str:

@@ -54,7 +54,7 @@ def read_selection(request: HttpRequest, *, store: Store, cap: int) -> Selection
     if request.POST.get("scope") == "all":
         query = request.POST.get("filter", "")
         params = filled(QueryDict(query))
-        filterset = AbandonedCheckoutFilter(params, queryset=base, request=request)
+        filterset = AbandonedCheckoutFilter(params, queryset=base, zone=store.zone)
         if not filterset.is_valid():
             raise SelectionError("The list's filters are not valid any more; apply them again.")
         _, keys = sort_keys(params.get("sort"))
@@ -181,5 +181,5 @@ class BulkJobView(DashboardMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["job"] = get_object_or_404(BulkJob.objects.filter(store=self.store), pk=self.kwargs["pk"])
+        context["job"] = get_object_or_404(BulkJob.objects.for_store(self.store), pk=self.kwargs["pk"])
         return context

@@ -92,7 +92,7 @@ class CheckoutListView(DashboardMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         params = filled(self.request.GET)
         queryset = abandoned_checkouts_for_list(store=self.store)
-        filterset = AbandonedCheckoutFilter(params, queryset=queryset, request=self.request)
+        filterset = AbandonedCheckoutFilter(params, queryset=queryset, zone=self.store.zone)
         self.filter_errors = {} if filterset.is_valid() else filterset.errors
         sort, keys = sort_keys(params.get("sort"))
         limit = page_size(params)

@@ -29,7 +29,7 @@ class CheckoutExportView(DashboardMixin, View):
 
     def get(self, request, *args, **kwargs):
         queryset = abandoned_checkouts_for_store(store=self.store)
-        filterset = AbandonedCheckoutFilter(filled(request.GET), queryset=queryset, request=request)
+        filterset = AbandonedCheckoutFilter(filled(request.GET), queryset=queryset, zone=self.store.zone)
         if not filterset.is_valid():
             errors = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in filterset.errors.items())
             return HttpResponse(f"Invalid filter. {errors}", status=400, content_type="text/plain; charset=utf-8")

@@ -25,7 +25,7 @@ class PrivacyView(DashboardMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context.setdefault("form", BuyerEraseForm())
         context["records"] = list(
-            ErasureRecord.objects.filter(store=self.store)
+            ErasureRecord.objects.for_store(self.store)
             .select_related("actor")
             .order_by("-erased_at", "-id")[:RECORDS_SHOWN]
         )

@@ -56,7 +56,7 @@ class MembersView(DashboardMixin, TemplateView):
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        members = list(Membership.objects.filter(store=self.store).select_related("user").order_by("user__username"))
+        members = list(Membership.objects.for_store(self.store).select_related("user").order_by("user__username"))
         invitations = list(Invitation.objects.for_store(self.store).open().select_related("invited_by"))
         context.setdefault("form", InvitationForm(store=self.store))
         context.update(
@@ -99,9 +99,7 @@ class _MemberMixin(DashboardMixin):
     http_method_names = ["post"]
 
     def get_member(self) -> Membership:
-        return get_object_or_404(
-            Membership.objects.filter(store=self.store).select_related("user"), pk=self.kwargs["pk"]
-        )
+        return get_object_or_404(Membership.objects.for_store(self.store).select_related("user"), pk=self.kwargs["pk"])
 
 
 class MemberChangeView(_MemberMixin, View):
@@ -141,7 +139,7 @@ class ApiKeysView(DashboardMixin, TemplateView):
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.setdefault("form", ApiKeyForm())
-        context["keys"] = list(ApiKey.objects.filter(store=self.store).select_related("created_by"))
+        context["keys"] = list(ApiKey.objects.for_store(self.store).select_related("created_by"))
         return context
 
     def post(self, request, *args, **kwargs):
@@ -165,7 +163,7 @@ class ApiKeyRevokeView(DashboardMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
-        key = get_object_or_404(ApiKey.objects.filter(store=self.store), pk=self.kwargs["pk"])
+        key = get_object_or_404(ApiKey.objects.for_store(self.store), pk=self.kwargs["pk"])
         api_key_revoke(api_key=key)
         messages.success(request, f"Revoked the key “{key.name}”. Apps using it are refused from now on.")
         return redirect("checkouts:api_keys")

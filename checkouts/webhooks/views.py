@@ -14,7 +14,7 @@ from django.views.generic import FormView, TemplateView, View
 
 from ..models import Membership, WebhookDelivery, WebhookEndpoint
 from ..pagination import BadCursor, SortKey, cursor_dumps, cursor_loads, keyset_page, position_dumps, position_loads
-from ..tenancy import StoreRequiredMixin
+from ..views.base import DashboardMixin
 from .forms import DeliveryFilterForm, EndpointForm
 from .selectors import webhook_deliveries_for_endpoint, webhook_endpoints_for_store
 from .services import (
@@ -32,7 +32,9 @@ LOG_KEYS = [SortKey("id", descending=True)]
 CURSOR_SALT = "webhooks.delivery-log"
 
 
-class WebhooksMixin(StoreRequiredMixin):
+class WebhooksMixin(DashboardMixin):
+    """The webhook pages: managers and owners, for reading and writing alike."""
+
     min_role = Membership.Role.MANAGER
 
     @cached_property

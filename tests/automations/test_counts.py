@@ -24,7 +24,7 @@ def test_the_counters_add_up_after_a_checkout_and_a_step_are_deleted(client, sto
     third = email_step(automation, position=3, delay_value=2, delay_unit="DAYS")
     first, *_ = abandon(store, 3)
     dispatch_at(after(hours=1))
-    abandoned_checkout_delete(abandoned_checkout_id=first.pk)
+    abandoned_checkout_delete(abandoned_checkout_id=first.pk, store=store)
     AutomationStep.objects.filter(pk=third.pk).delete()  # the admin can delete a step outright
 
     counts = automation_counts(store=store)[automation.pk]

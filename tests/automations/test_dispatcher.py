@@ -180,7 +180,7 @@ def test_a_step_claimed_before_the_recovery_is_skipped_as_recovered(store, autom
 def test_a_deleted_checkout_leaves_its_steps_skipped(store, automation):
     email_step(automation)
     (ac,) = abandon(store)
-    abandoned_checkout_delete(abandoned_checkout_id=ac.pk)
+    abandoned_checkout_delete(abandoned_checkout_id=ac.pk, store=store)
     scheduled = ScheduledStep.objects.get()
     assert (scheduled.state, scheduled.reason, scheduled.abandoned_checkout_id) == (
         State.SKIPPED,
@@ -196,7 +196,7 @@ def test_erasing_the_buyer_cancels_steps_and_blanks_the_sent_emails(store, autom
     (ac,) = abandon(store)
     dispatch_at(after(hours=1))
     assert SentEmail.objects.get().to_email == ac.buyer_email
-    abandoned_checkout_anonymise(abandoned_checkout_id=ac.pk)
+    abandoned_checkout_anonymise(abandoned_checkout_id=ac.pk, store=store)
     sent = SentEmail.objects.get()
     assert (sent.to_email, sent.text_body, sent.html_body) == ("", "", "")
     assert ac.buyer_email not in sent.subject

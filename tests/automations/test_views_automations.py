@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from automations.models import Automation, AutomationStep, StepTranslation
+from automations.models import Automation, AutomationStep, HoldoutChange, StepTranslation
 from checkouts import extensions
 from checkouts.models import Membership
 from tests.automations.browser_form import form_submission
@@ -243,3 +243,14 @@ def test_saving_an_automation_unchanged_twice_keeps_its_steps(client, store, own
         response = client.post(url, form_submission(page.content, "automation-form"))
         assert response.status_code == 302, response.content.decode()[:2000]
         assert automation.steps.filter(archived=False).count() == 2
+
+
+def test_a_changed_holdout_share_is_noted_once(client, store, manager):
+    automation = only_automation(store, name="Seq", holdout_percent=10)
+    step = email_step(automation, position=1)
+    client.force_login(manager)
+    url = f"/automations/{automation.pk}/edit/"
+    steps = [{**step_data(0), "steps-0-id": step.pk}]
+    for share in (20, 20):
+        assert client.post(url, form_data(steps, initial=1, name="Seq", holdout_percent=share)).status_code == 302
+    assert list(HoldoutChange.objects.values_list("automation", "before", "after")) == [(automation.pk, 10, 20)]

@@ -263,12 +263,21 @@ def test_delete_writes_the_deleted_event_and_the_checkout_stays_abandoned(abando
     assert event.sequence == 2 and event.payload["deletedEvent"]["deletedEntity"]["id"] == str(abandoned.pk)
     with time_machine.travel(at(500), tick=False):
         assert abandoned_checkouts_detect() == 0
-    assert abandoned_checkout_delete(abandoned_checkout_id=abandoned.pk) is False
+    assert abandoned_checkout_delete(abandoned_checkout_id=abandoned.pk, store=None) is False
+
+
+def test_the_destructive_services_need_the_store_named(abandoned):
+    # Forgetting the store must fail loudly, not act on every store's rows.
+    with pytest.raises(TypeError, match="store"):
+        abandoned_checkout_delete(abandoned_checkout_id=abandoned.pk)
+    with pytest.raises(TypeError, match="store"):
+        abandoned_checkout_anonymise(abandoned_checkout_id=abandoned.pk)
+    assert AbandonedCheckout.objects.get().buyer_email
 
 
 def test_anonymise_removes_the_buyer_everywhere(abandoned):
     activity_record(abandoned_checkout_id=abandoned.pk, type="EMAIL_SENT", detail={"to": "ada@example.com"})
-    assert abandoned_checkout_anonymise(abandoned_checkout_id=abandoned.pk)
+    assert abandoned_checkout_anonymise(abandoned_checkout_id=abandoned.pk, store=abandoned.store)
     abandoned.refresh_from_db()
     assert (abandoned.buyer_email, abandoned.first_name, abandoned.phone) == ("", "", "")
     checkout = Checkout.objects.get()

@@ -5,7 +5,6 @@ plain query parameters; items are in the same Wix shape as /ecom/v1/. Pages are 
 pages behind signed `cursor` links, so page 500 costs what page 1 costs.
 """
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.generics import ListAPIView, RetrieveAPIView
@@ -14,7 +13,7 @@ from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from ...filters import DEFAULT_ORDERING, ORDERINGS, AbandonedCheckoutFilter
+from ...filters import DEFAULT_ORDERING, ORDERINGS, AbandonedCheckoutFilter, StoreFilterBackend
 from ...pagination import (
     BadCursor,
     SortKey,
@@ -156,7 +155,7 @@ class RestViewMixin:
     )
 )
 class AbandonedCheckoutListView(RestViewMixin, StoreGenericAPIView, ListAPIView):
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [StoreFilterBackend]
     filterset_class = AbandonedCheckoutFilter
     pagination_class = KeysetCursorPagination
 

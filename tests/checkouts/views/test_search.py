@@ -68,7 +68,7 @@ def test_ingested_and_swept_checkouts_are_searchable(store, owner_client):
 
 def test_an_anonymised_buyer_is_no_longer_found(make_checkout, owner_client):
     ac = make_checkout(buyer_email="erase.me@example.com", phone="+15550100123")
-    abandoned_checkout_anonymise(abandoned_checkout_id=ac.pk)
+    abandoned_checkout_anonymise(abandoned_checkout_id=ac.pk, store=ac.store)
 
     for typed in ("erase.me", "Lovelace", "5550100123"):
         assert row_ids(owner_client.get("/checkouts/", {"q": typed})) == [], typed

@@ -2,8 +2,11 @@
 
 A cursor is opaque to the client and signed by us. It carries everything the next page
 needs — the filter, the free-text search, the sort, the position of the boundary row and
-the direction — so a follow-up request sends only `cursorPaging.cursor`. It is bound to
-the store and the method that issued it: anyone else's cursor is a 400.
+the direction — so a follow-up request sends only `cursorPaging.cursor`. It is a
+`KeysetPager` cursor bound to the store and the method that issued it: anyone else's
+cursor, like an altered one, is a 400 naming `<method>.cursorPaging.cursor`.
+
+The filter is translated to a `Q` once per request, when the request is read.
 """
 
 import json
@@ -13,19 +16,19 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from ..models import Store
-from ..pagination import (
-    COUNT_CAP,
-    BadCursor,
-    capped_count,
-    cursor_dumps,
-    cursor_loads,
-    keyset_page,
-    position_dumps,
-    position_loads,
-)
+from ..pagination import COUNT_CAP, BadCursor, Cursor, KeysetPager, capped_count
 from ..selectors import abandoned_checkouts_with_activities
 from ..wix import abandoned_checkout_to_wix
-from .errors import RULE_FORMAT, RULE_MAX, RULE_MAX_LENGTH, RULE_MIN, RULE_ONE_OF, WixValidationError, violation
+from .errors import (
+    RULE_FORMAT,
+    RULE_MAX,
+    RULE_MAX_LENGTH,
+    RULE_MIN,
+    RULE_ONE_OF,
+    WixValidationError,
+    invalid_cursor,
+    violation,
+)
 from .wql import Spec, parse_sort, sort_keys, translate_filter
 
 DEFAULT_LIMIT = 50
@@ -44,13 +47,13 @@ CURSOR_VERSION = 1
 class ListRequest:
     """A validated Query/Search request: what to match, in which order, which page."""
 
-    filter: Any
+    filter: Any  # as sent, for the cursors of the next pages
+    condition: Q  # the filter, translated
     sort: list[tuple[str, bool]]
     search: dict | None
     limit: int
     offset: int | None = None  # offset paging when set
-    position: list[Any] | None = None
-    backward: bool = False
+    cursor: Cursor | None = None
 
 
 class Lister:
@@ -61,7 +64,7 @@ class Lister:
         self.spec = spec
         self.store = store
         self.path = path  # "query" or "search": prefixes every violation's field
-        self.salt = f"checkouts.api.{kind}"
+        self.pager = KeysetPager(salt=f"checkouts.api.{kind}", store=store.pk, version=CURSOR_VERSION)
 
     # --- request → ListRequest -------------------------------------------------------------
 
@@ -92,9 +95,16 @@ class Lister:
                     )
                 ]
             )
-        translate_filter(filter_json, self.spec, f"{self.path}.filter")  # validate now: fail fast
+        condition = translate_filter(filter_json, self.spec, f"{self.path}.filter")
         sort = parse_sort(body.get("sort"), self.spec, f"{self.path}.sort")
-        return ListRequest(filter=filter_json, sort=sort, search=search, limit=limit or DEFAULT_LIMIT, offset=offset)
+        return ListRequest(
+            filter=filter_json,
+            condition=condition,
+            sort=sort,
+            search=search,
+            limit=limit or DEFAULT_LIMIT,
+            offset=offset,
+        )
 
     def _paging(self, paging: Any, path: str, *, with_offset: bool) -> tuple[int, Any]:
         if paging is None:
@@ -134,55 +144,43 @@ class Lister:
     def _from_cursor(self, token: str, limit: int) -> ListRequest:
         field = f"{self.path}.cursorPaging.cursor"
         try:
-            data = cursor_loads(token, salt=self.salt)
-            if data.get("v") != CURSOR_VERSION or data.get("s") != str(self.store.pk):
-                raise BadCursor("The cursor was issued for another store or another version.")
+            cursor = self.pager.read(token)
+            data = cursor.extra
             sort = [(name, bool(descending)) for name, descending in data["o"]]
             # Re-validated like a fresh request: the cursor is ours, but the code may have moved on.
             parse_sort([{"fieldName": n, "order": "DESC" if d else "ASC"} for n, d in sort], self.spec, field)
-            translate_filter(data.get("f"), self.spec, field)
-            position = position_loads(data["p"], len(sort_keys(sort, self.spec)))
+            condition = translate_filter(data.get("f"), self.spec, field)
+            cursor.require(sort_keys(sort, self.spec))
         except (BadCursor, KeyError, TypeError, ValueError, WixValidationError) as exc:
-            message = "The cursor is malformed, altered, or was issued for another request."
-            raise WixValidationError([violation(field, message, RULE_FORMAT, "INVALID_CURSOR")]) from exc
+            raise invalid_cursor(field) from exc
         return ListRequest(
             filter=data.get("f"),
+            condition=condition,
             sort=sort,
             search=data.get("q"),
             limit=limit or data.get("l") or DEFAULT_LIMIT,
-            position=position,
-            backward=data.get("d") == "p",
+            cursor=cursor,
         )
 
     def issue_cursor(self, request: ListRequest, position: list[Any], backward: bool) -> str:
-        data = {
-            "v": CURSOR_VERSION,
-            "s": str(self.store.pk),
-            "f": request.filter,
-            "q": request.search,
-            "o": [[name, descending] for name, descending in request.sort],
-            "p": position_dumps(position),
-            "d": "p" if backward else "n",
-            "l": request.limit,
-        }
-        return cursor_dumps(data, salt=self.salt)
+        return self.pager.issue(
+            position,
+            backward=backward,
+            f=request.filter,
+            q=request.search,
+            o=[[name, descending] for name, descending in request.sort],
+            l=request.limit,
+        )
 
     # --- ListRequest → page --------------------------------------------------------------
 
     def page(self, queryset: QuerySet, request: ListRequest, extra: Q | None = None) -> tuple[list[dict], dict]:
         """(items in Wix's shape, metadata) for one page of the store's `queryset`."""
-        condition = translate_filter(request.filter, self.spec, f"{self.path}.filter")
-        queryset = abandoned_checkouts_with_activities(queryset.filter(condition, extra or Q()))
+        queryset = abandoned_checkouts_with_activities(queryset.filter(request.condition, extra or Q()))
         keys = sort_keys(request.sort, self.spec)
         if request.offset is not None:
             return self._offset_page(queryset, keys, request)
-        page = keyset_page(
-            queryset,
-            keys,
-            limit=request.limit,
-            after=None if request.backward else request.position,
-            before=request.position if request.backward else None,
-        )
+        page = self.pager.page(queryset, keys, limit=request.limit, cursor=request.cursor)
         items = [abandoned_checkout_to_wix(row, store=self.store) for row in page.items]
         has_next = page.has_next and bool(page.items)
         metadata = {

@@ -59,6 +59,8 @@ _RULES = {
     "empty": RULE_MIN_SIZE,
     "date": RULE_FORMAT,
     "parse_error": RULE_FORMAT,
+    "not_allowed": RULE_NOT_ALLOWED,
+    "one_of": RULE_ONE_OF,
 }
 
 

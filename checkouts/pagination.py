@@ -8,18 +8,25 @@ position unique. The filter is written as
 
 The leading range condition is what lets the database walk the matching index from the
 position instead of from the top; the expanded OR only trims rows that tie on it.
+
+Every list (the dashboard's checkouts, webhook delivery logs and automations lists, the
+REST API and the Wix Query / Search) pages through a `KeysetPager`; see it for the cursor
+and for what a bad cursor gets.
 """
 
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
+from django.contrib import messages
 from django.core import signing
 from django.db.models import Model, Q, QuerySet
+from django.http import QueryDict
 
 # Counts stop here: a list says "10,000+" instead of counting a million rows.
 COUNT_CAP = 10_000
@@ -163,8 +170,9 @@ def position_dumps(position: list[Any]) -> list[Any]:
     return [encode_value(value) for value in position]
 
 
-def position_loads(raw: Any, length: int) -> list[Any]:
-    if not isinstance(raw, list) or len(raw) != length:
+def position_loads(raw: Any, length: int | None = None) -> list[Any]:
+    """The position in a cursor, decoded; `length` (when given) is the number of sort keys it must have."""
+    if not isinstance(raw, list) or (length is not None and len(raw) != length):
         raise BadCursor("The cursor does not match this sort order.")
     try:
         return [decode_value(value) for value in raw]
@@ -172,10 +180,134 @@ def position_loads(raw: Any, length: int) -> list[Any]:
         raise BadCursor("The cursor is invalid or has been altered.") from exc
 
 
+# --- The pager ---------------------------------------------------------------------------
+
+# An HTML list's answer to a page link it cannot follow (with its first page, status 400).
+BAD_CURSOR_NOTICE = "This page link is no longer valid, so here is the first page."
+# A JSON API's answer to such a cursor: a 400 whose field violation names the cursor field.
+BAD_CURSOR_MESSAGE = "The cursor is malformed, altered, or was issued for another request."
+# The query parameters of an HTML page link: `after` pages forward, `before` back.
+LINK_PARAMS = ("after", "before")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A cursor read back: the boundary row's position, the direction, what the issuer kept with it."""
+
+    position: list[Any]
+    backward: bool
+    extra: dict[str, Any]
+
+    def require(self, keys: list[SortKey]) -> "Cursor":
+        if len(self.position) != len(keys):
+            raise BadCursor("The cursor does not match this sort order.")
+        return self
+
+
+class KeysetPager:
+    """Keyset pages behind signed, opaque cursors: one token, one salt per list, one bad-cursor policy.
+
+    A cursor is signed with the list's `salt` and carries the boundary row's position, the
+    direction, whatever the issuer keeps with it (`extra`: the filter of a Query, the rows
+    before a dashboard page), and the values it is `bound` to (the store, the sort order,
+    the endpoint whose log it pages). Read back under other bound values, with another
+    salt, altered, or malformed, it is refused with `BadCursor`; nothing is read from it.
+
+    The policy, the same on every list: a bad cursor is the client's error, never a silent
+    restart, a 404 or a guess.
+    - JSON APIs (REST, Wix Query / Search) answer 400 in Wix's envelope, whose one field
+      violation names the cursor field (`cursor`, `query.cursorPaging.cursor`) with
+      `BAD_CURSOR_MESSAGE` and the rule name INVALID_CURSOR.
+    - HTML lists answer 400 with their first page and `BAD_CURSOR_NOTICE`, so a person
+      sees why and can carry on from the top.
+    """
+
+    def __init__(self, *, salt: str, **bound: Any):
+        self.salt = salt
+        self.bound = {name: str(value) for name, value in bound.items()}
+
+    def issue(self, position: list[Any], *, backward: bool = False, **extra: Any) -> str:
+        data = {"b": self.bound, "p": position_dumps(position), "d": "p" if backward else "n"}
+        if extra:
+            data["x"] = extra
+        return cursor_dumps(data, salt=self.salt)
+
+    def read(self, token: str, *, keys: list[SortKey] | None = None) -> Cursor:
+        """The cursor in `token`, checked against the bound values (and `keys`, when given)."""
+        data = cursor_loads(token, salt=self.salt)
+        if data.get("b") != self.bound:
+            raise BadCursor("The cursor was issued for another store or list, or another order.")
+        extra = data.get("x", {})
+        if data.get("d") not in ("n", "p") or not isinstance(extra, dict):
+            raise BadCursor("The cursor is invalid or has been altered.")
+        cursor = Cursor(position_loads(data.get("p")), backward=data["d"] == "p", extra=extra)
+        return cursor if keys is None else cursor.require(keys)
+
+    def read_link(self, params: QueryDict, *, keys: list[SortKey]) -> Cursor | None:
+        """The cursor of an HTML page link (`?after=` or `?before=`), or None for the first page."""
+        for name in LINK_PARAMS:
+            token = params.get(name)
+            if token:
+                cursor = self.read(token, keys=keys)
+                if cursor.backward != (name == "before"):
+                    raise BadCursor("The page link's direction does not match its cursor.")
+                return cursor
+        return None
+
+    def link_query(
+        self, params: QueryDict | Mapping[str, str], position: list[Any] | None, *, backward: bool, **extra: Any
+    ) -> str:
+        """`?…` for the page beyond `position` (params kept, other page links dropped), or "" when none."""
+        if position is None:
+            return ""
+        query = QueryDict(mutable=True)
+        query.update(params)
+        for name in LINK_PARAMS:
+            query.pop(name, None)
+        query["before" if backward else "after"] = self.issue(position, backward=backward, **extra)
+        return f"?{query.urlencode()}"
+
+    def page(self, queryset: QuerySet, keys: list[SortKey], *, limit: int, cursor: Cursor | None) -> KeysetPage:
+        if cursor is None:
+            return keyset_page(queryset, keys, limit=limit)
+        cursor.require(keys)
+        side = "before" if cursor.backward else "after"
+        return keyset_page(queryset, keys, limit=limit, **{side: cursor.position})
+
+
+class BadPageLinkMixin:
+    """For HTML list views: the page link's cursor, or the HTML side of `KeysetPager`'s policy
+    for a bad one (the first page, `BAD_CURSOR_NOTICE`, status 400)."""
+
+    bad_page_link = False
+
+    def page_link_cursor(self, pager: KeysetPager, keys: list[SortKey]) -> Cursor | None:
+        try:
+            return pager.read_link(self.request.GET, keys=keys)
+        except BadCursor:
+            self.bad_page_link = True
+            self.announce_bad_page_link()
+            return None
+
+    def announce_bad_page_link(self) -> None:
+        messages.warning(self.request, BAD_CURSOR_NOTICE)
+
+    def render_to_response(self, context, **response_kwargs):
+        if self.bad_page_link:
+            response_kwargs.setdefault("status", 400)
+        return super().render_to_response(context, **response_kwargs)
+
+
 __all__ = [
+    "BAD_CURSOR_MESSAGE",
+    "BAD_CURSOR_NOTICE",
     "COUNT_CAP",
+    "LINK_PARAMS",
     "BadCursor",
+    "BadPageLinkMixin",
+    "Cursor",
     "KeysetPage",
+    "KeysetPager",
     "SortKey",
     "capped_count",
     "cursor_dumps",

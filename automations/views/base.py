@@ -2,15 +2,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from checkouts.pagination import (
-    BadCursor,
-    SortKey,
-    cursor_dumps,
-    cursor_loads,
-    keyset_page,
-    position_dumps,
-    position_loads,
-)
+from checkouts.pagination import BadPageLinkMixin, KeysetPager, SortKey
 
 
 @dataclass
@@ -20,30 +12,14 @@ class Pager:
     previous_url: str
 
 
-def keyset_pager(request, queryset: QuerySet, keys: list[SortKey], *, limit: int, salt: str) -> Pager:
-    """One keyset page of `queryset`, with signed `after` / `before` cursors in the links.
-    A tampered or stale cursor starts over at the first page."""
-    after = before = None
-    for name in ("after", "before"):
-        token = request.GET.get(name)
-        if token:
-            try:
-                position = position_loads(cursor_loads(token, salt=salt).get("p"), len(keys))
-            except BadCursor:
-                continue
-            if name == "after":
-                after = position
-            else:
-                before = position
-    page = keyset_page(queryset, keys, limit=limit, after=after, before=before)
+class KeysetListMixin(BadPageLinkMixin):
+    """A list in keyset pages, its page links bound to the store and the order (see `KeysetPager`)."""
 
-    def link(name: str, position) -> str:
-        if position is None:
-            return ""
-        query = request.GET.copy()
-        query.pop("after", None)
-        query.pop("before", None)
-        query[name] = cursor_dumps({"p": position_dumps(position)}, salt=salt)
-        return f"?{query.urlencode()}"
-
-    return Pager(page.items, link("after", page.next_position), link("before", page.previous_position))
+    def keyset_pager(self, queryset: QuerySet, keys: list[SortKey], *, limit: int, salt: str) -> Pager:
+        pager = KeysetPager(salt=salt, store=self.store.pk, order=",".join(key.order_by for key in keys))
+        page = pager.page(queryset, keys, limit=limit, cursor=self.page_link_cursor(pager, keys))
+        return Pager(
+            page.items,
+            pager.link_query(self.request.GET, page.next_position, backward=False),
+            pager.link_query(self.request.GET, page.previous_position, backward=True),
+        )

@@ -11,19 +11,19 @@ from checkouts.views.base import DashboardMixin
 
 from .. import selectors
 from .automations import email_frame
-from .base import keyset_pager
+from .base import KeysetListMixin
 
 PAGE_SIZE = 50
 
 
-class SentEmailListView(DashboardMixin, TemplateView):
+class SentEmailListView(KeysetListMixin, DashboardMixin, TemplateView):
     template_name = "automations/email_list.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         emails = selectors.sent_emails_for_store(store=self.store).defer("text_body", "html_body")
         keys = [SortKey("sent_at", True), SortKey("id", True)]
-        pager = keyset_pager(self.request, emails, keys, limit=PAGE_SIZE, salt="automations.emails")
+        pager = self.keyset_pager(emails, keys, limit=PAGE_SIZE, salt="automations.emails")
         context.update(pager=pager, emails=pager.items)
         return context
 

@@ -11,7 +11,7 @@ from checkouts.views.base import DashboardMixin
 
 from .. import selectors
 from ..services.records import notifications_mark_read
-from .base import keyset_pager
+from .base import KeysetListMixin
 
 PAGE_SIZE = 50
 
@@ -21,14 +21,14 @@ class NotificationMixin(DashboardMixin):
     write_role = Membership.Role.VIEWER
 
 
-class NotificationListView(NotificationMixin, TemplateView):
+class NotificationListView(KeysetListMixin, NotificationMixin, TemplateView):
     template_name = "automations/notification_list.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         notifications = selectors.notifications_for(store=self.store, user=self.request.user)
         keys = [SortKey("created_at", True), SortKey("id", True)]
-        pager = keyset_pager(self.request, notifications, keys, limit=PAGE_SIZE, salt="automations.notifications")
+        pager = self.keyset_pager(notifications, keys, limit=PAGE_SIZE, salt="automations.notifications")
         context.update(pager=pager, notifications=pager.items)
         return context
 

@@ -13,7 +13,7 @@ from checkouts.views.base import DashboardMixin, safe_next
 from .. import selectors
 from ..forms import TaskAssignForm
 from ..services.records import task_assign, task_set_done
-from .base import keyset_pager
+from .base import KeysetListMixin
 
 PAGE_SIZE = 50
 FILTERS = [("open", "Open"), ("mine", "Mine"), ("done", "Done"), ("all", "All")]
@@ -26,7 +26,7 @@ ORDERS = {
 }
 
 
-class TaskListView(DashboardMixin, TemplateView):
+class TaskListView(KeysetListMixin, DashboardMixin, TemplateView):
     template_name = "automations/task_list.html"
 
     def get_context_data(self, **kwargs):
@@ -35,7 +35,7 @@ class TaskListView(DashboardMixin, TemplateView):
         if show not in ORDERS:
             show = "open"
         tasks = selectors.tasks_for_store(store=self.store, show=show, user=self.request.user)
-        pager = keyset_pager(self.request, tasks, ORDERS[show], limit=PAGE_SIZE, salt="automations.tasks")
+        pager = self.keyset_pager(tasks, ORDERS[show], limit=PAGE_SIZE, salt="automations.tasks")
         members = list(selectors.store_members(store=self.store))
         context.update(
             show=show,

@@ -15,6 +15,7 @@ from rest_framework.views import exception_handler
 
 from config.errors import API_PREFIXES
 
+from ..pagination import BAD_CURSOR_MESSAGE
 from ..schemas import field_violations
 
 # Wix's `violatedRule` values (a subset of its ValidationError.RuleType).
@@ -58,6 +59,8 @@ _RULES = {
     "empty": RULE_MIN_SIZE,
     "date": RULE_FORMAT,
     "parse_error": RULE_FORMAT,
+    "not_allowed": RULE_NOT_ALLOWED,
+    "one_of": RULE_ONE_OF,
 }
 
 
@@ -79,6 +82,11 @@ class WixValidationError(exceptions.APIException):
     def __init__(self, violations: list[dict], message: str | None = None):
         self.violations = violations
         super().__init__(message or "; ".join(f"{v['field']}: {v['description']}" for v in violations))
+
+
+def invalid_cursor(field: str) -> WixValidationError:
+    """The JSON side of `KeysetPager`'s bad-cursor policy: a 400 naming the cursor field."""
+    return WixValidationError([violation(field, BAD_CURSOR_MESSAGE, RULE_FORMAT, "INVALID_CURSOR")])
 
 
 class WixApplicationError(exceptions.APIException):

@@ -2,8 +2,11 @@
 
 A cursor is opaque to the client and signed by us. It carries everything the next page
 needs — the filter, the free-text search, the sort, the position of the boundary row and
-the direction — so a follow-up request sends only `cursorPaging.cursor`. It is bound to
-the store and the method that issued it: anyone else's cursor is a 400.
+the direction — so a follow-up request sends only `cursorPaging.cursor`. It is a
+`KeysetPager` cursor bound to the store and the method that issued it: anyone else's
+cursor, like an altered one, is a 400 naming `<method>.cursorPaging.cursor`.
+
+The filter is translated to a `Q` once per request, when the request is read.
 """
 
 import json
@@ -11,21 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from rest_framework import serializers
 
 from ..models import Store
-from ..pagination import (
-    COUNT_CAP,
-    BadCursor,
-    capped_count,
-    cursor_dumps,
-    cursor_loads,
-    keyset_page,
-    position_dumps,
-    position_loads,
-)
+from ..pagination import COUNT_CAP, BadCursor, Cursor, KeysetPager, capped_count
 from ..selectors import abandoned_checkouts_with_activities
 from ..wix import abandoned_checkout_to_wix
-from .errors import RULE_FORMAT, RULE_MAX, RULE_MAX_LENGTH, RULE_MIN, RULE_ONE_OF, WixValidationError, violation
+from .errors import WixValidationError, invalid_cursor
+from .legacy import StrictCharField, StrictIntegerField
 from .wql import Spec, parse_sort, sort_keys, translate_filter
 
 DEFAULT_LIMIT = 50
@@ -40,17 +36,101 @@ TOTAL_CAP = COUNT_CAP
 CURSOR_VERSION = 1
 
 
+def _limit() -> serializers.IntegerField:
+    return StrictIntegerField(
+        min_value=0,
+        max_value=MAX_LIMIT,
+        required=False,
+        allow_null=True,
+        error_messages={
+            "invalid": "limit is an integer.",
+            "min_value": "limit cannot be negative.",
+            "max_value": f"limit is at most {MAX_LIMIT}.",
+        },
+    )
+
+
+class PagingSerializer(serializers.Serializer):
+    limit = _limit()
+    offset = StrictIntegerField(
+        min_value=0,
+        max_value=MAX_OFFSET,
+        required=False,
+        allow_null=True,
+        error_messages={
+            "invalid": "offset is a non-negative integer.",
+            "min_value": "offset is a non-negative integer.",
+            "max_value": f"offset is at most {MAX_OFFSET}; use cursorPaging to read further.",
+        },
+    )
+
+
+class CursorPagingSerializer(serializers.Serializer):
+    limit = _limit()
+    cursor = StrictCharField(
+        max_length=MAX_CURSOR_LENGTH,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        error_messages={"invalid": "cursor is a string.", "max_length": "cursor is too long."},
+        help_text="metadata.cursors.next or .prev of the previous response; alone, it replays its query.",
+    )
+
+
+class ListBodySerializer(serializers.Serializer):
+    """What Query's `query` and Search's `search` share: one kind of paging, a filter, a sort.
+
+    The filter and the sort are Wix API Query Language, read by `Lister.parse` (`wql`)."""
+
+    paging = PagingSerializer(required=False, allow_null=True, help_text="Offset paging (or cursorPaging).")
+    cursorPaging = CursorPagingSerializer(required=False, allow_null=True, help_text="Cursor paging: default 50.")
+    filter = serializers.JSONField(required=False, allow_null=True)
+    sort = serializers.JSONField(required=False, allow_null=True)
+
+    def validate_filter(self, value: Any) -> Any:
+        if len(json.dumps(value, separators=(",", ":"))) > MAX_FILTER_CHARS:
+            raise serializers.ValidationError(
+                f"The filter is longer than {MAX_FILTER_CHARS} characters.", code="max_length"
+            )
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("paging") is not None and attrs.get("cursorPaging") is not None:
+            raise serializers.ValidationError("Send either paging or cursorPaging, not both.", code="one_of")
+        return attrs
+
+
+def _names() -> serializers.ListField:
+    """`fields` / `fieldsets`: accepted (and not applied) when they are what Wix takes."""
+    return serializers.ListField(
+        child=StrictCharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+        allow_null=True,
+        help_text="Not applied.",
+    )
+
+
+class QueryV2Serializer(ListBodySerializer):
+    fields = _names()
+    fieldsets = _names()
+
+
+class QueryRequestSerializer(serializers.Serializer):
+    query = QueryV2Serializer()
+
+
 @dataclass
 class ListRequest:
     """A validated Query/Search request: what to match, in which order, which page."""
 
-    filter: Any
+    filter: Any  # as sent, for the cursors of the next pages
+    condition: Q  # the filter, translated
     sort: list[tuple[str, bool]]
     search: dict | None
     limit: int
     offset: int | None = None  # offset paging when set
-    position: list[Any] | None = None
-    backward: bool = False
+    cursor: Cursor | None = None
 
 
 class Lister:
@@ -61,128 +141,73 @@ class Lister:
         self.spec = spec
         self.store = store
         self.path = path  # "query" or "search": prefixes every violation's field
-        self.salt = f"checkouts.api.{kind}"
+        self.pager = KeysetPager(salt=f"checkouts.api.{kind}", store=store.pk, version=CURSOR_VERSION)
 
     # --- request → ListRequest -------------------------------------------------------------
 
     def parse(self, body: dict[str, Any], search: dict | None = None) -> ListRequest:
-        if body.get("paging") is not None and body.get("cursorPaging") is not None:
-            raise WixValidationError(
-                [violation(self.path, "Send either paging or cursorPaging, not both.", RULE_ONE_OF)]
-            )
+        """The page a body validated by `ListBodySerializer` asks for; its filter and sort are read
+        here, by the query language, which names the path of every problem in them."""
         if body.get("paging") is not None:
-            limit, offset = self._paging(body["paging"], f"{self.path}.paging", with_offset=True)
-            return self._fresh(body, search, limit=limit, offset=offset)
-        cursor_paging = body.get("cursorPaging")
-        limit, cursor = self._paging(cursor_paging, f"{self.path}.cursorPaging", with_offset=False)
-        if cursor:
-            return self._from_cursor(cursor, limit)
-        return self._fresh(body, search, limit=limit or DEFAULT_LIMIT)
+            paging = body["paging"]
+            return self._fresh(body, search, limit=paging.get("limit") or 0, offset=paging.get("offset") or 0)
+        cursor_paging = body.get("cursorPaging") or {}
+        limit = cursor_paging.get("limit") or 0
+        if cursor_paging.get("cursor"):
+            return self._from_cursor(cursor_paging["cursor"], limit)
+        return self._fresh(body, search, limit=limit)
 
     def _fresh(self, body: dict, search: dict | None, *, limit: int, offset: int | None = None) -> ListRequest:
         filter_json = body.get("filter")
-        if len(json.dumps(filter_json, separators=(",", ":"))) > MAX_FILTER_CHARS:
-            raise WixValidationError(
-                [
-                    violation(
-                        f"{self.path}.filter",
-                        f"The filter is longer than {MAX_FILTER_CHARS} characters.",
-                        RULE_MAX_LENGTH,
-                        max=MAX_FILTER_CHARS,
-                    )
-                ]
-            )
-        translate_filter(filter_json, self.spec, f"{self.path}.filter")  # validate now: fail fast
-        sort = parse_sort(body.get("sort"), self.spec, f"{self.path}.sort")
-        return ListRequest(filter=filter_json, sort=sort, search=search, limit=limit or DEFAULT_LIMIT, offset=offset)
-
-    def _paging(self, paging: Any, path: str, *, with_offset: bool) -> tuple[int, Any]:
-        if paging is None:
-            return 0, None
-        if not isinstance(paging, dict):
-            raise WixValidationError([violation(path, "Expected an object.", RULE_FORMAT)])
-        violations = []
-        limit = paging.get("limit")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
-            violations.append(violation(f"{path}.limit", "limit is an integer.", RULE_FORMAT))
-        elif limit is not None and limit < 0:
-            violations.append(violation(f"{path}.limit", "limit cannot be negative.", RULE_MIN))
-        elif limit is not None and limit > MAX_LIMIT:
-            violations.append(violation(f"{path}.limit", f"limit is at most {MAX_LIMIT}.", RULE_MAX, max=MAX_LIMIT))
-        second = paging.get("offset" if with_offset else "cursor")
-        if with_offset:
-            if second is not None and (isinstance(second, bool) or not isinstance(second, int) or second < 0):
-                violations.append(violation(f"{path}.offset", "offset is a non-negative integer.", RULE_MIN))
-            elif second is not None and second > MAX_OFFSET:
-                violations.append(
-                    violation(
-                        f"{path}.offset",
-                        f"offset is at most {MAX_OFFSET}; use cursorPaging to read further.",
-                        RULE_MAX,
-                        max=MAX_OFFSET,
-                    )
-                )
-            second = second or 0
-        elif second is not None and not isinstance(second, str):
-            violations.append(violation(f"{path}.cursor", "cursor is a string.", RULE_FORMAT))
-        elif second is not None and len(second) > MAX_CURSOR_LENGTH:
-            violations.append(violation(f"{path}.cursor", "cursor is too long.", RULE_MAX_LENGTH))
-        if violations:
-            raise WixValidationError(violations)
-        return limit or 0, second
+        return ListRequest(
+            filter=filter_json,
+            condition=translate_filter(filter_json, self.spec, f"{self.path}.filter"),
+            sort=parse_sort(body.get("sort"), self.spec, f"{self.path}.sort"),
+            search=search,
+            limit=limit or DEFAULT_LIMIT,
+            offset=offset,
+        )
 
     def _from_cursor(self, token: str, limit: int) -> ListRequest:
         field = f"{self.path}.cursorPaging.cursor"
         try:
-            data = cursor_loads(token, salt=self.salt)
-            if data.get("v") != CURSOR_VERSION or data.get("s") != str(self.store.pk):
-                raise BadCursor("The cursor was issued for another store or another version.")
+            cursor = self.pager.read(token)
+            data = cursor.extra
             sort = [(name, bool(descending)) for name, descending in data["o"]]
             # Re-validated like a fresh request: the cursor is ours, but the code may have moved on.
             parse_sort([{"fieldName": n, "order": "DESC" if d else "ASC"} for n, d in sort], self.spec, field)
-            translate_filter(data.get("f"), self.spec, field)
-            position = position_loads(data["p"], len(sort_keys(sort, self.spec)))
+            condition = translate_filter(data.get("f"), self.spec, field)
+            cursor.require(sort_keys(sort, self.spec))
         except (BadCursor, KeyError, TypeError, ValueError, WixValidationError) as exc:
-            message = "The cursor is malformed, altered, or was issued for another request."
-            raise WixValidationError([violation(field, message, RULE_FORMAT, "INVALID_CURSOR")]) from exc
+            raise invalid_cursor(field) from exc
         return ListRequest(
             filter=data.get("f"),
+            condition=condition,
             sort=sort,
             search=data.get("q"),
             limit=limit or data.get("l") or DEFAULT_LIMIT,
-            position=position,
-            backward=data.get("d") == "p",
+            cursor=cursor,
         )
 
     def issue_cursor(self, request: ListRequest, position: list[Any], backward: bool) -> str:
-        data = {
-            "v": CURSOR_VERSION,
-            "s": str(self.store.pk),
-            "f": request.filter,
-            "q": request.search,
-            "o": [[name, descending] for name, descending in request.sort],
-            "p": position_dumps(position),
-            "d": "p" if backward else "n",
-            "l": request.limit,
-        }
-        return cursor_dumps(data, salt=self.salt)
+        return self.pager.issue(
+            position,
+            backward=backward,
+            f=request.filter,
+            q=request.search,
+            o=[[name, descending] for name, descending in request.sort],
+            l=request.limit,
+        )
 
     # --- ListRequest → page --------------------------------------------------------------
 
     def page(self, queryset: QuerySet, request: ListRequest, extra: Q | None = None) -> tuple[list[dict], dict]:
         """(items in Wix's shape, metadata) for one page of the store's `queryset`."""
-        condition = translate_filter(request.filter, self.spec, f"{self.path}.filter")
-        queryset = abandoned_checkouts_with_activities(queryset.filter(condition, extra or Q()))
+        queryset = abandoned_checkouts_with_activities(queryset.filter(request.condition, extra or Q()))
         keys = sort_keys(request.sort, self.spec)
         if request.offset is not None:
             return self._offset_page(queryset, keys, request)
-        page = keyset_page(
-            queryset,
-            keys,
-            limit=request.limit,
-            after=None if request.backward else request.position,
-            before=request.position if request.backward else None,
-        )
+        page = self.pager.page(queryset, keys, limit=request.limit, cursor=request.cursor)
         items = [abandoned_checkout_to_wix(row, store=self.store) for row in page.items]
         has_next = page.has_next and bool(page.items)
         metadata = {

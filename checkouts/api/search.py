@@ -6,11 +6,11 @@ search box does the same, and a prefix on the email uses the store's email index
 has no effect: matching is always by prefix.
 """
 
-from typing import Any
-
 from django.db.models import Q
+from rest_framework import serializers
 
-from .errors import RULE_FORMAT, RULE_MAX_LENGTH, RULE_MAX_SIZE, RULE_NOT_ALLOWED, WixValidationError, violation
+from .legacy import StrictCharField
+from .listing import ListBodySerializer
 
 SEARCHABLE = {
     "buyerInfo.email": "email_key",
@@ -22,45 +22,80 @@ MAX_FIELDS = 20
 MAX_TERMS = 10
 
 
-def parse_search_details(details: Any, path: str) -> dict | None:
-    """Validated `{mode, expression, fields}` (None when there is nothing to search for)."""
-    if details is None:
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, never "true" or 1."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class SearchableField(serializers.ChoiceField):
+    default_error_messages = {
+        "not_allowed": f"{{input!r}} is not searchable; searchable fields: {', '.join(SEARCHABLE)}."
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=list(SEARCHABLE), **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or data not in SEARCHABLE:
+            self.fail("not_allowed", input=data)
+        return data
+
+
+class SearchDetailsSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(
+        choices=["OR", "AND"],
+        required=False,
+        allow_null=True,
+        error_messages={"invalid_choice": "mode is OR or AND."},
+        help_text="OR (default): any word; AND: every word.",
+    )
+    expression = StrictCharField(
+        max_length=MAX_EXPRESSION,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        error_messages={
+            "invalid": "expression is a string.",
+            "max_length": f"At most {MAX_EXPRESSION} characters.",
+        },
+    )
+    fields = serializers.ListField(
+        child=SearchableField(),
+        max_length=MAX_FIELDS,
+        required=False,
+        allow_null=True,
+        error_messages={"max_length": f"An array of at most {MAX_FIELDS} fields."},
+    )
+    fuzzy = StrictBooleanField(
+        required=False,
+        allow_null=True,
+        error_messages={"invalid": "fuzzy is true or false."},
+        help_text="Accepted; matching is by prefix.",
+    )
+
+
+class SearchSerializer(ListBodySerializer):
+    search = SearchDetailsSerializer(required=False, allow_null=True)
+
+
+class SearchRequestSerializer(serializers.Serializer):
+    search = SearchSerializer(required=False, allow_null=True)
+
+
+def search_details(details: dict | None) -> dict | None:
+    """`{mode, expression, fields}` from validated details, or None when there is nothing to search for."""
+    if not details or not (details.get("expression") or "").split():
         return None
-    if not isinstance(details, dict):
-        raise WixValidationError([violation(path, "Expected an object.", RULE_FORMAT)])
-    violations = []
-    mode = details.get("mode")
-    mode = "OR" if mode is None else mode
-    if mode not in ("OR", "AND"):
-        violations.append(violation(f"{path}.mode", "mode is OR or AND.", RULE_FORMAT))
-    expression = details.get("expression")
-    if expression is not None and not isinstance(expression, str):
-        violations.append(violation(f"{path}.expression", "expression is a string.", RULE_FORMAT))
-    elif expression and len(expression) > MAX_EXPRESSION:
-        violations.append(violation(f"{path}.expression", f"At most {MAX_EXPRESSION} characters.", RULE_MAX_LENGTH))
-    fields = details.get("fields")
-    fields = [] if fields is None else fields
-    if not isinstance(fields, list) or len(fields) > MAX_FIELDS:
-        violations.append(violation(f"{path}.fields", f"An array of at most {MAX_FIELDS} fields.", RULE_MAX_SIZE))
-        fields = []
-    for index, name in enumerate(fields):
-        if not isinstance(name, str) or name not in SEARCHABLE:
-            violations.append(
-                violation(
-                    f"{path}.fields[{index}]",
-                    f"{name!r} is not searchable; searchable fields: {', '.join(SEARCHABLE)}.",
-                    RULE_NOT_ALLOWED,
-                    "UNSUPPORTED_FIELD",
-                )
-            )
-    fuzzy = details.get("fuzzy")
-    if fuzzy is not None and not isinstance(fuzzy, bool):
-        violations.append(violation(f"{path}.fuzzy", "fuzzy is true or false.", RULE_FORMAT))
-    if violations:
-        raise WixValidationError(violations)
-    if not (expression or "").split():
-        return None
-    return {"mode": mode, "expression": expression, "fields": list(dict.fromkeys(fields)) or list(SEARCHABLE)}
+    return {
+        "mode": details.get("mode") or "OR",
+        "expression": details["expression"],
+        "fields": list(dict.fromkeys(details.get("fields") or [])) or list(SEARCHABLE),
+    }
 
 
 def search_condition(details: dict | None) -> Q:

@@ -8,17 +8,15 @@ from django.views.generic import TemplateView
 from ..extensions import checkout_actions
 from ..filters import SORT_CHOICES, AbandonedCheckoutFilter, sort_keys
 from ..forms import DEFAULT_PAGE_SIZE, PAGE_SIZES, CheckoutFilterForm
+from ..models import Store
 from ..pagination import (
+    BAD_CURSOR_NOTICE,
     COUNT_CAP,
-    BadCursor,
+    LINK_PARAMS,
+    BadPageLinkMixin,
     KeysetPage,
-    SortKey,
+    KeysetPager,
     capped_count,
-    cursor_dumps,
-    cursor_loads,
-    keyset_page,
-    position_dumps,
-    position_loads,
 )
 from ..selectors import abandoned_checkouts_for_list, bulk_jobs_unfinished, store_currencies
 from .base import DashboardMixin, filled, is_htmx, vary_on_htmx
@@ -26,7 +24,7 @@ from .present import decorate_rows
 
 CURSOR_SALT = "checkouts.dashboard.list"
 # Query parameters that move through pages rather than describe the list.
-PAGE_PARAMS = ("after", "before")
+PAGE_PARAMS = LINK_PARAMS
 # The list says "10,000+" past this many matches instead of counting them all.
 LIST_COUNT_CAP = COUNT_CAP
 
@@ -48,26 +46,13 @@ def page_size_notice(params: QueryDict, size: int) -> str:
     return ""
 
 
-def page_token(sort: str, position: list[Any], start: int = 0) -> str:
-    """A signed, opaque position and the number of rows before it (for "51–100 of 1,277"):
-    a tampered or foreign one is refused, never trusted."""
-    return cursor_dumps({"s": sort, "p": position_dumps(position), "o": start}, salt=CURSOR_SALT)
+def list_pager(*, store: Store, sort: str) -> KeysetPager:
+    """Page links bound to the store and the sort order; each also keeps the number of rows
+    before its page (`start`, for "51–100 of 1,277")."""
+    return KeysetPager(salt=CURSOR_SALT, store=store.pk, sort=sort)
 
 
-def read_position(params: QueryDict, sort: str, keys: list[SortKey]) -> tuple[str | None, list[Any] | None, int]:
-    """("after" | "before", position, rows before the page) from the URL, or (None, None, 0) for the first page."""
-    for direction in PAGE_PARAMS:
-        token = params.get(direction)
-        if token:
-            data = cursor_loads(token, salt=CURSOR_SALT)
-            if data.get("s") != sort:
-                raise BadCursor("The page link belongs to another sort order.")
-            start = data.get("o", 0)
-            return direction, position_loads(data.get("p"), len(keys)), start if isinstance(start, int) else 0
-    return None, None, 0
-
-
-class CheckoutListView(DashboardMixin, TemplateView):
+class CheckoutListView(BadPageLinkMixin, DashboardMixin, TemplateView):
     template_name = "checkouts/list.html"
     partial_template_name = "checkouts/_results.html"
 
@@ -81,6 +66,9 @@ class CheckoutListView(DashboardMixin, TemplateView):
             if self.request.headers.get("HX-Target") == "list-body"
             else self.partial_template_name
         ]
+
+    def announce_bad_page_link(self) -> None:
+        """Said among the list's notices (below) rather than as a message: an htmx fragment has no message area."""
 
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
@@ -103,23 +91,18 @@ class CheckoutListView(DashboardMixin, TemplateView):
         if "per_page" in params:
             # Links and the control carry the size actually shown, never the unsupported one asked for.
             params["per_page"] = str(limit)
-        try:
-            direction, position, start = read_position(params, sort, keys)
-        except BadCursor:
-            direction, position, start = None, None, 0
-            notices.append("That page link is no longer valid, so here is the first page.")
+        pager = list_pager(store=self.store, sort=sort)
+        cursor = self.page_link_cursor(pager, keys)
+        if self.bad_page_link:
+            notices.append(BAD_CURSOR_NOTICE)
+        start = cursor.extra.get("start", 0) if cursor else 0
+        start = start if isinstance(start, int) and start >= 0 else 0
         if self.filter_errors:
             page, count, capped = KeysetPage([], keys, False, False), 0, False
         else:
-            page = keyset_page(
-                filterset.qs,
-                keys,
-                limit=limit,
-                after=position if direction == "after" else None,
-                before=position if direction == "before" else None,
-            )
+            page = pager.page(filterset.qs, keys, limit=limit, cursor=cursor)
             count, capped = capped_count(filterset.qs, cap=LIST_COUNT_CAP)
-        if direction == "before" and not page.has_previous:
+        if cursor and cursor.backward and not page.has_previous:
             start = 0  # back at the top, whatever the link remembered
         filters_in_use = any(value for name, value in params.items() if name not in (*PAGE_PARAMS, "sort", "per_page"))
         form_data = params.copy()
@@ -137,11 +120,11 @@ class CheckoutListView(DashboardMixin, TemplateView):
             sort_links=sort_links(params, sort),
             rows=decorate_rows(page.items),
             page=page,
-            next_token=page_token(sort, page.next_position, start + len(page.items)) if page.next_position else None,
-            previous_token=page_token(sort, page.previous_position, max(start - limit, 0))
+            next_token=pager.issue(page.next_position, start=start + len(page.items)) if page.next_position else None,
+            previous_token=pager.issue(page.previous_position, backward=True, start=max(start - limit, 0))
             if page.previous_position
             else None,
-            on_first_page=direction is None,
+            on_first_page=cursor is None,
             first_row=start + 1,
             last_row=start + len(page.items),
             count=count,

@@ -1,11 +1,9 @@
 """The webhook settings pages: endpoints, their secrets and their delivery logs (managers and owners)."""
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import prefetch_related_objects
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +11,7 @@ from django.utils.functional import cached_property
 from django.views.generic import FormView, TemplateView, View
 
 from ..models import Membership, WebhookDelivery, WebhookEndpoint
-from ..pagination import BadCursor, SortKey, cursor_dumps, cursor_loads, keyset_page, position_dumps, position_loads
+from ..pagination import BadPageLinkMixin, KeysetPager, SortKey
 from ..views.base import DashboardMixin
 from .forms import DeliveryFilterForm, EndpointForm
 from .selectors import webhook_deliveries_for_endpoint, webhook_endpoints_for_store
@@ -103,7 +101,7 @@ class EndpointDeleteView(WebhooksMixin, TemplateView):
         return HttpResponseRedirect(reverse("webhooks:list"))
 
 
-class EndpointDetailView(WebhooksMixin, TemplateView):
+class EndpointDetailView(BadPageLinkMixin, WebhooksMixin, TemplateView):
     """The endpoint, its secret and its delivery log (filters, keyset pages)."""
 
     template_name = "webhooks/endpoint_detail.html"
@@ -115,8 +113,10 @@ class EndpointDetailView(WebhooksMixin, TemplateView):
         queryset = webhook_deliveries_for_endpoint(
             endpoint=endpoint, state=chosen.get("state", ""), event_type=chosen.get("event_type", "")
         )
-        after, before = self._position("after"), self._position("before")
-        page = keyset_page(queryset, LOG_KEYS, limit=LOG_PAGE_SIZE, after=after, before=before)
+        # A page link pages this endpoint's log only, whichever filters the URL carries.
+        pager = KeysetPager(salt=CURSOR_SALT, store=self.store.pk, endpoint=endpoint.pk)
+        cursor = self.page_link_cursor(pager, LOG_KEYS)
+        page = pager.page(queryset, LOG_KEYS, limit=LOG_PAGE_SIZE, cursor=cursor)
         # Every attempt of the page's deliveries, earlier rounds included, in one query.
         prefetch_related_objects(page.items, "attempt_log")
         base = {k: v for k, v in chosen.items() if v}
@@ -128,25 +128,10 @@ class EndpointDetailView(WebhooksMixin, TemplateView):
             else None,
             filters=filters,
             page=page,
-            next_url=self._page_url(base, "after", page.next_position),
-            previous_url=self._page_url(base, "before", page.previous_position),
+            next_url=pager.link_query(base, page.next_position, backward=False),
+            previous_url=pager.link_query(base, page.previous_position, backward=True),
             **kwargs,
         )
-
-    def _position(self, name: str):
-        token = self.request.GET.get(name)
-        if not token:
-            return None
-        try:
-            return position_loads(cursor_loads(token, salt=CURSOR_SALT).get("p"), len(LOG_KEYS))
-        except BadCursor as exc:
-            raise Http404("This page link is no longer valid.") from exc
-
-    def _page_url(self, base: dict, name: str, position) -> str:
-        if position is None:
-            return ""
-        token = cursor_dumps({"p": position_dumps(position)}, salt=CURSOR_SALT)
-        return "?" + urlencode({**base, name: token})
 
 
 class EndpointActionView(WebhooksMixin, View):

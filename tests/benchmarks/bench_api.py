@@ -32,7 +32,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import Count  # noqa: E402
+from django.db.models import Count, Q  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework import generics, serializers  # noqa: E402
 from rest_framework.pagination import PageNumberPagination  # noqa: E402
@@ -75,7 +75,7 @@ def cursor_for_page(store: Store, page: int) -> str:
         .only("id", "created_at")[(page - 1) * PAGE - 1]
     )
     lister = Lister(kind="query", spec=QUERY_SPEC, store=store, path="query")
-    listing = ListRequest(filter=None, sort=list(DEFAULT_SORT), search=None, limit=PAGE)
+    listing = ListRequest(filter=None, condition=Q(), sort=list(DEFAULT_SORT), search=None, limit=PAGE)
     return lister.issue_cursor(listing, position_of(boundary, keys), False)
 
 

@@ -41,7 +41,7 @@ from django.test import Client  # noqa: E402
 from checkouts.filters import AbandonedCheckoutFilter, sort_keys  # noqa: E402
 from checkouts.models import AbandonedCheckout, Membership, Store  # noqa: E402
 from checkouts.tenancy import SESSION_KEY  # noqa: E402
-from checkouts.views.checkout_list import page_token  # noqa: E402
+from checkouts.views.checkout_list import list_pager  # noqa: E402
 
 REPEATS = 15
 WARMUP = 3
@@ -100,7 +100,8 @@ def deep_url(store: Store, params: dict, *, per_page: int, pages: int = DEEP_PAG
         filterset.qs.order_by(*(key.order_by for key in keys)).values_list(*(k.field for k in keys))[offset]
     )
     query = "&".join(f"{name}={value}" for name, value in params.items())
-    return f"/checkouts/?per_page={per_page}&{query}&after={page_token(sort, position)}".replace("?&", "?")
+    token = list_pager(store=store, sort=sort).issue(position)
+    return f"/checkouts/?per_page={per_page}&{query}&after={token}".replace("?&", "?")
 
 
 def line(label: str, seconds: float) -> str:

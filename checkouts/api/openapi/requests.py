@@ -4,8 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ...models import AbandonedCheckout, Activity
-from ..listing import MAX_CURSOR_LENGTH, MAX_LIMIT, MAX_OFFSET
-from ..search import MAX_EXPRESSION, MAX_FIELDS, SEARCHABLE
+from .. import listing, search
 from ..wql import (
     ACTIVITY_TYPES,
     ALIASES,
@@ -100,43 +99,17 @@ class SearchFilterField(serializers.JSONField):
     pass
 
 
-def _limit():
-    return serializers.IntegerField(min_value=0, max_value=MAX_LIMIT, required=False, allow_null=True)
-
-
-class PagingSerializer(serializers.Serializer):
-    limit = _limit()
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, required=False, allow_null=True)
-
-
-class CursorPagingSerializer(serializers.Serializer):
-    limit = _limit()
-    cursor = serializers.CharField(
-        max_length=MAX_CURSOR_LENGTH,
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        help_text="metadata.cursors.next or .prev of the previous response; alone, it replays its query.",
-    )
-
-
 class SortingSerializer(serializers.Serializer):
     fieldName = serializers.ChoiceField(choices=QUERY_SPEC.sortable)
     order = serializers.ChoiceField(choices=["ASC", "DESC"], required=False, allow_null=True, help_text="Default ASC.")
 
 
-class QueryV2Serializer(serializers.Serializer):
-    paging = PagingSerializer(required=False, allow_null=True, help_text="Offset paging (or cursorPaging).")
-    cursorPaging = CursorPagingSerializer(required=False, allow_null=True, help_text="Cursor paging: default 50.")
+class QueryV2Serializer(listing.QueryV2Serializer):
+    """The validating serializer, with its query-language fields described for the schema."""
+
     filter = QueryFilterField(required=False, allow_null=True)
     sort = SortingSerializer(
         many=True, required=False, allow_null=True, help_text="Default: createdDate DESC; id breaks ties."
-    )
-    fields = serializers.ListField(
-        child=serializers.CharField(allow_blank=True), required=False, allow_null=True, help_text="Not applied."
-    )
-    fieldsets = serializers.ListField(
-        child=serializers.CharField(allow_blank=True), required=False, allow_null=True, help_text="Not applied."
     )
 
 
@@ -155,23 +128,11 @@ class CommonSortingSerializer(serializers.Serializer):
     order = serializers.ChoiceField(choices=["ASC", "DESC"], required=False, allow_null=True, help_text="Default ASC.")
 
 
-class SearchDetailsSerializer(serializers.Serializer):
-    mode = serializers.ChoiceField(
-        choices=["OR", "AND"], required=False, allow_null=True, help_text="OR (default): any word; AND: every word."
-    )
-    expression = serializers.CharField(max_length=MAX_EXPRESSION, required=False, allow_null=True, allow_blank=True)
-    fields = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(SEARCHABLE)), max_length=MAX_FIELDS, required=False, allow_null=True
-    )
-    fuzzy = serializers.BooleanField(required=False, allow_null=True, help_text="Accepted; matching is by prefix.")
+class SearchSerializer(search.SearchSerializer):
+    """The validating serializer, with its query-language fields described for the schema."""
 
-
-class SearchSerializer(serializers.Serializer):
-    paging = PagingSerializer(required=False, allow_null=True)
-    cursorPaging = CursorPagingSerializer(required=False, allow_null=True)
     filter = SearchFilterField(required=False, allow_null=True)
     sort = CommonSortingSerializer(many=True, required=False, allow_null=True, max_length=SEARCH_SPEC.max_sort)
-    search = SearchDetailsSerializer(required=False, allow_null=True)
 
 
 class SearchAbandonedCheckoutsRequestSerializer(serializers.Serializer):

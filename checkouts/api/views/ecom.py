@@ -17,11 +17,11 @@ from ...services import abandoned_checkout_delete
 from ...wix import abandoned_checkout_to_wix
 from ..analytics import AnalyticsRequestSerializer, AnalyticsResponseSerializer, abandoned_checkout_analytics
 from ..base import StoreAPIView
-from ..errors import RULE_FORMAT, RULE_MAX_SIZE, RULE_MIN_SIZE, RULE_REQUIRED, NotFound, WixValidationError, violation
-from ..listing import Lister
+from ..errors import RULE_FORMAT, RULE_MAX_SIZE, RULE_MIN_SIZE, NotFound, WixValidationError, violation
+from ..listing import Lister, QueryRequestSerializer
 from ..openapi import requests as docs
 from ..openapi.responses import with_errors
-from ..search import parse_search_details, search_condition
+from ..search import SearchRequestSerializer, search_condition, search_details
 from ..wql import QUERY_SPEC, SEARCH_SPEC, parse_guid
 
 TAG = "Abandoned Checkouts (Wix-compatible)"
@@ -40,11 +40,11 @@ def guid_argument(raw, field: str) -> UUID:
     return guid
 
 
-def string_list(data: dict, key: str, field: str) -> None:
-    """`fields` / `fieldsets`: accepted (and not applied) when they are what Wix takes."""
-    value = data.get(key)
-    if value is not None and not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
-        raise WixValidationError([violation(field, f"{key} is an array of strings.", RULE_FORMAT)])
+def validated(serializer_class, data) -> dict:
+    """The body, checked by its serializer: a 400 naming every field it gets wrong."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 def json_object(data, field: str = "body") -> dict:
@@ -105,12 +105,7 @@ class QueryView(StoreAPIView):
         responses=with_errors({200: docs.QueryAbandonedCheckoutsResponseSerializer}),
     )
     def post(self, request):
-        body = json_object(request.data)
-        if body.get("query") is None:
-            raise WixValidationError([violation("query", "query is required.", RULE_REQUIRED)])
-        query = json_object(body["query"], "query")
-        string_list(query, "fields", "query.fields")
-        string_list(query, "fieldsets", "query.fieldsets")
+        query = validated(QueryRequestSerializer, request.data)["query"]
         lister = Lister(kind="query", spec=QUERY_SPEC, store=self.store, path="query")
         items, metadata = lister.page(self.abandoned_checkouts(), lister.parse(query))
         return Response({"abandonedCheckouts": items, "results": items, "metadata": metadata})
@@ -130,11 +125,9 @@ class SearchView(StoreAPIView):
         responses=with_errors({200: docs.SearchAbandonedCheckoutsResponseSerializer}),
     )
     def post(self, request):
-        body = json_object(request.data)
-        search = {} if body.get("search") is None else json_object(body["search"], "search")
-        details = parse_search_details(search.get("search"), "search.search")
+        search = validated(SearchRequestSerializer, request.data).get("search") or {}
         lister = Lister(kind="search", spec=SEARCH_SPEC, store=self.store, path="search")
-        listing = lister.parse(search, details)
+        listing = lister.parse(search, search_details(search.get("search")))
         items, metadata = lister.page(self.abandoned_checkouts(), listing, search_condition(listing.search))
         return Response({"abandonedCheckouts": items, "pagingMetadata": metadata})
 
@@ -201,6 +194,5 @@ class AnalyticsView(StoreAPIView):
         responses=with_errors({200: AnalyticsResponseSerializer}),
     )
     def post(self, request):
-        serializer = AnalyticsRequestSerializer(data=json_object(request.data))
-        serializer.is_valid(raise_exception=True)
-        return Response(abandoned_checkout_analytics(store=self.store, request=serializer.validated_data))
+        body = validated(AnalyticsRequestSerializer, request.data)
+        return Response(abandoned_checkout_analytics(store=self.store, request=body))

@@ -14,20 +14,11 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from ...filters import DEFAULT_ORDERING, ORDERINGS, AbandonedCheckoutFilter, StoreFilterBackend
-from ...pagination import (
-    BadCursor,
-    SortKey,
-    cursor_dumps,
-    cursor_loads,
-    keyset_page,
-    position_dumps,
-    position_loads,
-    with_tiebreaker,
-)
+from ...pagination import BadCursor, KeysetPager, SortKey, with_tiebreaker
 from ...selectors import abandoned_checkouts_with_activities
 from ...wix import AbandonedCheckoutWixSerializer
 from ..base import StoreGenericAPIView
-from ..errors import RULE_FORMAT, NotFound, WixValidationError, violation
+from ..errors import RULE_FORMAT, NotFound, WixValidationError, invalid_cursor, violation
 from ..openapi.entities import AbandonedCheckoutSerializer
 from ..openapi.responses import with_errors
 from ..renderers import FastJSONRenderer
@@ -43,23 +34,26 @@ def ordering_keys(ordering: str) -> list[SortKey]:
 
 
 class KeysetCursorPagination(BasePagination):
-    """`next` / `previous` links carrying a signed cursor: (ordering, position, direction, store)."""
+    """`next` / `previous` links carrying a `KeysetPager` cursor bound to the store and the ordering."""
 
     page_size = 50
     max_page_size = 100
     salt = "checkouts.api.rest"
 
     def paginate_queryset(self, queryset, request, view=None):
-        self.request, self.view = request, view
-        self.ordering = view.ordering()
+        self.request = request
+        ordering = view.ordering()
         self.limit = self._page_size(request)
-        keys = ordering_keys(self.ordering)
-        after = before = None
+        keys = ordering_keys(ordering)
+        self.pager = KeysetPager(salt=self.salt, store=view.store.pk, ordering=ordering)
+        cursor = None
         token = request.query_params.get("cursor")
         if token:
-            backward, position = self._load(token, len(keys))
-            after, before = (None, position) if backward else (position, None)
-        self.page = keyset_page(queryset, keys, limit=self.limit, after=after, before=before)
+            try:
+                cursor = self.pager.read(token, keys=keys)
+            except BadCursor as exc:
+                raise invalid_cursor("cursor") from exc
+        self.page = self.pager.page(queryset, keys, limit=self.limit, cursor=cursor)
         return self.page.items
 
     def _page_size(self, request) -> int:
@@ -70,27 +64,8 @@ class KeysetCursorPagination(BasePagination):
             raise WixValidationError([violation("page_size", "page_size is a positive integer.", RULE_FORMAT)])
         return min(int(raw), self.max_page_size)
 
-    def _load(self, token: str, length: int) -> tuple[bool, list]:
-        try:
-            data = cursor_loads(token, salt=self.salt)
-            if data.get("s") != str(self.view.store.pk) or data.get("o") != self.ordering:
-                raise BadCursor("The cursor was issued for another store or ordering.")
-            return data.get("d") == "p", position_loads(data.get("p"), length)
-        except BadCursor as exc:
-            raise WixValidationError(
-                [violation("cursor", "The cursor is malformed, altered, or not for this list.", RULE_FORMAT)]
-            ) from exc
-
     def _link(self, position, backward: bool) -> str:
-        token = cursor_dumps(
-            {
-                "s": str(self.view.store.pk),
-                "o": self.ordering,
-                "p": position_dumps(position),
-                "d": "p" if backward else "n",
-            },
-            salt=self.salt,
-        )
+        token = self.pager.issue(position, backward=backward)
         return replace_query_param(self.request.build_absolute_uri(), "cursor", token)
 
     def get_paginated_response(self, data):

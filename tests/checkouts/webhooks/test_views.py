@@ -156,7 +156,8 @@ def test_the_log_filters_pages_and_runs_constant_queries(
 
     failing = manager_client.get(url, {"state": "pending", "event_type": "updated"}).content.decode()
     assert "receiver says no" in failing and "HTTP 500" in failing
-    assert manager_client.get(url, {"after": "forged"}).status_code == 404
+    forged = manager_client.get(url, {"after": "forged"})
+    assert forged.status_code == 400 and "no longer valid" in forged.content.decode()
 
 
 def test_redeliver_one_and_all_failed(manager_client, endpoint, store, receiver, django_capture_on_commit_callbacks):

@@ -1,0 +1,20 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("checkouts", "0015_search_text"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="abandonedcheckout",
+            name="wire",
+            field=models.TextField(blank=True, editable=False, null=True),
+        ),
+        migrations.AddField(
+            model_name="abandonedcheckout",
+            name="wire_stamp",
+            field=models.CharField(blank=True, default="", editable=False, max_length=64),
+        ),
+    ]

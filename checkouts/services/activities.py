@@ -11,7 +11,9 @@ from django.utils import timezone
 from ..bulk import bulk_insert
 from ..models import AbandonedCheckout, Activity
 from ..selectors import activities_latest, latest_activities_prefetch
+from ..wix import abandoned_checkout_to_wix
 from .outbox import webhook_event_build, webhook_events_record
+from .wire import abandoned_checkout_wire_save, abandoned_checkouts_wire_store
 
 
 @dataclass
@@ -53,16 +55,11 @@ def activity_record(
             detail=detail or {},
             created_at=now,
         )
+        entity = abandoned_checkout_to_wix(ac, activities_latest(abandoned_checkout_id=ac.pk), store=ac.store)
         webhook_events_record(
-            [
-                webhook_event_build(
-                    abandoned_checkout=ac,
-                    slug="updated",
-                    sequence=ac.event_sequence,
-                    activities=activities_latest(abandoned_checkout_id=ac.pk),
-                )
-            ]
+            [webhook_event_build(abandoned_checkout=ac, slug="updated", sequence=ac.event_sequence, entity=entity)]
         )
+        abandoned_checkout_wire_save(abandoned_checkout=ac, entity=entity)
     return activity
 
 
@@ -143,4 +140,5 @@ def activities_record_locked(entries: Sequence[ActivityEntry]) -> list[Activity]
     webhook_events_record(
         [webhook_event_build(abandoned_checkout=ac, slug="updated", sequence=ac.event_sequence) for ac in acs]
     )
+    abandoned_checkouts_wire_store(acs)
     return activities

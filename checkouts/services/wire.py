@@ -7,7 +7,7 @@ from django.db import transaction
 
 from ..models import AbandonedCheckout
 from ..selectors import abandoned_checkouts_with_activities
-from ..wire import wire_build, wire_stamp
+from ..wire import wire_build, wire_encode, wire_stamp
 
 # Rows built and written per UPDATE: Django's bulk_update writes a CASE per row, so a batch
 # stays small enough for that statement to be cheap, and large enough to amortise it.
@@ -44,7 +44,8 @@ def abandoned_checkouts_wire_refresh(ids: Iterable[UUID]) -> int:
     return done
 
 
-def abandoned_checkouts_wire_stale(*, store_id: UUID | None = None, batch_size: int = WIRE_BATCH
+def abandoned_checkouts_wire_stale(
+    *, store_id: UUID | None = None, batch_size: int = WIRE_BATCH
 ) -> Iterator[tuple[int, list[UUID]]]:
     """(rows read, ids among them whose stored JSON is missing or stale), in primary-key order.
 
@@ -81,3 +82,13 @@ def abandoned_checkouts_wire_fill(
         if progress:
             progress(seen)
     return filled
+
+
+def abandoned_checkout_wire_save(*, abandoned_checkout: AbandonedCheckout, entity: dict) -> None:
+    """Store an entity a write has just built from the row as it now is (its updatedDate and
+    event sequence current): the activity, recovery, refresh and anonymise paths."""
+    ac = abandoned_checkout
+    wire = wire_encode(entity)
+    stamp = wire_stamp(updated_at=ac.updated_at, event_sequence=ac.event_sequence, language=ac.store.language)
+    AbandonedCheckout.objects.filter(pk=ac.pk).update(wire=wire, wire_stamp=stamp)
+    ac.wire, ac.wire_stamp = wire, stamp

@@ -11,10 +11,18 @@ from django.utils import timezone
 
 from checkouts.models import AbandonedCheckout, Activity
 from checkouts.selectors import abandoned_checkouts_with_activities
-from checkouts.services import activity_record
+from checkouts.services import (
+    ActivityEntry,
+    abandoned_checkout_anonymise,
+    abandoned_checkout_recover,
+    abandoned_checkout_refresh,
+    activities_record_locked,
+    activity_record,
+)
 from checkouts.services.wire import abandoned_checkouts_wire_refresh
+from checkouts.wire import wire_current
 from checkouts.wix import abandoned_checkout_to_wix
-from tests.factories import AbandonedCheckoutFactory, ActivityFactory
+from tests.factories import AbandonedCheckoutFactory, ActivityFactory, CheckoutFactory
 
 BASE = "/ecom/v1/abandoned-checkout"
 QUERY = f"{BASE}/query"
@@ -146,3 +154,33 @@ def test_the_fill_command_stores_missing_and_stale_json(store, other_store):
     expected = built([row.pk for row in rows])
     stored = dict(AbandonedCheckout.objects.values_list("pk", "wire"))
     assert {str(pk): wire.encode() for pk, wire in stored.items()} == expected
+
+
+def stored_is_current(ac: AbandonedCheckout) -> bool:
+    """The row's stored JSON is what the API would build for it now, and its stamp says so."""
+    row = AbandonedCheckout.objects.select_related("store").get(pk=ac.pk)
+    return wire_current(row, store=row.store) and row.wire.encode() == built([ac.pk])[str(ac.pk)]
+
+
+def test_the_writes_that_change_an_entity_store_its_json(store):
+    ac = AbandonedCheckoutFactory(store=store)
+    activity_record(abandoned_checkout_id=ac.pk, type=Activity.Type.EMAIL_SENT)
+    assert stored_is_current(ac)
+    locked = AbandonedCheckout.objects.select_related("store").get(pk=ac.pk)
+    activities_record_locked([ActivityEntry(abandoned_checkout=locked, type=Activity.Type.TASK_CREATED)])
+    assert stored_is_current(ac)
+    assert abandoned_checkout_recover(abandoned_checkout_id=ac.pk, order_id="order-1")
+    assert stored_is_current(ac)
+    abandoned_checkout_anonymise(abandoned_checkout_id=ac.pk, store=store)
+    assert stored_is_current(ac)
+    assert ac.buyer_email not in AbandonedCheckout.objects.get(pk=ac.pk).wire
+
+
+def test_a_refreshed_checkout_stores_its_json(store):
+    checkout = CheckoutFactory(store=store)
+    ac = AbandonedCheckoutFactory(store=store, checkout=checkout)
+    checkout.first_name = "Ada"
+    checkout.save()
+    assert abandoned_checkout_refresh(checkout=checkout)
+    assert stored_is_current(ac)
+    assert '"firstName":"Ada"' in AbandonedCheckout.objects.get(pk=ac.pk).wire

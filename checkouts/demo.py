@@ -20,6 +20,7 @@ from . import hooks
 from .bulk import copy_rows
 from .models import AbandonedCheckout, Activity, Checkout, Store
 from .search_text import search_text_for
+from .wire import wire_build
 from .wix import multi_currency_price
 
 STORES = [
@@ -324,7 +325,17 @@ def _rows(store: Store, *, count: int, rnd: random.Random, now: datetime, templa
             "event_sequence": 0,
             **snapshot,
         }
+        abandoned["wire"], abandoned["wire_stamp"] = _wire(store, abandoned, activities)
         yield checkout, abandoned, activities, held_out
+
+
+def _wire(store: Store, abandoned: dict, activities: list[dict]) -> tuple[str, str]:
+    """The row's ready Wix JSON, built before it is written (the COPY path has no other chance)."""
+    ac = AbandonedCheckout(**abandoned)
+    ac.store = store
+    # Newest first, as the API's prefetch reads them: by date, then by insertion order (their ids).
+    latest = sorted(enumerate(activities), key=lambda item: (item[1]["created_at"], item[0]), reverse=True)
+    return wire_build(ac, [Activity(type=a["type"], created_at=a["created_at"]) for _, a in latest], store=store)
 
 
 def _activities(store, ac_id, created, now, *, has_email, held_out, recovered_at, rnd) -> Iterable[dict]:

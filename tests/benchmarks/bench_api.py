@@ -28,6 +28,8 @@ import urllib.request
 from http.client import HTTPConnection
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 SECRET = secrets.token_urlsafe(50)
@@ -77,6 +79,7 @@ def start_server(port: int) -> subprocess.Popen:
         DJANGO_LOG_LEVEL="WARNING",
         # The benchmark sends far more than a client may; the limiter still runs on each request.
         COMEBACK_API_RATE_LIMIT="1000000/minute",
+        COMEBACK_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
     )
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],

@@ -20,7 +20,7 @@ from . import hooks
 from .bulk import copy_rows
 from .models import AbandonedCheckout, Activity, Checkout, Store
 from .search_text import search_text_for
-from .wire import wire_build
+from .wire import as_stored, wire_build
 from .wix import multi_currency_price
 
 STORES = [
@@ -333,6 +333,8 @@ def _wire(store: Store, abandoned: dict, activities: list[dict]) -> tuple[str, s
     """The row's ready Wix JSON, built before it is written (the COPY path has no other chance)."""
     ac = AbandonedCheckout(**abandoned)
     ac.store = store
+    for name in ("line_items", "applied_discounts", "vat_id"):
+        setattr(ac, name, as_stored(getattr(ac, name)))
     # Newest first, as the API's prefetch reads them: by date, then by insertion order (their ids).
     latest = sorted(enumerate(activities), key=lambda item: (item[1]["created_at"], item[0]), reverse=True)
     return wire_build(ac, [Activity(type=a["type"], created_at=a["created_at"]) for _, a in latest], store=store)

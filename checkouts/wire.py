@@ -12,9 +12,11 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 import orjson
 from django.conf import settings
+from django.db import connection
 from django.db.models import prefetch_related_objects
 
 from .models import AbandonedCheckout, Activity, Store
@@ -50,6 +52,19 @@ def wire_current(row: AbandonedCheckout, *, store: Store) -> bool:
 def wire_encode(entity: dict) -> str:
     """The entity's bytes exactly as the API's renderer (orjson, compact) writes them."""
     return orjson.dumps(entity).decode()
+
+
+def as_stored(value: Any) -> Any:
+    """A JSON value as the database will give it back: PostgreSQL's jsonb orders each object's
+    keys by length, then bytes, and the stored entity must have the bytes a read would build."""
+    if connection.vendor != "postgresql":
+        return value
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda key: (len(key.encode()), key.encode()))
+        return {key: as_stored(value[key]) for key in keys}
+    if isinstance(value, list):
+        return [as_stored(item) for item in value]
+    return value
 
 
 def wire_build(ac: AbandonedCheckout, activities: Iterable[Activity] | None = None, *, store: Store) -> tuple[str, str]:

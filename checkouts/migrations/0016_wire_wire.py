@@ -17,4 +17,8 @@ class Migration(migrations.Migration):
             name="wire_stamp",
             field=models.CharField(blank=True, default="", editable=False, max_length=64),
         ),
+        migrations.AddIndex(
+            model_name="abandonedcheckout",
+            index=models.Index(condition=models.Q(("wire_stamp", "")), fields=["id"], name="ac_wire_missing"),
+        ),
     ]

@@ -242,6 +242,8 @@ class AbandonedCheckout(CheckoutData):
             # The overview's counts and sums over a period read only this index (an index-only
             # scan on PostgreSQL), never the wide rows with their line-item JSON.
             models.Index(fields=["store", "created_at", "status", "total", "id"], name="ac_store_created_figures"),
+            # Rows without stored JSON, for the periodic fill: empty once it has caught up.
+            models.Index(fields=["id"], condition=Q(wire_stamp=""), name="ac_wire_missing"),
             # The API's lookups by buyer id (Wix's buyerInfo.* filters). Partial: unset ids are ''.
             *(
                 models.Index(fields=["store", column], condition=~Q(**{column: ""}), name=f"ac_store_{column}")

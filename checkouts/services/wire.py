@@ -24,15 +24,20 @@ def abandoned_checkouts_wire_store(abandoned_checkouts: Sequence[AbandonedChecko
         AbandonedCheckout.objects.bulk_update(abandoned_checkouts, ["wire", "wire_stamp"], batch_size=WIRE_BATCH)
         return len(abandoned_checkouts)
     # One UPDATE joined to the arrays: Django's bulk_update would write a CASE per row and column.
+    # Only rows still as they were read: a fill racing a writer leaves the writer's JSON alone.
     table = connection.ops.quote_name(AbandonedCheckout._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {table} AS ac SET wire = v.wire, wire_stamp = v.stamp
-            FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS v(id, wire, stamp) WHERE ac.id = v.id""",  # noqa: S608  # nosec B608
+            FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::timestamptz[], %s::bigint[])
+                AS v(id, wire, stamp, updated_at, event_sequence)
+            WHERE ac.id = v.id AND ac.updated_at = v.updated_at AND ac.event_sequence = v.event_sequence""",  # noqa: S608  # nosec B608
             [
                 [ac.pk for ac in abandoned_checkouts],
                 [ac.wire for ac in abandoned_checkouts],
                 [ac.wire_stamp for ac in abandoned_checkouts],
+                [ac.updated_at for ac in abandoned_checkouts],
+                [ac.event_sequence for ac in abandoned_checkouts],
             ],
         )
     return len(abandoned_checkouts)
@@ -111,3 +116,27 @@ def abandoned_checkout_wire_save(*, abandoned_checkout: AbandonedCheckout, entit
     stamp = wire_stamp(updated_at=ac.updated_at, event_sequence=ac.event_sequence, language=ac.store.language)
     AbandonedCheckout.objects.filter(pk=ac.pk).update(wire=wire, wire_stamp=stamp)
     ac.wire, ac.wire_stamp = wire, stamp
+
+
+# Rows a tick fills at most: a backlog (a migration, a bulk import) drains over a few ticks
+# instead of one long task; `manage.py wire_refresh` does it all at once.
+FILL_PER_TICK = 10 * WIRE_BATCH
+
+
+def abandoned_checkouts_wire_fill_missing(*, limit: int = FILL_PER_TICK) -> int:
+    """Store the JSON of rows that have none (the partial index `ac_wire_missing` finds them).
+
+    Rows whose JSON went stale (a new public URL or store language) keep being built on
+    read until `manage.py wire_refresh` runs: finding them means reading every stamp.
+    """
+    filled = 0
+    while filled < limit:
+        ids = list(AbandonedCheckout.objects.filter(wire_stamp="").values_list("pk", flat=True)[:WIRE_BATCH])
+        if not ids:
+            break
+        with transaction.atomic():
+            done = abandoned_checkouts_wire_refresh(ids)
+        filled += done
+        if done < len(ids) or AbandonedCheckout.objects.filter(pk__in=ids, wire_stamp="").exists():
+            break  # rows that changed while being read: the next tick takes them again
+    return filled

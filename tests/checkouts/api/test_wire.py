@@ -19,7 +19,8 @@ from checkouts.services import (
     activities_record_locked,
     activity_record,
 )
-from checkouts.services.wire import abandoned_checkouts_wire_refresh
+from checkouts.services.wire import abandoned_checkouts_wire_refresh, abandoned_checkouts_wire_store
+from checkouts.tasks import abandoned_checkouts_wire_fill_task
 from checkouts.wire import wire_current
 from checkouts.wix import abandoned_checkout_to_wix
 from tests.factories import AbandonedCheckoutFactory, ActivityFactory, CheckoutFactory
@@ -184,3 +185,21 @@ def test_a_refreshed_checkout_stores_its_json(store):
     assert abandoned_checkout_refresh(checkout=checkout)
     assert stored_is_current(ac)
     assert '"firstName":"Ada"' in AbandonedCheckout.objects.get(pk=ac.pk).wire
+
+
+@pytest.mark.postgres
+def test_a_fill_that_read_a_row_before_a_writer_leaves_the_writers_json(store):
+    ac = AbandonedCheckoutFactory(store=store)
+    read_early = AbandonedCheckout.objects.select_related("store").get(pk=ac.pk)
+    read_early.latest_activities = []
+    activity_record(abandoned_checkout_id=ac.pk, type=Activity.Type.EMAIL_SENT)  # stores its own JSON
+    assert abandoned_checkouts_wire_store([read_early]) == 1
+    assert stored_is_current(ac)
+
+
+def test_the_periodic_task_fills_rows_without_json(store, other_store):
+    rows = [AbandonedCheckoutFactory(store=s) for s in (store, store, other_store)]
+    assert abandoned_checkouts_wire_fill_task() == 3
+    assert abandoned_checkouts_wire_fill_task() == 0
+    stored = dict(AbandonedCheckout.objects.values_list("pk", "wire"))
+    assert {str(pk): wire.encode() for pk, wire in stored.items()} == built([row.pk for row in rows])

@@ -190,7 +190,11 @@ def main() -> None:
             f"DRF default list page {DEEP_PAGE}": lambda: big_api.timed("GET", f"/bench/plain/?page={DEEP_PAGE}")[0],
         }
         _, body = big_api.timed("POST", QUERY, deep)
-        assert_built_alike(orjson.loads(body)["abandonedCheckouts"], big)
+        entities = orjson.loads(body)["abandonedCheckouts"]
+        assert_built_alike(entities, big)
+        # What any authenticated request costs here (the key, throttle, middleware): one entity.
+        one = f"/ecom/v1/abandoned-checkout/{entities[0]['id']}"
+        scenarios["Get one checkout (the fixed cost)"] = lambda: big_api.timed("GET", one)[0]
         samples: dict[str, list[float]] = {name: [] for name in scenarios}
         for round_number in range(WARMUP + ROUNDS):
             for name, call in scenarios.items():

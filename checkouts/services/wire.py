@@ -17,7 +17,7 @@ WIRE_BATCH = 500
 
 def abandoned_checkouts_wire_store(abandoned_checkouts: Sequence[AbandonedCheckout]) -> int:
     """Store the JSON of instances that are current: read (or written) in this transaction,
-    with their store and their `latest_activities`. One UPDATE per `WIRE_BATCH` rows."""
+    with their store and their `latest_activities`. One UPDATE (per `WIRE_BATCH` rows on SQLite)."""
     for ac in abandoned_checkouts:
         ac.wire, ac.wire_stamp = wire_build(ac, store=ac.store)
     if connection.vendor != "postgresql":

@@ -11,9 +11,8 @@ from django.utils import timezone
 from ..bulk import bulk_insert
 from ..models import AbandonedCheckout, Activity
 from ..selectors import activities_latest, latest_activities_prefetch
-from ..wix import abandoned_checkout_to_wix
 from .outbox import webhook_event_build, webhook_events_record
-from .wire import abandoned_checkout_wire_save, abandoned_checkouts_wire_store
+from .wire import WIRE_DROPPED
 
 
 @dataclass
@@ -43,6 +42,7 @@ def activity_record(
             last_activity_type=type,
             last_activity_at=now,
             event_sequence=F("event_sequence") + 1,
+            **WIRE_DROPPED,
         )
         if not updated:
             return None
@@ -55,11 +55,16 @@ def activity_record(
             detail=detail or {},
             created_at=now,
         )
-        entity = abandoned_checkout_to_wix(ac, activities_latest(abandoned_checkout_id=ac.pk), store=ac.store)
         webhook_events_record(
-            [webhook_event_build(abandoned_checkout=ac, slug="updated", sequence=ac.event_sequence, entity=entity)]
+            [
+                webhook_event_build(
+                    abandoned_checkout=ac,
+                    slug="updated",
+                    sequence=ac.event_sequence,
+                    activities=activities_latest(abandoned_checkout_id=ac.pk),
+                )
+            ]
         )
-        abandoned_checkout_wire_save(abandoned_checkout=ac, entity=entity)
     return activity
 
 
@@ -133,12 +138,15 @@ def activities_record_locked(entries: Sequence[ActivityEntry]) -> list[Activity]
         by_type.setdefault(ac.last_activity_type, []).append(ac.pk)
     for last_type, ids in by_type.items():
         AbandonedCheckout.objects.filter(pk__in=ids).update(
-            updated_at=now, last_activity_type=last_type, last_activity_at=now, event_sequence=F("event_sequence") + 1
+            updated_at=now,
+            last_activity_type=last_type,
+            last_activity_at=now,
+            event_sequence=F("event_sequence") + 1,
+            **WIRE_DROPPED,
         )
     acs = list(checkouts.values())
     prefetch_related_objects(acs, latest_activities_prefetch())
     webhook_events_record(
         [webhook_event_build(abandoned_checkout=ac, slug="updated", sequence=ac.event_sequence) for ac in acs]
     )
-    abandoned_checkouts_wire_store(acs)
     return activities

@@ -41,7 +41,7 @@ from ..search_text import search_text_for
 from ..selectors import activities_latest
 from ..wix import abandoned_checkout_to_wix
 from .outbox import webhook_event_build, webhook_events_record
-from .wire import abandoned_checkout_wire_save
+from .wire import WIRE_DROPPED, abandoned_checkout_wire_save
 
 logger = logging.getLogger(__name__)
 
@@ -241,6 +241,7 @@ def abandoned_checkout_recover(
             recovered_order_id=order_id,
             updated_at=now,
             event_sequence=F("event_sequence") + 2,
+            **WIRE_DROPPED,
             # The order id joins the searchable text, so the merchant finds the checkout by it.
             **(
                 {
@@ -276,7 +277,6 @@ def abandoned_checkout_recover(
                 ),
             ]
         )
-        abandoned_checkout_wire_save(abandoned_checkout=ac, entity=entity)
     logger.info("Abandoned checkout %s recovered (order %s)", abandoned_checkout_id, order_id or "-")
     return True
 

@@ -10,6 +10,12 @@ from ..pagination import SortKey, keyset_after
 from ..selectors import abandoned_checkouts_with_activities
 from ..wire import wire_build, wire_encode, wire_stamp
 
+# Set in the UPDATE of a write that cannot store the JSON in the same statement: a second
+# UPDATE of a row this transaction already changed makes PostgreSQL re-check its foreign keys
+# (FOR KEY SHARE on the checkout), which deadlocks against an ingest holding that checkout.
+# The periodic fill (`abandoned_checkouts_wire_fill_missing`) stores it within a minute.
+WIRE_DROPPED = {"wire": None, "wire_stamp": ""}
+
 # Rows read, built and written per round: large enough to amortise the queries, small enough
 # that a batch's transaction stays short.
 WIRE_BATCH = 500
@@ -110,7 +116,8 @@ def abandoned_checkouts_wire_fill(
 
 def abandoned_checkout_wire_save(*, abandoned_checkout: AbandonedCheckout, entity: dict) -> None:
     """Store an entity a write has just built from the row as it now is (its updatedDate and
-    event sequence current): the activity, recovery, refresh and anonymise paths."""
+    event sequence current), in a transaction that already holds the row's checkout (a
+    refresh from ingest) or locks it anyway (anonymise): see `WIRE_DROPPED`."""
     ac = abandoned_checkout
     wire = wire_encode(entity)
     stamp = wire_stamp(updated_at=ac.updated_at, event_sequence=ac.event_sequence, language=ac.store.language)

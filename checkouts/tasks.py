@@ -9,6 +9,7 @@ from django.utils import timezone
 from .models import IngestedEvent
 from .services import abandoned_checkouts_detect, bulk_job_run, bulk_jobs_resume, scheduler_heartbeat_record
 from .services.privacy import abandoned_checkouts_retention_apply
+from .services.wire import abandoned_checkouts_wire_fill_missing
 
 # Old replay records are deleted a few thousand at a time so no statement holds locks long.
 PRUNE_BATCH = 5000
@@ -48,3 +49,8 @@ def bulk_jobs_resume_task() -> int:
 @shared_task
 def abandoned_checkouts_retention_task() -> int:
     return abandoned_checkouts_retention_apply()
+
+
+@shared_task
+def abandoned_checkouts_wire_fill_task() -> int:
+    return abandoned_checkouts_wire_fill_missing()

@@ -87,4 +87,9 @@ app.conf.beat_schedule = {
         "task": "checkouts.tasks.bulk_jobs_resume_task",
         "schedule": 60.0,
     },
+    # Stored Wix JSON for rows written without it (an admin edit, a path that does not store it).
+    "abandoned-checkouts-wire-fill": {
+        "task": "checkouts.tasks.abandoned_checkouts_wire_fill_task",
+        "schedule": 60.0,
+    },
 }

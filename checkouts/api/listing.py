@@ -18,9 +18,11 @@ from rest_framework import serializers
 
 from ..models import Store
 from ..pagination import COUNT_CAP, BadCursor, Cursor, KeysetPager, capped_count
-from ..selectors import abandoned_checkouts_with_activities
-from ..wix import abandoned_checkout_to_wix
-from .errors import WixValidationError, invalid_cursor
+from ..wire import WIRE_COLUMNS, wire_fragments
+from .errors import (
+    WixValidationError,
+    invalid_cursor,
+)
 from .legacy import StrictCharField, StrictIntegerField
 from .wql import Spec, parse_sort, sort_keys, translate_filter
 
@@ -201,14 +203,14 @@ class Lister:
 
     # --- ListRequest → page --------------------------------------------------------------
 
-    def page(self, queryset: QuerySet, request: ListRequest, extra: Q | None = None) -> tuple[list[dict], dict]:
-        """(items in Wix's shape, metadata) for one page of the store's `queryset`."""
-        queryset = abandoned_checkouts_with_activities(queryset.filter(request.condition, extra or Q()))
+    def page(self, queryset: QuerySet, request: ListRequest, extra: Q | None = None) -> tuple[list, dict]:
+        """(items in Wix's shape, as JSON fragments, metadata) for one page of the store's `queryset`."""
         keys = sort_keys(request.sort, self.spec)
+        queryset = queryset.filter(request.condition, extra or Q()).only(*WIRE_COLUMNS, *(key.field for key in keys))
         if request.offset is not None:
             return self._offset_page(queryset, keys, request)
         page = self.pager.page(queryset, keys, limit=request.limit, cursor=request.cursor)
-        items = [abandoned_checkout_to_wix(row, store=self.store) for row in page.items]
+        items = self.render(page.items)
         has_next = page.has_next and bool(page.items)
         metadata = {
             "count": len(items),
@@ -220,10 +222,14 @@ class Lister:
         }
         return items, metadata
 
+    def render(self, rows: list) -> list:
+        """The rows' Wix entities: their stored JSON spliced where current, built otherwise."""
+        return wire_fragments(rows, store=self.store)
+
     def _offset_page(self, queryset: QuerySet, keys, request: ListRequest) -> tuple[list[dict], dict]:
         start = request.offset or 0
         rows = list(queryset.order_by(*(key.order_by for key in keys))[start : start + request.limit + 1])
-        items = [abandoned_checkout_to_wix(row, store=self.store) for row in rows[: request.limit]]
+        items = self.render(rows[: request.limit])
         total, capped = capped_count(queryset, TOTAL_CAP)
         metadata: dict[str, Any] = {"count": len(items), "offset": start, "tooManyToCount": capped}
         if not capped:

@@ -223,6 +223,11 @@ class AbandonedCheckout(CheckoutData):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     # The entityEventSequence of the newest outbox event written for this checkout.
     event_sequence = models.PositiveBigIntegerField(default=0)
+    # The Wix entity as the API sends it (compact JSON), kept ready so a page splices 100 of
+    # them instead of building them. `wire_stamp` names what it was built from (checkouts.wire):
+    # a reader uses it only when the stamp matches the row as it is now, so it is never stale.
+    wire = models.TextField(null=True, blank=True, editable=False)
+    wire_stamp = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = AbandonedCheckoutQuerySet.as_manager()
 
@@ -255,6 +260,8 @@ class AbandonedCheckout(CheckoutData):
             # The overview's counts and sums over a period read only this index (an index-only
             # scan on PostgreSQL), never the wide rows with their line-item JSON.
             models.Index(fields=["store", "created_at", "status", "total", "id"], name="ac_store_created_figures"),
+            # Rows without stored JSON, for the periodic fill: empty once it has caught up.
+            models.Index(fields=["id"], condition=Q(wire_stamp=""), name="ac_wire_missing"),
             # The API's lookups by buyer id (Wix's buyerInfo.* filters). Partial: unset ids are ''.
             *(
                 models.Index(fields=["store", column], condition=~Q(**{column: ""}), name=f"ac_store_{column}")
@@ -264,6 +271,16 @@ class AbandonedCheckout(CheckoutData):
 
     def __str__(self) -> str:
         return f"{self.buyer_email or self.buyer_name or 'anonymous'} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        # A save that does not write the wire JSON itself (an admin edit) drops it: readers
+        # build the entity from the fields until the next refresh.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "wire_stamp" not in update_fields:
+            self.wire, self.wire_stamp = None, ""
+            if update_fields is not None:
+                kwargs["update_fields"] = [*update_fields, "wire", "wire_stamp"]
+        super().save(*args, **kwargs)
 
     @property
     def is_recovered(self) -> bool:

@@ -12,6 +12,7 @@ from ..bulk import bulk_insert
 from ..models import AbandonedCheckout, Activity
 from ..selectors import activities_latest, latest_activities_prefetch
 from .outbox import webhook_event_build, webhook_events_record
+from .wire import WIRE_DROPPED
 
 
 @dataclass
@@ -41,6 +42,7 @@ def activity_record(
             last_activity_type=type,
             last_activity_at=now,
             event_sequence=F("event_sequence") + 1,
+            **WIRE_DROPPED,
         )
         if not updated:
             return None
@@ -136,7 +138,11 @@ def activities_record_locked(entries: Sequence[ActivityEntry]) -> list[Activity]
         by_type.setdefault(ac.last_activity_type, []).append(ac.pk)
     for last_type, ids in by_type.items():
         AbandonedCheckout.objects.filter(pk__in=ids).update(
-            updated_at=now, last_activity_type=last_type, last_activity_at=now, event_sequence=F("event_sequence") + 1
+            updated_at=now,
+            last_activity_type=last_type,
+            last_activity_at=now,
+            event_sequence=F("event_sequence") + 1,
+            **WIRE_DROPPED,
         )
     acs = list(checkouts.values())
     prefetch_related_objects(acs, latest_activities_prefetch())

@@ -41,6 +41,7 @@ from ..search_text import search_text_for
 from ..selectors import activities_latest
 from ..wix import abandoned_checkout_to_wix
 from .outbox import webhook_event_build, webhook_events_record
+from .wire import WIRE_DROPPED, abandoned_checkout_wire_save
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +191,8 @@ def _abandoned_from_checkout(row: dict, *, now: datetime, store: Store) -> Aband
         "last_activity_type": "",
         "last_activity_at": None,
         "event_sequence": 1,
+        "wire": None,  # until its JSON is stored: readers build it meanwhile
+        "wire_stamp": "",
     }
     # Positional construction is Django's fast path (no per-field keyword lookups).
     ac = AbandonedCheckout(*(values[name] for name in _AC_FIELDS))
@@ -208,16 +211,15 @@ def abandoned_checkout_refresh(*, checkout: Checkout) -> bool:
         if not updated:
             return False
         ac = AbandonedCheckout.objects.select_related("store").get(checkout=checkout)
+        entity = abandoned_checkout_to_wix(ac, activities_latest(abandoned_checkout_id=ac.pk), store=ac.store)
         webhook_events_record(
             [
                 webhook_event_build(
-                    abandoned_checkout=ac,
-                    slug=WebhookEvent.Type.UPDATED,
-                    sequence=ac.event_sequence,
-                    activities=activities_latest(abandoned_checkout_id=ac.pk),
+                    abandoned_checkout=ac, slug=WebhookEvent.Type.UPDATED, sequence=ac.event_sequence, entity=entity
                 )
             ]
         )
+        abandoned_checkout_wire_save(abandoned_checkout=ac, entity=entity)
     return True
 
 
@@ -239,6 +241,7 @@ def abandoned_checkout_recover(
             recovered_order_id=order_id,
             updated_at=now,
             event_sequence=F("event_sequence") + 2,
+            **WIRE_DROPPED,
             # The order id joins the searchable text, so the merchant finds the checkout by it.
             **(
                 {
@@ -411,6 +414,7 @@ def abandoned_checkout_anonymise_locked(
             )
         ]
     )
+    abandoned_checkout_wire_save(abandoned_checkout=ac, entity=entity)
     return counts
 
 

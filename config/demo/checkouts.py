@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from checkouts.bulk import copy_rows
 from checkouts.models import AbandonedCheckout, Activity, Checkout, Store
 from checkouts.search_text import search_text_for
+from checkouts.wire import as_stored, wire_build
 from checkouts.wix import multi_currency_price
 
 from .automations import demo_history_record
@@ -324,7 +325,19 @@ def _rows(store: Store, *, count: int, rnd: random.Random, now: datetime, templa
             "event_sequence": 0,
             **snapshot,
         }
+        abandoned["wire"], abandoned["wire_stamp"] = _wire(store, abandoned, activities)
         yield checkout, abandoned, activities, held_out
+
+
+def _wire(store: Store, abandoned: dict, activities: list[dict]) -> tuple[str, str]:
+    """The row's ready Wix JSON, built before it is written (the COPY path has no other chance)."""
+    ac = AbandonedCheckout(**abandoned)
+    ac.store = store
+    for name in ("line_items", "applied_discounts", "vat_id"):
+        setattr(ac, name, as_stored(getattr(ac, name)))
+    # Newest first, as the API's prefetch reads them: by date, then by insertion order (their ids).
+    latest = sorted(enumerate(activities), key=lambda item: (item[1]["created_at"], item[0]), reverse=True)
+    return wire_build(ac, [Activity(type=a["type"], created_at=a["created_at"]) for _, a in latest], store=store)
 
 
 def _activities(store, ac_id, created, now, *, has_email, held_out, recovered_at, rnd) -> Iterable[dict]:

@@ -1,69 +1,120 @@
-"""Benchmark of the Wix-compatible Query method against the 1,000,000-row database. Read-only.
+"""The Wix-compatible Query method over real HTTP, on the seeded million-row database.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/comeback_bench .venv/bin/python tests/benchmarks/bench_api.py
 
-Measures, through the real view (parsing, auth principal, keyset page, prefetch, Wix
-rendering, JSON), with absolute times beside the ratios the issue asks for:
-1. a 100-item first page in the largest store vs the same page in the smallest (≤ 1.5×);
-2. the 500th page vs the first, in the largest store (≤ 1.5×);
-3. the SQL queries of every page (the same number on each);
-4. the 500th page vs a plain DRF ListAPIView with PageNumberPagination and a
-   ModelSerializer over the same rows (≥ 10× faster).
-Then it prints EXPLAIN (ANALYZE) of the page queries to show the indexes at work.
+Seed first (`manage.py seed_demo --stores 5 --checkouts 200000`: it stores each row's wire
+JSON; an older database needs `manage.py migrate` and `manage.py wire_refresh`). The script
+makes a read-only API key for two stores (revoked at the end), starts gunicorn (one sync
+worker, production settings, the real API-key authentication and middleware) and times,
+interleaved round by round (A B C D E, A B C D E, ...), each figure the median of ROUNDS:
+
+  floor  the SQL the page-500 request runs (the key lookup, the page), bare, over psycopg
+  A      Query page 1, smallest store
+  B      Query page 1, largest store                                   ≤ 1.5× A
+  C      Query page 500, largest store                                 ≤ 1.5× B, ≤ 2.5× the floor
+  D      DRF's default list (bench_urls.py), page 500, largest store   ≥ 10× C
+
+It also prints each request's SQL count, read from the test client (same view, in-process).
 """
 
 import os
+import secrets
+import socket
 import statistics
+import subprocess
 import sys
 import time
+import urllib.request
+from http.client import HTTPConnection
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import orjson
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+SECRET = secrets.token_urlsafe(50)
+# The cursors are signed: this process and the server share a fresh key.
+os.environ["DJANGO_SECRET_KEY"] = SECRET
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
-# Rate-limit counters in memory: the plain DRF view has no rate limit, and the benchmark
-# compares query paths, not the embedded file cache (production counts in Redis).
-os.environ.setdefault("CACHE_URL", "locmemcache://")
 
-import django
+import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count, Q  # noqa: E402
+from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from rest_framework import generics, serializers  # noqa: E402
-from rest_framework.pagination import PageNumberPagination  # noqa: E402
-from rest_framework.test import APIRequestFactory, force_authenticate  # noqa: E402
 
-from checkouts.api.auth import ApiKeyUser  # noqa: E402
 from checkouts.api.listing import Lister, ListRequest  # noqa: E402
-from checkouts.api.views.ecom import QueryView  # noqa: E402
 from checkouts.api.wql import DEFAULT_SORT, QUERY_SPEC, sort_keys  # noqa: E402
 from checkouts.models import AbandonedCheckout, ApiKey, Store  # noqa: E402
 from checkouts.pagination import position_of  # noqa: E402
+from checkouts.selectors import abandoned_checkouts_with_activities  # noqa: E402
+from checkouts.services import api_key_create, api_key_revoke  # noqa: E402
+from checkouts.wire import wire_current  # noqa: E402
+from checkouts.wix import abandoned_checkout_to_wix  # noqa: E402
 
 PAGE = 100
 DEEP_PAGE = 500
-REPEATS = 40
-factory = APIRequestFactory()
-settings.COMEBACK_API_RATE_LIMIT = "1000000/minute"
+ROUNDS = 15
+WARMUP = 3
+QUERY = "/ecom/v1/abandoned-checkout/query"
 
 
-def principal(store: Store) -> ApiKeyUser:
-    # An unsaved key: the benchmark writes nothing to the database.
-    return ApiKeyUser(ApiKey(store=store, name="bench", prefix=f"bench{store.pk.hex[:8]}", scopes=["read"]))
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-def query_page(store: Store, body: dict):
-    request = factory.post("/ecom/v1/abandoned-checkout/query", body, format="json")
-    force_authenticate(request, user=principal(store))
-    response = QueryView.as_view()(request)
-    response.render()
-    assert response.status_code == 200, response.data
-    return response
+def start_server(port: int) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "COMEBACK_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.benchmarks.bench_settings",
+        DJANGO_SECRET_KEY=SECRET,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        EMAIL_URL="consolemail://",
+        COMEBACK_LOG_FORMAT="plain",
+        DJANGO_LOG_LEVEL="WARNING",
+        # The benchmark sends far more than a client may; the limiter still runs on each request.
+        COMEBACK_API_RATE_LIMIT="1000000/minute",
+        COMEBACK_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+    )
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+class Api:
+    """An app calling the API with its key, over HTTP/1.1 (reconnecting as gunicorn closes)."""
+
+    def __init__(self, port: int, key: str):
+        self.connection = HTTPConnection("127.0.0.1", port, timeout=120)
+        self.headers = {"Host": "127.0.0.1", "X-Forwarded-Proto": "https", "Authorization": key}
+
+    def timed(self, method: str, path: str, body: bytes | None = None) -> tuple[float, bytes]:
+        headers = {**self.headers, **({"Content-Type": "application/json"} if body else {})}
+        started = time.perf_counter()
+        self.connection.request(method, path, body=body, headers=headers)
+        response = self.connection.getresponse()
+        content = response.read()
+        elapsed = time.perf_counter() - started
+        assert response.status == 200, f"{path} answered {response.status}: {content[:300]!r}"
+        return elapsed * 1000, content
 
 
 def cursor_for_page(store: Store, page: int) -> str:
@@ -79,125 +130,100 @@ def cursor_for_page(store: Store, page: int) -> str:
     return lister.issue_cursor(listing, position_of(boundary, keys), False)
 
 
-def measure(scenarios: dict) -> dict[str, tuple[float, float, int]]:
-    """{name: (median ms, best ms, queries)}. Scenarios take turns, round after round, so a
-    busy machine slows them alike instead of skewing the ratios."""
-    samples: dict[str, list[float]] = {name: [] for name in scenarios}
-    queries = {}
-    for name, call in scenarios.items():
-        call()
-        with CaptureQueriesContext(connection) as captured:
-            call()
-        queries[name] = len(captured)
-    for _ in range(REPEATS):
-        for name, call in scenarios.items():
-            start = time.perf_counter()
-            call()
-            samples[name].append((time.perf_counter() - start) * 1000)
-    return {name: (statistics.median(times), min(times), queries[name]) for name, times in samples.items()}
+def request_sql(key: str, body: bytes) -> list[str]:
+    """The SQL statements the Query request runs, as the test client sees the same view run them."""
+    client = Client(HTTP_AUTHORIZATION=key)
+    client.post(QUERY, body, content_type="application/json")  # the key's last_used_at: once a minute
+    with CaptureQueriesContext(connection) as captured:
+        assert client.post(QUERY, body, content_type="application/json").status_code == 200
+    return [query["sql"] for query in captured.captured_queries]
 
 
-class PlainSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = AbandonedCheckout
-        fields = "__all__"
-
-
-class PlainPagination(PageNumberPagination):
-    page_size = PAGE
-
-
-class PlainListView(generics.ListAPIView):
-    """What a straightforward DRF list would be: OFFSET pages, a COUNT(*), a ModelSerializer."""
-
-    serializer_class = PlainSerializer
-    pagination_class = PlainPagination
-    filter_backends: list = []
-    permission_classes: list = []
-    authentication_classes: list = []
-    throttle_classes: list = []
-
-    def get_queryset(self):
-        return AbandonedCheckout.objects.filter(store_id=self.kwargs["store_id"]).order_by("-created_at", "-id")
-
-
-def plain_page(store: Store, page: int):
-    request = factory.get("/plain/", {"page": page})
-    response = PlainListView.as_view()(request, store_id=store.pk)
-    response.render()
-    assert response.status_code == 200
-    return response
-
-
-def explain(title: str, sql: str, params) -> None:
+def bare_sql(statements: list[str]) -> float:
+    """ms to run and fetch the statements over this process's own connection (the floor)."""
+    started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS off, COSTS off, TIMING off, SUMMARY on) {sql}", params)
-        plan = [row[0] for row in cursor.fetchall()]
-    print(f"\n-- {title}")
-    for line in plan:
-        print("   ", line)
+        for sql in statements:
+            cursor.execute(sql)
+            cursor.fetchall()
+    return (time.perf_counter() - started) * 1000
+
+
+def page_rows_current(store: Store, page: int) -> int:
+    keys = sort_keys(DEFAULT_SORT, QUERY_SPEC)
+    rows = AbandonedCheckout.objects.filter(store=store).order_by(*(key.order_by for key in keys))
+    start = (page - 1) * PAGE
+    return sum(wire_current(row, store=store) for row in rows[start : start + PAGE])
+
+
+def assert_built_alike(entities: list[dict], store: Store) -> None:
+    """The served entities are, byte for byte, what Python builds from the rows now."""
+    rows = abandoned_checkouts_with_activities(AbandonedCheckout.objects.filter(pk__in=[e["id"] for e in entities]))
+    built = {str(ac.pk): orjson.dumps(abandoned_checkout_to_wix(ac, store=store)) for ac in rows}
+    assert len(entities) == PAGE and all(orjson.dumps(e) == built[e["id"]] for e in entities)
 
 
 def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("Run against PostgreSQL: DATABASE_URL=postgres://.../comeback_bench")
-    sizes = dict(Store.objects.annotate(rows=Count("abandoned_checkouts")).values_list("pk", "rows").order_by("rows"))
-    stores = Store.objects.in_bulk(list(sizes))
-    small, big = stores[min(sizes, key=sizes.get)], stores[max(sizes, key=sizes.get)]
+    sizes = dict(Store.objects.annotate(rows=Count("abandoned_checkouts")).values_list("pk", "rows"))
+    ordered = sorted(sizes, key=lambda pk: (sizes[pk], str(pk)))  # ties: the same stores every run
+    small, big = Store.objects.get(pk=ordered[0]), Store.objects.get(pk=ordered[-1])
     print(f"largest store: {big.name} ({sizes[big.pk]:,} rows); smallest: {small.name} ({sizes[small.pk]:,} rows)")
-    first = {"query": {"cursorPaging": {"limit": PAGE}}}
-    deep = {"query": {"cursorPaging": {"limit": PAGE, "cursor": cursor_for_page(big, DEEP_PAGE)}}}
-    assert len(query_page(big, deep).data["abandonedCheckouts"]) == PAGE
-
-    results = measure(
-        {
-            "first page, small store": lambda: query_page(small, first),
-            "first page, large store": lambda: query_page(big, first),
-            f"page {DEEP_PAGE}, large store": lambda: query_page(big, deep),
-            f"plain DRF page {DEEP_PAGE}, large store": lambda: plain_page(big, DEEP_PAGE),
-        }
-    )
-    print(f"\n{'scenario':<36}{'median ms':>11}{'best ms':>10}{'queries':>9}")
-    for name, (median, best, queries) in results.items():
-        print(f"{name:<36}{median:>11.2f}{best:>10.2f}{queries:>9}")
-
-    small_first = results["first page, small store"][0]
-    big_first = results["first page, large store"][0]
-    big_deep = results[f"page {DEEP_PAGE}, large store"][0]
-    plain_deep = results[f"plain DRF page {DEEP_PAGE}, large store"][0]
-    checks = [
-        ("large vs small store, first page", big_first / small_first, "<= 1.5", big_first / small_first <= 1.5),
-        (f"page {DEEP_PAGE} vs page 1, large store", big_deep / big_first, "<= 1.5", big_deep / big_first <= 1.5),
-        (f"plain DRF vs ours, page {DEEP_PAGE}", plain_deep / big_deep, ">= 10", plain_deep / big_deep >= 10),
-    ]
-    queries = {name: result[2] for name, result in results.items() if not name.startswith("plain")}
-    print()
-    for name, ratio, target, ok in checks:
-        print(f"{name:<40} {ratio:>7.2f}x  (target {target})  {'PASS' if ok else 'FAIL'}")
-    same = len(set(queries.values())) == 1
-    print(f"{'queries per page':<40} {sorted(set(queries.values()))}  (target: the same)  {'PASS' if same else 'FAIL'}")
-
-    with CaptureQueriesContext(connection) as captured:
-        query_page(big, deep)
-    page_sql = captured.captured_queries[0]["sql"]
-    explain(f"page {DEEP_PAGE} rows (as executed)", page_sql, None)
-    explain(f"page {DEEP_PAGE} activities prefetch (as executed)", captured.captured_queries[1]["sql"], None)
-    shapes = {
-        "status filter, createdDate DESC": {"filter": {"status": "RECOVERED"}},
-        "updatedDate ASC": {"sort": [{"fieldName": "updatedDate", "order": "ASC"}]},
-        "email prefix": {"filter": {"buyerInfo.email": {"$startsWith": "ann"}}},
-        "memberId equality": {"filter": {"buyerInfo.memberId": "00000000-0000-4000-8000-000000000000"}},
-        "contactId equality": {"filter": {"buyerInfo.contactId": "00000000-0000-4000-8000-000000000000"}},
-        "visitorId $in": {"filter": {"buyerInfo.visitorId": {"$in": ["a", "b"]}}},
+    fresh = {"page 1, small": page_rows_current(small, 1), f"page {DEEP_PAGE}, big": page_rows_current(big, DEEP_PAGE)}
+    print("rows with current stored JSON:", ", ".join(f"{name} {count}/{PAGE}" for name, count in fresh.items()))
+    keys = {
+        store.pk: api_key_create(store=store, name="bench_api", scopes=[ApiKey.Scope.READ]) for store in (small, big)
     }
-    indexes = connection.introspection.get_constraints(connection.cursor(), AbandonedCheckout._meta.db_table)
-    for title, query in shapes.items():
-        with CaptureQueriesContext(connection) as captured:
-            query_page(big, {"query": {**query, "cursorPaging": {"limit": PAGE}}})
-        explain(title, captured.captured_queries[0]["sql"], None)
-    if "ac_store_member_id" not in indexes:
-        print("\n(The buyer-id indexes of migration 0002_api_indexes are not in this database: migrate to use them.)")
-    sys.exit(0 if all(ok for *_, ok in checks) and same else 1)
+    first = b'{"query":{"cursorPaging":{"limit":%d}}}' % PAGE
+    deep = b'{"query":{"cursorPaging":{"limit":%d,"cursor":"%s"}}}' % (PAGE, cursor_for_page(big, DEEP_PAGE).encode())
+    floor_sql = request_sql(keys[big.pk][1], deep)
+    port = free_port()
+    server = start_server(port)
+    try:
+        small_api, big_api = Api(port, keys[small.pk][1]), Api(port, keys[big.pk][1])
+        scenarios = {
+            "floor: page 500's own SQL, bare": lambda: bare_sql(floor_sql),
+            "Query page 1, small store": lambda: small_api.timed("POST", QUERY, first)[0],
+            "Query page 1, large store": lambda: big_api.timed("POST", QUERY, first)[0],
+            f"Query page {DEEP_PAGE}, large store": lambda: big_api.timed("POST", QUERY, deep)[0],
+            f"DRF default list page {DEEP_PAGE}": lambda: big_api.timed("GET", f"/bench/plain/?page={DEEP_PAGE}")[0],
+        }
+        _, body = big_api.timed("POST", QUERY, deep)
+        entities = orjson.loads(body)["abandonedCheckouts"]
+        assert_built_alike(entities, big)
+        # What any authenticated request costs here (the key, throttle, middleware): one entity.
+        one = f"/ecom/v1/abandoned-checkout/{entities[0]['id']}"
+        scenarios["Get one checkout (the fixed cost)"] = lambda: big_api.timed("GET", one)[0]
+        samples: dict[str, list[float]] = {name: [] for name in scenarios}
+        for round_number in range(WARMUP + ROUNDS):
+            for name, call in scenarios.items():
+                elapsed = call()
+                if round_number >= WARMUP:
+                    samples[name].append(elapsed)
+    finally:
+        server.terminate()
+        server.wait()
+        for key, _ in keys.values():
+            api_key_revoke(api_key=key)
+    medians = {name: statistics.median(times) for name, times in samples.items()}
+    print(f"\n{'scenario (median of ' + str(ROUNDS) + ', interleaved)':<44}{'median ms':>10}{'best ms':>9}")
+    for name, times in samples.items():
+        print(f"{name:<44}{medians[name]:>10.2f}{min(times):>9.2f}")
+    print(f"\nthe page-500 request's SQL: {len(floor_sql)} statements (the key lookup, the page)")
+    floor, deep_ms = medians["floor: page 500's own SQL, bare"], medians[f"Query page {DEEP_PAGE}, large store"]
+    plain, big_first = medians[f"DRF default list page {DEEP_PAGE}"], medians["Query page 1, large store"]
+    small_first = medians["Query page 1, small store"]
+    checks = [
+        (f"Query page {DEEP_PAGE} / its own SQL", deep_ms / floor, "<=", 2.5),
+        (f"DRF default list / Query, page {DEEP_PAGE}", plain / deep_ms, ">=", 10),
+        ("large vs small store, page 1", big_first / small_first, "<=", 1.5),
+        (f"page {DEEP_PAGE} vs page 1, large store", deep_ms / big_first, "<=", 1.5),
+    ]
+    verdicts = [ratio <= target if sign == "<=" else ratio >= target for _, ratio, sign, target in checks]
+    for (name, ratio, sign, target), ok in zip(checks, verdicts, strict=True):
+        print(f"{name:<44}{ratio:>7.2f}x  (target {sign} {target})  {'PASS' if ok else 'FAIL'}")
+    sys.exit(0 if all(verdicts) else 1)
 
 
 if __name__ == "__main__":

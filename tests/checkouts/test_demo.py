@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+import orjson
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -10,7 +11,9 @@ from django.utils import timezone
 from automations.models import Automation, Enrollment, ScheduledStep, SentEmail, Unsubscribe
 from automations.selectors import automation_counts, holdout_groups, unsubscribe_find
 from checkouts.models import AbandonedCheckout, Activity, Checkout, Membership, Store
-from checkouts.wix import checkout_url
+from checkouts.selectors import abandoned_checkouts_with_activities
+from checkouts.wire import wire_current
+from checkouts.wix import abandoned_checkout_to_wix, checkout_url
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +113,12 @@ def test_the_demo_automations_page_reports_the_historys_holdout(client):
     assert f'<td class="num">{held_out.checkouts:,}</td>' in html
     assert f'<td class="num">{contacted.checkouts:,}</td>' in html
     assert "No holdout is set" not in html  # the history's groups are compared
+
+
+def test_seeded_rows_carry_their_current_wix_json():
+    seed("--automation-history")
+    store = Store.objects.get()
+    rows = abandoned_checkouts_with_activities(AbandonedCheckout.objects.filter(store=store))
+    for ac in rows:
+        assert wire_current(ac, store=store)
+        assert ac.wire.encode() == orjson.dumps(abandoned_checkout_to_wix(ac, store=store))

@@ -12,9 +12,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from ...models import ApiKey
-from ...selectors import abandoned_checkouts_with_activities
 from ...services import abandoned_checkout_delete
-from ...wix import abandoned_checkout_to_wix
+from ...wire import wire_fragments
 from ..analytics import AnalyticsRequestSerializer, AnalyticsResponseSerializer, abandoned_checkout_analytics
 from ..base import StoreAPIView
 from ..errors import RULE_FORMAT, RULE_MAX_SIZE, RULE_MIN_SIZE, NotFound, WixValidationError, violation
@@ -71,10 +70,11 @@ class AbandonedCheckoutView(StoreAPIView):
     )
     def get(self, request, abandonedCheckoutId: str):
         pk = guid_argument(abandonedCheckoutId, "abandonedCheckoutId")
-        row = abandoned_checkouts_with_activities(self.abandoned_checkouts()).filter(pk=pk).first()
-        if row is None:
+        rows = list(self.abandoned_checkouts().filter(pk=pk))  # in full: one row, built at once if stale
+        entities = wire_fragments(rows, store=self.store)
+        if not entities:
             raise not_found(pk)
-        return Response({"abandonedCheckout": abandoned_checkout_to_wix(row, store=self.store)})
+        return Response({"abandonedCheckout": entities[0]})
 
     @extend_schema(
         operation_id="DeleteAbandonedCheckout",

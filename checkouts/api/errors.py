@@ -15,7 +15,7 @@ from rest_framework.views import exception_handler
 
 from config.errors import API_PREFIXES
 
-from ..schemas import field_violations
+from ..ingest_serializers import field_violations
 
 # Wix's `violatedRule` values (a subset of its ValidationError.RuleType).
 RULE_VALIDATION = "VALIDATION"

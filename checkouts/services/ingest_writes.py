@@ -1,9 +1,10 @@
 """The set-based statements of an ingest batch: the same few whatever the batch's size.
 
-Rows go in as one multi-row VALUES list per statement (split only past the backend's
-parameter limit, which a 1,000-event batch stays under on PostgreSQL). Event ids and
-checkouts are taken in sorted order, so two batches sharing some never wait on each other
-in a circle.
+On PostgreSQL the rows go in as one array per column (`unnest`): the statement's text and
+its parameter count are the same for 1 row or 1,000, so psycopg has a few dozen values to
+send instead of thousands to quote one by one. SQLite takes a multi-row VALUES list (split
+only past its parameter limit). Event ids and checkouts are taken in sorted order, so two
+batches sharing some never wait on each other in a circle.
 """
 
 from collections.abc import Iterable, Iterator
@@ -20,9 +21,28 @@ class CheckoutAppeared(Exception):
 
 
 def _chunks(rows: list, columns: int) -> Iterator[list]:
-    size = max(1, (connection.features.max_query_params or 65535) // columns)
+    size = len(rows) if _by_column() else max(1, connection.features.max_query_params // columns)
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+def _by_column() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _source(fields: list, rows: int) -> str:
+    """The rows to insert: arrays unnested on PostgreSQL, a VALUES list elsewhere."""
+    if _by_column():
+        casts = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+        return f"SELECT * FROM unnest({casts})"  # noqa: S608 - column types from the model  # nosec B608
+    return "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * rows)
+
+
+def _params(fields: list, rows: list[list]) -> list:
+    """The source's parameters: one list per column on PostgreSQL, the rows' values in a row elsewhere."""
+    if _by_column():
+        return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in fields]
+    return [value for row in rows for value in row]
 
 
 def _quoted(*names: str) -> str:
@@ -42,14 +62,13 @@ def events_claim(*, store: Store, events: list[tuple[str, str]]) -> set[str]:
     created_at = _EVENT_FIELDS[-1].get_db_prep_save(timezone.now(), connection)
     claimed: set[str] = set()
     for chunk in _chunks(sorted(events), len(_EVENT_FIELDS)):
-        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-        params = [value for event_id, digest in chunk for value in (store_id, event_id, digest, "PENDING", created_at)]
+        rows = [[store_id, event_id, digest, "PENDING", created_at] for event_id, digest in chunk]
         sql = (
-            f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 - identifiers from the model  # nosec B608
+            f"INSERT INTO {table} ({columns}) {_source(_EVENT_FIELDS, len(rows))} "  # nosec B608
             f"ON CONFLICT ({_quoted('store_id', 'event_id')}) DO NOTHING RETURNING {_quoted('event_id')}"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, _params(_EVENT_FIELDS, rows))
             claimed.update(row[0] for row in cursor.fetchall())
     return claimed
 
@@ -106,7 +125,6 @@ _KEPT_ON_CONFLICT = {"store", "external_id", "created_at"}
 def _upsert_sql(rows: int) -> str:
     quote = connection.ops.quote_name
     table = quote(Checkout._meta.db_table)
-    row = "(" + ", ".join(["%s"] * len(_UPSERT_FIELDS)) + ")"
     updates = ", ".join(
         f"{quote(field.column)} = EXCLUDED.{quote(field.column)}"
         for field in _UPSERT_FIELDS
@@ -123,8 +141,8 @@ def _upsert_sql(rows: int) -> str:
     # PostgreSQL: xmax is 0 on a row this statement inserted, set on one it updated.
     inserted = "(xmax = 0)" if connection.vendor == "postgresql" else "1"
     return (
-        f"INSERT INTO {table} ({_quoted(*(field.column for field in _UPSERT_FIELDS))}) "  # noqa: S608  # nosec B608
-        f"VALUES {', '.join([row] * rows)} "
+        f"INSERT INTO {table} ({_quoted(*(field.column for field in _UPSERT_FIELDS))}) "  # nosec B608
+        f"{_source(_UPSERT_FIELDS, rows)} "
         f"ON CONFLICT ({_quoted('store_id', 'external_id')}) DO UPDATE SET {updates} WHERE {rule} "
         f"RETURNING {_quoted('id', 'external_id')}, {inserted}"
     )
@@ -141,13 +159,12 @@ def checkouts_upsert(*, checkouts: list[Checkout], new: set[str]) -> None:
     by_external_id = {checkout.external_id: checkout for checkout in checkouts}
     written: dict[str, tuple[int, bool]] = {}
     for chunk in _chunks(sorted(checkouts, key=lambda checkout: checkout.external_id), len(_UPSERT_FIELDS)):
-        params = [
-            field.get_db_prep_save(getattr(checkout, field.attname), connection)
+        rows = [
+            [field.get_db_prep_save(getattr(checkout, field.attname), connection) for field in _UPSERT_FIELDS]
             for checkout in chunk
-            for field in _UPSERT_FIELDS
         ]
         with connection.cursor() as cursor:
-            cursor.execute(_upsert_sql(len(chunk)), params)
+            cursor.execute(_upsert_sql(len(chunk)), _params(_UPSERT_FIELDS, rows))
             written.update((external_id, (pk, bool(inserted))) for pk, external_id, inserted in cursor.fetchall())
     for external_id, checkout in by_external_id.items():
         if external_id not in written or (external_id in new and not written[external_id][1]):

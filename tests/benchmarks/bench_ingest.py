@@ -55,6 +55,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from checkouts.ingest_serializers import checkout_event_validate, snapshot_from_wix  # noqa: E402
 from checkouts.models import Checkout, CheckoutData, Store  # noqa: E402
 from checkouts.services import api_key_create, checkout_events_ingest, store_create  # noqa: E402
+from tests.benchmarks.cpu import backend_cpu_seconds  # noqa: E402
 
 BATCH = 100
 CLIENTS = 4
@@ -95,6 +96,12 @@ def start_server(port: int) -> subprocess.Popen:
             time.sleep(0.2)
     server.terminate()
     raise SystemExit("gunicorn did not start")
+
+
+def workers_cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU seconds the gunicorn workers have used so far: load-independent, unlike wall time."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return sum(backend_cpu_seconds(int(pid)) for pid in children)
 
 
 def make_batches(tag: str, count: int) -> list[list[dict]]:
@@ -284,18 +291,23 @@ def main() -> None:
     port = free_port()
     server = start_server(port)
     run = uuid.uuid4().hex[:8]
-    rates, floors, latencies = [], [], []
+    rates, floors, latencies, web_cpu = [], [], [], []
     try:
         post_batches(port, key, [orjson.dumps({"events": b}) for b in make_batches(f"warm-{run}", WARMUP_BATCHES)])
         for round_ in range(ROUNDS):
             batches = make_batches(f"{run}-{round_}", BATCHES_PER_ROUND)
             bodies = [orjson.dumps({"events": batch}) for batch in batches]
+            cpu_before = workers_cpu_seconds(server)
             wall, times = post_batches(port, key, bodies)
+            web_cpu.append((workers_cpu_seconds(server) - cpu_before) / (BATCHES_PER_ROUND * BATCH) * 1000)
             rates.append(BATCHES_PER_ROUND * BATCH / wall)
             latencies.extend(times)
             rows = floor_rows(floor_store, make_batches(f"floor-{run}-{round_}", BATCHES_PER_ROUND))
             floors.append(BATCHES_PER_ROUND * BATCH / insert_floor(rows))
-            print(f"round {round_ + 1}: ingest {rates[-1]:,.0f} events/s, floor {floors[-1]:,.0f} events/s")
+            print(
+                f"round {round_ + 1}: ingest {rates[-1]:,.0f} events/s ({web_cpu[-1]:.2f} ms of web-worker CPU"
+                f" per event), floor {floors[-1]:,.0f} events/s"
+            )
     finally:
         server.terminate()
         server.wait(30)
@@ -305,6 +317,7 @@ def main() -> None:
     print(f"\n{'ingest events/s':<28}{'p50 ms':>8}{'p95 ms':>8}{'statements/batch':>18}{'floor events/s':>16}")
     constant = statements[10] == statements[BATCH]
     print(f"{rate:<28,.0f}{p50:>8.1f}{p95:>8.1f}{statements[BATCH]:>18}{floor:>16,.0f}")
+    print(f"web workers' CPU per event (parsing, auth, validation, writes): {statistics.median(web_cpu):.2f} ms")
     checks = [
         ("events/s", f"{rate:,.0f}", f">= {TARGET_RATE:,}", rate >= TARGET_RATE),
         ("p95 per 100-event request", f"{p95:.0f} ms", f"<= {TARGET_P95_MS} ms", p95 <= TARGET_P95_MS),

@@ -21,7 +21,7 @@ from ..ingest_serializers import checkout_event_validate, snapshot_from_wix
 from ..models import Checkout, Store
 from ..search_text import search_text_for
 from .ingest_writes import (
-    CheckoutAppeared,
+    BatchRaced,
     checkouts_lock,
     checkouts_upsert,
     events_claim,
@@ -35,8 +35,8 @@ logger = logging.getLogger(__name__)
 # A checkout row created by a completion or update we have not seen a snapshot for yet:
 # any real snapshot is newer than this.
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
-# A batch redone because a checkout it thought new was created meanwhile by another batch
-# (which it then waited for): the next attempt finds the row and locks it.
+# A batch redone because another changed what it had read (BatchRaced): the next attempt finds
+# the rows as they now are, and locks them.
 MAX_ATTEMPTS = 5
 UPDATED = "checkout.updated"
 
@@ -155,7 +155,7 @@ def _apply_batch(*, store: Store, events: list[_Event], results: list) -> None:
         try:
             with transaction.atomic():
                 return _apply(store=store, events=events, results=results)
-        except CheckoutAppeared:
+        except BatchRaced:
             continue
     with transaction.atomic():
         _apply(store=store, events=events, results=results)

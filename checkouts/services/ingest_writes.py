@@ -16,8 +16,9 @@ from django.utils import timezone
 from ..models import Checkout, CheckoutData, IngestedEvent, Store
 
 
-class CheckoutAppeared(Exception):
-    """A checkout this batch thought new was created meanwhile by another: redo the batch."""
+class BatchRaced(Exception):
+    """Another batch changed rows this one had read (a checkout it thought new, an event id
+    it found taken and then gone): redo the batch, which then finds them as they are."""
 
 
 def _chunks(rows: list, columns: int) -> Iterator[list]:
@@ -80,7 +81,11 @@ def events_seen(*, store: Store, event_ids: list[str]) -> dict[str, tuple[str, s
     rows = IngestedEvent.objects.filter(store=store, event_id__in=event_ids).values_list(
         "event_id", "body_hash", "outcome"
     )
-    return {event_id: (digest, outcome) for event_id, digest, outcome in rows}
+    seen = {event_id: (digest, outcome) for event_id, digest, outcome in rows}
+    if len(seen) < len(event_ids):
+        # Taken when this batch tried to claim it, gone now (pruned since): claim it again.
+        raise BatchRaced(sorted(set(event_ids) - set(seen))[0])
+    return seen
 
 
 def outcomes_record(*, store: Store, outcomes: dict[str, str]) -> None:
@@ -151,7 +156,7 @@ def _upsert_sql(rows: int) -> str:
 def checkouts_upsert(*, checkouts: list[Checkout], new: set[str]) -> None:
     """Write the batch's changed checkouts (the `new` ones inserted) and set their primary keys.
 
-    Raises CheckoutAppeared when a checkout thought new already existed (another batch
+    Raises BatchRaced when a checkout thought new already existed (another batch
     created it after this one looked): the batch is redone, and then finds it locked.
     """
     if not checkouts:
@@ -168,6 +173,6 @@ def checkouts_upsert(*, checkouts: list[Checkout], new: set[str]) -> None:
             written.update((external_id, (pk, bool(inserted))) for pk, external_id, inserted in cursor.fetchall())
     for external_id, checkout in by_external_id.items():
         if external_id not in written or (external_id in new and not written[external_id][1]):
-            raise CheckoutAppeared(external_id)
+            raise BatchRaced(external_id)
         checkout.pk = written[external_id][0]
         checkout._state.adding = False

@@ -23,7 +23,7 @@ from .services import (
     abandoned_checkout_delete,
     abandoned_checkout_recover,
 )
-from .services.ingest import Outcome
+from .services.ingest import IngestOutcome
 
 # Stores, members and API keys: registered by importing their module.
 from . import admin_stores  # noqa: F401  isort: skip
@@ -245,10 +245,7 @@ class IngestedEventAdmin(StoreScopedAdmin):
     list_display = ["event_id", "store", "outcome", local_time("created_at", "received")]
     list_filter = [
         StoreListFilter,
-        fixed_filter(
-            "outcome",
-            [(value, value.replace("_", " ").capitalize()) for name, value in vars(Outcome).items() if name.isupper()],
-        ),
+        fixed_filter("outcome", IngestOutcome.choices),
     ]
     search_fields = ["=event_id"]
     readonly_fields = ["store", "event_id", "body_hash", "outcome", "created_at"]

@@ -15,8 +15,8 @@ from rest_framework.views import exception_handler
 
 from config.errors import API_PREFIXES
 
+from ..ingest_serializers import field_violations
 from ..pagination import BAD_CURSOR_MESSAGE
-from ..schemas import field_violations
 
 # Wix's `violatedRule` values (a subset of its ValidationError.RuleType).
 RULE_VALIDATION = "VALIDATION"

@@ -2,7 +2,7 @@
 
 from .activities import ActivityEntry, activities_record_bulk, activities_record_locked, activity_record
 from .bulk import bulk_job_create, bulk_job_run, bulk_jobs_resume
-from .ingest import IngestResult, Outcome, checkout_events_ingest
+from .ingest import IngestOutcome, IngestResult, checkout_events_ingest
 from .invitations import (
     InvitationUnavailable,
     invitation_accept,
@@ -20,6 +20,8 @@ from .lifecycle import (
     abandoned_checkouts_delete,
     abandoned_checkouts_detect,
     abandoned_checkouts_recover_for_order,
+    abandoned_checkouts_recover_for_orders,
+    abandoned_checkouts_refresh,
 )
 from .members import LastOwnerError, membership_add, membership_remove, membership_role_change
 from .operations import scheduler_heartbeat_record
@@ -35,10 +37,10 @@ from .stores import api_key_create, api_key_revoke, membership_set, store_create
 __all__ = [
     "ActivityEntry",
     "ErasureError",
+    "IngestOutcome",
     "IngestResult",
     "InvitationUnavailable",
     "LastOwnerError",
-    "Outcome",
     "abandoned_checkout_anonymise",
     "abandoned_checkout_click_record",
     "abandoned_checkout_delete",
@@ -47,6 +49,8 @@ __all__ = [
     "abandoned_checkouts_delete",
     "abandoned_checkouts_detect",
     "abandoned_checkouts_recover_for_order",
+    "abandoned_checkouts_recover_for_orders",
+    "abandoned_checkouts_refresh",
     "abandoned_checkouts_retention_apply",
     "activities_record_bulk",
     "activities_record_locked",

@@ -1,4 +1,11 @@
-"""Applying storefront checkout events: idempotent per eventId, safe in any arrival order."""
+"""Applying storefront checkout events a batch at a time: idempotent per eventId, safe in any arrival order.
+
+A batch costs the same few statements whatever its size (`ingest_writes`): claim its event
+ids, read back the replays, lock the checkouts it names, upsert them, record the outcomes.
+The events are applied to the locked rows in Python, one after another in batch order, so
+each gets the outcome it would have had alone; the upsert repeats the rule in SQL (a newer
+snapshot wins, a completed checkout never reopens), so no write can break it.
+"""
 
 import hashlib
 import json
@@ -7,25 +14,38 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from ..models import Checkout, IngestedEvent, Store
-from ..schemas import CheckoutEventSerializer, field_violations, snapshot_from_wix
-from .lifecycle import abandoned_checkout_refresh, abandoned_checkouts_recover_for_order
+from ..ingest_serializers import checkout_event_validate, snapshot_from_wix
+from ..models import Checkout, Store
+from ..search_text import search_text_for
+from .ingest_writes import (
+    BatchRaced,
+    checkouts_lock,
+    checkouts_upsert,
+    events_claim,
+    events_seen,
+    outcomes_record,
+)
+from .lifecycle import abandoned_checkouts_recover_for_orders, abandoned_checkouts_refresh
 
 logger = logging.getLogger(__name__)
 
 # A checkout row created by a completion or update we have not seen a snapshot for yet:
 # any real snapshot is newer than this.
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+# A batch redone because another changed what it had read (BatchRaced): the next attempt finds
+# the rows as they now are, and locks them.
+MAX_ATTEMPTS = 5
+UPDATED = "checkout.updated"
 
 
-class Outcome:
-    APPLIED = "APPLIED"  # the snapshot is now the checkout's current state
-    STALE = "STALE"  # an older snapshot than the one we have: kept out
-    ALREADY_COMPLETED = "ALREADY_COMPLETED"  # the checkout is completed and never reopens
-    COMPLETED = "COMPLETED"  # the checkout is now completed (and recovered, if abandoned)
+class IngestOutcome(models.TextChoices):
+    APPLIED = "APPLIED", "Applied"  # the snapshot is now the checkout's current state
+    STALE = "STALE", "Stale"  # an older snapshot than the one we have: kept out
+    ALREADY_COMPLETED = "ALREADY_COMPLETED", "Already completed"  # completed, and never reopens
+    COMPLETED = "COMPLETED", "Completed"  # the checkout is now completed (and recovered, if abandoned)
 
 
 class ErrorCode:
@@ -44,25 +64,19 @@ class IngestResult:
     violations: list[dict[str, str]] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
 
-    @property
-    def http_status(self) -> int:
-        if self.success:
-            return 200
-        return 422 if self.error_code == ErrorCode.EVENT_ID_REUSED else 400
 
-    def as_wix(self) -> dict[str, Any]:
-        """A bulk-result item in Wix's shape: itemMetadata with originalIndex / success / error."""
-        item: dict[str, Any] = {"originalIndex": self.original_index, "success": self.success}
-        if self.event_id is not None:
-            item["id"] = self.event_id
-        if self.success:
-            item["outcome"] = self.outcome
-        else:
-            data: dict[str, Any] = {}
-            if self.violations:
-                data["fieldViolations"] = self.violations
-            item["error"] = {"code": self.error_code, "description": self.description, "data": data}
-        return item
+@dataclass
+class _Event:
+    """A valid event of the batch, waiting for its outcome."""
+
+    index: int
+    event_id: str
+    digest: str
+    data: dict
+
+    @property
+    def external_id(self) -> str:
+        return self.data["checkout"]["id"]
 
 
 def body_hash(event: Any) -> str:
@@ -71,18 +85,26 @@ def body_hash(event: Any) -> str:
 
 
 def checkout_events_ingest(*, store: Store, events: list[Any]) -> list[IngestResult]:
-    """Apply a batch of storefront events; every item gets its own result and transaction.
+    """Apply a batch of storefront events; every item gets its own result.
 
     A bad item is reported and skipped; the good ones still land. Replaying an eventId with
     the same body answers the first outcome again without re-applying it; the same eventId
     with a different body is refused (EVENT_ID_REUSED, HTTP 422).
     """
-    return [_ingest_one(store=store, index=index, raw=raw) for index, raw in enumerate(events)]
+    results: list[IngestResult | None] = [None] * len(events)
+    valid: list[_Event] = []
+    for index, raw in enumerate(events):
+        checked = _validated(index, raw)
+        if isinstance(checked, IngestResult):
+            results[index] = checked
+        else:
+            valid.append(checked)
+    if valid:
+        _apply_isolated(store=store, events=valid, results=results)
+    return results  # type: ignore[return-value]  # every slot is filled
 
 
-def _ingest_one(*, store: Store, index: int, raw: Any) -> IngestResult:
-    event_id = raw.get("eventId") if isinstance(raw, dict) else None
-    event_id = event_id if isinstance(event_id, str) else None
+def _validated(index: int, raw: Any) -> "IngestResult | _Event":
     if not isinstance(raw, dict):
         return IngestResult(
             index,
@@ -92,9 +114,10 @@ def _ingest_one(*, store: Store, index: int, raw: Any) -> IngestResult:
             description="Each event must be a JSON object.",
             violations=[{"field": f"events[{index}]", "description": "Expected an object.", "violatedRule": "type"}],
         )
-    serializer = CheckoutEventSerializer(data=raw)
-    if not serializer.is_valid():
-        violations = field_violations(serializer.errors)
+    event_id = raw.get("eventId")
+    event_id = event_id if isinstance(event_id, str) else None
+    data, violations = checkout_event_validate(raw)
+    if data is None:
         return IngestResult(
             index,
             event_id,
@@ -103,92 +126,162 @@ def _ingest_one(*, store: Store, index: int, raw: Any) -> IngestResult:
             description="; ".join(f"{v['field']}: {v['description']}" for v in violations),
             violations=violations,
         )
-    event = serializer.validated_data
-    digest = body_hash(raw)
+    return _Event(index, data["eventId"], body_hash(raw), data)
+
+
+def _apply_isolated(*, store: Store, events: list[_Event], results: list) -> None:
+    """Apply the events in one transaction; if the database refuses one, each goes on its own."""
     try:
-        with transaction.atomic():
-            seen, created = _remember(store=store, event_id=event["eventId"], digest=digest)
-            if not created:
-                if seen.body_hash != digest:
-                    return IngestResult(
-                        index,
-                        event_id,
-                        False,
-                        error_code=ErrorCode.EVENT_ID_REUSED,
-                        description=f"eventId '{event_id}' was already used for a different event body.",
-                        violations=[
-                            {
-                                "field": "eventId",
-                                "description": "This eventId was already used with a different body.",
-                                "violatedRule": "idempotency",
-                            }
-                        ],
-                    )
-                return IngestResult(index, event_id, True, outcome=seen.outcome)
-            if event["type"] == "checkout.updated":
-                outcome, recovered = _apply_update(store=store, event=event), []
-            else:
-                outcome, recovered = _apply_completion(store=store, event=event)
-            seen.outcome = outcome
-            seen.save(update_fields=["outcome"])
+        _apply_batch(store=store, events=events, results=results)
     except IntegrityError:
-        # The database refused a write (a bad value slipped past validation): nothing of this
-        # event was kept, and the rest of the batch carries on.
-        logger.exception("Checkout event %s could not be stored", event_id)
-        return IngestResult(
-            index, event_id, False, error_code=ErrorCode.INVALID_ARGUMENT, description="The event could not be stored."
+        if len(events) > 1:
+            # A bad value slipped past validation: find it, and let the rest of the batch land.
+            for event in events:
+                _apply_isolated(store=store, events=[event], results=results)
+            return
+        [event] = events
+        logger.exception("Checkout event %s could not be stored", event.event_id)
+        results[event.index] = IngestResult(
+            event.index,
+            event.event_id,
+            False,
+            error_code=ErrorCode.INVALID_ARGUMENT,
+            description="The event could not be stored.",
         )
-    return IngestResult(index, event_id, True, outcome=outcome, recovered=[str(pk) for pk in recovered])
 
 
-def _remember(*, store: Store, event_id: str, digest: str) -> tuple[IngestedEvent, bool]:
-    # A concurrent duplicate blocks on the unique index until the first commits, then sees it.
-    return IngestedEvent.objects.get_or_create(
-        store=store, event_id=event_id, defaults={"body_hash": digest, "outcome": "PENDING"}
+def _apply_batch(*, store: Store, events: list[_Event], results: list) -> None:
+    for _ in range(MAX_ATTEMPTS - 1):
+        try:
+            with transaction.atomic():
+                return _apply(store=store, events=events, results=results)
+        except BatchRaced:
+            continue
+    with transaction.atomic():
+        _apply(store=store, events=events, results=results)
+
+
+def _apply(*, store: Store, events: list[_Event], results: list) -> None:
+    firsts: dict[str, _Event] = {}
+    for event in events:
+        firsts.setdefault(event.event_id, event)
+    # A concurrent batch claiming the same id waits on the unique index until this one
+    # commits, then finds it taken: each event is applied once.
+    claimed = events_claim(store=store, events=[(event.event_id, event.digest) for event in firsts.values()])
+    seen = events_seen(store=store, event_ids=[event_id for event_id in firsts if event_id not in claimed])
+    fresh = [event for event in firsts.values() if event.event_id in claimed]
+    applied = _apply_fresh(store=store, events=fresh) if fresh else {}
+    for event in events:
+        first = firsts[event.event_id]
+        if first is event and event.event_id in claimed:
+            outcome, recovered = applied[event.event_id]
+            results[event.index] = IngestResult(event.index, event.event_id, True, outcome=outcome, recovered=recovered)
+            continue
+        digest, outcome = (
+            (first.digest, applied[first.event_id][0]) if first.event_id in claimed else seen[first.event_id]
+        )
+        results[event.index] = _replayed(event, digest=digest, outcome=outcome)
+    outcomes_record(store=store, outcomes={event_id: outcome for event_id, (outcome, _) in applied.items()})
+
+
+def _replayed(event: _Event, *, digest: str, outcome: str) -> IngestResult:
+    if digest == event.digest:
+        return IngestResult(event.index, event.event_id, True, outcome=outcome)
+    return IngestResult(
+        event.index,
+        event.event_id,
+        False,
+        error_code=ErrorCode.EVENT_ID_REUSED,
+        description=f"eventId '{event.event_id}' was already used for a different event body.",
+        violations=[
+            {
+                "field": "eventId",
+                "description": "This eventId was already used with a different body.",
+                "violatedRule": "idempotency",
+            }
+        ],
     )
 
 
-def _locked_checkout(*, store: Store, external_id: str, currency: str) -> Checkout:
-    """The checkout row, locked; created first if this is the first we hear of it."""
-    Checkout.objects.bulk_create(
-        [Checkout(store=store, external_id=external_id, currency=currency, last_activity_at=_NEVER)],
-        ignore_conflicts=True,
+def _apply_fresh(*, store: Store, events: list[_Event]) -> dict[str, tuple[str, list[str]]]:
+    """Apply first-seen events in batch order to their locked checkouts: {eventId: (outcome, recovered)}."""
+    checkouts = checkouts_lock(store=store, external_ids={event.external_id for event in events})
+    known = set(checkouts)
+    outcomes: dict[str, str] = {}
+    refreshed: dict[str, Checkout] = {}
+    completed: dict[str, Checkout] = {}
+    for event in events:
+        checkout = checkouts.get(event.external_id)
+        if checkout is None:
+            currency = event.data["checkout"]["currency"] if event.data["type"] == UPDATED else store.currency
+            checkout = checkouts[event.external_id] = Checkout(
+                store=store, external_id=event.external_id, currency=currency, last_activity_at=_NEVER
+            )
+        if event.data["type"] == UPDATED:
+            outcomes[event.event_id] = _apply_update(checkout, event.data, store=store)
+            if outcomes[event.event_id] == IngestOutcome.APPLIED:
+                refreshed[event.external_id] = checkout
+        else:
+            outcomes[event.event_id] = _apply_completion(checkout, event.data)
+            if outcomes[event.event_id] == IngestOutcome.COMPLETED:
+                completed[event.external_id] = checkout
+    changed = {**refreshed, **completed}
+    now = timezone.now()
+    for checkout in changed.values():
+        _derive(checkout, now=now)
+    checkouts_upsert(
+        checkouts=list(changed.values()), new={external_id for external_id in changed if external_id not in known}
     )
-    return Checkout.objects.select_for_update().get(store=store, external_id=external_id)
+    abandoned_checkouts_refresh(checkouts=[checkout for checkout in refreshed.values() if checkout.abandoned_at])
+    recovered = (
+        abandoned_checkouts_recover_for_orders(store=store, checkouts=list(completed.values())) if completed else {}
+    )
+    return {
+        event.event_id: (
+            outcomes[event.event_id],
+            [str(pk) for pk in recovered.get(checkouts[event.external_id].pk, [])]
+            if outcomes[event.event_id] == IngestOutcome.COMPLETED
+            else [],
+        )
+        for event in events
+    }
 
 
-def _apply_update(*, store: Store, event: dict) -> str:
-    snapshot = event["checkout"]
-    checkout = _locked_checkout(store=store, external_id=snapshot["id"], currency=snapshot["currency"])
+def _apply_update(checkout: Checkout, event: dict, *, store: Store) -> str:
     if checkout.completed_at:
-        return Outcome.ALREADY_COMPLETED
+        return IngestOutcome.ALREADY_COMPLETED
     if (event["occurredAt"], event["eventId"]) <= (checkout.last_activity_at, checkout.snapshot_event_id):
-        return Outcome.STALE
-    for name, value in snapshot_from_wix(snapshot, language=store.language).items():
+        return IngestOutcome.STALE
+    for name, value in snapshot_from_wix(event["checkout"], language=store.language).items():
         setattr(checkout, name, value)
     checkout.last_activity_at = event["occurredAt"]
     checkout.snapshot_event_id = event["eventId"]
     checkout.abandon_due_at = checkout.next_abandon_due_at(store)
-    checkout.save()
-    if checkout.abandoned_at:
-        abandoned_checkout_refresh(checkout=checkout)
-    return Outcome.APPLIED
+    return IngestOutcome.APPLIED
 
 
-def _apply_completion(*, store: Store, event: dict) -> tuple[str, list]:
-    ref = event["checkout"]
-    checkout = _locked_checkout(store=store, external_id=ref["id"], currency=store.currency)
+def _apply_completion(checkout: Checkout, event: dict) -> str:
     if checkout.completed_at:
-        return Outcome.ALREADY_COMPLETED, []
+        return IngestOutcome.ALREADY_COMPLETED
     checkout.completed_at = event["occurredAt"]
     checkout.order_id = event.get("orderId", "")
     checkout.abandon_due_at = None
     if checkout.last_activity_at == _NEVER:
         checkout.last_activity_at = event["occurredAt"]
-    email = (ref.get("buyerInfo") or {}).get("email")
+    email = (event["checkout"].get("buyerInfo") or {}).get("email")
     if email and not checkout.buyer_email:
         checkout.buyer_email = email
-    checkout.updated_at = timezone.now()
-    checkout.save()
-    recovered = abandoned_checkouts_recover_for_order(store=store, checkout=checkout)
-    return Outcome.COMPLETED, recovered
+    return IngestOutcome.COMPLETED
+
+
+def _derive(checkout: Checkout, *, now: datetime) -> None:
+    """What `CheckoutData.save` would derive, for rows written without it."""
+    checkout.email_key = checkout.buyer_email.lower()
+    checkout.search_text = search_text_for(
+        first_name=checkout.first_name,
+        last_name=checkout.last_name,
+        buyer_email=checkout.buyer_email,
+        phone=checkout.phone,
+        order_id=checkout.order_id,
+    )
+    checkout.updated_at = now

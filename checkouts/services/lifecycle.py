@@ -19,7 +19,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, connections, models, transaction
-from django.db.models import F, JSONField, Q, TextField, Value
+from django.db.models import F, JSONField, Q, TextField, Value, prefetch_related_objects
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -38,10 +38,10 @@ from ..models import (
     WebhookEvent,
 )
 from ..search_text import search_text_for
-from ..selectors import activities_latest
+from ..selectors import activities_latest, latest_activities_prefetch
 from ..wix import abandoned_checkout_to_wix
 from .outbox import webhook_event_build, webhook_events_record
-from .wire import WIRE_DROPPED, abandoned_checkout_wire_save
+from .wire import WIRE_DROPPED, abandoned_checkout_wire_save, abandoned_checkouts_wire_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -203,24 +203,50 @@ def _abandoned_from_checkout(row: dict, *, now: datetime, store: Store) -> Aband
 
 def abandoned_checkout_refresh(*, checkout: Checkout) -> bool:
     """Copy a changed checkout onto its still-abandoned abandoned checkout (an `updated` event)."""
+    return abandoned_checkouts_refresh(checkouts=[checkout]) == 1
+
+
+def abandoned_checkouts_refresh(*, checkouts: list[Checkout]) -> int:
+    """Copy changed checkouts onto their still-abandoned abandoned checkouts, one `updated` event each.
+
+    Set-based, for an ingest batch: one query locks the rows (in id order, so two batches
+    never wait on each other in a circle), one writes them, one reads their latest
+    activities, and the outbox takes the events in one go. Returns how many were refreshed.
+    """
+    by_id = {checkout.pk: checkout for checkout in checkouts}
+    if not by_id:
+        return 0
     now = timezone.now()
     with transaction.atomic():
-        updated = AbandonedCheckout.objects.filter(checkout=checkout, status=AbandonedCheckout.Status.ABANDONED).update(
-            updated_at=now, event_sequence=F("event_sequence") + 1, **checkout.snapshot()
+        rows = list(
+            AbandonedCheckout.objects.select_for_update(of=("self",))
+            .select_related("store")
+            .filter(checkout_id__in=by_id, status=AbandonedCheckout.Status.ABANDONED)
+            .order_by("pk")
         )
-        if not updated:
-            return False
-        ac = AbandonedCheckout.objects.select_related("store").get(checkout=checkout)
-        entity = abandoned_checkout_to_wix(ac, activities_latest(abandoned_checkout_id=ac.pk), store=ac.store)
+        if not rows:
+            return 0
+        for ac in rows:
+            for name, value in by_id[ac.checkout_id].snapshot().items():
+                setattr(ac, name, value)
+            ac.updated_at = now
+            ac.event_sequence += 1
+        AbandonedCheckout.objects.bulk_update(rows, [*_SNAPSHOT, "updated_at", "event_sequence"])
+        prefetch_related_objects(rows, latest_activities_prefetch())
         webhook_events_record(
             [
                 webhook_event_build(
-                    abandoned_checkout=ac, slug=WebhookEvent.Type.UPDATED, sequence=ac.event_sequence, entity=entity
+                    abandoned_checkout=ac,
+                    slug=WebhookEvent.Type.UPDATED,
+                    sequence=ac.event_sequence,
+                    activities=ac.latest_activities,
                 )
+                for ac in rows
             ]
         )
-        abandoned_checkout_wire_save(abandoned_checkout=ac, entity=entity)
-    return True
+        # Stored while this transaction still holds the checkouts (the ingest's locks): see WIRE_DROPPED.
+        abandoned_checkouts_wire_refresh([ac.pk for ac in rows])
+    return len(rows)
 
 
 def abandoned_checkout_recover(
@@ -283,18 +309,44 @@ def abandoned_checkout_recover(
 
 def abandoned_checkouts_recover_for_order(*, store: Store, checkout: Checkout) -> list[UUID]:
     """Recover what a completed checkout recovers under the store's recovery rule."""
-    match = Q(checkout=checkout)
-    if store.recovery_rule == Store.RecoveryRule.ANY_ORDER_WITHIN_DAYS and checkout.email_key:
-        window_start = checkout.completed_at - timedelta(days=store.recovery_window_days)
-        match |= Q(email_key=checkout.email_key, created_at__gte=window_start, created_at__lte=checkout.completed_at)
-    candidates = AbandonedCheckout.objects.filter(match, store=store, status=AbandonedCheckout.Status.ABANDONED)
-    return [
-        pk
-        for pk in candidates.values_list("pk", flat=True)
-        if abandoned_checkout_recover(
-            abandoned_checkout_id=pk, order_id=checkout.order_id, recovered_at=checkout.completed_at
+    return abandoned_checkouts_recover_for_orders(store=store, checkouts=[checkout])[checkout.pk]
+
+
+def abandoned_checkouts_recover_for_orders(*, store: Store, checkouts: list[Checkout]) -> dict[int, list[UUID]]:
+    """Recover what each completed checkout recovers, in order: {checkout id: recovered ids}.
+
+    One query finds every candidate of the batch; each is then recovered through the
+    compare-and-set of `abandoned_checkout_recover`, by the first completion that matches it
+    (an abandoned checkout the same buyer left twice is recovered once, by the earlier order).
+    """
+    any_order = store.recovery_rule == Store.RecoveryRule.ANY_ORDER_WITHIN_DAYS
+    window = timedelta(days=store.recovery_window_days)
+    match = Q(checkout__in=[checkout.pk for checkout in checkouts])
+    for checkout in checkouts:
+        if any_order and checkout.email_key:
+            start = checkout.completed_at - window
+            match |= Q(email_key=checkout.email_key, created_at__gte=start, created_at__lte=checkout.completed_at)
+    candidates = list(
+        AbandonedCheckout.objects.filter(match, store=store, status=AbandonedCheckout.Status.ABANDONED).values_list(
+            "pk", "checkout_id", "email_key", "created_at"
         )
-    ]
+    )
+    recovered: dict[int, list[UUID]] = {checkout.pk: [] for checkout in checkouts}
+    taken: set[UUID] = set()
+    for checkout in checkouts:
+        start = checkout.completed_at - window
+        for pk, checkout_id, email_key, created_at in candidates:
+            if pk in taken:
+                continue
+            same_buyer = any_order and checkout.email_key == email_key and start <= created_at <= checkout.completed_at
+            if checkout_id != checkout.pk and not (checkout.email_key and same_buyer):
+                continue
+            taken.add(pk)
+            if abandoned_checkout_recover(
+                abandoned_checkout_id=pk, order_id=checkout.order_id, recovered_at=checkout.completed_at
+            ):
+                recovered[checkout.pk].append(pk)
+    return recovered
 
 
 def _locked(*, abandoned_checkout_id: UUID, store: Store | None) -> AbandonedCheckout | None:

@@ -8,10 +8,11 @@ import time_machine
 from django.db import connection
 
 from checkouts import hooks
+from checkouts.api.views.ingest import http_status
 from checkouts.migration_operations import supports_compression
 from checkouts.models import AbandonedCheckout, Activity, Checkout, IngestedEvent, Store, WebhookEvent
 from checkouts.services import (
-    Outcome,
+    IngestOutcome,
     abandoned_checkout_anonymise,
     abandoned_checkout_delete,
     abandoned_checkout_recover,
@@ -31,7 +32,7 @@ def ingest(store, *events):
 
 def test_an_update_creates_the_checkout_in_wix_vocabulary(store):
     [result] = ingest(store, updated_event("co-1", email="Ada@Example.com", total="120.50"))
-    assert result.success and result.outcome == Outcome.APPLIED
+    assert result.success and result.outcome == IngestOutcome.APPLIED
     checkout = Checkout.objects.get(store=store, external_id="co-1")
     assert checkout.buyer_email == "Ada@Example.com" and checkout.email_key == "ada@example.com"
     assert checkout.total == Decimal("120.50") and checkout.currency == "USD"
@@ -42,7 +43,7 @@ def test_an_update_creates_the_checkout_in_wix_vocabulary(store):
 def test_an_older_snapshot_never_overwrites_a_newer_one(store):
     ingest(store, updated_event("co-1", minutes=10, total="200"))
     [result] = ingest(store, updated_event("co-1", minutes=5, total="100"))
-    assert result.outcome == Outcome.STALE
+    assert result.outcome == IngestOutcome.STALE
     checkout = Checkout.objects.get()
     assert checkout.total == Decimal(200) and checkout.last_activity_at == at(10)
 
@@ -50,7 +51,7 @@ def test_an_older_snapshot_never_overwrites_a_newer_one(store):
 def test_a_completed_checkout_never_reopens(store):
     ingest(store, updated_event("co-1", minutes=0), completed_event("co-1", minutes=5))
     [result] = ingest(store, updated_event("co-1", minutes=10, total="999"))
-    assert result.outcome == Outcome.ALREADY_COMPLETED
+    assert result.outcome == IngestOutcome.ALREADY_COMPLETED
     checkout = Checkout.objects.get()
     assert checkout.completed_at == at(5) and checkout.abandon_due_at is None and checkout.total != Decimal(999)
 
@@ -58,14 +59,14 @@ def test_a_completed_checkout_never_reopens(store):
 def test_completion_before_any_update_still_blocks_a_late_update(store):
     ingest(store, completed_event("co-1", minutes=5))
     [result] = ingest(store, updated_event("co-1", minutes=1))
-    assert result.outcome == Outcome.ALREADY_COMPLETED
+    assert result.outcome == IngestOutcome.ALREADY_COMPLETED
     assert Checkout.objects.get().abandon_due_at is None
 
 
 def test_replaying_an_event_answers_the_first_outcome_without_reapplying(store):
     event = updated_event("co-1")
     first, again = ingest(store, event, event)
-    assert (first.success, first.outcome) == (again.success, again.outcome) == (True, Outcome.APPLIED)
+    assert (first.success, first.outcome) == (again.success, again.outcome) == (True, IngestOutcome.APPLIED)
     assert IngestedEvent.objects.count() == 1
 
 
@@ -73,7 +74,7 @@ def test_the_same_event_id_with_a_different_body_is_refused(store):
     event = updated_event("co-1", event_id="evt-1")
     ingest(store, event)
     [result] = ingest(store, updated_event("co-1", event_id="evt-1", total="5"))
-    assert not result.success and result.http_status == 422
+    assert not result.success and http_status(result) == 422
     assert result.error_code == "EVENT_ID_REUSED" and result.violations[0]["field"] == "eventId"
 
 
@@ -106,7 +107,7 @@ def test_each_bad_item_names_its_field_and_the_good_ones_still_land(store, mutat
     mutate(bad)
     good = updated_event("co-good")
     results = ingest(store, bad, good)
-    assert not results[0].success and results[0].http_status == 400
+    assert not results[0].success and http_status(results[0]) == 400
     assert field in [violation["field"] for violation in results[0].violations]
     assert results[1].success
     assert list(Checkout.objects.values_list("external_id", flat=True)) == ["co-good"]
@@ -204,7 +205,7 @@ def test_an_update_after_abandonment_refreshes_the_snapshot(store, abandoned):
 def test_completion_recovers_and_writes_recovered_then_updated(store, abandoned):
     with time_machine.travel(at(90), tick=False):
         [result] = ingest(store, completed_event("co-1", minutes=85, order_id="o-9"))
-    assert result.outcome == Outcome.COMPLETED and result.recovered == [str(abandoned.pk)]
+    assert result.outcome == IngestOutcome.COMPLETED and result.recovered == [str(abandoned.pk)]
     abandoned.refresh_from_db()
     assert abandoned.status == AbandonedCheckout.Status.RECOVERED
     assert abandoned.checkout_recovered_at == at(85) and abandoned.recovered_order_id == "o-9"

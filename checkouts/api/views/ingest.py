@@ -9,15 +9,16 @@ at all is a 400, and one over COMEBACK_INGEST_MAX_BYTES a 413, before any event 
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 
+from ...ingest_serializers import CheckoutRefSerializer, CheckoutSnapshotSerializer
 from ...models import ApiKey
-from ...schemas import CheckoutRefSerializer, CheckoutSnapshotSerializer
-from ...services import IngestResult, Outcome, checkout_events_ingest
+from ...services import IngestOutcome, IngestResult, checkout_events_ingest
 from ...services.ingest import ErrorCode
 from ..base import StoreAPIView
 from ..errors import RULE_MAX_SIZE, RULE_MIN_SIZE, WixValidationError, violation
@@ -68,9 +69,7 @@ class IngestItemMetadataSerializer(serializers.Serializer):
     id = serializers.CharField(required=False, help_text="The event's eventId.")
     originalIndex = serializers.IntegerField()
     success = serializers.BooleanField()
-    outcome = serializers.ChoiceField(
-        choices=[Outcome.APPLIED, Outcome.STALE, Outcome.ALREADY_COMPLETED, Outcome.COMPLETED], required=False
-    )
+    outcome = serializers.ChoiceField(choices=IngestOutcome.values, required=False)
     error = ApplicationErrorSerializer(required=False, help_text="INVALID_ARGUMENT or EVENT_ID_REUSED.")
 
 
@@ -107,8 +106,30 @@ def _responses() -> dict:
     }
 
 
+def http_status(result: IngestResult) -> int:
+    """The status this event alone would get: 200, 400 invalid, 422 an eventId reused."""
+    if result.success:
+        return 200
+    return 422 if result.error_code == ErrorCode.EVENT_ID_REUSED else 400
+
+
+def item_metadata(result: IngestResult) -> dict[str, Any]:
+    """A bulk-result item in Wix's shape: itemMetadata with originalIndex / success / error."""
+    item: dict[str, Any] = {"originalIndex": result.original_index, "success": result.success}
+    if result.event_id is not None:
+        item["id"] = result.event_id
+    if result.success:
+        item["outcome"] = result.outcome
+    else:
+        data: dict[str, Any] = {}
+        if result.violations:
+            data["fieldViolations"] = result.violations
+        item["error"] = {"code": result.error_code, "description": result.description, "data": data}
+    return item
+
+
 def batch_response(results: list[IngestResult]) -> Response:
-    items = [{"itemMetadata": result.as_wix()} for result in results]
+    items = [{"itemMetadata": item_metadata(result)} for result in results]
     successes = sum(1 for result in results if result.success)
     body: dict = {
         "results": items,
@@ -118,7 +139,7 @@ def batch_response(results: list[IngestResult]) -> Response:
             "undetailedFailures": 0,
         },
     }
-    statuses = {result.http_status for result in results}
+    statuses = {http_status(result) for result in results}
     status = statuses.pop() if len(statuses) == 1 else MULTI_STATUS
     if status == 422:
         message = "Every eventId was already used with a different body."

@@ -1,0 +1,214 @@
+"""Ingest a batch at a time: the same outcomes as one event at a time, in a constant number of statements."""
+
+import contextlib
+import random
+import threading
+import uuid
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
+
+from checkouts.models import AbandonedCheckout, Checkout, IngestedEvent, Store, WebhookEvent
+from checkouts.services import IngestOutcome, abandoned_checkouts_detect, checkout_events_ingest
+from tests.checkouts.helpers import at, completed_event, updated_event
+from tests.factories import StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def ingest(store, *events):
+    return checkout_events_ingest(store=store, events=list(events))
+
+
+def statements(store, events) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        results = checkout_events_ingest(store=store, events=events)
+    assert all(result.success for result in results), results
+    # The test's own transaction makes the batch's a savepoint; in a request it is BEGIN/COMMIT.
+    return sum(1 for query in captured if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT")))
+
+
+def test_a_batch_of_updates_takes_the_same_statements_whatever_its_size(store):
+    small = statements(store, [updated_event(f"small-{i}") for i in range(10)])
+    large = statements(store, [updated_event(f"large-{i}") for i in range(500)])
+    again = statements(store, [updated_event(f"large-{i}", minutes=5) for i in range(500)])
+    # claim the ids, lock the checkouts, upsert them, record the outcomes
+    assert small == large == again == 4
+    assert Checkout.objects.count() == 510
+
+
+def test_a_batch_of_replays_and_completions_takes_the_same_statements_whatever_its_size(store):
+    def batch(prefix, size):
+        events = [updated_event(f"{prefix}-{i}") for i in range(size)]
+        checkout_events_ingest(store=store, events=events)
+        return [*events, *(completed_event(f"{prefix}-{i}", minutes=5) for i in range(size))]
+
+    small, large = batch("small", 5), batch("large", 300)
+    # + read the replays, + look for abandoned checkouts the completions recover
+    assert statements(store, small) == statements(store, large) == 6
+    assert Checkout.objects.filter(completed_at=at(5)).count() == 305
+
+
+def test_refreshing_abandoned_checkouts_takes_the_same_statements_whatever_their_number(store):
+    checkout_events_ingest(store=store, events=[updated_event(f"co-{i}") for i in range(40)])
+    with time_machine.travel(at(61), tick=False):
+        abandoned_checkouts_detect()
+    small = statements(store, [updated_event(f"co-{i}", minutes=62, total="5.00") for i in range(2)])
+    large = statements(store, [updated_event(f"co-{i}", minutes=62, total="7.00") for i in range(2, 40)])
+    assert small == large
+    assert AbandonedCheckout.objects.filter(total=Decimal(5)).count() == 2
+    assert AbandonedCheckout.objects.filter(total=Decimal(7), event_sequence=2).count() == 38
+    assert WebhookEvent.objects.filter(type="updated").count() == 40
+
+
+def test_events_of_one_checkout_in_one_batch_get_the_outcomes_they_would_get_one_by_one(store):
+    results = ingest(
+        store,
+        updated_event("co-1", minutes=1, total="10"),
+        updated_event("co-1", minutes=3, total="30"),
+        updated_event("co-1", minutes=2, total="20"),
+        completed_event("co-1", minutes=4),
+        updated_event("co-1", minutes=5, total="50"),
+    )
+    assert [result.outcome for result in results] == [
+        IngestOutcome.APPLIED,
+        IngestOutcome.APPLIED,
+        IngestOutcome.STALE,
+        IngestOutcome.COMPLETED,
+        IngestOutcome.ALREADY_COMPLETED,
+    ]
+    checkout = Checkout.objects.get()
+    assert checkout.total == Decimal(30) and checkout.completed_at == at(4) and checkout.abandon_due_at is None
+    # What CheckoutData.save would have derived: the order id is searchable.
+    assert checkout.email_key == "ada@example.com" and " order" in checkout.search_text
+    stored = Counter(IngestedEvent.objects.values_list("outcome", flat=True))
+    assert stored == {"APPLIED": 2, "STALE": 1, "COMPLETED": 1, "ALREADY_COMPLETED": 1}
+
+
+def test_an_event_id_twice_in_one_batch_is_a_replay_or_a_reuse(store):
+    event = updated_event("co-1", event_id="evt-1")
+    results = ingest(store, event, event, updated_event("co-1", event_id="evt-1", total="1"))
+    assert [(result.success, result.outcome, result.error_code) for result in results] == [
+        (True, IngestOutcome.APPLIED, None),
+        (True, IngestOutcome.APPLIED, None),
+        (False, None, "EVENT_ID_REUSED"),
+    ]
+    assert IngestedEvent.objects.get().outcome == IngestOutcome.APPLIED
+    assert Checkout.objects.get().total == Decimal(120)
+
+
+def test_a_completion_in_a_batch_recovers_once_and_reports_it(store):
+    checkout_events_ingest(store=store, events=[updated_event("co-1"), updated_event("co-2")])
+    with time_machine.travel(at(61), tick=False):
+        abandoned_checkouts_detect()
+    results = ingest(store, completed_event("co-1", minutes=70), completed_event("co-2", minutes=71, order_id="o-2"))
+    recovered = {ac.checkout_external_id: ac for ac in AbandonedCheckout.objects.all()}
+    assert [result.recovered for result in results] == [[str(recovered["co-1"].pk)], [str(recovered["co-2"].pk)]]
+    assert {ac.status for ac in recovered.values()} == {AbandonedCheckout.Status.RECOVERED}
+    assert recovered["co-2"].recovered_order_id == "o-2"
+    assert Counter(WebhookEvent.objects.values_list("type", flat=True)) == {"created": 2, "recovered": 2, "updated": 2}
+
+
+def test_any_order_recovery_in_a_batch_goes_to_the_first_matching_order(store):
+    store.recovery_rule = Store.RecoveryRule.ANY_ORDER_WITHIN_DAYS
+    store.save()
+    checkout_events_ingest(store=store, events=[updated_event("co-1", email="Ada@example.com")])
+    with time_machine.travel(at(61), tick=False):
+        abandoned_checkouts_detect()
+    results = ingest(
+        store,
+        updated_event("other-1", minutes=62, email="ada@example.com"),
+        completed_event("other-1", minutes=63, order_id="first"),
+        updated_event("other-2", minutes=62, email="ada@example.com"),
+        completed_event("other-2", minutes=64, order_id="second"),
+    )
+    ac = AbandonedCheckout.objects.get()
+    assert ac.status == AbandonedCheckout.Status.RECOVERED and ac.recovered_order_id == "first"
+    assert [result.recovered for result in results] == [[], [str(ac.pk)], [], []]
+
+
+def test_each_store_sees_only_its_own_checkouts_in_a_batch(store, other_store):
+    ingest(other_store, updated_event("co-1", total="99"))
+    ingest(store, updated_event("co-1", minutes=5, total="1"), completed_event("co-1", minutes=6))
+    assert Checkout.objects.get(store=other_store).total == Decimal(99)
+    assert Checkout.objects.get(store=other_store).completed_at is None
+
+
+def run_together(*targets):
+    barrier = threading.Barrier(len(targets))
+    results: list = [None] * len(targets)
+    errors: list[BaseException] = []
+
+    def runner(index, target):
+        try:
+            barrier.wait()
+            results[index] = target()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(i, t)) for i, t in enumerate(targets)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
+    close_old_connections()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_1000_events_replayed_and_shuffled_across_4_threads_leave_one_row_per_checkout_with_the_newest():
+    store = StoreFactory()
+    rnd = random.Random(17)
+    events, newest = [], {}
+    for index in range(1000):
+        external = f"co-{index % 150}"
+        minute = rnd.uniform(0, 50)
+        if index % 7 == 0:
+            event = completed_event(external, minutes=minute, event_id=str(uuid.uuid4()), order_id=f"o-{index}")
+        else:
+            event = updated_event(external, minutes=minute, event_id=str(uuid.uuid4()), total=f"{index}.00")
+        events.append(event)
+        if event["type"] == "checkout.updated":
+            newest.setdefault(external, []).append((minute, event["eventId"], f"{index}.00"))
+        else:
+            newest.setdefault(external, []).append((minute, event["eventId"], None))
+    deliveries = [event for event in events for _ in range(rnd.randint(1, 5))]
+    rnd.shuffle(deliveries)
+    chunks = [deliveries[start : start + 100] for start in range(0, len(deliveries), 100)]
+    queues = [chunks[i::4] for i in range(4)]
+
+    # SQLite has one writer at a time: on a file database IMMEDIATE transactions queue up behind
+    # the busy timeout, but the suite's shared in-memory database answers "table is locked"
+    # instead, so there the threads take turns batch by batch, as they would on a file.
+    turns = threading.Lock() if connection.vendor == "sqlite" else contextlib.nullcontext()
+
+    def worker(queue):
+        results = []
+        for chunk in queue:
+            with turns:
+                results.extend(checkout_events_ingest(store=store, events=chunk))
+        return results
+
+    results = run_together(*[lambda q=queue: worker(q) for queue in queues])
+    assert all(result.success for batch in results for result in batch)
+    assert Checkout.objects.count() == 150 and IngestedEvent.objects.count() == 1000
+    for checkout in Checkout.objects.all():
+        history = newest[checkout.external_id]
+        completions = [entry for entry in history if entry[2] is None]
+        if completions:
+            # Completed by its first-applied completion; never reopened, whatever came after.
+            assert checkout.completed_at is not None and checkout.abandon_due_at is None
+            continue
+        minute, event_id, total = max(history)
+        assert (f"{checkout.total:.2f}", checkout.snapshot_event_id) == (total, event_id)
+    # Each completed checkout was completed by exactly one event, however often it was delivered.
+    completed = {event["checkout"]["id"] for event in events if event["type"] == "checkout.completed"}
+    assert IngestedEvent.objects.filter(outcome=IngestOutcome.COMPLETED).count() == len(completed)
+    assert Checkout.objects.filter(completed_at__isnull=False).count() == len(completed)

@@ -3,7 +3,7 @@
 Each receiver runs inside the lifecycle's own transaction.
 """
 
-from checkouts.models import AbandonedCheckout, Store
+from checkouts.models import AbandonedCheckout, Activity, Store
 
 from .demo import demo_history_record
 from .models import Reason
@@ -12,8 +12,8 @@ from .services.erasure import buyer_address_records_erase, buyer_automation_reco
 from .services.records import tasks_close_recovered
 
 
-def on_abandoned_checkouts_created(sender, *, abandoned_checkouts: list[AbandonedCheckout], **kwargs) -> None:
-    automations_schedule(abandoned_checkouts=abandoned_checkouts)
+def on_abandoned_checkouts_created(sender, *, abandoned_checkouts: list[AbandonedCheckout], **kwargs) -> list[Activity]:
+    return automations_schedule(abandoned_checkouts=abandoned_checkouts, written=False)
 
 
 def on_abandoned_checkout_recovered(sender, *, abandoned_checkout: AbandonedCheckout, **kwargs) -> None:

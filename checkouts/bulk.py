@@ -17,7 +17,8 @@ from django.db.models import NOT_PROVIDED, JSONField, Model
 FALLBACK_BATCH = 500
 
 
-def _json_text(value: Any) -> Any:
+def json_text(value: Any) -> Any:
+    """A JSON column's value as the text PostgreSQL parses (other values as they are)."""
     if isinstance(value, (dict, list)):
         # orjson: the JSON columns of a sweep batch are a large share of its Python time.
         return orjson.dumps(value, default=str).decode()
@@ -39,7 +40,7 @@ def insert_rows(model: type[Model], attnames: Sequence[str], rows: Sequence[Sequ
     fields = {field.attname: field for field in model._meta.concrete_fields}
     given = set(attnames)
     defaults = [
-        (name, _json_text(field.get_default()))
+        (name, json_text(field.get_default()))
         for name, field in fields.items()
         if name not in given and not field.primary_key and field.db_default is NOT_PROVIDED
     ]
@@ -59,7 +60,7 @@ def insert_rows(model: type[Model], attnames: Sequence[str], rows: Sequence[Sequ
         for row in rows:
             values = [*row, *tail]
             for index in json_positions:
-                values[index] = _json_text(values[index])
+                values[index] = json_text(values[index])
             copy.write_row(values)
 
 

@@ -5,13 +5,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from ..bulk import bulk_insert
 from ..models import AbandonedCheckout, Activity
 from ..selectors import activities_latest, latest_activities_prefetch
-from .outbox import webhook_event_build, webhook_events_record
+from .outbox import entity_events_build, entity_events_record, sequence_advance, webhook_events_record
 
 
 @dataclass
@@ -40,7 +40,7 @@ def activity_record(
             updated_at=now,
             last_activity_type=type,
             last_activity_at=now,
-            event_sequence=F("event_sequence") + 1,
+            event_sequence=sequence_advance(1),
         )
         if not updated:
             return None
@@ -53,15 +53,8 @@ def activity_record(
             detail=detail or {},
             created_at=now,
         )
-        webhook_events_record(
-            [
-                webhook_event_build(
-                    abandoned_checkout=ac,
-                    slug="updated",
-                    sequence=ac.event_sequence,
-                    activities=activities_latest(abandoned_checkout_id=ac.pk),
-                )
-            ]
+        entity_events_record(
+            abandoned_checkout=ac, slugs=["updated"], activities=activities_latest(abandoned_checkout_id=ac.pk)
         )
     return activity
 
@@ -85,24 +78,30 @@ def _activities_build(entries: Sequence[ActivityEntry], *, now, linked: bool) ->
     return activities
 
 
+def activities_insert(entries: Sequence[ActivityEntry]) -> list[Activity]:
+    """Log activities about abandoned checkouts the sweep is creating, whose rows are not written
+    yet: only the activities are inserted. The sweep's receivers return them, and each new row
+    and its `created` event carry them (see `hooks.abandoned_checkouts_created`)."""
+    activities = _activities_build(entries, now=timezone.now(), linked=False)
+    bulk_insert(Activity, activities)
+    return activities
+
+
 def activities_record_bulk(entries: Sequence[ActivityEntry]) -> list[Activity]:
     """Log activities inside a lifecycle transaction whose own event follows and carries them:
-    the sweep's `created` event, or the `updated` event of a recovery or an erasure.
+    the `updated` event of a recovery or an erasure.
 
-    No `updated` event of its own. The new activities are kept on each instance
-    (`latest_activities`) so the sweep's event renders them without another query.
+    No `updated` event of its own. The rows take their newest activity's type and time, and
+    the new activities are kept on each instance (`latest_activities`).
     """
-    now = timezone.now()
-    activities = _activities_build(entries, now=now, linked=False)
-    bulk_insert(Activity, activities)
+    activities = activities_insert(entries)
     by_type: dict[str, list] = {}
     for entry, activity in zip(entries, activities, strict=True):
         ac = entry.abandoned_checkout
         ac.latest_activities = [activity, *getattr(ac, "latest_activities", [])]
-        ac.last_activity_type, ac.last_activity_at = activity.type, now
-        # A row the sweep has not written yet takes the fields in its INSERT.
-        if not ac._state.adding:
-            by_type.setdefault(activity.type, []).append(ac.pk)
+        ac.last_activity_type, ac.last_activity_at = activity.type, activity.created_at
+        by_type.setdefault(activity.type, []).append(ac.pk)
+    now = activities[0].created_at if activities else None
     for activity_type, ids in by_type.items():
         AbandonedCheckout.objects.filter(pk__in=ids).update(last_activity_type=activity_type, last_activity_at=now)
     return activities
@@ -136,11 +135,11 @@ def activities_record_locked(entries: Sequence[ActivityEntry]) -> list[Activity]
         by_type.setdefault(ac.last_activity_type, []).append(ac.pk)
     for last_type, ids in by_type.items():
         AbandonedCheckout.objects.filter(pk__in=ids).update(
-            updated_at=now, last_activity_type=last_type, last_activity_at=now, event_sequence=F("event_sequence") + 1
+            updated_at=now, last_activity_type=last_type, last_activity_at=now, event_sequence=sequence_advance(1)
         )
     acs = list(checkouts.values())
     prefetch_related_objects(acs, latest_activities_prefetch())
     webhook_events_record(
-        [webhook_event_build(abandoned_checkout=ac, slug="updated", sequence=ac.event_sequence) for ac in acs]
+        [event for ac in acs for event in entity_events_build(abandoned_checkout=ac, slugs=["updated"])]
     )
     return activities

@@ -1,10 +1,19 @@
-"""Writing webhook events to the outbox, always inside the transaction that made the change."""
+"""Writing webhook events to the outbox, always inside the transaction that made the change.
+
+This module owns an abandoned checkout's `entityEventSequence`: the row's `event_sequence` is
+the number of its last event, every change moves it on by the number of events it writes
+(`sequence_advance`), and those events take the numbers up to it (`entity_events_build`). It
+also owns the stored payloads' shape, so it is the one place that rewrites them
+(`outbox_payloads_replace_entity`).
+"""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.db.models import F
+from django.db.models.expressions import CombinedExpression
 from django.utils import timezone
 
 from ..bulk import insert_rows
@@ -45,6 +54,73 @@ def domain_event(
         outer, inner = _BODY_KEYS[slug]
         body[outer] = {inner: entity}
     return body
+
+
+def sequence_advance(events: int = 1) -> CombinedExpression:
+    """The `event_sequence` of an UPDATE that writes `events` events about the row."""
+    return F("event_sequence") + events
+
+
+def entity_events_build(
+    *,
+    abandoned_checkout: AbandonedCheckout,
+    slugs: Sequence[str],
+    stored: bool = True,
+    activities: Iterable[Activity] | None = None,
+    entity: dict[str, Any] | None = None,
+    anonymize: bool = False,
+) -> list[WebhookEvent]:
+    """The unsaved events of one change, in order, all carrying the entity as it is now.
+
+    `stored`: the instance's `event_sequence` already counts these events (its row was moved
+    on by `sequence_advance(len(slugs))`), so they end at it. A row about to be deleted is not
+    moved on (stored=False): its events follow its last number.
+    """
+    last = abandoned_checkout.event_sequence + (0 if stored else len(slugs))
+    if entity is None:
+        entity = abandoned_checkout_to_wix(abandoned_checkout, activities, store=abandoned_checkout.store)
+    first = last - len(slugs) + 1
+    return [
+        webhook_event_build(
+            abandoned_checkout=abandoned_checkout, slug=slug, sequence=first + index, entity=entity, anonymize=anonymize
+        )
+        for index, slug in enumerate(slugs)
+    ]
+
+
+def entity_events_record(**kwargs: Any) -> list[WebhookEvent]:
+    """`entity_events_build` written to the outbox: the usual case, one change and its events."""
+    return webhook_events_record(entity_events_build(**kwargs))
+
+
+def created_events_record(abandoned_checkouts: Sequence[AbandonedCheckout], *, stores: dict) -> list[WebhookEvent]:
+    """The `created` event of each new abandoned checkout (the first of its sequence), with its
+    activities as prefetched in `latest_activities`. `stores`: the checkouts' stores by id."""
+    return webhook_events_record(
+        [
+            webhook_event_build(
+                abandoned_checkout=ac,
+                slug=WebhookEvent.Type.CREATED,
+                sequence=ac.event_sequence,
+                store=stores[ac.store_id],
+            )
+            for ac in abandoned_checkouts
+        ]
+    )
+
+
+def outbox_payloads_replace_entity(*, entity_id: uuid.UUID, entity: dict[str, Any]) -> int:
+    """Swap the entity inside every stored event about it (the buyer's data out). Returns how many."""
+    events = 0
+    for event in WebhookEvent.objects.filter(entity_id=entity_id).only("id", "payload"):
+        payload = event.payload
+        for outer, inner in _BODY_KEYS.values():
+            if outer in payload:
+                payload[outer][inner] = entity
+        if "actionEvent" in payload:
+            payload["actionEvent"]["body"]["abandonedCheckout"] = entity
+        events += WebhookEvent.objects.filter(pk=event.pk).update(payload=payload)
+    return events
 
 
 def webhook_event_build(

@@ -24,6 +24,8 @@ from ..models import Automation, AutomationStep, Enrollment, Reason, ScheduledSt
 
 logger = logging.getLogger(__name__)
 
+# The dispatcher's task, by name: automations.tasks imports the services.
+DISPATCH_TASK = "automations.tasks.scheduled_steps_dispatch_task"
 # Holdout draws need no cryptographic strength, only independence from anything the buyer does.
 _random = random.Random()
 
@@ -99,10 +101,8 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout], wr
 
 
 def _nudge_dispatcher() -> None:
-    from ..tasks import scheduled_steps_dispatch_task
-
     # A lost wake-up only waits for the next 15 s tick.
-    transaction.on_commit(lambda: wake_up_publish(scheduled_steps_dispatch_task))
+    transaction.on_commit(lambda: wake_up_publish(DISPATCH_TASK))
 
 
 def scheduled_steps_cancel(*, abandoned_checkout: AbandonedCheckout, reason: str) -> int:

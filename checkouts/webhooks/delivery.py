@@ -16,9 +16,10 @@ by comparing `entityEventSequence`.
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -47,10 +48,22 @@ def lease() -> timedelta:
 # --- Fan-out (inside the transaction that wrote the events) ----------------------------------
 
 
+class EventRow(NamedTuple):
+    """An outbox row as inserted, where a model instance per event would cost too much (the sweep)."""
+
+    id: uuid.UUID
+    store_id: uuid.UUID
+    type: str
+    entity_id: uuid.UUID
+    sequence: int
+    payload: dict
+    created_at: datetime
+
+
 DELIVERY_COLUMNS = ["endpoint_id", "event_id", "entity_id", "sequence", "event_type", "next_attempt_at", "created_at"]
 
 
-def webhook_deliveries_create(*, events: list[WebhookEvent]) -> int:
+def webhook_deliveries_create(*, events: Sequence[WebhookEvent | EventRow]) -> int:
     """One delivery per event and subscribed active endpoint: one query, one bulk insert. Returns how many."""
     store_ids = {event.store_id for event in events}
     endpoints_by_store: dict = defaultdict(list)

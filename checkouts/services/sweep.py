@@ -20,7 +20,7 @@ from django.utils import timezone
 from psycopg.adapt import Loader
 
 from .. import hooks
-from ..bulk import bulk_insert, json_text
+from ..bulk import bulk_insert, instances_from_rows, json_text
 from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store
 from .outbox import created_events_record
 
@@ -105,7 +105,7 @@ def _detect_batch(*, now: datetime, batch_size: int) -> int:
 
 def _claim(*, now: datetime, batch_size: int) -> list[AbandonedCheckout]:
     """Take up to `batch_size` due checkouts, mark them abandoned, and return their unsaved
-    abandoned checkouts (each row's columns in field order: Django's fast constructor).
+    abandoned checkouts.
 
     On PostgreSQL one statement claims (SKIP LOCKED: a concurrent sweep takes the next rows
     instead of waiting for these), marks and returns them. Elsewhere (SQLite) the IMMEDIATE
@@ -121,7 +121,7 @@ def _claim(*, now: datetime, batch_size: int) -> list[AbandonedCheckout]:
         claimed = list(Checkout.objects.filter(pk__in=ids).values_list(*_FROM_CHECKOUT.values()))
         Checkout.objects.filter(pk__in=ids).update(abandoned_at=now, abandon_due_at=None)
         rows = [{**values, **dict(zip(_FROM_CHECKOUT, row, strict=True)), "id": uuid.uuid4()} for row in claimed]
-        return [AbandonedCheckout(*(row[name] for name in _AC_FIELDS)) for row in rows]
+        return instances_from_rows(AbandonedCheckout, _AC_FIELDS, [[row[name] for name in _AC_FIELDS] for row in rows])
     quote = connection.ops.quote_name
     table = quote(Checkout._meta.db_table)
     columns = ", ".join(
@@ -146,7 +146,7 @@ def _claim(*, now: datetime, batch_size: int) -> list[AbandonedCheckout]:
         # several times faster.
         cursor.cursor.adapters.register_loader("jsonb", _OrjsonLoader)
         cursor.execute(sql, {**values, "now": now, "limit": batch_size})
-        return [AbandonedCheckout(*row) for row in cursor.fetchall()]
+        return instances_from_rows(AbandonedCheckout, _AC_FIELDS, cursor.fetchall())
 
 
 class _OrjsonLoader(Loader):

@@ -92,6 +92,10 @@ def _detect_batch(*, now: datetime, batch_size: int) -> int:
         if not abandoned:
             return 0
         stores = Store.objects.in_bulk({ac.store_id for ac in abandoned})
+        cache_store = AbandonedCheckout.store.field.set_cached_value
+        for ac in abandoned:
+            cache_store(ac, stores[ac.store_id])
+            ac.latest_activities = []
         # The contract with the receivers: the rows are not written yet, so a receiver writes
         # only rows of its own (their foreign keys to these ids are checked at commit) and
         # returns the activities it logged, which the rows and their events then carry.
@@ -182,8 +186,6 @@ def _new_values(now: datetime) -> dict:
 def _activities_apply(abandoned: Sequence[AbandonedCheckout], activities: Sequence[Activity]) -> None:
     """Each new row takes its newest activity's type and time, and its activities, newest first."""
     by_id = {ac.pk: ac for ac in abandoned}
-    for ac in abandoned:
-        ac.latest_activities = []
     for activity in activities:
         ac = by_id[activity.abandoned_checkout_id]
         ac.latest_activities.insert(0, activity)

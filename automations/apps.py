@@ -9,7 +9,7 @@ class AutomationsConfig(AppConfig):
     def ready(self) -> None:
         from checkouts import hooks
 
-        from . import receivers
+        from . import receivers, tasks  # noqa: F401  (tasks: registered, woken up by name)
         from .dashboard import register_dashboard
 
         hooks.abandoned_checkouts_created.connect(receivers.on_abandoned_checkouts_created, dispatch_uid="automations")

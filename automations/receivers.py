@@ -3,7 +3,7 @@
 Each receiver runs inside the lifecycle's own transaction.
 """
 
-from checkouts.models import AbandonedCheckout, Store
+from checkouts.models import AbandonedCheckout, Activity, Store
 
 from .models import Reason
 from .services import automation_create_default, automations_schedule, scheduled_steps_cancel, scheduled_steps_orphan
@@ -11,8 +11,8 @@ from .services.erasure import buyer_address_records_erase, buyer_automation_reco
 from .services.records import tasks_close_recovered
 
 
-def on_abandoned_checkouts_created(sender, *, abandoned_checkouts: list[AbandonedCheckout], **kwargs) -> None:
-    automations_schedule(abandoned_checkouts=abandoned_checkouts)
+def on_abandoned_checkouts_created(sender, *, abandoned_checkouts: list[AbandonedCheckout], **kwargs) -> list[Activity]:
+    return automations_schedule(abandoned_checkouts=abandoned_checkouts, written=False)
 
 
 def on_abandoned_checkout_recovered(sender, *, abandoned_checkout: AbandonedCheckout, **kwargs) -> None:

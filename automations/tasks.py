@@ -1,8 +1,13 @@
 """Thin Celery tasks: each calls one service and returns quietly when there is nothing to do."""
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
+
+from checkouts.models import Store
 
 from .dispatcher import scheduled_steps_dispatch
+from .services.manual import bulk_summary, recovery_emails_send_bulk
+from .services.records import notification_create
 
 # Stay well inside the task's soft time limit; whatever is left is picked up by the next tick.
 DISPATCH_TIME_BUDGET = 60.0
@@ -16,13 +21,6 @@ def scheduled_steps_dispatch_task() -> dict[str, int]:
 @shared_task
 def recovery_emails_send_bulk_task(store_id: str, ids: list[str], user_id: int) -> dict[str, int]:
     """The bulk “send recovery email” of a big selection; the merchant is notified of the counts."""
-    from django.contrib.auth import get_user_model
-
-    from checkouts.models import Store
-
-    from .services.manual import bulk_summary, recovery_emails_send_bulk
-    from .services.records import notification_create
-
     store = Store.objects.filter(pk=store_id).first()
     user = get_user_model().objects.filter(pk=user_id).first()
     if store is None or user is None:

@@ -11,13 +11,15 @@ from typing import Any
 
 import orjson
 from django.db import connection
-from django.db.models import NOT_PROVIDED, JSONField, Model
+from django.db.models import NOT_PROVIDED, JSONField, Model, signals
+from django.db.models.base import ModelState
 
 # Rows per bulk_create statement where COPY is not used (SQLite's variable limit).
 FALLBACK_BATCH = 500
 
 
-def _json_text(value: Any) -> Any:
+def json_text(value: Any) -> Any:
+    """A JSON column's value as the text PostgreSQL parses (other values as they are)."""
     if isinstance(value, (dict, list)):
         # orjson: the JSON columns of a sweep batch are a large share of its Python time.
         return orjson.dumps(value, default=str).decode()
@@ -39,7 +41,7 @@ def insert_rows(model: type[Model], attnames: Sequence[str], rows: Sequence[Sequ
     fields = {field.attname: field for field in model._meta.concrete_fields}
     given = set(attnames)
     defaults = [
-        (name, _json_text(field.get_default()))
+        (name, json_text(field.get_default()))
         for name, field in fields.items()
         if name not in given and not field.primary_key and field.db_default is NOT_PROVIDED
     ]
@@ -59,8 +61,29 @@ def insert_rows(model: type[Model], attnames: Sequence[str], rows: Sequence[Sequ
         for row in rows:
             values = [*row, *tail]
             for index in json_positions:
-                values[index] = _json_text(values[index])
+                values[index] = json_text(values[index])
             copy.write_row(values)
+
+
+def instances_from_rows(model: type[Model], attnames: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[Model]:
+    """Unsaved instances of `model` from rows of values for every concrete field's `attnames`.
+
+    Model.__init__ costs some 30 µs for an abandoned checkout's 41 columns, most of a sweep
+    row's Python time. With no init signal connected for the model, it would only set these
+    same attributes on a fresh state, which this does in a fifth of the time.
+    """
+    if set(attnames) != {field.attname for field in model._meta.concrete_fields}:
+        raise ValueError(f"{model.__name__} rows must give every concrete field.")
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        return [model(**dict(zip(attnames, row, strict=True))) for row in rows]
+    new = object.__new__
+    objs = []
+    for row in rows:
+        obj = new(model)
+        obj.__dict__.update(zip(attnames, row, strict=True))
+        obj._state = ModelState()
+        objs.append(obj)
+    return objs
 
 
 def copy_rows(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:

@@ -7,7 +7,11 @@ never imports automations.
 
 from django.dispatch import Signal
 
-# abandoned_checkouts: list[AbandonedCheckout], all of them new, in one sweep batch.
+# abandoned_checkouts: list[AbandonedCheckout], all of them new, in one sweep batch, and not written
+# yet. A receiver writes only rows of its own (their foreign keys to these ids are checked at
+# commit) and returns the activities it logged about them (`activities_insert`), or None: the
+# sweep writes each row with its newest activity's type and time, and its `created` event with
+# its activities.
 abandoned_checkouts_created = Signal()
 # abandoned_checkout: AbandonedCheckout, just marked RECOVERED by this transaction.
 abandoned_checkout_recovered = Signal()

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .models import AbandonedCheckout, Activity, Store
 
 
+# Cached: a sweep batch renders thousands of checkouts sharing one creation time.
+@lru_cache(maxsize=1024)
 def iso(value: datetime) -> str:
     """2023-05-03T08:26:07.512Z"""
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

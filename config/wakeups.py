@@ -10,11 +10,20 @@ import logging
 from celery import Task
 from kombu.exceptions import OperationalError
 
+from .celery_app import app
+
 logger = logging.getLogger(__name__)
 
 
-def wake_up_publish(task: Task, *args, **kwargs) -> bool:
-    """Queue `task(*args, **kwargs)` once. False (and a warning) when the broker refused it."""
+def wake_up_publish(task: Task | str, *args, **kwargs) -> bool:
+    """Queue `task(*args, **kwargs)` once. False (and a warning) when the broker refused it.
+
+    `task` may be the task's name, found in the app's registry: a service wakes its task up
+    without importing the tasks module, which imports the services (the dependency points one
+    way). The apps import their tasks modules when they are ready, so every name resolves.
+    """
+    if isinstance(task, str):
+        task = app.tasks[task]
     # Broker errors only (kombu wraps the transport's; a socket timeout is an OSError): an
     # eager task's own exception, in tests, still propagates.
     try:

@@ -17,13 +17,15 @@ from django.utils import timezone
 
 from checkouts.bulk import insert_rows
 from checkouts.models import AbandonedCheckout, Activity
-from checkouts.services import ActivityEntry, activities_record_bulk
+from checkouts.services import ActivityEntry, activities_insert, activities_record_bulk
 from config.wakeups import wake_up_publish
 
 from ..models import Automation, AutomationStep, Enrollment, Reason, ScheduledStep, SendReceipt
 
 logger = logging.getLogger(__name__)
 
+# The dispatcher's task, by name: automations.tasks imports the services.
+DISPATCH_TASK = "automations.tasks.scheduled_steps_dispatch_task"
 # Holdout draws need no cryptographic strength, only independence from anything the buyer does.
 _random = random.Random()
 
@@ -47,17 +49,20 @@ _ENROLLMENT_COLUMNS = ["store_id", "automation_id", "abandoned_checkout_id", "ho
 _STEP_COLUMNS = ["store_id", "automation_id", "step_id", "abandoned_checkout_id", "due_at", "holdout", "created_at"]
 
 
-def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout]) -> int:
+def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout], written: bool = True) -> list[Activity]:
     """Enrol each new abandoned checkout in every active automation of its store whose conditions
     it meets: its steps go on the schedule (due = abandonment + delay) and it gets one SCHEDULED
     activity per automation. Set-based: a constant number of statements whatever the batch size.
-    Returns how many steps were scheduled.
+    Returns the SCHEDULED activities.
+
+    `written=False`: the sweep has not inserted the checkouts yet; their rows and `created`
+    events take the returned activities (`hooks.abandoned_checkouts_created`).
     """
     if not abandoned_checkouts:
-        return 0
+        return []
     by_store = _active_automations({ac.store_id for ac in abandoned_checkouts})
     if not by_store:
-        return 0
+        return []
     now = timezone.now()
     # Plain rows, not model instances: a sweep batch schedules thousands at a time.
     enrollments, steps, entries = [], [], []
@@ -86,20 +91,18 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout]) ->
                 )
             )
     if not entries:
-        return 0
+        return []
     insert_rows(Enrollment, _ENROLLMENT_COLUMNS, enrollments)
     insert_rows(ScheduledStep, _STEP_COLUMNS, steps)
-    activities_record_bulk(entries)
+    activities = activities_record_bulk(entries) if written else activities_insert(entries)
     if due_now:
         _nudge_dispatcher()
-    return len(steps)
+    return activities
 
 
 def _nudge_dispatcher() -> None:
-    from ..tasks import scheduled_steps_dispatch_task
-
     # A lost wake-up only waits for the next 15 s tick.
-    transaction.on_commit(lambda: wake_up_publish(scheduled_steps_dispatch_task))
+    transaction.on_commit(lambda: wake_up_publish(DISPATCH_TASK))
 
 
 def scheduled_steps_cancel(*, abandoned_checkout: AbandonedCheckout, reason: str) -> int:

@@ -29,6 +29,7 @@ from ..services.manual import (
     recovery_email_unavailable,
     recovery_emails_send_bulk,
 )
+from ..tasks import recovery_emails_send_bulk_task
 from .automations import email_frame
 
 # Up to this many are sent while the merchant waits; a bigger selection goes to the worker.
@@ -111,8 +112,6 @@ class RecoveryEmailBulkView(DashboardMixin, View):
             messages.error(request, "Select at least one checkout.")
             return redirect(back)
         if len(ids) > BULK_INLINE_LIMIT:
-            from ..tasks import recovery_emails_send_bulk_task
-
             args = (str(self.store.pk), [str(pk) for pk in ids], request.user.pk)
             transaction.on_commit(lambda: wake_up_publish(recovery_emails_send_bulk_task, *args))
             messages.info(

@@ -1,7 +1,15 @@
 """Every write the checkouts app makes goes through a function here."""
 
-from .activities import ActivityEntry, activities_record_bulk, activities_record_locked, activity_record
+from .activities import (
+    ActivityEntry,
+    activities_insert,
+    activities_record_bulk,
+    activities_record_locked,
+    activity_record,
+)
 from .bulk import bulk_job_create, bulk_job_run, bulk_jobs_resume
+from .clicks import abandoned_checkout_click_record
+from .erasure import abandoned_checkout_anonymise, abandoned_checkout_delete, abandoned_checkouts_delete
 from .ingest import IngestOutcome, IngestResult, checkout_events_ingest
 from .invitations import (
     InvitationUnavailable,
@@ -12,13 +20,8 @@ from .invitations import (
     invitation_url,
 )
 from .lifecycle import (
-    abandoned_checkout_anonymise,
-    abandoned_checkout_click_record,
-    abandoned_checkout_delete,
     abandoned_checkout_recover,
     abandoned_checkout_refresh,
-    abandoned_checkouts_delete,
-    abandoned_checkouts_detect,
     abandoned_checkouts_recover_for_order,
     abandoned_checkouts_recover_for_orders,
     abandoned_checkouts_refresh,
@@ -33,6 +36,7 @@ from .privacy import (
     buyer_erase_preview,
 )
 from .stores import api_key_create, api_key_revoke, membership_set, store_create, store_update
+from .sweep import abandoned_checkouts_detect
 
 __all__ = [
     "ActivityEntry",
@@ -52,6 +56,7 @@ __all__ = [
     "abandoned_checkouts_recover_for_orders",
     "abandoned_checkouts_refresh",
     "abandoned_checkouts_retention_apply",
+    "activities_insert",
     "activities_record_bulk",
     "activities_record_locked",
     "activity_record",

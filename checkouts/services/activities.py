@@ -5,13 +5,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from ..bulk import bulk_insert
+from ..bulk import bulk_insert, instances_from_rows
 from ..models import AbandonedCheckout, Activity
 from ..selectors import activities_latest, latest_activities_prefetch
-from .outbox import webhook_event_build, webhook_events_record
+from .outbox import entity_events_build, entity_events_record, sequence_advance, webhook_events_record
 from .wire import WIRE_DROPPED
 
 
@@ -41,7 +41,7 @@ def activity_record(
             updated_at=now,
             last_activity_type=type,
             last_activity_at=now,
-            event_sequence=F("event_sequence") + 1,
+            event_sequence=sequence_advance(1),
             **WIRE_DROPPED,
         )
         if not updated:
@@ -55,22 +55,35 @@ def activity_record(
             detail=detail or {},
             created_at=now,
         )
-        webhook_events_record(
-            [
-                webhook_event_build(
-                    abandoned_checkout=ac,
-                    slug="updated",
-                    sequence=ac.event_sequence,
-                    activities=activities_latest(abandoned_checkout_id=ac.pk),
-                )
-            ]
+        entity_events_record(
+            abandoned_checkout=ac, slugs=["updated"], activities=activities_latest(abandoned_checkout_id=ac.pk)
         )
     return activity
 
 
+_ACTIVITY_FIELDS = ["id", "store_id", "abandoned_checkout_id", "type", "reason", "detail", "created_at"]
+
+
 def _activities_build(entries: Sequence[ActivityEntry], *, now, linked: bool) -> list[Activity]:
     """`linked` keeps each activity's abandoned_checkout instance for callers that read it back;
-    otherwise only the id is set, which saves a descriptor call per row (thousands per sweep batch)."""
+    otherwise only the ids are set, on instances built the fast way (thousands per sweep batch)."""
+    if not linked:
+        return instances_from_rows(
+            Activity,
+            _ACTIVITY_FIELDS,
+            [
+                (
+                    None,
+                    entry.abandoned_checkout.store_id,
+                    entry.abandoned_checkout.pk,
+                    entry.type,
+                    entry.reason,
+                    entry.detail,
+                    now,
+                )
+                for entry in entries
+            ],
+        )
     activities = []
     for entry in entries:
         activity = Activity(
@@ -87,24 +100,30 @@ def _activities_build(entries: Sequence[ActivityEntry], *, now, linked: bool) ->
     return activities
 
 
+def activities_insert(entries: Sequence[ActivityEntry]) -> list[Activity]:
+    """Log activities about abandoned checkouts the sweep is creating, whose rows are not written
+    yet: only the activities are inserted. The sweep's receivers return them, and each new row
+    and its `created` event carry them (see `hooks.abandoned_checkouts_created`)."""
+    activities = _activities_build(entries, now=timezone.now(), linked=False)
+    bulk_insert(Activity, activities)
+    return activities
+
+
 def activities_record_bulk(entries: Sequence[ActivityEntry]) -> list[Activity]:
     """Log activities inside a lifecycle transaction whose own event follows and carries them:
-    the sweep's `created` event, or the `updated` event of a recovery or an erasure.
+    the `updated` event of a recovery or an erasure.
 
-    No `updated` event of its own. The new activities are kept on each instance
-    (`latest_activities`) so the sweep's event renders them without another query.
+    No `updated` event of its own. The rows take their newest activity's type and time, and
+    the new activities are kept on each instance (`latest_activities`).
     """
-    now = timezone.now()
-    activities = _activities_build(entries, now=now, linked=False)
-    bulk_insert(Activity, activities)
+    activities = activities_insert(entries)
     by_type: dict[str, list] = {}
     for entry, activity in zip(entries, activities, strict=True):
         ac = entry.abandoned_checkout
         ac.latest_activities = [activity, *getattr(ac, "latest_activities", [])]
-        ac.last_activity_type, ac.last_activity_at = activity.type, now
-        # A row the sweep has not written yet takes the fields in its INSERT.
-        if not ac._state.adding:
-            by_type.setdefault(activity.type, []).append(ac.pk)
+        ac.last_activity_type, ac.last_activity_at = activity.type, activity.created_at
+        by_type.setdefault(activity.type, []).append(ac.pk)
+    now = activities[0].created_at if activities else None
     for activity_type, ids in by_type.items():
         AbandonedCheckout.objects.filter(pk__in=ids).update(last_activity_type=activity_type, last_activity_at=now)
     return activities
@@ -141,12 +160,12 @@ def activities_record_locked(entries: Sequence[ActivityEntry]) -> list[Activity]
             updated_at=now,
             last_activity_type=last_type,
             last_activity_at=now,
-            event_sequence=F("event_sequence") + 1,
+            event_sequence=sequence_advance(1),
             **WIRE_DROPPED,
         )
     acs = list(checkouts.values())
     prefetch_related_objects(acs, latest_activities_prefetch())
     webhook_events_record(
-        [webhook_event_build(abandoned_checkout=ac, slug="updated", sequence=ac.event_sequence) for ac in acs]
+        [event for ac in acs for event in entity_events_build(abandoned_checkout=ac, slugs=["updated"])]
     )
     return activities

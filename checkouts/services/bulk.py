@@ -12,7 +12,7 @@ from django.utils import timezone
 from config.wakeups import wake_up_publish
 
 from ..models import BulkJob, Store
-from .lifecycle import abandoned_checkout_anonymise, abandoned_checkout_delete
+from .erasure import abandoned_checkout_anonymise, abandoned_checkout_delete
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,8 @@ BULK_CHUNK = 25
 # list's count cap, so "10,000+" means "the first 10,000, run it again for the rest"); 370 kB of
 # JSON in the job row, written once.
 BULK_MAX_IDS = 10_000
+# The worker's task, by name: checkouts.tasks imports this module.
+BULK_JOB_RUN_TASK = "checkouts.tasks.bulk_job_run_task"
 # A RUNNING job whose heartbeat is older than this lost its worker and is resumed.
 BULK_STALE_AFTER = timedelta(minutes=5)
 
@@ -62,11 +64,8 @@ def bulk_job_create(
 
 
 def _enqueue(job_id: UUID) -> None:
-    # Imported here: the tasks module imports the services, not the other way round.
-    from ..tasks import bulk_job_run_task
-
     # A lost message is resumed by the bulk-jobs-resume sweep within a minute.
-    transaction.on_commit(lambda: wake_up_publish(bulk_job_run_task, str(job_id)))
+    transaction.on_commit(lambda: wake_up_publish(BULK_JOB_RUN_TASK, str(job_id)))
 
 
 def bulk_job_run(*, job_id: UUID) -> BulkJob | None:

@@ -5,10 +5,10 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from ..models import RecoveryLinkVisit, TimelineEvent
-from .lifecycle import abandoned_checkout_click_record
+from ..models import AbandonedCheckout, RecoveryLinkVisit, TimelineEvent
 
 
 def recovery_link_click_record(*, abandoned_checkout_id: UUID, store_id: UUID, visitor: str) -> bool:
@@ -43,3 +43,16 @@ def recovery_link_click_record(*, abandoned_checkout_id: UUID, store_id: UUID, v
                 created_at=now,
             )
         return counted
+
+
+def abandoned_checkout_click_record(*, abandoned_checkout_id: UUID, store_id: UUID) -> bool:
+    """Count a click on a still-abandoned checkout's recovery link. False if there is none.
+
+    A conditional UPDATE with F() + 1: concurrent clicks all count, and a recovered or
+    deleted checkout is left alone. It changes no Wix field, so no event is written.
+    """
+    return bool(
+        AbandonedCheckout.objects.filter(
+            pk=abandoned_checkout_id, store_id=store_id, status=AbandonedCheckout.Status.ABANDONED
+        ).update(link_clicks=F("link_clicks") + 1, last_clicked_at=timezone.now())
+    )

@@ -20,7 +20,7 @@ from django.utils import timezone
 from .. import hooks
 from ..models import AbandonedCheckout, Checkout, CheckoutData, ErasureRecord, Store, WebhookEvent
 from ..models.privacy import email_digest
-from .lifecycle import abandoned_checkout_anonymise_locked, admin_log_erase
+from .erasure import abandoned_checkout_anonymise_locked, admin_log_erase
 
 logger = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from . import http
 from .delivery import bookkeeping_commits, nudge, wake_dispatcher, webhook_deliveries_release, webhook_delivery_start
+from .notices import endpoint_disabled_notify
 from .signing import signed_request
 
 logger = logging.getLogger(__name__)
@@ -260,8 +261,6 @@ def parse_retry_after(value: str | None) -> timedelta | None:
 
 def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, now: datetime | None = None) -> bool:
     """Switch an endpoint off (410 Gone, or failing for 3 days) and cancel what it had pending."""
-    from .notices import endpoint_disabled_notify
-
     now = now or timezone.now()
     with transaction.atomic():
         disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, active=True).update(

@@ -16,9 +16,10 @@ by comparing `entityEventSequence`.
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -35,6 +36,9 @@ State = WebhookDelivery.State
 # Up to this many new deliveries get one wake-up message each; a bigger batch (the sweep's)
 # gets one dispatch message, so a commit never publishes thousands of messages.
 NUDGE_EACH_UP_TO = 20
+# The tasks woken up, by name: the tasks module imports this one (through attempts.py).
+SEND_TASK = "checkouts.webhooks.tasks.webhook_delivery_send_task"
+DISPATCH_TASK = "checkouts.webhooks.tasks.webhook_deliveries_dispatch_task"
 
 
 def lease() -> timedelta:
@@ -44,10 +48,22 @@ def lease() -> timedelta:
 # --- Fan-out (inside the transaction that wrote the events) ----------------------------------
 
 
+class EventRow(NamedTuple):
+    """An outbox row as inserted, where a model instance per event would cost too much (the sweep)."""
+
+    id: uuid.UUID
+    store_id: uuid.UUID
+    type: str
+    entity_id: uuid.UUID
+    sequence: int
+    payload: dict
+    created_at: datetime
+
+
 DELIVERY_COLUMNS = ["endpoint_id", "event_id", "entity_id", "sequence", "event_type", "next_attempt_at", "created_at"]
 
 
-def webhook_deliveries_create(*, events: list[WebhookEvent]) -> int:
+def webhook_deliveries_create(*, events: Sequence[WebhookEvent | EventRow]) -> int:
     """One delivery per event and subscribed active endpoint: one query, one bulk insert. Returns how many."""
     store_ids = {event.store_id for event in events}
     endpoints_by_store: dict = defaultdict(list)
@@ -77,22 +93,18 @@ def webhook_deliveries_create(*, events: list[WebhookEvent]) -> int:
 
 def nudge(delivery_ids: Iterable[int]) -> None:
     """Wake workers up for these deliveries. A lost message only delays: the sweeper finds the row."""
-    from .tasks import webhook_delivery_send_task
-
     ids = list(delivery_ids)
     if len(ids) > NUDGE_EACH_UP_TO:
         wake_dispatcher()
         return
     for delivery_id in ids:
-        if not wake_up_publish(webhook_delivery_send_task, delivery_id):
+        if not wake_up_publish(SEND_TASK, delivery_id):
             return  # the broker is down: the rows are durable, the next sweep picks them up
 
 
 def wake_dispatcher() -> None:
     """One message that makes a worker claim and queue every due delivery, in batches."""
-    from .tasks import webhook_deliveries_dispatch_task
-
-    wake_up_publish(webhook_deliveries_dispatch_task)  # if the broker is down, the beat sweep runs it
+    wake_up_publish(DISPATCH_TASK)  # if the broker is down, the beat sweep runs it
 
 
 @contextmanager

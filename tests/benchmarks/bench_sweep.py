@@ -3,11 +3,12 @@
 Target (issue 2): ≤ 10 s on PostgreSQL, including the `created` outbox events and
 whatever the automations hook schedules in the same transactions.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/comeback_bench_sweep \\
-        .venv/bin/python tests/benchmarks/bench_sweep.py [--count 100000]
+    .venv/bin/python tests/benchmarks/bench_sweep.py [--count 100000]
 
-The database is created (or emptied) by the script: never point it at real data.
-`bench_sweep_floor.py` writes the same rows with PostgreSQL alone: the least this can take.
+The database (DATABASE_URL, by default comeback_bench_sweep on the local server) is created
+or emptied by the script: never point it at real data. `bench_sweep_floor.py` writes the
+same rows with PostgreSQL alone: the least this can take. `bench_sweep_ratio.py` runs both
+in turns and reports the ratio.
 """
 
 import argparse
@@ -20,6 +21,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/comeback_bench_sweep")
+
+
+def bench_database_create() -> None:
+    """Create DATABASE_URL's database if it does not exist yet (before Django connects to it)."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+    from psycopg import sql
+
+    url = urlsplit(os.environ["DATABASE_URL"])
+    name = url.path.lstrip("/")
+    with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def idle_checkouts_load(count: int) -> tuple:
@@ -72,6 +88,16 @@ def idle_checkouts_load(count: int) -> tuple:
     return store, now
 
 
+def sweep_run(*, count: int) -> tuple[float, int]:
+    """Load `count` idle checkouts and sweep them: (seconds, abandoned checkouts created)."""
+    from checkouts.services import abandoned_checkouts_detect
+
+    _, now = idle_checkouts_load(count)
+    started = time.perf_counter()
+    created = abandoned_checkouts_detect(now=now)
+    return time.perf_counter() - started, created
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
@@ -79,6 +105,7 @@ def main() -> None:
 
     import django
 
+    bench_database_create()
     django.setup()
     from django.conf import settings
     from django.db import connection

@@ -15,11 +15,10 @@ JSON object of the same shape and size, built by PostgreSQL. Everything the swee
 Python comes on top of this, so its wall time is the least any implementation of this design
 can take on this machine.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/comeback_bench_sweep \\
-        .venv/bin/python tests/benchmarks/bench_sweep_floor.py [--count 100000] [--threads 2]
+    .venv/bin/python tests/benchmarks/bench_sweep_floor.py [--count 100000] [--threads 2]
         [--without events] [--without schedule]
 
-The database is emptied by the script: never point it at real data.
+The database (as for `bench_sweep.py`) is emptied by the script: never point it at real data.
 """
 
 import argparse
@@ -32,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/comeback_bench_sweep")
 
 BATCH = 2000
 
@@ -98,24 +98,16 @@ def _statement(*, without: set[str]) -> str:
     return "WITH " + ",\n".join(parts) + "\nSELECT count(*) FROM abandoned"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=100_000)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--without", action="append", choices=["events", "schedule"], default=[])
-    args = parser.parse_args()
-
-    import django
-
-    django.setup()
+def floor_run(*, count: int, threads: int = 2, without: frozenset[str] = frozenset()) -> tuple[float, int, float]:
+    """Load `count` idle checkouts and write their rows with PostgreSQL alone:
+    (seconds, abandoned checkouts created, CPU seconds of the server)."""
     from django.db import connection, connections, transaction
 
     from automations.models import Automation
-    from checkouts.models import WebhookEvent
     from tests.benchmarks.bench_sweep import idle_checkouts_load
     from tests.benchmarks.cpu import backend_pid_of, server_cpu_seconds
 
-    store, now = idle_checkouts_load(args.count)
+    store, now = idle_checkouts_load(count)
     automation = Automation.objects.get(store=store)
     steps = list(automation.steps.filter(archived=False))
     params = {
@@ -126,7 +118,7 @@ def main() -> None:
         "step_ids": [step.pk for step in steps],
         "step_delays": [step.delay for step in steps],
     }
-    sql = _statement(without=set(args.without))
+    sql = _statement(without=set(without))
 
     def sweep() -> int:
         done = 0
@@ -144,11 +136,31 @@ def main() -> None:
 
     backend_pid = backend_pid_of(connection)
     started, server = time.perf_counter(), server_cpu_seconds(backend_pid)
-    with ThreadPoolExecutor(max_workers=args.threads) as pool:
-        created = [future.result() for future in [pool.submit(sweep) for _ in range(args.threads)]]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        created = [future.result() for future in [pool.submit(sweep) for _ in range(threads)]]
     elapsed = time.perf_counter() - started
     time.sleep(0.5)  # the threads' backends have exited and been reaped
-    server = server_cpu_seconds(backend_pid) - server
+    return elapsed, sum(created), server_cpu_seconds(backend_pid) - server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--without", action="append", choices=["events", "schedule"], default=[])
+    args = parser.parse_args()
+
+    import django
+
+    from tests.benchmarks.bench_sweep import bench_database_create
+
+    bench_database_create()
+    django.setup()
+    from django.db import connection
+
+    from checkouts.models import WebhookEvent
+
+    elapsed, created, server = floor_run(count=args.count, threads=args.threads, without=frozenset(args.without))
     payload = 0
     if "events" not in args.without:
         with connection.cursor() as cursor:
@@ -156,7 +168,7 @@ def main() -> None:
             payload = cursor.fetchone()[0]
     without = f", without {' and '.join(args.without)}" if args.without else ""
     print(f"CPU: {server:.1f} s PostgreSQL ({args.threads} threads{without}; payloads of {payload:,.0f} bytes)")
-    print(f"floor: {sum(created):,} abandoned checkouts in {elapsed:.2f} s ({sum(created) / elapsed:,.0f}/s)")
+    print(f"floor: {created:,} abandoned checkouts in {elapsed:.2f} s ({created / elapsed:,.0f}/s)")
 
 
 if __name__ == "__main__":

@@ -11,16 +11,20 @@ from checkouts import hooks
 from checkouts.api.views.ingest import http_status
 from checkouts.migration_operations import supports_compression
 from checkouts.models import AbandonedCheckout, Activity, Checkout, IngestedEvent, Store, WebhookEvent
+from checkouts.selectors import activities_latest
 from checkouts.services import (
+    ActivityEntry,
     IngestOutcome,
     abandoned_checkout_anonymise,
     abandoned_checkout_delete,
     abandoned_checkout_recover,
     abandoned_checkouts_detect,
+    activities_insert,
     activity_record,
     checkout_events_ingest,
     store_update,
 )
+from checkouts.wix import abandoned_checkout_to_wix
 from tests.checkouts.helpers import at, completed_event, updated_event
 
 pytestmark = pytest.mark.django_db
@@ -184,6 +188,31 @@ def test_the_sweep_tells_other_apps_inside_its_transaction(store):
     # The failure rolled the whole batch back: the checkout is still due, nothing half-written.
     assert not AbandonedCheckout.objects.exists() and not WebhookEvent.objects.exists()
     assert Checkout.objects.get().abandon_due_at is not None
+
+
+def test_a_sweep_receiver_returns_its_activities_and_the_row_and_its_event_carry_them(store):
+    def receiver(sender, abandoned_checkouts, **kwargs):
+        # The rows are not written yet: the receiver writes its own and hands them back.
+        assert not AbandonedCheckout.objects.filter(pk__in=[ac.pk for ac in abandoned_checkouts]).exists()
+        return activities_insert(
+            [ActivityEntry(abandoned_checkout=ac, type=Activity.Type.EMAIL_SENT) for ac in abandoned_checkouts]
+        )
+
+    ingest(store, updated_event("co-1", total="42.50"))
+    hooks.abandoned_checkouts_created.connect(receiver)
+    try:
+        with time_machine.travel(at(61), tick=False):
+            assert abandoned_checkouts_detect() == 1
+    finally:
+        hooks.abandoned_checkouts_created.disconnect(receiver)
+    ac = AbandonedCheckout.objects.select_related("store").get()
+    assert (ac.last_activity_type, ac.last_activity_at) == ("EMAIL_SENT", at(61))
+    [event] = WebhookEvent.objects.all()
+    # The row as written (INSERT … SELECT on PostgreSQL) renders exactly as its `created` event announced it.
+    assert event.payload["createdEvent"]["entity"] == abandoned_checkout_to_wix(
+        ac, activities_latest(abandoned_checkout_id=ac.pk)
+    )
+    assert [a["type"] for a in event.payload["createdEvent"]["entity"]["activities"]][-1] == "EMAIL_SENT"
 
 
 @pytest.fixture

@@ -6,6 +6,11 @@ import socket
 
 import pytest
 
+from automations.services.scheduling import DISPATCH_TASK as STEPS_DISPATCH_TASK
+from checkouts.services.bulk import BULK_JOB_RUN_TASK
+from checkouts.webhooks.delivery import DISPATCH_TASK, SEND_TASK
+from config.celery_app import app
+
 from .helpers import REPO, production_env, production_json, run_python
 
 PUBLISH_WITH_BROKER_DOWN = """
@@ -77,3 +82,8 @@ def test_production_redis_settings_fail_fast(tmp_path):
     )
     assert configured["broker"]["max_retries"] == 0  # a publisher connects once, then gives up
     assert configured["cache"]["OPTIONS"] == {"socket_connect_timeout": 1, "socket_timeout": 1}
+
+
+def test_every_task_woken_up_by_name_is_registered():
+    for name in (BULK_JOB_RUN_TASK, DISPATCH_TASK, SEND_TASK, STEPS_DISPATCH_TASK):
+        assert app.tasks[name].name == name

@@ -1,0 +1,233 @@
+"""The sweep: every checkout idle past its store's `abandon_after` becomes an abandoned checkout.
+
+Each batch, in one transaction: claim the due checkouts, let other apps (the automations,
+through `checkouts.hooks`) log what they do about the new rows, write the rows, their
+`created` outbox events and deliveries.
+"""
+
+import contextvars
+import logging
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import orjson
+from django.conf import settings
+from django.db import connection, connections, transaction
+from django.db.models import JSONField
+from django.utils import timezone
+from psycopg.adapt import Loader
+
+from .. import hooks
+from ..bulk import bulk_insert, instances_from_rows, json_text
+from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store
+from .outbox import created_events_record
+
+logger = logging.getLogger(__name__)
+
+_SNAPSHOT = CheckoutData.SNAPSHOT_FIELDS
+_AC_FIELDS = [field.attname for field in AbandonedCheckout._meta.concrete_fields]
+
+
+def abandoned_checkouts_detect(
+    *, now: datetime | None = None, batch_size: int | None = None, threads: int | None = None
+) -> int:
+    """Turn every checkout idle past its store's `abandon_after` into an abandoned checkout.
+
+    Set-based and batched: each batch claims its checkouts with FOR UPDATE SKIP LOCKED, so
+    two sweeps running at once split the work instead of doing it twice, and the unique
+    constraint on `AbandonedCheckout.checkout` would refuse a duplicate regardless.
+    Returns how many abandoned checkouts were created.
+
+    On PostgreSQL, once a first batch comes back full, the rest run in `threads` threads
+    (COMEBACK_SWEEP_THREADS), each with a connection and transactions of its own: while one
+    thread waits for the database to write its batch, another builds the next in Python, so
+    a burst keeps both the worker and its database busy. A minute with a few due checkouts
+    opens no connection. A caller inside a transaction gets the whole sweep in that
+    transaction, in its own thread: other connections could not see what it has not committed.
+    """
+    now = now or timezone.now()
+    batch_size = batch_size or settings.COMEBACK_SWEEP_BATCH_SIZE
+    threads = max(1, threads or settings.COMEBACK_SWEEP_THREADS)
+    if threads == 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _detect_batches(now=now, batch_size=batch_size)
+    created = _detect_batch(now=now, batch_size=batch_size)
+    if created < batch_size:
+        return created
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sweep") as pool:
+        # Each thread runs in a copy of this context, so its log lines name the task (config/logs.py).
+        running = [
+            pool.submit(contextvars.copy_context().run, _detect_batches_in_thread, now=now, batch_size=batch_size)
+            for _ in range(threads)
+        ]
+        return created + sum(future.result() for future in running)
+
+
+def _detect_batches(*, now: datetime, batch_size: int) -> int:
+    created = 0
+    while True:
+        batch = _detect_batch(now=now, batch_size=batch_size)
+        created += batch
+        if batch < batch_size:
+            return created
+
+
+def _detect_batches_in_thread(*, now: datetime, batch_size: int) -> int:
+    try:
+        return _detect_batches(now=now, batch_size=batch_size)
+    finally:
+        # The connections this thread opened; the pool's threads end with the sweep.
+        connections.close_all()
+
+
+def _detect_batch(*, now: datetime, batch_size: int) -> int:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A sweep batch lost in a database crash is simply redone: its checkouts are
+            # still due. So its commit need not wait for the WAL flush.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        abandoned = _claim(now=now, batch_size=batch_size)
+        if not abandoned:
+            return 0
+        stores = Store.objects.in_bulk({ac.store_id for ac in abandoned})
+        cache_store = AbandonedCheckout.store.field.set_cached_value
+        for ac in abandoned:
+            cache_store(ac, stores[ac.store_id])
+            ac.latest_activities = []
+        # The contract with the receivers: the rows are not written yet, so a receiver writes
+        # only rows of its own (their foreign keys to these ids are checked at commit) and
+        # returns the activities it logged, which the rows and their events then carry.
+        responses = hooks.abandoned_checkouts_created.send(sender=AbandonedCheckout, abandoned_checkouts=abandoned)
+        _activities_apply(abandoned, [activity for _, logged in responses for activity in logged or ()])
+        _abandoned_insert(abandoned)
+        created_events_record(abandoned, stores=stores)
+    logger.info("Marked %d checkouts abandoned", len(abandoned))
+    return len(abandoned)
+
+
+def _claim(*, now: datetime, batch_size: int) -> list[AbandonedCheckout]:
+    """Take up to `batch_size` due checkouts, mark them abandoned, and return their unsaved
+    abandoned checkouts.
+
+    On PostgreSQL one statement claims (SKIP LOCKED: a concurrent sweep takes the next rows
+    instead of waiting for these), marks and returns them. Elsewhere (SQLite) the IMMEDIATE
+    transaction already serialises sweeps.
+    """
+    values = _new_values(now)
+    if connection.vendor != "postgresql":
+        ids = list(
+            Checkout.objects.filter(abandon_due_at__lte=now)
+            .order_by("abandon_due_at")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        claimed = list(Checkout.objects.filter(pk__in=ids).values_list(*_FROM_CHECKOUT.values()))
+        Checkout.objects.filter(pk__in=ids).update(abandoned_at=now, abandon_due_at=None)
+        rows = [{**values, **dict(zip(_FROM_CHECKOUT, row, strict=True)), "id": uuid.uuid4()} for row in claimed]
+        return instances_from_rows(AbandonedCheckout, _AC_FIELDS, [[row[name] for name in _AC_FIELDS] for row in rows])
+    quote = connection.ops.quote_name
+    table = quote(Checkout._meta.db_table)
+    columns = ", ".join(
+        "gen_random_uuid()"
+        if name == "id"
+        else f"checkout.{quote(Checkout._meta.get_field(_FROM_CHECKOUT[name]).column)}"
+        if name in _FROM_CHECKOUT
+        else f"%({name})s"
+        for name in _AC_FIELDS
+    )
+    sql = f"""
+        UPDATE {table} AS checkout SET abandoned_at = %(now)s, abandon_due_at = NULL
+        FROM (
+            SELECT id FROM {table} WHERE abandon_due_at <= %(now)s
+            ORDER BY abandon_due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+        ) AS due
+        WHERE checkout.id = due.id
+        RETURNING {columns}
+    """  # noqa: S608 - identifiers come from the models, values are parameters  # nosec B608
+    with connection.cursor() as cursor:
+        # Django reads JSON columns as text and parses them per field; orjson here, once, is
+        # several times faster.
+        cursor.cursor.adapters.register_loader("jsonb", _OrjsonLoader)
+        cursor.execute(sql, {**values, "now": now, "limit": batch_size})
+        return instances_from_rows(AbandonedCheckout, _AC_FIELDS, cursor.fetchall())
+
+
+class _OrjsonLoader(Loader):
+    def load(self, data: bytes | memoryview) -> object:
+        return orjson.loads(data)
+
+
+# The columns a new abandoned checkout copies from its checkout; the others it starts with.
+_FROM_CHECKOUT = {
+    **{name: name for name in _SNAPSHOT},
+    "store_id": "store_id",
+    "checkout_id": "id",
+    "checkout_external_id": "external_id",
+}
+
+
+def _new_values(now: datetime) -> dict:
+    return {
+        "status": AbandonedCheckout.Status.ABANDONED,
+        "created_at": now,
+        "updated_at": now,
+        "checkout_recovered_at": None,
+        "recovered_order_id": "",
+        "link_clicks": 0,
+        "last_clicked_at": None,
+        "last_activity_type": "",
+        "last_activity_at": None,
+        # Its `created` event is the first of its entityEventSequence.
+        "event_sequence": 1,
+        # No stored Wix JSON yet: readers build the entity until the periodic fill stores it.
+        "wire": None,
+        "wire_stamp": "",
+    }
+
+
+def _activities_apply(abandoned: Sequence[AbandonedCheckout], activities: Sequence[Activity]) -> None:
+    """Each new row takes its newest activity's type and time, and its activities, newest first."""
+    by_id = {ac.pk: ac for ac in abandoned}
+    for activity in activities:
+        ac = by_id[activity.abandoned_checkout_id]
+        ac.latest_activities.insert(0, activity)
+        ac.last_activity_type, ac.last_activity_at = activity.type, activity.created_at
+
+
+def _abandoned_insert(abandoned: Sequence[AbandonedCheckout]) -> None:
+    """Write the new rows. On PostgreSQL the snapshot is copied inside the database from the
+    claimed checkouts (INSERT … SELECT): only the columns the sweep sets travel from Python, as
+    one array each (one value when the whole batch shares it), instead of every column of every
+    row, the JSON ones encoded and parsed again, through COPY."""
+    if connection.vendor != "postgresql":
+        bulk_insert(AbandonedCheckout, abandoned)
+        return
+    quote = connection.ops.quote_name
+    columns = [quote(Checkout._meta.get_field(name).column) for name in _SNAPSHOT]
+    sources = [f"checkout.{column}" for column in columns]
+    arrays, names, params = [], [], {}
+    for field in AbandonedCheckout._meta.concrete_fields:
+        if field.attname in _SNAPSHOT:
+            continue
+        name, db_type = field.attname, field.db_type(connection)
+        values = [getattr(ac, name) for ac in abandoned]
+        if isinstance(field, JSONField):
+            values = [json_text(value) for value in values]
+        columns.append(quote(field.column))
+        if name != "checkout_id" and len(set(values)) == 1:
+            sources.append(f"CAST(%({name})s AS {db_type})")
+            params[name] = values[0]
+        else:
+            sources.append(f"new.{quote(name)}")
+            arrays.append(f"CAST(%({name})s AS {db_type}[])")
+            names.append(quote(name))
+            params[name] = values
+    sql = f"""
+        INSERT INTO {quote(AbandonedCheckout._meta.db_table)} ({", ".join(columns)})
+        SELECT {", ".join(sources)}
+        FROM unnest({", ".join(arrays)}) AS new ({", ".join(names)})
+        JOIN {quote(Checkout._meta.db_table)} AS checkout ON checkout.id = new.checkout_id
+    """  # noqa: S608 - identifiers come from the models, values are parameters  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

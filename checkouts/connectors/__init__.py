@@ -33,6 +33,17 @@ class Connector:
     test_events: Callable[["Connection"], list[dict[str, Any]]]
     # Settings keys this platform keeps in Connection.settings, with their labels (for the form).
     settings_fields: dict[str, str] = field(default_factory=dict)
+    # On/off settings kept in Connection.settings as booleans, with their labels (checkboxes).
+    flag_fields: dict[str, str] = field(default_factory=dict)
+    # What the form asks for Connection.secret / secondary_secret / public_key; "" means not asked.
+    secret_label: str = ""
+    secondary_secret_label: str = ""
+    public_key_label: str = ""
+    # Settings the form requires, and a check of the whole settings dict: {field: error} (empty if fine).
+    required_fields: tuple[str, ...] = ()
+    validate_settings: Callable[[dict[str, Any]], dict[str, str]] = lambda settings: {}
+    # One line for the "add a connection" list.
+    summary: str = ""
 
 
 _registry: dict[str, Connector] = {}

@@ -1,11 +1,13 @@
 """Connections: what every connector shares between receiving a delivery and the ingest service."""
 
+import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..models import Connection, ConnectionReceipt
+from ..connectors import connector_for
+from ..models import Connection, ConnectionReceipt, Store
 from .ingest import IngestResult, checkout_events_ingest
 
 
@@ -34,3 +36,81 @@ def connection_events_ingest(*, connection: Connection, events: list[dict[str, A
 def connection_error_record(*, connection: Connection, message: str) -> None:
     """Note a failure in plain words (a bad signature, an unreachable API) for the connection's status."""
     Connection.objects.filter(pk=connection.pk).update(last_error=message[:2000], last_error_at=timezone.now())
+
+
+def connection_create(
+    *,
+    store: Store,
+    platform: str,
+    name: str = "",
+    settings: dict[str, Any] | None = None,
+    secret: str = "",
+    secondary_secret: str = "",
+    public_key: str = "",
+) -> Connection:
+    """Add a connection; its token (webhook URLs, publishable key) is drawn here, once."""
+    return Connection.objects.create(
+        store=store,
+        platform=platform,
+        name=name,
+        settings=settings or {},
+        secret=secret,
+        secondary_secret=secondary_secret,
+        public_key=public_key,
+    )
+
+
+def connection_status_set(*, connection: Connection, status: str) -> bool:
+    """Pause or resume; False if it already was (a double click changes nothing)."""
+    changed = (
+        Connection.objects.filter(pk=connection.pk)
+        .exclude(status=status)
+        .update(status=status, updated_at=timezone.now())
+    )
+    connection.status = status
+    return bool(changed)
+
+
+def connection_delete(*, connection: Connection) -> None:
+    """Remove a connection: its URLs and key stop working at once. The checkouts it brought stay."""
+    Connection.objects.filter(pk=connection.pk).delete()
+
+
+def connection_test_send(*, connection: Connection) -> list[IngestResult]:
+    """Ingest what the platform would send for a test checkout, as a delivery of this connection."""
+    events = connector_for(connection.platform).test_events(connection)
+    connection_receipt_record(connection=connection, delivery_id=f"test-{uuid.uuid4()}", topic="test")
+    return connection_events_ingest(connection=connection, events=events)
+
+
+class DeliveryRefused(Exception):
+    """A delivery the ingest service refused in part: nothing of it was kept."""
+
+    def __init__(self, results: list[IngestResult]):
+        failed = [result for result in results if not result.success]
+        super().__init__(failed[0].description if failed else "Refused.")
+        self.results = failed
+
+
+def connection_delivery_accept(
+    *, connection: Connection, delivery_id: str, topic: str, events: list[dict[str, Any]]
+) -> list[IngestResult] | None:
+    """Take one platform delivery whole: its receipt and every event it means, or nothing at all.
+
+    None for a replay (the delivery id was seen: nothing is done again). DeliveryRefused if the
+    ingest service refuses any of its events; then no receipt stays either, so the platform's
+    retry of a fixed payload is taken.
+    """
+    try:
+        with transaction.atomic():
+            if not connection_receipt_record(connection=connection, delivery_id=delivery_id, topic=topic):
+                return None
+            results = connection_events_ingest(connection=connection, events=events) if events else []
+            if not all(result.success for result in results):
+                raise DeliveryRefused(results)
+    except DeliveryRefused as refused:
+        connection_error_record(connection=connection, message=f"A {topic or 'delivery'} was refused: {refused}")
+        raise
+    if not events:
+        Connection.objects.filter(pk=connection.pk).update(last_event_at=timezone.now())
+    return results

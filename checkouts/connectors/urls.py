@@ -1,0 +1,11 @@
+"""The public addresses platforms and browsers deliver to (signature- or key-checked), under /connect/."""
+
+from django.urls import path
+
+from . import receivers
+
+app_name = "connect"
+
+urlpatterns = [
+    path("shopify/<str:token>/", receivers.ShopifyWebhookView.as_view(), name="shopify"),
+]

@@ -35,10 +35,9 @@ class Connector:
     settings_fields: dict[str, str] = field(default_factory=dict)
     # On/off settings kept in Connection.settings as booleans, with their labels (checkboxes).
     flag_fields: dict[str, str] = field(default_factory=dict)
-    # What the form asks for Connection.secret / secondary_secret / public_key; "" means not asked.
-    secret_label: str = ""
-    secondary_secret_label: str = ""
-    public_key_label: str = ""
+    # What the form asks for among Connection.secret, secondary_secret and public_key: {field: label}.
+    # The first secret is required; the others are optional.
+    credentials: dict[str, str] = field(default_factory=dict)
     # Settings the form requires, and a check of the whole settings dict: {field: error} (empty if fine).
     required_fields: tuple[str, ...] = ()
     validate_settings: Callable[[dict[str, Any]], dict[str, str]] = lambda settings: {}

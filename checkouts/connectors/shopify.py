@@ -258,9 +258,10 @@ register(
             "api_version": f"Admin API version (default {DEFAULT_API_VERSION})",
             "api_base_url": "Admin API base URL (leave empty for https://<shop domain>)",
         },
-        secret_label="Client secret (API secret key) that signs webhooks",
-        secondary_secret_label="Admin API access token (for backfills)",
-        required_fields=(),
+        credentials={
+            "secret": "Client secret (API secret key) that signs webhooks",
+            "secondary_secret": "Admin API access token (for backfills)",
+        },
         validate_settings=_validate,
         summary="Checkout and order webhooks, plus a backfill of abandoned checkouts.",
     )

@@ -7,7 +7,7 @@ class CheckoutsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .connectors import shopify  # noqa: F401  (registers the connector)
+        from .connectors import shopify, tasks  # noqa: F401  (register the connector and the task)
         from .extensions import CheckoutAction, Confirmation, NavItem, register_checkout_action, register_nav
         from .models import Membership
         from .webhooks.dashboard import register as register_webhooks
@@ -20,6 +20,7 @@ class CheckoutsConfig(AppConfig):
             NavItem("Store", "checkouts:settings", section="settings", order=10),
             NavItem("Members", "checkouts:members", min_role=Role.OWNER, section="settings", order=20),
             NavItem("API keys", "checkouts:api_keys", min_role=Role.OWNER, section="settings", order=30),
+            NavItem("Connect your store", "connections:list", section="settings", order=35),
             NavItem("Privacy", "checkouts:privacy", min_role=Role.MANAGER, section="settings", order=50),
         ):
             register_nav(item)

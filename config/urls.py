@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("checkouts.api.urls")),
     # Platform webhooks and browser events (comeback.js), checked by signature or publishable key.
     path("connect/", include("checkouts.connectors.urls")),
+    path("settings/connections/", include("checkouts.connectors.dashboard_urls")),
     # Webhook settings pages.
     path("settings/webhooks/", include("checkouts.webhooks.urls")),
     # Automations, tasks, notifications, unsubscribe.

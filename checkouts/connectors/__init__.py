@@ -41,6 +41,8 @@ class Connector:
     # Settings the form requires, and a check of the whole settings dict: {field: error} (empty if fine).
     required_fields: tuple[str, ...] = ()
     validate_settings: Callable[[dict[str, Any]], dict[str, str]] = lambda settings: {}
+    # Pull the platform's past checkouts into ingest (run by the `connection_backfill` task); None if it cannot.
+    backfill: Callable[["Connection"], int] | None = None
     # One line for the "add a connection" list.
     summary: str = ""
 

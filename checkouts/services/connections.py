@@ -3,8 +3,11 @@
 import uuid
 from typing import Any
 
+from celery import signature
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from config.wakeups import wake_up_publish
 
 from ..connectors import connector_for
 from ..models import Connection, ConnectionReceipt, Store
@@ -114,3 +117,35 @@ def connection_delivery_accept(
     if not events:
         Connection.objects.filter(pk=connection.pk).update(last_event_at=timezone.now())
     return results
+
+
+# By name: the task module imports these services, so this module cannot import it.
+BACKFILL_TASK = "checkouts.connection_backfill"
+
+
+def connection_backfill_start(*, connection: Connection) -> bool:
+    """Queue a pull of the platform's past checkouts; False if this platform has none."""
+    if connector_for(connection.platform).backfill is None:
+        return False
+    connection_id = str(connection.pk)
+    transaction.on_commit(lambda: wake_up_publish(signature(BACKFILL_TASK), connection_id))
+    return True
+
+
+def connection_backfill_run(*, connection_id: str) -> int:
+    """Pull the platform's past checkouts into ingest; how many checkouts came. Quiet if gone or paused."""
+    connection = Connection.objects.active().filter(pk=connection_id).select_related("store").first()
+    if connection is None:
+        return 0
+    backfill = connector_for(connection.platform).backfill
+    if backfill is None:
+        return 0
+    try:
+        return backfill(connection)
+    except BackfillError as exc:
+        connection_error_record(connection=connection, message=str(exc))
+        return 0
+
+
+class BackfillError(Exception):
+    """A pull the platform refused or could not answer, in words for the connection's status."""

@@ -87,7 +87,7 @@ class ConnectionCreateView(ConnectionsMixin, TemplateView):
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         kwargs.setdefault("form", ConnectionForm(connector=self.connector))
         label = Connection.Platform(self.connector.platform).label
-        return super().get_context_data(platform=label, **kwargs)
+        return super().get_context_data(**{**kwargs, "platform": label})
 
     def post(self, request, *args, **kwargs):
         form = ConnectionForm(request.POST, connector=self.connector)

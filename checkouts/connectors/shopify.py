@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from . import Connector, SetupStep, register
 from .mapping import Malformed, decimal_text, optional_text, required, required_text
+from .shopify_backfill import DEFAULT_API_VERSION, backfill
 
 CHECKOUT_TOPICS = ("checkouts/create", "checkouts/update")
 TOPICS = (*CHECKOUT_TOPICS, "checkouts/delete", "orders/create")
-DEFAULT_API_VERSION = "2025-10"
 
 
 def signature_ok(*, raw: bytes, header: str | None, secrets: list[str]) -> bool:
@@ -263,6 +263,7 @@ register(
             "secondary_secret": "Admin API access token (for backfills)",
         },
         validate_settings=_validate,
+        backfill=backfill,
         summary="Checkout and order webhooks, plus a backfill of abandoned checkouts.",
     )
 )

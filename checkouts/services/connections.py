@@ -149,3 +149,9 @@ def connection_backfill_run(*, connection_id: str) -> int:
 
 class BackfillError(Exception):
     """A pull the platform refused or could not answer, in words for the connection's status."""
+
+
+def connection_watermark_set(*, connection: Connection, watermark: str) -> None:
+    """Move a pull's watermark forward only: a slower, older run never takes it back."""
+    Connection.objects.filter(pk=connection.pk, watermark__lt=watermark).update(watermark=watermark[:200])
+    connection.watermark = max(connection.watermark, watermark)

@@ -92,3 +92,10 @@ def test_another_stores_connection_is_a_404(owner, other_store):
     assert client.get(f"/settings/connections/{theirs.pk}/").status_code == 404
     assert client.post(f"/settings/connections/{theirs.pk}/remove/").status_code == 404
     assert "theirs" not in client.get("/settings/connections/").content.decode()
+
+
+def test_the_backfill_button_queues_the_pull(owner, shopify, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = signed_in(owner).post(f"/settings/connections/{shopify.pk}/backfill/", follow=True)
+    assert "Backfill started" in response.content.decode()
+    assert len(callbacks) == 1

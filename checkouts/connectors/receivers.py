@@ -7,15 +7,20 @@ or a paused connection is a 200 that changes nothing, so the platform stops retr
 import json
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from config.client_ip import client_ip
+from config.ratelimit import CACHE_DOWN, sliding_window_hit
+
 from ..models import Connection
 from ..services.connections import DeliveryRefused, connection_delivery_accept, connection_error_record
-from . import shopify
+from . import browser, shopify
 from .mapping import Malformed
 
 
@@ -68,3 +73,68 @@ class ShopifyWebhookView(View):
         except Malformed as exc:
             return refusal(400, exc.field, exc.message)
         return accept(connection=connection, delivery_id=webhook_id, topic=topic, events=events)
+
+
+# A beacon is a few events with their items: anything bigger is not comeback.js.
+BROWSER_MAX_BODY = 64 * 1024
+
+
+def _cors(response, origin: str):
+    response["Access-Control-Allow-Origin"] = origin
+    response["Access-Control-Allow-Methods"] = "POST"
+    response["Access-Control-Allow-Headers"] = "Content-Type"
+    response["Access-Control-Max-Age"] = "86400"
+    patch_vary_headers(response, ["Origin"])
+    return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class BrowserEventsView(View):
+    """comeback.js's beacons: a publishable key, from its listed origins, rate-limited per address; it only sends."""
+
+    http_method_names = ["post", "options"]
+
+    def options(self, request: HttpRequest, *args, **kwargs):
+        # A preflight names no key: any listed origin of any connection may ask; the POST is checked fully.
+        origin = request.headers.get("Origin", "")
+        response = HttpResponse(status=204)
+        return _cors(response, origin) if origin and not browser.origin_problem(origin) else response
+
+    def post(self, request: HttpRequest, *args, **kwargs):
+        origin = request.headers.get("Origin", "").rstrip("/")
+        try:
+            decision = sliding_window_hit(
+                key=f"connect:browser:{client_ip(request) or 'unknown'}", rate=settings.COMEBACK_BROWSER_RATE_LIMIT
+            )
+        except CACHE_DOWN:
+            decision = None  # the limiter fails open, as the API's does
+        if decision is not None and not decision.allowed:
+            response = refusal(429, "rate", "Too many events from this address; try again later.")
+            response["Retry-After"] = str(decision.wait_seconds or 60)
+            return response
+        if len(request.body) > BROWSER_MAX_BODY:
+            return refusal(413, "body", f"At most {BROWSER_MAX_BODY // 1024} kB.")
+        try:
+            body = parse_json(request.body)
+        except Malformed as exc:
+            return refusal(400, exc.field, exc.message)
+        key = body.get("key") if isinstance(body, dict) else None
+        connection = None
+        if isinstance(key, str) and key.startswith(browser.KEY_PREFIX):
+            connection = (
+                Connection.objects.filter(platform=Connection.Platform.SCRIPT, token=key[len(browser.KEY_PREFIX) :])
+                .select_related("store")
+                .first()
+            )
+        if connection is None:
+            return refusal(403, "key", "Unknown publishable key.")
+        if not origin or origin not in browser.origins(connection):
+            return refusal(403, "Origin", "This page's origin is not listed for this key.")
+        try:
+            events = browser.events_for(body=body, capture=bool(connection.settings.get("capture")))
+        except Malformed as exc:
+            return _cors(refusal(400, exc.field, exc.message), origin)
+        delivery_id = "browser:" + ",".join(event["eventId"] for event in events)
+        return _cors(
+            accept(connection=connection, delivery_id=delivery_id[:200], topic="browser", events=events), origin
+        )

@@ -7,5 +7,6 @@ from . import receivers
 app_name = "connect"
 
 urlpatterns = [
+    path("browser/events", receivers.BrowserEventsView.as_view(), name="browser"),
     path("shopify/<str:token>/", receivers.ShopifyWebhookView.as_view(), name="shopify"),
 ]

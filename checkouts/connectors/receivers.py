@@ -4,6 +4,7 @@ A bad signature is a 401 and a body Comeback cannot read a 400, both with nothin
 or a paused connection is a 200 that changes nothing, so the platform stops retrying.
 """
 
+import hashlib
 import json
 from typing import Any
 
@@ -20,7 +21,7 @@ from config.ratelimit import CACHE_DOWN, sliding_window_hit
 
 from ..models import Connection
 from ..services.connections import DeliveryRefused, connection_delivery_accept, connection_error_record
-from . import browser, shopify
+from . import browser, saleor, shopify
 from .mapping import Malformed
 
 
@@ -138,3 +139,31 @@ class BrowserEventsView(View):
         return _cors(
             accept(connection=connection, delivery_id=delivery_id[:200], topic="browser", events=events), origin
         )
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class SaleorWebhookView(View):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, token: str):
+        connection = get_object_or_404(Connection.objects.filter(platform=Connection.Platform.SALEOR), token=token)
+        raw = request.body
+        signature = request.headers.get("Saleor-Signature") or request.headers.get("X-Saleor-Signature")
+        if not saleor.signature_ok(connection=connection, raw=raw, signature=signature):
+            connection_error_record(
+                connection=connection,
+                message="A webhook's signature did not verify against the instance's key set (JWKS URL).",
+            )
+            return refusal(401, "Saleor-Signature", "The signature does not verify against the instance's keys.")
+        event = (request.headers.get("Saleor-Event") or request.headers.get("X-Saleor-Event") or "").lower()
+        if event not in saleor.EVENTS:
+            return refusal(400, "Saleor-Event", f"Expected one of {', '.join(saleor.EVENTS)}.")
+        # Saleor sends no delivery id; a retry re-sends the same bytes, so their digest is one.
+        delivery_id = hashlib.sha256(event.encode() + b"\n" + raw).hexdigest()
+        try:
+            events = saleor.events_for(
+                event=event, payload=parse_json(raw), delivery_id=delivery_id, connection=connection
+            )
+        except Malformed as exc:
+            return refusal(400, exc.field, exc.message)
+        return accept(connection=connection, delivery_id=delivery_id, topic=event, events=events)

@@ -163,6 +163,7 @@ NOT_PAGES = {
     "webhooks:redeliver": "talks to the endpoint's server",
     "connections:backfill": "talks to the platform's server",
     "connect:shopify": "a platform's webhook receiver: JSON in, JSON out",
+    "connect:saleor": "a platform's webhook receiver: JSON in, JSON out",
     "connect:browser": "comeback.js's beacon endpoint: JSON in, JSON out",
 }
 GROUPS = (DASHBOARD, EMAIL_DOCUMENTS, PUBLIC, PUBLIC_WITHOUT_DATA, ACTIONS, NOT_PAGES)

@@ -1,10 +1,12 @@
 """Connections: what every connector shares between receiving a delivery and the ingest service."""
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from celery import signature
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.wakeups import wake_up_publish
@@ -28,12 +30,23 @@ def connection_events_ingest(*, connection: Connection, events: list[dict[str, A
     """Hand a connector's checkout events to the one ingest service, and note the outcome on the connection."""
     results = checkout_events_ingest(store=connection.store, events=events)
     failed = [result for result in results if not result.success]
-    now = timezone.now()
-    changes: dict[str, Any] = {"last_event_at": now}
     if failed:
-        changes |= {"last_error": failed[0].description or "An event was refused.", "last_error_at": now}
-    Connection.objects.filter(pk=connection.pk).update(**changes)
+        connection_error_record(connection=connection, message=failed[0].description or "An event was refused.")
+    connection_event_note(connection=connection)
     return results
+
+
+# "Last event" is shown to the minute: a busy connection writes it at most this often, so a burst of
+# deliveries does not queue on the one connection row.
+LAST_EVENT_RESOLUTION = timedelta(seconds=5)
+
+
+def connection_event_note(*, connection: Connection) -> None:
+    """Note that a delivery arrived, for the status line; skipped if one was noted a moment ago."""
+    now = timezone.now()
+    Connection.objects.filter(
+        Q(last_event_at__isnull=True) | Q(last_event_at__lt=now - LAST_EVENT_RESOLUTION), pk=connection.pk
+    ).update(last_event_at=now)
 
 
 def connection_error_record(*, connection: Connection, message: str) -> None:
@@ -108,14 +121,15 @@ def connection_delivery_accept(
         with transaction.atomic():
             if not connection_receipt_record(connection=connection, delivery_id=delivery_id, topic=topic):
                 return None
-            results = connection_events_ingest(connection=connection, events=events) if events else []
+            results = checkout_events_ingest(store=connection.store, events=events) if events else []
             if not all(result.success for result in results):
                 raise DeliveryRefused(results)
     except DeliveryRefused as refused:
         connection_error_record(connection=connection, message=f"A {topic or 'delivery'} was refused: {refused}")
         raise
-    if not events:
-        Connection.objects.filter(pk=connection.pk).update(last_event_at=timezone.now())
+    # After the commit, and outside the delivery's transaction: the connection row is never held
+    # locked while a delivery's checkout is written.
+    connection_event_note(connection=connection)
     return results
 
 

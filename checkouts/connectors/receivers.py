@@ -54,7 +54,9 @@ class ShopifyWebhookView(View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, token: str):
-        connection = get_object_or_404(Connection.objects.filter(platform=Connection.Platform.SHOPIFY), token=token)
+        connection = get_object_or_404(
+            Connection.objects.filter(platform=Connection.Platform.SHOPIFY).select_related("store"), token=token
+        )
         raw = request.body
         header = request.headers.get("X-Shopify-Hmac-Sha256") or request.headers.get("Shopify-Hmac-Sha256")
         if not shopify.signature_ok(raw=raw, header=header, secrets=[connection.secret]):
@@ -146,7 +148,9 @@ class SaleorWebhookView(View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, token: str):
-        connection = get_object_or_404(Connection.objects.filter(platform=Connection.Platform.SALEOR), token=token)
+        connection = get_object_or_404(
+            Connection.objects.filter(platform=Connection.Platform.SALEOR).select_related("store"), token=token
+        )
         raw = request.body
         signature = request.headers.get("Saleor-Signature") or request.headers.get("X-Saleor-Signature")
         if not saleor.signature_ok(connection=connection, raw=raw, signature=signature):

@@ -99,3 +99,26 @@ def test_the_backfill_button_queues_the_pull(owner, shopify, django_capture_on_c
         response = signed_in(owner).post(f"/settings/connections/{shopify.pk}/backfill/", follow=True)
     assert "Backfill started" in response.content.decode()
     assert len(callbacks) == 1
+
+
+def test_a_saleor_connection_shows_its_target_url_and_key_set_address(owner, store):
+    client = signed_in(owner)
+    response = client.post(
+        "/settings/connections/new/saleor/",
+        {"api_url": "https://shop.example.com/graphql/", "checkout_url": "https://shop.example.com/c?t={token}"},
+    )
+    assert response.status_code == 200
+    connection = Connection.objects.get(store=store, platform="saleor")
+    page = response.content.decode()
+    assert f"/connect/saleor/{connection.token}/" in page
+    assert "https://shop.example.com/.well-known/jwks.json" in page
+
+
+def test_a_saleor_connection_needs_an_api_url(owner):
+    response = signed_in(owner).post("/settings/connections/new/saleor/", {"api_url": "shop.example.com"})
+    assert response.status_code == 400 and "api_url" in response.context["form"].errors
+    assert not Connection.objects.exists()
+
+
+def test_an_unknown_platform_is_a_404(owner):
+    assert signed_in(owner).get("/settings/connections/new/magento/").status_code == 404

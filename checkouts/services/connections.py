@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import signature
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -169,3 +170,18 @@ def connection_watermark_set(*, connection: Connection, watermark: str) -> None:
     """Move a pull's watermark forward only: a slower, older run never takes it back."""
     Connection.objects.filter(pk=connection.pk, watermark__lt=watermark).update(watermark=watermark[:200])
     connection.watermark = max(connection.watermark, watermark)
+
+
+# Old receipts are deleted a few thousand at a time so no statement holds locks long.
+PRUNE_BATCH = 5000
+
+
+def connection_receipts_prune() -> int:
+    """Forget delivery ids older than the ingest de-duplication window (a platform retries for hours, not days)."""
+    cutoff = timezone.now() - timedelta(days=settings.COMEBACK_INGEST_DEDUP_DAYS)
+    deleted = 0
+    while True:
+        ids = list(ConnectionReceipt.objects.filter(received_at__lt=cutoff).values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not ids:
+            return deleted
+        deleted += ConnectionReceipt.objects.filter(pk__in=ids).delete()[0]

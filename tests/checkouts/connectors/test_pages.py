@@ -1,8 +1,12 @@
 """Settings › Connect your store: add, set up, test, pause, remove; viewers see status only."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from checkouts.connectors.tasks import connection_receipts_prune_task
 from checkouts.models import Checkout, Connection, ConnectionReceipt
 from checkouts.services.connections import connection_create
 from tests.factories import MembershipFactory, UserFactory
@@ -122,3 +126,13 @@ def test_a_saleor_connection_needs_an_api_url(owner):
 
 def test_an_unknown_platform_is_a_404(owner):
     assert signed_in(owner).get("/settings/connections/new/magento/").status_code == 404
+
+
+def test_receipts_older_than_the_dedup_window_are_pruned(shopify, settings):
+    old = ConnectionReceipt.objects.create(connection=shopify, delivery_id="old")
+    ConnectionReceipt.objects.filter(pk=old.pk).update(
+        received_at=timezone.now() - timedelta(days=settings.COMEBACK_INGEST_DEDUP_DAYS, minutes=1)
+    )
+    ConnectionReceipt.objects.create(connection=shopify, delivery_id="new")
+    assert connection_receipts_prune_task() == 1
+    assert list(ConnectionReceipt.objects.values_list("delivery_id", flat=True)) == ["new"]

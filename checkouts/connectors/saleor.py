@@ -218,7 +218,7 @@ def _setup_steps(connection) -> list[SetupStep]:
             "Comeback checks every delivery against the key set at this address:",
             copy={"JWKS URL": jwks_url(connection)},
         ),
-        SetupStep("Send a test event below, then start a checkout on your storefront and leave it."),
+        SetupStep("Send a test event (above), then start a checkout on your storefront and leave it."),
     ]
 
 

@@ -207,7 +207,7 @@ def _setup_steps(connection) -> list[SetupStep]:
             "it, paste that key as the client secret instead."
         ),
         SetupStep(
-            "Send a test event below, then start a checkout on your store and leave it: it appears under "
+            "Send a test event (above), then start a checkout on your store and leave it: it appears under "
             "Checkouts once it has been idle for your abandonment delay."
         ),
     ]
@@ -256,7 +256,7 @@ register(
         settings_fields={
             "shop_domain": "Shop domain (acme.myshopify.com)",
             "api_version": f"Admin API version (default {DEFAULT_API_VERSION})",
-            "api_base_url": "Admin API base URL (leave empty for https://<shop domain>)",
+            "api_base_url": "Admin API base URL (leave empty to use the shop's own)",
         },
         credentials={
             "secret": "Client secret (API secret key) that signs webhooks",

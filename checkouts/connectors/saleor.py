@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from jwt import PyJWKSet, api_jws
 
+from ..webhooks.ssrf import check_url
 from . import Connector, SetupStep, register
 from .mapping import Malformed, decimal_text, optional_text, required, required_text
 
@@ -41,9 +42,10 @@ def jwks_url(connection) -> str:
 
 def _fetch(url: str) -> dict[str, Any]:
     try:
+        check_url(url)  # the merchant typed this address: only public ones are fetched
         response = _http.request("GET", url)
         keys = json.loads(response.data) if response.status == 200 else {}
-    except (urllib3.exceptions.HTTPError, ValueError):
+    except (urllib3.exceptions.HTTPError, ValueError):  # UnsafeURL is a ValueError
         keys = {}
     if isinstance(keys, dict) and isinstance(keys.get("keys"), list):
         cache.set(_cache_key(url), keys, JWKS_TTL)

@@ -16,6 +16,7 @@ import urllib3
 
 from ..models import Connection
 from ..services.connections import BackfillError, connection_events_ingest, connection_watermark_set
+from ..webhooks.ssrf import UnsafeURL, check_url
 from .mapping import Malformed
 
 # Nodes per page: connection sizes multiply the query cost (at most 1,000 points a query).
@@ -183,6 +184,10 @@ def _since(watermark: str) -> str:
 def _page(connection: Connection, *, cursor: str | None, query: str | None) -> dict[str, Any]:
     body = json.dumps({"query": QUERY, "variables": {"first": PAGE_SIZE, "after": cursor, "q": query}})
     headers = {"Content-Type": "application/json", "X-Shopify-Access-Token": connection.secondary_secret}
+    try:
+        check_url(endpoint(connection))  # the merchant typed the base URL: only public addresses are called
+    except UnsafeURL as exc:
+        raise BackfillError(f"The Admin API address is refused: {exc}") from None
     for _attempt in range(THROTTLE_RETRIES):
         try:
             response = _http.request("POST", endpoint(connection), body=body.encode(), headers=headers)

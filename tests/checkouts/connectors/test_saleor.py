@@ -123,7 +123,8 @@ def instance(key):
 
 
 @pytest.fixture
-def connection(store, instance):
+def connection(store, instance, settings):
+    settings.COMEBACK_WEBHOOK_ALLOW_LOOPBACK = True  # the instance stand-in listens on this machine
     cache.clear()
     return connection_create(
         store=store,
@@ -265,3 +266,9 @@ def test_the_key_set_is_never_fetched_from_a_url_in_the_request(connection, inst
         HTTP_SALEOR_API_URL="https://evil.example/graphql/",
     )
     assert response.status_code == 401
+
+
+def test_a_key_set_on_an_internal_address_is_never_fetched(connection, instance, key, settings):
+    settings.COMEBACK_WEBHOOK_ALLOW_LOOPBACK = False
+    assert deliver(connection, "checkout_updated", UPDATED, key).status_code == 401
+    assert instance.fetches == 0

@@ -121,6 +121,11 @@ def shopify_server():
         server.server.shutdown()
 
 
+@pytest.fixture(autouse=True)
+def loopback_allowed(settings):
+    settings.COMEBACK_WEBHOOK_ALLOW_LOOPBACK = True  # the Shopify stand-in listens on this machine
+
+
 def connect(store, url):
     return connection_create(
         store=store,
@@ -176,3 +181,13 @@ def test_a_paused_connection_is_not_backfilled(store, shopify_server):
     Connection.objects.filter(pk=connection.pk).update(status="paused")
     assert connection_backfill_run(connection_id=str(connection.pk)) == 0
     assert not server.requests
+
+
+def test_an_internal_admin_api_address_is_refused(store, shopify_server, settings):
+    settings.COMEBACK_WEBHOOK_ALLOW_LOOPBACK = False
+    server = shopify_server([node(1, updated="2025-03-01T10:00:00Z")])
+    connection = connect(store, server.url)
+    assert connection_backfill_run(connection_id=str(connection.pk)) == 0
+    assert not server.requests
+    connection.refresh_from_db()
+    assert "refused" in connection.last_error and "loopback" in connection.last_error

@@ -8,6 +8,8 @@ class CheckoutsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import tasks  # noqa: F401  (register the Celery tasks: services wake them up by name)
+        from .connectors import browser, saleor, shopify  # noqa: F401  (register the connectors)
+        from .connectors import tasks as connector_tasks  # noqa: F401  (register the connectors' tasks)
         from .extensions import CheckoutAction, Confirmation, NavItem, register_checkout_action, register_nav
         from .models import Membership
         from .webhooks.dashboard import register as register_webhooks
@@ -20,6 +22,7 @@ class CheckoutsConfig(AppConfig):
             NavItem("Store", "checkouts:settings", section="settings", order=10),
             NavItem("Members", "checkouts:members", min_role=Role.OWNER, section="settings", order=20),
             NavItem("API keys", "checkouts:api_keys", min_role=Role.OWNER, section="settings", order=30),
+            NavItem("Connect your store", "connections:list", section="settings", order=35),
             NavItem("Privacy", "checkouts:privacy", min_role=Role.MANAGER, section="settings", order=50),
         ):
             register_nav(item)

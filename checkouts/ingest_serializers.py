@@ -155,6 +155,11 @@ class AppliedDiscountSerializer(serializers.Serializer):
         return attrs
 
 
+class MarketingConsentSerializer(serializers.Serializer):
+    email = serializers.BooleanField(required=False, allow_null=True)
+    sms = serializers.BooleanField(required=False, allow_null=True)
+
+
 class CheckoutSnapshotSerializer(serializers.Serializer):
     """The checkout inside a `checkout.updated` event."""
 
@@ -174,6 +179,11 @@ class CheckoutSnapshotSerializer(serializers.Serializer):
     )
     taxPrice = PriceSerializer(
         required=False, allow_null=True, help_text="Tax, if known. Comeback's own: not in Wix's schema."
+    )
+    marketingConsent = MarketingConsentSerializer(
+        required=False,
+        allow_null=True,
+        help_text="What the buyer agreed to at checkout, if the platform says. Comeback's own: not in Wix's schema.",
     )
     lineItems = LineItemSerializer(many=True, required=False, max_length=300)
     appliedDiscounts = AppliedDiscountSerializer(many=True, required=False, max_length=100)
@@ -338,6 +348,7 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, A
         "shipping_converted": shipping.get("convertedAmount"),
         "tax": tax.get("amount"),
         "tax_converted": tax.get("convertedAmount"),
+        "marketing_consent": dict(checkout["marketingConsent"]) if checkout.get("marketingConsent") else None,
         "line_items": _json_safe(
             [_line_item(item, currency, conversion, language) for item in checkout.get("lineItems") or []]
         ),

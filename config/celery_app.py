@@ -77,6 +77,11 @@ app.conf.beat_schedule = {
         "task": "checkouts.tasks.ingested_events_prune_task",
         "schedule": 3600.0,
     },
+    # Connection receipts (delivery ids kept to refuse replays) past the same de-duplication window.
+    "connection-receipts-prune": {
+        "task": "checkouts.connection_receipts_prune",
+        "schedule": 3600.0,
+    },
     # Abandoned checkouts past COMEBACK_RETENTION_DAYS, deleted in batches (silently: no webhooks).
     "abandoned-checkouts-retention": {
         "task": "checkouts.tasks.abandoned_checkouts_retention_task",

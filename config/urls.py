@@ -24,6 +24,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # JSON APIs (Wix-compatible /ecom/v1/, REST /api/v1/, schema and docs).
     path("", include("checkouts.api.urls")),
+    # Platform webhooks and browser events (comeback.js), checked by signature or publishable key.
+    path("connect/", include("checkouts.connectors.urls")),
+    path("settings/connections/", include("checkouts.connectors.dashboard_urls")),
     # Webhook settings pages.
     path("settings/webhooks/", include("checkouts.webhooks.urls")),
     # Automations, tasks, notifications, unsubscribe.

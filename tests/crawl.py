@@ -18,6 +18,7 @@ from automations.models import Automation, Notification, SentEmail, Task
 from automations.services.records import notification_create
 from checkouts.models import AbandonedCheckout, BulkJob, Membership, Store, WebhookDelivery
 from checkouts.services import api_key_create, bulk_job_create, invitation_create, store_create
+from checkouts.services.connections import connection_create
 from checkouts.services.invitations import invitation_token
 from checkouts.webhooks.services import webhook_endpoint_create
 from config.demo import checkouts as demo
@@ -31,7 +32,7 @@ ODD_QUERIES = [
     "?after=" + "A" * 300 + "&before=" + "%E2%80%AE" * 40 + "&step=999999999999999999999&checkout=not-a-uuid",
 ]
 
-NAMESPACES = {"checkouts", "automations", "webhooks"}
+NAMESPACES = {"checkouts", "automations", "webhooks", "connections"}
 # Pages that are not pages: they only take POSTs, log out, or download a file.
 NOT_PAGES = {
     "checkouts:logout",
@@ -48,6 +49,10 @@ NOT_PAGES = {
     "webhooks:test",
     "webhooks:redeliver-failed",
     "webhooks:redeliver",
+    "connections:test",
+    "connections:backfill",
+    "connections:pause",
+    "connections:resume",
     "automations:active",
     "automations:test_email",
     "automations:task_done",
@@ -106,6 +111,7 @@ class Site:
             "key": key,
             "invitation": invitation,
             "endpoint": endpoint,
+            "connection": connection_create(store=store, platform="shopify", name="Crawl shop", secret="crawl-secret"),
             "delivery": WebhookDelivery.objects.filter(endpoint=endpoint).first(),
             "automation": automation,
             "step": automation.steps.first(),
@@ -127,6 +133,9 @@ class Site:
             "webhooks:detail": {"pk": o["endpoint"].pk},
             "webhooks:update": {"pk": o["endpoint"].pk},
             "webhooks:delete": {"pk": o["endpoint"].pk},
+            "connections:detail": {"pk": o["connection"].pk},
+            "connections:delete": {"pk": o["connection"].pk},
+            "connections:create": {"platform": "shopify"},
             "automations:detail": {"pk": o["automation"].pk},
             "automations:edit": {"pk": o["automation"].pk},
             "automations:preview": {"pk": o["automation"].pk},

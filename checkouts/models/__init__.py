@@ -1,6 +1,7 @@
 from .bulk import BulkJob
 from .checkout import AbandonedCheckout, Activity, Checkout, CheckoutData, IngestedEvent
 from .clicks import RecoveryLinkVisit
+from .connections import Connection, ConnectionReceipt
 from .history import TimelineEvent
 from .invitations import Invitation
 from .operations import SchedulerHeartbeat
@@ -15,6 +16,8 @@ __all__ = [
     "BulkJob",
     "Checkout",
     "CheckoutData",
+    "Connection",
+    "ConnectionReceipt",
     "ErasureRecord",
     "IngestedEvent",
     "Invitation",

@@ -43,6 +43,9 @@ class CheckoutData(models.Model):
     shipping_converted = models.DecimalField(null=True, blank=True, **AMOUNT)
     tax = models.DecimalField(null=True, blank=True, **AMOUNT)
     tax_converted = models.DecimalField(null=True, blank=True, **AMOUNT)
+    # Not in Wix's schema: what the buyer agreed to at checkout, when the platform says
+    # (`marketingConsent`: {"email": bool, "sms": bool}). Null means "not said", not "refused".
+    marketing_consent = models.JSONField(null=True, blank=True)
     # Stored already in Wix's wire shape (formatted prices included): rendering is a copy.
     line_items = models.JSONField(default=list, blank=True)
     applied_discounts = models.JSONField(default=list, blank=True)
@@ -75,6 +78,7 @@ class CheckoutData(models.Model):
         "shipping_converted",
         "tax",
         "tax_converted",
+        "marketing_consent",
         "line_items",
         "applied_discounts",
         "storefront_checkout_url",
@@ -94,6 +98,7 @@ class CheckoutData(models.Model):
         "phone": "",
         "company": "",
         "vat_id": None,
+        "marketing_consent": None,
         "search_text": "",
     }
 

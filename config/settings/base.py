@@ -397,6 +397,8 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 # budget because one request carries up to 1,000 events.
 COMEBACK_API_RATE_LIMIT = env("COMEBACK_API_RATE_LIMIT", default="600/minute")
 COMEBACK_INGEST_RATE_LIMIT = env("COMEBACK_INGEST_RATE_LIMIT", default="120/minute")
+# Browser events from comeback.js per client address (a buyer's browser sends a handful per checkout).
+COMEBACK_BROWSER_RATE_LIMIT = env("COMEBACK_BROWSER_RATE_LIMIT", default="60/minute")
 # Requests with a malformed, unknown or revoked API key per client address; past it the
 # address gets 429 for a while, whatever key it sends (checkouts/api/auth.py).
 COMEBACK_API_KEY_FAILURE_RATE = env("COMEBACK_API_KEY_FAILURE_RATE", default="60/minute")

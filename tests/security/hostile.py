@@ -14,8 +14,9 @@ from django.test import Client
 
 from automations.models import Automation, AutomationStep, Notification, SentEmail, StepTranslation, Task
 from automations.notify.backends import locmem as sms
-from checkouts.models import AbandonedCheckout, ApiKey, BulkJob, Membership, Store, WebhookEndpoint
+from checkouts.models import AbandonedCheckout, ApiKey, BulkJob, Connection, Membership, Store, WebhookEndpoint
 from checkouts.services import abandoned_checkouts_detect, api_key_create
+from checkouts.services.connections import connection_create, connection_error_record
 from checkouts.webhooks.services import webhook_endpoint_create
 from tests.automations.helpers import dispatch_at
 from tests.checkouts.helpers import at, iso
@@ -126,6 +127,7 @@ class World:
     api_key: ApiKey
     endpoint: WebhookEndpoint
     bulk_job: BulkJob
+    connection: Connection
     emails: list = field(default_factory=list)  # every email sent, as the mail backend got it
     texts: list = field(default_factory=list)  # every text message, as the notification backend got it
 
@@ -228,7 +230,13 @@ def build_world(traveller) -> World:
     bulk_job = BulkJob.objects.create(
         store=store, action=BulkJob.Action.DELETE, ids=[str(uuid.uuid4())], created_by=owner
     )
+    # A connection whose name, settings and last error (a platform's words) are markup.
+    connection = connection_create(
+        store=store, platform="shopify", name=tag(152), settings={"shop_domain": attr(153)}, secret=tag(154)
+    )
+    connection_error_record(connection=connection, message=script(155))
     return World(
+        connection=connection,
         store=store,
         owner=owner,
         staff_member=staff,

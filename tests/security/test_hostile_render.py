@@ -69,6 +69,10 @@ DASHBOARD = {
     "webhooks:detail": pk_url("webhooks:detail", "endpoint"),
     "webhooks:update": pk_url("webhooks:update", "endpoint"),
     "webhooks:delete": pk_url("webhooks:delete", "endpoint"),
+    "connections:list": lambda w: reverse("connections:list"),
+    "connections:create": lambda w: reverse("connections:create", args=["shopify"]),
+    "connections:detail": pk_url("connections:detail", "connection"),
+    "connections:delete": pk_url("connections:delete", "connection"),
 }
 # The email itself, served alone into a sandboxed frame.
 EMAIL_DOCUMENTS = {
@@ -118,6 +122,9 @@ ACTIONS = {
     "automations:active": lambda w: (reverse("automations:active", args=[w.automation.pk]), {"active": "on"}),
     "webhooks:rotate-secret": lambda w: (reverse("webhooks:rotate-secret", args=[w.endpoint.pk]), {}),
     "checkouts:export": lambda w: ("/checkouts/export.csv", {"ids": [w.checkout.pk]}),
+    "connections:test": lambda w: (reverse("connections:test", args=[w.connection.pk]), {}),
+    "connections:pause": lambda w: (reverse("connections:pause", args=[w.connection.pk]), {}),
+    "connections:resume": lambda w: (reverse("connections:resume", args=[w.connection.pk]), {}),
     # The bulk confirmation names the selected buyers and frames the email that would go out.
     "checkouts:bulk_confirm": lambda w: (
         "/checkouts/bulk/confirm/",
@@ -154,6 +161,10 @@ NOT_PAGES = {
     "webhooks:test": "talks to the endpoint's server",
     "webhooks:redeliver-failed": "talks to the endpoint's server",
     "webhooks:redeliver": "talks to the endpoint's server",
+    "connections:backfill": "talks to the platform's server",
+    "connect:shopify": "a platform's webhook receiver: JSON in, JSON out",
+    "connect:saleor": "a platform's webhook receiver: JSON in, JSON out",
+    "connect:browser": "comeback.js's beacon endpoint: JSON in, JSON out",
 }
 GROUPS = (DASHBOARD, EMAIL_DOCUMENTS, PUBLIC, PUBLIC_WITHOUT_DATA, ACTIONS, NOT_PAGES)
 

@@ -1,0 +1,173 @@
+"""The public addresses platforms deliver to: verify the signature on the raw body, map, hand to ingest.
+
+A bad signature is a 401 and a body Comeback cannot read a 400, both with nothing written; a replay
+or a paused connection is a 200 that changes nothing, so the platform stops retrying.
+"""
+
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_vary_headers
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from config.client_ip import client_ip
+from config.ratelimit import CACHE_DOWN, sliding_window_hit
+
+from ..models import Connection
+from ..services.connections import DeliveryRefused, connection_delivery_accept, connection_error_record
+from . import browser, saleor, shopify
+from .mapping import Malformed
+
+
+def refusal(status: int, field: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"field": field, "message": message}}, status=status)
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise Malformed("body", "Not valid JSON.") from None
+
+
+def accept(*, connection: Connection, delivery_id: str, topic: str, events: list[dict[str, Any]]) -> JsonResponse:
+    if not connection.is_active:
+        return JsonResponse({"accepted": 0, "note": "This connection is paused: the delivery was ignored."})
+    try:
+        results = connection_delivery_accept(connection=connection, delivery_id=delivery_id, topic=topic, events=events)
+    except DeliveryRefused as refused:
+        violation = (refused.results[0].violations or [{}])[0]
+        return refusal(400, violation.get("field", "body"), str(refused))
+    if results is None:
+        return JsonResponse({"accepted": 0, "note": "Already received."})
+    return JsonResponse({"accepted": len(results)})
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class ShopifyWebhookView(View):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, token: str):
+        connection = get_object_or_404(
+            Connection.objects.filter(platform=Connection.Platform.SHOPIFY).select_related("store"), token=token
+        )
+        raw = request.body
+        header = request.headers.get("X-Shopify-Hmac-Sha256") or request.headers.get("Shopify-Hmac-Sha256")
+        if not shopify.signature_ok(raw=raw, header=header, secrets=[connection.secret]):
+            connection_error_record(
+                connection=connection,
+                message="A webhook's signature did not match the client secret: check the secret pasted here.",
+            )
+            return refusal(401, "X-Shopify-Hmac-Sha256", "The signature does not match this connection's secret.")
+        topic = request.headers.get("X-Shopify-Topic") or request.headers.get("Shopify-Topic") or ""
+        webhook_id = request.headers.get("X-Shopify-Webhook-Id") or request.headers.get("Shopify-Webhook-Id") or ""
+        if topic not in shopify.TOPICS:
+            return refusal(400, "X-Shopify-Topic", f"Expected one of {', '.join(shopify.TOPICS)}.")
+        if not webhook_id:
+            return refusal(400, "X-Shopify-Webhook-Id", "Required.")
+        try:
+            events = shopify.events_for(topic=topic, payload=parse_json(raw), webhook_id=webhook_id)
+        except Malformed as exc:
+            return refusal(400, exc.field, exc.message)
+        return accept(connection=connection, delivery_id=webhook_id, topic=topic, events=events)
+
+
+# A beacon is a few events with their items: anything bigger is not comeback.js.
+BROWSER_MAX_BODY = 64 * 1024
+
+
+def _cors(response, origin: str):
+    response["Access-Control-Allow-Origin"] = origin
+    response["Access-Control-Allow-Methods"] = "POST"
+    response["Access-Control-Allow-Headers"] = "Content-Type"
+    response["Access-Control-Max-Age"] = "86400"
+    patch_vary_headers(response, ["Origin"])
+    return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class BrowserEventsView(View):
+    """comeback.js's beacons: a publishable key, from its listed origins, rate-limited per address; it only sends."""
+
+    http_method_names = ["post", "options"]
+
+    def options(self, request: HttpRequest, *args, **kwargs):
+        # A preflight names no key: any listed origin of any connection may ask; the POST is checked fully.
+        origin = request.headers.get("Origin", "")
+        response = HttpResponse(status=204)
+        return _cors(response, origin) if origin and not browser.origin_problem(origin) else response
+
+    def post(self, request: HttpRequest, *args, **kwargs):
+        origin = request.headers.get("Origin", "").rstrip("/")
+        try:
+            decision = sliding_window_hit(
+                key=f"connect:browser:{client_ip(request) or 'unknown'}", rate=settings.COMEBACK_BROWSER_RATE_LIMIT
+            )
+        except CACHE_DOWN:
+            decision = None  # the limiter fails open, as the API's does
+        if decision is not None and not decision.allowed:
+            response = refusal(429, "rate", "Too many events from this address; try again later.")
+            response["Retry-After"] = str(decision.wait_seconds or 60)
+            return response
+        if len(request.body) > BROWSER_MAX_BODY:
+            return refusal(413, "body", f"At most {BROWSER_MAX_BODY // 1024} kB.")
+        try:
+            body = parse_json(request.body)
+        except Malformed as exc:
+            return refusal(400, exc.field, exc.message)
+        key = body.get("key") if isinstance(body, dict) else None
+        connection = None
+        if isinstance(key, str) and key.startswith(browser.KEY_PREFIX):
+            connection = (
+                Connection.objects.filter(platform=Connection.Platform.SCRIPT, token=key[len(browser.KEY_PREFIX) :])
+                .select_related("store")
+                .first()
+            )
+        if connection is None:
+            return refusal(403, "key", "Unknown publishable key.")
+        if not origin or origin not in browser.origins(connection):
+            return refusal(403, "Origin", "This page's origin is not listed for this key.")
+        try:
+            events = browser.events_for(body=body, capture=bool(connection.settings.get("capture")))
+        except Malformed as exc:
+            return _cors(refusal(400, exc.field, exc.message), origin)
+        delivery_id = "browser:" + ",".join(event["eventId"] for event in events)
+        return _cors(
+            accept(connection=connection, delivery_id=delivery_id[:200], topic="browser", events=events), origin
+        )
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class SaleorWebhookView(View):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, token: str):
+        connection = get_object_or_404(
+            Connection.objects.filter(platform=Connection.Platform.SALEOR).select_related("store"), token=token
+        )
+        raw = request.body
+        signature = request.headers.get("Saleor-Signature") or request.headers.get("X-Saleor-Signature")
+        if not saleor.signature_ok(connection=connection, raw=raw, signature=signature):
+            connection_error_record(
+                connection=connection,
+                message="A webhook's signature did not verify against the instance's key set (JWKS URL).",
+            )
+            return refusal(401, "Saleor-Signature", "The signature does not verify against the instance's keys.")
+        event = (request.headers.get("Saleor-Event") or request.headers.get("X-Saleor-Event") or "").lower()
+        if event not in saleor.EVENTS:
+            return refusal(400, "Saleor-Event", f"Expected one of {', '.join(saleor.EVENTS)}.")
+        # Saleor sends no delivery id; a retry re-sends the same bytes, so their digest is one.
+        delivery_id = hashlib.sha256(event.encode() + b"\n" + raw).hexdigest()
+        try:
+            events = saleor.events_for(
+                event=event, payload=parse_json(raw), delivery_id=delivery_id, connection=connection
+            )
+        except Malformed as exc:
+            return refusal(400, exc.field, exc.message)
+        return accept(connection=connection, delivery_id=delivery_id, topic=event, events=events)

@@ -1,0 +1,269 @@
+"""Shopify: checkout and order webhooks, verified with the app's client secret, mapped to checkout events.
+
+Reference: /work/shared/reference/connectors.md §2. One URL per connection takes every topic
+(`X-Shopify-Topic` says which); `checkouts/delete` is acknowledged and ignored, because Shopify
+sends it when a checkout is closed or purged, which says nothing about whether the buyer came back.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from . import Connector, SetupStep, register
+from .mapping import Malformed, decimal_text, optional_text, required, required_text
+from .shopify_backfill import DEFAULT_API_VERSION, backfill
+
+CHECKOUT_TOPICS = ("checkouts/create", "checkouts/update")
+TOPICS = (*CHECKOUT_TOPICS, "checkouts/delete", "orders/create")
+
+
+def signature_ok(*, raw: bytes, header: str | None, secrets: list[str]) -> bool:
+    """Base64 HMAC-SHA256 of the exact body, keyed with the client secret, compared in constant time."""
+    if not raw or not header:
+        return False
+    try:
+        given = base64.b64decode(header, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return any(
+        hmac.compare_digest(hmac.new(secret.encode(), raw, hashlib.sha256).digest(), given)
+        for secret in secrets
+        if secret
+    )
+
+
+def events_for(*, topic: str, payload: Any, webhook_id: str) -> list[dict[str, Any]]:
+    """The checkout events one delivery means ([] for a topic that changes nothing); Malformed if unreadable."""
+    if not isinstance(payload, dict):
+        raise Malformed("body", "Expected a JSON object.")
+    if topic in CHECKOUT_TOPICS:
+        occurred = required_text(payload, "updated_at")
+        return [
+            {
+                "eventId": f"shopify:{webhook_id}",
+                "type": "checkout.updated",
+                "occurredAt": occurred,
+                "checkout": checkout_snapshot(payload),
+            }
+        ]
+    if topic == "orders/create":
+        token = optional_text(payload, "checkout_token")
+        if not token:
+            return []  # a draft or POS order: no checkout to complete
+        email = optional_text(payload, "email") or optional_text(payload, "contact_email")
+        checkout: dict[str, Any] = {"id": token}
+        if email:
+            checkout["buyerInfo"] = {"email": email}
+        return [
+            {
+                "eventId": f"shopify:{webhook_id}",
+                "type": "checkout.completed",
+                "occurredAt": required_text(payload, "created_at"),
+                "checkout": checkout,
+                "orderId": str(required(payload, "id"))[:100],
+            }
+        ]
+    return []
+
+
+def checkout_snapshot(payload: dict[str, Any]) -> dict[str, Any]:
+    """A Shopify checkout (webhook shape) in the ingest vocabulary (Wix's names)."""
+    currency = _currency(payload.get("currency")) or _currency(payload.get("presentment_currency"))
+    if not currency:
+        raise Malformed("currency", "Required.")
+    presentment = _currency(payload.get("presentment_currency"))
+    converted = presentment if presentment and presentment != currency else ""
+    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+    billing = payload.get("billing_address") if isinstance(payload.get("billing_address"), dict) else {}
+    email = optional_text(payload, "email") or optional_text(customer, "email")
+    snapshot: dict[str, Any] = {
+        "id": required_text(payload, "token"),
+        "currency": currency,
+        "totalPrice": _price(payload, "total_price", converted, required_field=True),
+        "buyerInfo": {"email": email or ""},
+        "contactDetails": {
+            "firstName": optional_text(customer, "first_name") or optional_text(billing, "first_name"),
+            "lastName": optional_text(customer, "last_name") or optional_text(billing, "last_name"),
+            "phone": optional_text(payload, "phone")
+            or optional_text(customer, "phone")
+            or optional_text(billing, "phone"),
+        },
+        "lineItems": [_line_item(item, index, converted) for index, item in enumerate(_list(payload, "line_items"))],
+        "appliedDiscounts": [_discount(code, index) for index, code in enumerate(_list(payload, "discount_codes"))],
+    }
+    if customer.get("id") is not None:
+        snapshot["buyerInfo"]["contactId"] = str(customer["id"])[:100]
+    if converted:
+        snapshot["conversionCurrency"] = converted
+    if payload.get("cart_token"):
+        snapshot["cartId"] = str(payload["cart_token"])[:100]
+    if locale := optional_text(payload, "customer_locale"):
+        snapshot["buyerLanguage"] = locale[:16]
+    if url := optional_text(payload, "abandoned_checkout_url"):
+        snapshot["checkoutUrl"] = url
+    for source, target in (("subtotal_price", "subtotalPrice"), ("total_tax", "taxPrice")):
+        if payload.get(source) is not None:
+            snapshot[target] = _price(payload, source, converted)
+    consent = {
+        key: payload[name]
+        for key, name in (("email", "buyer_accepts_marketing"), ("sms", "buyer_accepts_sms_marketing"))
+        if isinstance(payload.get(name), bool)
+    }
+    if consent:
+        snapshot["marketingConsent"] = consent
+    return snapshot
+
+
+def _currency(value: Any) -> str:
+    # An old REST doc shows `currency` as an object: read its code then.
+    if isinstance(value, dict):
+        value = value.get("currency") or value.get("code")
+    return value.upper() if isinstance(value, str) and len(value) == 3 else ""
+
+
+def _list(payload: dict, key: str) -> list:
+    value = payload.get(key) or []
+    if not isinstance(value, list):
+        raise Malformed(key, "Expected a list.")
+    return value
+
+
+def _price(payload: dict, key: str, converted: str, *, required_field: bool = False) -> dict[str, str]:
+    """`{"amount"}` from the decimal string, plus the presentment amount when a `<key>_set` gives it."""
+    amount = decimal_text(payload.get(key), key) if required_field or payload.get(key) is not None else "0"
+    price = {"amount": amount}
+    money_set = payload.get(f"{key}_set")
+    if converted and isinstance(money_set, dict) and isinstance(money_set.get("presentment_money"), dict):
+        price["convertedAmount"] = decimal_text(money_set["presentment_money"].get("amount"), f"{key}_set")
+    return price
+
+
+def _line_item(item: Any, index: int, converted: str) -> dict[str, Any]:
+    where = f"line_items[{index}]"
+    if not isinstance(item, dict):
+        raise Malformed(where, "Expected an object.")
+    title = optional_text(item, "title") or optional_text(item, "presentment_title")
+    if not title:
+        raise Malformed(f"{where}.title", "Required.")
+    line: dict[str, Any] = {
+        "id": str(item.get("key") or item.get("id") or item.get("variant_id") or index)[:100],
+        "quantity": item.get("quantity"),
+        "productName": {"original": title[:200]},
+        "price": {"amount": decimal_text(item.get("price"), f"{where}.price")},
+    }
+    if not isinstance(line["quantity"], int) or isinstance(line["quantity"], bool) or line["quantity"] < 1:
+        raise Malformed(f"{where}.quantity", "Expected a whole number of at least 1.")
+    price_set = item.get("price_set")
+    if converted and isinstance(price_set, dict) and isinstance(price_set.get("presentment_money"), dict):
+        line["price"]["convertedAmount"] = decimal_text(price_set["presentment_money"].get("amount"), where)
+    if variant := optional_text(item, "variant_title"):
+        line["descriptionLines"] = [{"name": {"original": "Variant"}, "plainText": {"original": variant[:200]}}]
+    if sku := optional_text(item, "sku"):
+        line["physicalProperties"] = {"sku": sku[:40]}
+    if item.get("product_id") is not None:
+        options = {"variantId": str(item["variant_id"])} if item.get("variant_id") is not None else {}
+        line["catalogReference"] = {
+            "catalogItemId": str(item["product_id"])[:36],
+            "appId": "shopify",
+            "options": options,
+        }
+    if image := optional_text(item, "image_url"):
+        line["image"] = {"url": image}
+    return line
+
+
+def _discount(code: Any, index: int) -> dict[str, Any]:
+    if not isinstance(code, dict) or not optional_text(code, "code"):
+        raise Malformed(f"discount_codes[{index}].code", "Required.")
+    amount = decimal_text(code.get("amount") or "0", f"discount_codes[{index}].amount")
+    return {"coupon": {"code": code["code"][:50], "amount": {"amount": amount}}}
+
+
+def webhook_url(connection) -> str:
+    return settings.COMEBACK_PUBLIC_URL + reverse("connect:shopify", args=[connection.token])
+
+
+def _setup_steps(connection) -> list[SetupStep]:
+    return [
+        SetupStep(
+            "In your Shopify admin, open Settings › Apps and sales channels › Develop apps, create an app, give "
+            "its Admin API the read_orders scope (read_customers too, for names and emails in backfills) and "
+            "install it. Paste its API secret key (client secret) and Admin API access token here."
+        ),
+        SetupStep(
+            "In the app's configuration (or Settings › Notifications › Webhooks), subscribe this address, format "
+            "JSON, to checkouts/create, checkouts/update, checkouts/delete and orders/create.",
+            copy={"Webhook URL": webhook_url(connection)},
+        ),
+        SetupStep(
+            "Webhooks made on the Notifications page are signed with that page's key, not the app's: if you used "
+            "it, paste that key as the client secret instead."
+        ),
+        SetupStep(
+            "Send a test event (above), then start a checkout on your store and leave it: it appears under "
+            "Checkouts once it has been idle for your abandonment delay."
+        ),
+    ]
+
+
+def _test_events(connection) -> list[dict[str, Any]]:
+    token = f"comeback-test-{uuid.uuid4().hex[:12]}"
+    now = timezone.now().isoformat()
+    checkout = {
+        "token": token,
+        "email": "test-buyer@example.com",
+        "currency": connection.store.currency,
+        "updated_at": now,
+        "total_price": "42.50",
+        "subtotal_price": "40.00",
+        "line_items": [
+            {
+                "key": "test",
+                "title": "Test item",
+                "variant_title": "Blue",
+                "sku": "TEST-1",
+                "quantity": 2,
+                "price": "20.00",
+            }
+        ],
+    }
+    order = {"id": f"test-{token}", "checkout_token": token, "created_at": now}
+    return [
+        *events_for(topic="checkouts/update", payload=checkout, webhook_id=f"test-{token}-1"),
+        *events_for(topic="orders/create", payload=order, webhook_id=f"test-{token}-2"),
+    ]
+
+
+def _validate(values: dict[str, Any]) -> dict[str, str]:
+    domain = values.get("shop_domain") or ""
+    if domain and not domain.endswith(".myshopify.com"):
+        return {"shop_domain": "Use the shop's myshopify.com domain, e.g. acme.myshopify.com."}
+    return {}
+
+
+register(
+    Connector(
+        platform="shopify",
+        setup_steps=_setup_steps,
+        test_events=_test_events,
+        settings_fields={
+            "shop_domain": "Shop domain (acme.myshopify.com)",
+            "api_version": f"Admin API version (default {DEFAULT_API_VERSION})",
+            "api_base_url": "Admin API base URL (leave empty to use the shop's own)",
+        },
+        credentials={
+            "secret": "Client secret (API secret key) that signs webhooks",
+            "secondary_secret": "Admin API access token (for backfills)",
+        },
+        validate_settings=_validate,
+        backfill=backfill,
+        summary="Checkout and order webhooks, plus a backfill of abandoned checkouts.",
+    )
+)

@@ -1,0 +1,15 @@
+"""Thin Celery tasks for connections."""
+
+from celery import shared_task
+
+from ..services.connections import BACKFILL_TASK, connection_backfill_run, connection_receipts_prune
+
+
+@shared_task(name=BACKFILL_TASK)
+def connection_backfill_task(connection_id: str) -> int:
+    return connection_backfill_run(connection_id=connection_id)
+
+
+@shared_task(name="checkouts.connection_receipts_prune")
+def connection_receipts_prune_task() -> int:
+    return connection_receipts_prune()

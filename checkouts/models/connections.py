@@ -1,0 +1,111 @@
+"""How a store's storefront reaches Comeback: a connection per platform (Wix, Shopify, Saleor, a script tag).
+
+A connector turns what its platform sends (webhooks, a pulled page, a browser beacon) into ordinary
+checkout events for the one ingest service; a connection holds what that needs: the platform's
+addresses, the secrets that verify it, where a pull got to, and what happened last, for the status
+the settings page shows.
+"""
+
+import secrets
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from ..encryption import EncryptedTextField
+from .store import Store
+
+
+class ConnectionQuerySet(models.QuerySet):
+    def for_store(self, store: Store) -> "ConnectionQuerySet":
+        return self.filter(store=store)
+
+    def active(self) -> "ConnectionQuerySet":
+        return self.filter(status=Connection.Status.ACTIVE)
+
+
+class Connection(models.Model):
+    class Platform(models.TextChoices):
+        WIX = "wix", "Wix"
+        SHOPIFY = "shopify", "Shopify"
+        SALEOR = "saleor", "Saleor"
+        SCRIPT = "script", "Any storefront (comeback.js)"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="connections")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    name = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # The unguessable part of this connection's webhook URLs (/connect/<platform>/<token>/…) and, for a
+    # script tag, of its publishable key (pk_<token>). Not a secret that signs anything.
+    token = models.CharField(max_length=43, unique=True, editable=False)
+    # Non-secret settings, per platform: site id and base URL (Wix), shop domain, API version and base
+    # URL (Shopify), instance URL (Saleor), allowed origins and capture flags (script tag).
+    settings = models.JSONField(default=dict, blank=True)
+    # Encrypted at rest (COMEBACK_ENCRYPTION_KEYS): an API key or app secret that signs or reads, per
+    # platform (Wix API key, Shopify client secret and Admin API token). Shown once or masked.
+    secret = EncryptedTextField(blank=True, default="")
+    # A second secret where a platform needs two (Shopify: the Admin API access token for backfills).
+    secondary_secret = EncryptedTextField(blank=True, default="")
+    # A public key the merchant pastes (Wix: the app's webhook public key, PEM). Not secret.
+    public_key = models.TextField(blank=True, default="")
+    # Where a pull sync got to (Wix: the newest updatedDate seen; Shopify: the last cursor).
+    watermark = models.CharField(max_length=200, blank=True, default="")
+    last_event_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, default="", editable=False)
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ConnectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(platform__in=["wix", "shopify", "saleor", "script"]), name="connection_platform_valid"
+            ),
+            models.CheckConstraint(condition=Q(status__in=["active", "paused"]), name="connection_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.get_platform_display()
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.token:
+            self.token = secrets.token_urlsafe(32)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class ConnectionReceipt(models.Model):
+    """One delivery a connection received (a webhook, a pulled page, a beacon), for de-duplication and status.
+
+    `delivery_id` is the platform's id of the delivery where it gives one (Shopify's X-Shopify-Webhook-Id,
+    Wix's event id); the unique constraint makes a replay a no-op. Rows older than the ingest
+    de-duplication window are deleted by the retention task.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="receipts")
+    delivery_id = models.CharField(max_length=200)
+    topic = models.CharField(max_length=100, blank=True, default="")
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ok = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "delivery_id"], name="connection_receipt_unique"),
+        ]
+        indexes = [models.Index(fields=["connection", "-received_at"], name="connection_receipt_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.topic or 'delivery'} {self.delivery_id}"

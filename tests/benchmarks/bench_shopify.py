@@ -1,0 +1,188 @@
+"""Signed Shopify webhooks over real HTTP: how many a second 2 gunicorn workers take, on PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/comeback_connect \\
+        .venv/bin/python tests/benchmarks/bench_shopify.py [--deliveries 3000] [--items 10] [--clients 8]
+
+It migrates the database, makes a store with a Shopify connection (a fresh encryption key shared
+with the server), starts gunicorn (2 sync workers, production settings) on this machine, and sends
+`--deliveries` distinct `checkouts/update` webhooks, each signed with the client secret and carrying
+`--items` line items (≤ 100), from `--clients` keep-alive connections at once. It prints the rate,
+the latency percentiles, and checks every delivery answered 200 and landed as one checkout. The
+issue's target is ≥ 1,000 a second; the figure depends on the ingest path and on this machine's cores
+(the load generator runs here too).
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.client import HTTPConnection
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+os.environ["COMEBACK_ENCRYPTION_KEYS"] = ENCRYPTION_KEY
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+from checkouts.models import Checkout  # noqa: E402
+from checkouts.services import store_create  # noqa: E402
+from checkouts.services.connections import connection_create  # noqa: E402
+
+SECRET = "shpss_" + secrets.token_hex(16)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "COMEBACK_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        COMEBACK_ENCRYPTION_KEYS=ENCRYPTION_KEY,
+        EMAIL_URL="consolemail://",
+        COMEBACK_LOG_FORMAT="plain",
+        DJANGO_LOG_LEVEL="WARNING",
+    )
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def payload(n: int, items: int, run: str) -> bytes:
+    return json.dumps(
+        {
+            "token": f"bench-{run}-{n}",
+            "cart_token": f"cart-{n}",
+            "email": f"buyer{n}@example.com",
+            "currency": "USD",
+            "presentment_currency": "USD",
+            "customer_locale": "en",
+            "updated_at": "2025-03-01T10:05:00+00:00",
+            "total_price": f"{items * 20}.00",
+            "subtotal_price": f"{items * 20}.00",
+            "buyer_accepts_marketing": True,
+            "abandoned_checkout_url": f"https://shop.example.com/1/checkouts/bench-{n}/recover?key=k",
+            "customer": {"id": n, "first_name": "Ana", "last_name": "Lima"},
+            "line_items": [
+                {
+                    "key": f"k{i}",
+                    "product_id": i,
+                    "variant_id": i,
+                    "sku": f"SKU-{i}",
+                    "title": f"Item {i}",
+                    "variant_title": "Blue",
+                    "quantity": 1,
+                    "price": "20.00",
+                }
+                for i in range(items)
+            ],
+        }
+    ).encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--deliveries", type=int, default=3000)
+    parser.add_argument("--items", type=int, default=10)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    run = secrets.token_hex(4)
+    store = store_create(name=f"Shopify bench {run}", currency="USD", language="en", time_zone="UTC")
+    connection = connection_create(store=store, platform="shopify", secret=SECRET)
+    bodies = [payload(n, args.items, run) for n in range(args.deliveries)]
+    signatures = [
+        base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode() for body in bodies
+    ]
+    port = free_port()
+    server = start_server(port)
+    path = f"/connect/shopify/{connection.token}/"
+    latencies: list[float] = []
+    failures: list[int] = []
+    lock = threading.Lock()
+    counter = iter(range(args.deliveries))
+
+    def client() -> None:
+        http = HTTPConnection("127.0.0.1", port, timeout=60)
+        mine, bad = [], []
+        for n in counter:  # shared iterator: next() on a range iterator is atomic under the GIL
+            headers = {
+                "Content-Type": "application/json",
+                "X-Forwarded-Proto": "https",
+                "X-Shopify-Topic": "checkouts/update",
+                "X-Shopify-Hmac-Sha256": signatures[n],
+                "X-Shopify-Webhook-Id": f"{run}-{n}",
+                "X-Shopify-Shop-Domain": "bench.myshopify.com",
+            }
+            started = time.perf_counter()
+            http.request("POST", path, body=bodies[n], headers=headers)
+            response = http.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status != 200:
+                bad.append(response.status)
+        with lock:
+            latencies.extend(mine)
+            failures.extend(bad)
+
+    try:
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait()
+    landed = Checkout.objects.filter(store=store).count()
+    latencies.sort()
+    print(f"{args.deliveries} signed checkouts/update webhooks, {args.items} line items each, {args.clients} clients")
+    print(
+        f"2 gunicorn sync workers: {args.deliveries / elapsed:,.0f} deliveries/s over {elapsed:.1f} s "
+        "(target ≥ 1,000/s)"
+    )
+    print(
+        f"latency: median {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
+    )
+    print(f"answers other than 200: {len(failures)}; checkouts written: {landed} of {args.deliveries}")
+    if failures or landed != args.deliveries:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

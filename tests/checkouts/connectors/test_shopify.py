@@ -1,0 +1,242 @@
+"""Shopify webhooks, from the payloads in Shopify's docs: signatures, replays, ordering, completion → recovery."""
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from checkouts.models import AbandonedCheckout, Checkout, Connection, ConnectionReceipt
+from checkouts.services import abandoned_checkouts_detect
+from checkouts.services.connections import connection_create
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "shpss_test_client_secret"
+
+# checkouts/create as Shopify documents it (connectors.md §2.7), with a presentment currency.
+CHECKOUT = {
+    "id": 981820079255243537,
+    "token": "8d6c0f1e2a3b4c5d",
+    "cart_token": "c1a2b3",
+    "email": "ana@example.com",
+    "phone": None,
+    "customer_locale": "pt-PT",
+    "currency": "USD",
+    "presentment_currency": "EUR",
+    "buyer_accepts_marketing": True,
+    "buyer_accepts_sms_marketing": False,
+    "sms_marketing_phone": None,
+    "created_at": "2025-03-01T10:00:00+00:00",
+    "updated_at": "2025-03-01T10:05:00+00:00",
+    "completed_at": None,
+    "subtotal_price": "40.00",
+    "total_price": "42.50",
+    "total_price_set": {
+        "shop_money": {"amount": "42.50", "currency_code": "USD"},
+        "presentment_money": {"amount": "39.10", "currency_code": "EUR"},
+    },
+    "total_tax": "2.50",
+    "discount_codes": [{"code": "WELCOME5", "amount": "0.00", "type": "percentage"}],
+    "abandoned_checkout_url": "https://shop.example/1/checkouts/8d6c0f1e2a3b4c5d/recover?key=k",
+    "customer": {"id": 207119551, "first_name": "Ana", "last_name": "Lima", "email": "ana@example.com"},
+    "line_items": [
+        {
+            "key": "k1",
+            "product_id": 632910392,
+            "variant_id": 808950810,
+            "sku": "MUG-1",
+            "title": "Mug",
+            "variant_title": "Blue",
+            "quantity": 2,
+            "price": "20.00",
+            "line_price": "40.00",
+        }
+    ],
+}
+ORDER = {
+    "id": 820982911946154508,
+    "name": "#1001",
+    "email": "ana@example.com",
+    "created_at": "2025-03-01T12:00:00+00:00",
+    "checkout_token": "8d6c0f1e2a3b4c5d",
+    "cart_token": "c1a2b3",
+    "currency": "USD",
+    "total_price": "42.50",
+    "customer": {"id": 207119551},
+}
+
+
+@pytest.fixture
+def connection(store):
+    return connection_create(store=store, platform="shopify", secret=SECRET)
+
+
+def sign(raw: bytes, secret: str = SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
+
+
+def deliver(connection, topic, payload, *, webhook_id="w-1", secret=SECRET, raw=None, signature=None):
+    raw = raw if raw is not None else json.dumps(payload).encode()
+    return Client().post(
+        f"/connect/shopify/{connection.token}/",
+        raw,
+        content_type="application/json",
+        HTTP_X_SHOPIFY_TOPIC=topic,
+        HTTP_X_SHOPIFY_HMAC_SHA256=signature if signature is not None else sign(raw, secret),
+        HTTP_X_SHOPIFY_WEBHOOK_ID=webhook_id,
+        HTTP_X_SHOPIFY_SHOP_DOMAIN="acme.myshopify.com",
+        HTTP_X_SHOPIFY_API_VERSION="2025-10",
+    )
+
+
+def test_a_checkout_webhook_becomes_the_checkout_in_the_ingest_vocabulary(connection, store):
+    response = deliver(connection, "checkouts/create", CHECKOUT)
+    assert response.status_code == 200, response.content
+    checkout = Checkout.objects.get(store=store)
+    assert checkout.external_id == "8d6c0f1e2a3b4c5d"
+    assert checkout.cart_id == "c1a2b3"
+    assert checkout.storefront_checkout_url == CHECKOUT["abandoned_checkout_url"]
+    assert (checkout.buyer_email, checkout.first_name, checkout.last_name) == ("ana@example.com", "Ana", "Lima")
+    assert checkout.contact_id == "207119551"
+    assert checkout.buyer_language == "pt-PT"
+    assert (checkout.currency, checkout.conversion_currency) == ("USD", "EUR")
+    assert (checkout.total, checkout.total_converted) == (Decimal("42.50"), Decimal("39.10"))
+    assert (checkout.subtotal, checkout.tax) == (Decimal("40.00"), Decimal("2.50"))
+    assert checkout.marketing_consent == {"email": True, "sms": False}
+    [item] = checkout.line_items
+    assert item["productName"]["original"] == "Mug"
+    assert item["quantity"] == 2 and Decimal(item["price"]["amount"]) == Decimal("20.00")
+    assert item["physicalProperties"]["sku"] == "MUG-1"
+    assert item["descriptionLines"][0]["plainText"]["original"] == "Blue"
+    assert checkout.applied_discounts[0]["coupon"]["code"] == "WELCOME5"
+    connection.refresh_from_db()
+    assert connection.last_event_at is not None and connection.last_error == ""
+
+
+def test_the_marketing_consent_stays_out_of_the_wix_api(connection, store, api_key):
+    deliver(connection, "checkouts/create", CHECKOUT)
+    abandoned_checkouts_detect(now=Checkout.objects.get().last_activity_at + timedelta(days=1))
+    response = Client().get(
+        f"/ecom/v1/abandoned-checkout/{AbandonedCheckout.objects.get().pk}", HTTP_AUTHORIZATION=api_key
+    )
+    assert response.status_code == 200
+    assert "marketingConsent" not in response.content.decode() and "buyer_accepts" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda raw: (raw.replace(b"42.50", b"1.00"), None), id="tampered body"),
+        pytest.param(lambda raw: (raw, sign(raw, "another-secret")), id="wrong key"),
+        pytest.param(lambda raw: (raw, ""), id="no signature"),
+        pytest.param(lambda raw: (raw, "not base64!"), id="garbage signature"),
+    ],
+)
+def test_a_bad_signature_is_refused_with_401_and_nothing_written(connection, tamper):
+    raw = json.dumps(CHECKOUT).encode()
+    body, signature = tamper(raw)
+    response = deliver(
+        connection, "checkouts/create", None, raw=body, signature=sign(raw) if signature is None else signature
+    )
+    assert response.status_code == 401
+    assert not Checkout.objects.exists() and not ConnectionReceipt.objects.exists()
+    connection.refresh_from_db()
+    assert "signature" in connection.last_error
+
+
+def test_another_connections_secret_does_not_open_this_one(connection, other_store):
+    other = connection_create(store=other_store, platform="shopify", secret="other-secret")
+    raw = json.dumps(CHECKOUT).encode()
+    response = deliver(connection, "checkouts/create", None, raw=raw, signature=sign(raw, other.secret))
+    assert response.status_code == 401
+    assert not Checkout.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({**CHECKOUT, "token": None}, "token"),
+        ({**CHECKOUT, "total_price": "lots"}, "total_price"),
+        ({**CHECKOUT, "line_items": [{**CHECKOUT["line_items"][0], "quantity": 0}]}, "line_items[0].quantity"),
+        ({**CHECKOUT, "updated_at": "yesterday"}, "occurredAt"),
+        ({**CHECKOUT, "email": "not an email"}, "checkout.buyerInfo.email"),
+    ],
+)
+def test_a_malformed_payload_is_refused_with_400_naming_the_field_and_nothing_written(connection, payload, field):
+    response = deliver(connection, "checkouts/update", payload)
+    assert response.status_code == 400
+    assert field in response.json()["error"]["field"]
+    assert not Checkout.objects.exists() and not ConnectionReceipt.objects.exists()
+
+
+def test_a_body_that_is_not_json_is_a_400(connection):
+    response = deliver(connection, "checkouts/update", None, raw=b"{nope")
+    assert response.status_code == 400 and response.json()["error"]["field"] == "body"
+
+
+def test_a_replayed_delivery_changes_nothing(connection, store):
+    assert deliver(connection, "checkouts/create", CHECKOUT, webhook_id="same").status_code == 200
+    Checkout.objects.filter(store=store).update(buyer_email="changed@example.com")
+    response = deliver(connection, "checkouts/create", CHECKOUT, webhook_id="same")
+    assert response.status_code == 200 and response.json()["accepted"] == 0
+    assert Checkout.objects.get().buyer_email == "changed@example.com"
+    assert ConnectionReceipt.objects.filter(connection=connection).count() == 1
+
+
+def test_an_older_update_arriving_late_does_not_overwrite_a_newer_one(connection):
+    newer = {**CHECKOUT, "updated_at": "2025-03-01T10:10:00+00:00", "total_price": "60.00"}
+    deliver(connection, "checkouts/update", newer, webhook_id="w-2")
+    deliver(connection, "checkouts/create", CHECKOUT, webhook_id="w-1")
+    assert Checkout.objects.get().total == Decimal("60.00")
+
+
+def test_an_order_with_the_checkout_token_recovers_the_abandoned_checkout(connection, store):
+    deliver(connection, "checkouts/create", CHECKOUT)
+    abandoned_checkouts_detect(now=Checkout.objects.get().last_activity_at + timedelta(days=1))
+    assert AbandonedCheckout.objects.get().status == "ABANDONED"
+    assert deliver(connection, "orders/create", ORDER, webhook_id="w-order").status_code == 200
+    abandoned = AbandonedCheckout.objects.get()
+    assert abandoned.status == "RECOVERED"
+    assert Checkout.objects.get().order_id == str(ORDER["id"])
+
+
+def test_an_order_before_its_checkout_leaves_the_checkout_completed(connection):
+    deliver(connection, "orders/create", ORDER, webhook_id="w-order")
+    deliver(connection, "checkouts/update", CHECKOUT, webhook_id="w-1")
+    checkout = Checkout.objects.get()
+    assert checkout.completed_at is not None
+    abandoned_checkouts_detect(now=checkout.last_activity_at + timedelta(days=1))
+    assert not AbandonedCheckout.objects.exists()
+
+
+def test_checkouts_delete_is_acknowledged_and_changes_nothing(connection):
+    deliver(connection, "checkouts/create", CHECKOUT)
+    delete = {"id": CHECKOUT["id"], "cart_token": "c1a2b3", "presentment_currency": "EUR", "total_price": "42.50"}
+    response = deliver(connection, "checkouts/delete", delete, webhook_id="w-del")
+    assert response.status_code == 200
+    assert Checkout.objects.get().completed_at is None
+
+
+def test_a_paused_connection_takes_nothing(connection):
+    Connection.objects.filter(pk=connection.pk).update(status="paused")
+    response = deliver(connection, "checkouts/create", CHECKOUT)
+    assert response.status_code == 200 and not Checkout.objects.exists()
+
+
+def test_an_unknown_topic_or_token_is_refused(connection):
+    assert deliver(connection, "products/create", CHECKOUT).status_code == 400
+    raw = json.dumps(CHECKOUT).encode()
+    response = Client().post("/connect/shopify/nope/", raw, content_type="application/json")
+    assert response.status_code == 404
+
+
+def test_a_checkout_lands_in_the_connections_store_only(connection, store, other_store):
+    deliver(connection, "checkouts/create", copy.deepcopy(CHECKOUT))
+    assert Checkout.objects.get().store == store
+    assert not Checkout.objects.filter(store=other_store).exists()

@@ -14,13 +14,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..encryption import EncryptedTextField
+from .scope import StoreScopedQuerySet
 from .store import Store
 
 
-class ConnectionQuerySet(models.QuerySet):
-    def for_store(self, store: Store) -> "ConnectionQuerySet":
-        return self.filter(store=store)
-
+class ConnectionQuerySet(StoreScopedQuerySet):
     def active(self) -> "ConnectionQuerySet":
         return self.filter(status=Connection.Status.ACTIVE)
 
@@ -86,6 +84,10 @@ class Connection(models.Model):
         return self.status == self.Status.ACTIVE
 
 
+class ConnectionReceiptQuerySet(StoreScopedQuerySet):
+    store_path = "connection__store"
+
+
 class ConnectionReceipt(models.Model):
     """One delivery a connection received (a webhook, a pulled page, a beacon), for de-duplication and status.
 
@@ -100,6 +102,8 @@ class ConnectionReceipt(models.Model):
     topic = models.CharField(max_length=100, blank=True, default="")
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     ok = models.BooleanField(default=True)
+
+    objects = ConnectionReceiptQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -9,7 +9,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from .docs import ApiDocsView
-from .views import ecom, ingest, privacy, redirect, rest
+from .views import ecom, ingest, oauth, privacy, redirect, rest
 
 urlpatterns = [
     # Wix-compatible (literal segments before the {id} route they would otherwise match).
@@ -44,6 +44,8 @@ urlpatterns = [
     path(
         "api/v1/legacy/wix-stores/cart-recovered", ingest.CartRecoveredView.as_view(), name="api-legacy-cart-recovered"
     ),
+    # OAuth 2 client credentials for Wix apps (their SDK's AppStrategy).
+    path("oauth2/token", oauth.TokenView.as_view(), name="oauth2-token"),
     # OpenAPI 3 and its interactive docs (assets served locally by drf-spectacular-sidecar).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),

@@ -90,9 +90,17 @@ def test_wix_sdk_works_unchanged(wix_sdk, live_server, credentials):
     store, rows, key = credentials
     abandoned = [ac for ac in rows if ac.status == "ABANDONED"]
     target, to_delete, bulk = abandoned[-1], rows[5], [rows[6], rows[7]]
+    media_id = "11062b_6f3c9a8e1d2b4c5f8a7e6d5c4b3a2f10~mv2.jpg"
+    images = [{"id": "mug", "url": "https://shop.example/mug.png"}, {"id": media_id, "url": "https://x.example/a.jpg"}]
+    AbandonedCheckout.objects.filter(pk=target.pk).update(
+        line_items=[{"quantity": 1, "productName": {"original": "Mug"}, "image": image} for image in images]
+    )
     report = drive(live_server, key, store, str(target.id), str(to_delete.id), f"{bulk[0].id},{bulk[1].id}")
 
     assert report["get"]["_id"] == str(target.id) and report["get"]["createdDate"] is True
+    # A storefront's own image id would make the SDK hide the URL behind wix:image://; only Wix media ids go out.
+    assert report["get"]["images"][0] == "https://shop.example/mug.png"
+    assert report["get"]["images"][1].startswith(f"wix:image://v1/{media_id}")
     assert report["get"]["checkoutUrl"].endswith(f"/redirect-to-checkout?metasiteId={store.id}")
     assert report["getMissing"]["status"] == 404 and "NOT_FOUND" in report["getMissing"]["message"]
 

@@ -39,7 +39,13 @@ async function failure(call) {
 
 const report = {};
 const one = await api.getAbandonedCheckout(getId);
-report.get = { _id: one._id, status: one.status, createdDate: one._createdDate instanceof Date, checkoutUrl: one.checkoutUrl };
+report.get = {
+  _id: one._id,
+  status: one.status,
+  createdDate: one._createdDate instanceof Date,
+  checkoutUrl: one.checkoutUrl,
+  images: (one.lineItems ?? []).map((item) => item.image ?? null),
+};
 report.getMissing = await failure(() => api.getAbandonedCheckout("00000000-0000-4000-8000-000000000000"));
 
 let page = await api.queryAbandonedCheckouts().eq("status", "ABANDONED").descending("_createdDate").limit(7).find();

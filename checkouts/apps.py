@@ -7,6 +7,7 @@ class CheckoutsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from .connectors import wix  # noqa: F401 - registers the Wix connector
         from .extensions import CheckoutAction, Confirmation, NavItem, register_checkout_action, register_nav
         from .models import Membership
         from .webhooks.dashboard import register as register_webhooks

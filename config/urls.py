@@ -24,6 +24,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # JSON APIs (Wix-compatible /ecom/v1/, REST /api/v1/, schema and docs).
     path("", include("checkouts.api.urls")),
+    # Platform connectors' receivers (signature-checked, per connection).
+    path("connect/wix/", include("checkouts.connectors.wix.urls")),
     # Webhook settings pages.
     path("settings/webhooks/", include("checkouts.webhooks.urls")),
     # Automations, tasks, notifications, unsubscribe.

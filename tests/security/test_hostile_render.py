@@ -141,6 +141,7 @@ NOT_PAGES = {
     "api-legacy-cart-abandoned": "JSON API",
     "api-legacy-cart-recovered": "JSON API",
     "api-not-found": "Wix's JSON 404 for any other path under /ecom/ and /oauth2/",
+    "connect-wix-webhook": "JSON API: Wix's signed webhooks, nothing rendered",
     "oauth2-token": "JSON API: client credentials in, a signed token out, no stored data",
     "api-schema": "the OpenAPI document: no stored data",
     "wix-redirect": "the recovery link: a 302, and its landing pages (tested below)",

@@ -59,3 +59,14 @@ def wix_delivery_apply(
         connection_error_record(connection=connection, message=f"A Wix {topic} event was refused: {refused}")
         raise
     return True
+
+
+def wix_watermark_advance(*, connection: Connection, updated: datetime) -> bool:
+    """Move the pull's watermark forward to `updated` (never back: two pulls may race)."""
+    with transaction.atomic():
+        current = Connection.objects.select_for_update().only("watermark").get(pk=connection.pk).watermark
+        if current and datetime.fromisoformat(current) >= updated:
+            return False
+        Connection.objects.filter(pk=connection.pk).update(watermark=updated.isoformat())
+    connection.watermark = updated.isoformat()
+    return True

@@ -112,7 +112,12 @@ def _apply(connection: Connection, rows: list) -> int:
         try:
             events, created = abandoned_checkout_events(entity)
             updated = moment(entity, "updatedDate")
-            wix_events_apply(connection=connection, events=events, abandoned={checkout_id(entity): created})
+            wix_events_apply(
+                connection=connection,
+                events=events,
+                abandoned={checkout_id(entity): created},
+                activities={checkout_id(entity): entity.get("activities") or []},
+            )
         except (NotMappable, EventsRefused) as exc:
             refused += 1
             connection_error_record(connection=connection, message=f"A Wix abandoned checkout was skipped: {exc}")

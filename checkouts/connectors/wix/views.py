@@ -54,6 +54,7 @@ class WixWebhookView(APIView):
                 topic=delivery.event_type,
                 events=delivery.events,
                 abandoned=delivery.abandoned,
+                activities=delivery.activities,
             )
         except EventsRefused as refused:
             violations = [item for result in refused.results for item in result.violations]

@@ -56,6 +56,8 @@ class Delivery:
     events: list[dict[str, Any]] = field(default_factory=list)
     # checkout id → when Wix abandoned it, for a checkout Wix reports as abandoned.
     abandoned: dict[str, datetime] = field(default_factory=dict)
+    # checkout id → Wix's activity log for it.
+    activities: dict[str, list] = field(default_factory=dict)
 
 
 def public_key(text: str):
@@ -100,6 +102,7 @@ def _map(delivery: Delivery, event: dict, *, store: Store) -> None:
         entity = _entity(event)
         delivery.events, created = abandoned_checkout_events(entity)
         delivery.abandoned[checkout_id(entity)] = created
+        delivery.activities[checkout_id(entity)] = entity.get("activities") or []
     elif kind in CART_ABANDONED:
         data = _legacy(CartAbandonedEventSerializer, event)
         delivery.events = [cart_abandoned_to_event(data, store=store)]

@@ -13,9 +13,9 @@ import pytest
 
 from checkouts.connectors.wix.sync import PullFailed, wix_pull
 from checkouts.connectors.wix.tasks import wix_pull_task
-from checkouts.models import AbandonedCheckout, Checkout, Connection, IngestedEvent, WebhookEvent
+from checkouts.models import AbandonedCheckout, Activity, Checkout, Connection, IngestedEvent, WebhookEvent
 from checkouts.services import abandoned_checkout_recover, api_key_create
-from tests.factories import AbandonedCheckoutFactory, StoreFactory
+from tests.factories import AbandonedCheckoutFactory, ActivityFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 START = datetime(2026, 10, 1, 9, tzinfo=UTC)
@@ -37,7 +37,7 @@ def site(settings):
     for index in range(23):
         created = START + timedelta(hours=index)
         recovered = index % 4 == 0
-        AbandonedCheckoutFactory(
+        ac = AbandonedCheckoutFactory(
             store=store,
             created_at=created,
             updated_at=created + (timedelta(minutes=90) if recovered else timedelta(0)),
@@ -49,6 +49,9 @@ def site(settings):
             status="RECOVERED" if recovered else "ABANDONED",
             checkout_recovered_at=created + timedelta(minutes=90) if recovered else None,
         )
+        if index % 3 == 0:
+            ActivityFactory(abandoned_checkout=ac, type="SCHEDULED", created_at=created)
+            ActivityFactory(abandoned_checkout=ac, type="EMAIL_SENT", created_at=created + timedelta(minutes=30))
     _, key = api_key_create(store=store, name="wix pull", scopes=["read"])
     return store, key
 
@@ -79,6 +82,7 @@ def as_pulled(store) -> dict:
             ac.total,
             ac.buyer_email,
             [item["productName"]["original"] for item in ac.line_items],
+            sorted((a.type, ms(a.created_at)) for a in ac.activities.filter(detail__source="wix")),
         )
         for ac in AbandonedCheckout.objects.filter(store=store)
     }
@@ -93,6 +97,7 @@ def as_source(store) -> dict:
             ac.total,
             ac.buyer_email,
             [item["productName"]["original"] for item in ac.line_items],
+            sorted((a.type, ms(a.created_at)) for a in ac.activities.all()),
         )
         for ac in AbandonedCheckout.objects.filter(store=store)
     }
@@ -103,6 +108,7 @@ def written(store) -> tuple:
         list(AbandonedCheckout.objects.filter(store=store).order_by("id").values()),
         list(Checkout.objects.filter(store=store).order_by("id").values()),
         IngestedEvent.objects.filter(store=store).count(),
+        Activity.objects.filter(store=store).count(),
         WebhookEvent.objects.count(),
     )
 
@@ -112,6 +118,7 @@ def test_backfill_then_increments_then_a_rerun_that_writes_nothing(site, mirror)
     result = wix_pull(mirror, page_size=7)
     assert result.rows == 23 and result.pages == 4 and result.refused == 0
     assert as_pulled(mirror.store) == as_source(source)
+    assert Activity.objects.filter(store=mirror.store).count() == 16  # Wix's log came across
     mirror.refresh_from_db()
     assert mirror.watermark and mirror.last_error == ""
 

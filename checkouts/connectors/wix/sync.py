@@ -106,24 +106,43 @@ def _post(http: urllib3.PoolManager, url: str, body: dict, headers: dict) -> dic
 
 
 def _apply(connection: Connection, rows: list) -> int:
-    """Apply one page, row by row (one bad row does not hold back the rest), then move the watermark."""
-    refused, newest = 0, None
+    """Apply one page, then move the watermark past it.
+
+    The page goes in one transaction (one commit for up to 100 rows); if any row is refused, the
+    page is applied again row by row, so one bad row is skipped and reported, not the page.
+    """
+    mapped, refused = [], 0
     for entity in rows:
         try:
             events, created = abandoned_checkout_events(entity)
-            updated = moment(entity, "updatedDate")
-            wix_events_apply(
-                connection=connection,
-                events=events,
-                abandoned={checkout_id(entity): created},
-                activities={checkout_id(entity): entity.get("activities") or []},
-            )
-        except (NotMappable, EventsRefused) as exc:
+            mapped.append((entity, events, created, moment(entity, "updatedDate")))
+        except NotMappable as exc:
             refused += 1
-            connection_error_record(connection=connection, message=f"A Wix abandoned checkout was skipped: {exc}")
-            logger.warning("Wix pull for connection %s skipped a row: %s", connection.pk, exc)
-            continue
-        newest = max(newest, updated) if newest else updated
-    if newest is not None:
-        wix_watermark_advance(connection=connection, updated=newest)
+            _skipped(connection, exc)
+    try:
+        wix_events_apply(
+            connection=connection,
+            events=[event for _, events, _, _ in mapped for event in events],
+            abandoned={checkout_id(entity): created for entity, _, created, _ in mapped},
+            activities={checkout_id(entity): entity.get("activities") or [] for entity, _, _, _ in mapped},
+        )
+    except EventsRefused:
+        for entity, events, created, _ in mapped:
+            try:
+                wix_events_apply(
+                    connection=connection,
+                    events=events,
+                    abandoned={checkout_id(entity): created},
+                    activities={checkout_id(entity): entity.get("activities") or []},
+                )
+            except EventsRefused as exc:
+                refused += 1
+                _skipped(connection, exc)
+    if mapped:
+        wix_watermark_advance(connection=connection, updated=max(updated for *_, updated in mapped))
     return refused
+
+
+def _skipped(connection: Connection, exc: Exception) -> None:
+    connection_error_record(connection=connection, message=f"A Wix abandoned checkout was skipped: {exc}")
+    logger.warning("Wix pull for connection %s skipped a row: %s", connection.pk, exc)

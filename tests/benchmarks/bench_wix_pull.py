@@ -97,12 +97,17 @@ def source_rows(store: Store, count: int, offset: int = 0, base: datetime = STAR
     )
 
 
+def ms(moment: datetime | None) -> datetime | None:
+    """The wire carries milliseconds, as Wix's does."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000) if moment else None
+
+
 def state(store: Store, key: str) -> dict:
     return {
         getattr(ac, key): (
             ac.status,
-            ac.created_at.replace(microsecond=ac.created_at.microsecond // 1000 * 1000),
-            ac.checkout_recovered_at,
+            ms(ac.created_at),
+            ms(ac.checkout_recovered_at),
             ac.total,
             ac.buyer_email,
             ac.activities.count() if key == "cart_id" else ac.activities.filter(detail__source="wix").count(),

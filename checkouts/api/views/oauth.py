@@ -59,6 +59,8 @@ class TokenView(APIView):
             200: TokenResponseSerializer,
             400: OpenApiResponse(WixErrorSerializer),
             401: OpenApiResponse(WixErrorSerializer),
+            413: OpenApiResponse(WixErrorSerializer),
+            415: OpenApiResponse(WixErrorSerializer),
             429: OpenApiResponse(WixErrorSerializer),
         },
     )

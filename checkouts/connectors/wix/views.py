@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import Http404
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +26,7 @@ class WixWebhookView(APIView):
     throttle_classes: list = []
     renderer_classes = [FastJSONRenderer]
 
+    @extend_schema(exclude=True)  # Wix's own delivery format, documented in docs/connect/wix.md
     def post(self, request, token: str):
         connection = (
             Connection.objects.filter(token=token, platform=Connection.Platform.WIX).select_related("store").first()

@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from django.conf import settings
 from django.test import Client
 
+from checkouts.connectors import connector_for
 from checkouts.models import AbandonedCheckout, Checkout, Connection, ConnectionReceipt, IngestedEvent
+from checkouts.services.connections import connection_events_ingest
 from tests.factories import StoreFactory
 
 from .wix_payloads import created_event, key_pair, recovered_event, signed
@@ -161,3 +164,14 @@ def test_a_paused_connection_is_retried_later_and_an_unknown_instance_refused(co
     connection.refresh_from_db()
     assert deliver(connection, signed(keys[0], *created_event())).status_code == 400
     assert nothing_written()
+
+
+def test_the_connector_gives_numbered_steps_with_this_connections_url_and_a_test_event_that_ingests(connection):
+    wix = connector_for("wix")
+    steps = wix.setup_steps(connection)
+    urls = [value for step in steps for value in step.copy.values()]
+    assert urls == [f"{settings.COMEBACK_PUBLIC_URL}/connect/wix/{connection.token}/webhook"]
+    assert any("Public Key" in step.text for step in steps) and "site_id" in wix.settings_fields
+    results = connection_events_ingest(connection=connection, events=wix.test_events(connection))
+    assert all(result.success for result in results)
+    assert Checkout.objects.get(store=connection.store).buyer_email == "test.buyer@example.com"

@@ -26,7 +26,7 @@ from .services import (
 from .services.ingest import IngestOutcome
 
 # Stores, members and API keys: registered by importing their module.
-from . import admin_stores  # noqa: F401  isort: skip
+from . import admin_oauth, admin_stores  # noqa: F401  isort: skip
 
 # Amounts are read here in their currency; prices come from the storefront, not from an admin.
 MONEY_FIELDS = ["subtotal", "total", "subtotal_converted", "total_converted"]

@@ -8,7 +8,7 @@ class CheckoutsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import tasks  # noqa: F401  (register the Celery tasks: services wake them up by name)
-        from .connectors import browser, saleor, shopify  # noqa: F401  (register the connectors)
+        from .connectors import browser, saleor, shopify, wix  # noqa: F401  (register the connectors)
         from .connectors import tasks as connector_tasks  # noqa: F401  (register the connectors' tasks)
         from .extensions import CheckoutAction, Confirmation, NavItem, register_checkout_action, register_nav
         from .models import Membership

@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from .models.store import CURRENCIES
 from .search_text import search_text_for
-from .wix import decimal_str, format_money, multi_currency_price
+from .wix import conversion_rate, decimal_str, format_money, multi_currency_price
 
 MAX_AMOUNT = Decimal("1e15")
 
@@ -270,13 +270,15 @@ def field_violations(errors: Any, path: str = "") -> list[dict[str, str]]:
     return violations
 
 
-def _price(data: dict | None, currency: str, conversion: str, language: str) -> dict[str, str] | None:
+def _price(
+    data: dict | None, currency: str, conversion: str, language: str, rate: Decimal | None = None
+) -> dict[str, str] | None:
     if not data:
         return None
-    return multi_currency_price(data["amount"], data.get("convertedAmount"), currency, conversion, language)
+    return multi_currency_price(data["amount"], data.get("convertedAmount"), currency, conversion, language, rate)
 
 
-def _line_item(item: dict, currency: str, conversion: str, language: str) -> dict[str, Any]:
+def _line_item(item: dict, currency: str, conversion: str, language: str, rate: Decimal | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if item.get("id"):
         out["id"] = item["id"]
@@ -284,9 +286,9 @@ def _line_item(item: dict, currency: str, conversion: str, language: str) -> dic
     for key in ("catalogReference", "productName"):
         if item.get(key):
             out[key] = dict(item[key])
-    out["price"] = _price(item["price"], currency, conversion, language)
+    out["price"] = _price(item["price"], currency, conversion, language, rate)
     if item.get("priceBeforeDiscounts"):
-        out["priceBeforeDiscounts"] = _price(item["priceBeforeDiscounts"], currency, conversion, language)
+        out["priceBeforeDiscounts"] = _price(item["priceBeforeDiscounts"], currency, conversion, language, rate)
     if item.get("descriptionLines"):
         out["descriptionLines"] = [
             {key: dict(value) for key, value in line.items() if value} for line in item["descriptionLines"]
@@ -318,6 +320,8 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, A
     shipping = checkout.get("shippingPrice") or {}
     tax = checkout.get("taxPrice") or {}
     email = buyer.get("email") or ""
+    # Parts sent without their converted amount are converted at the rate the totals imply.
+    rate = conversion_rate(total["amount"], total.get("convertedAmount"))
     return {
         "cart_id": checkout.get("cartId") or "",
         "buyer_language": checkout.get("buyerLanguage") or "",
@@ -350,21 +354,24 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, A
         "tax_converted": tax.get("convertedAmount"),
         "marketing_consent": dict(checkout["marketingConsent"]) if checkout.get("marketingConsent") else None,
         "line_items": _json_safe(
-            [_line_item(item, currency, conversion, language) for item in checkout.get("lineItems") or []]
+            [_line_item(item, currency, conversion, language, rate) for item in checkout.get("lineItems") or []]
         ),
         "applied_discounts": _json_safe(
-            [_discount(discount, currency, conversion, language) for discount in checkout.get("appliedDiscounts") or []]
+            [
+                _discount(discount, currency, conversion, language, rate)
+                for discount in checkout.get("appliedDiscounts") or []
+            ]
         ),
         "storefront_checkout_url": checkout.get("checkoutUrl") or "",
     }
 
 
-def _discount(discount: dict, currency: str, conversion: str, language: str) -> dict[str, Any]:
+def _discount(discount: dict, currency: str, conversion: str, language: str, rate: Decimal | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for source in ("coupon", "merchantDiscount", "discountRule"):
         if discount.get(source):
             body = dict(discount[source])
-            body["amount"] = _price(body["amount"], currency, conversion, language)
+            body["amount"] = _price(body["amount"], currency, conversion, language, rate)
             out[source] = body
     for key in ("discountType", "lineItemIds"):
         if discount.get(key):

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from .connectors.wix.tasks import wix_pull_task, wix_pulls_schedule_task  # noqa: F401 - registered with the worker
 from .models import IngestedEvent
 from .services import abandoned_checkouts_detect, bulk_job_run, bulk_jobs_resume, scheduler_heartbeat_record
 from .services.privacy import abandoned_checkouts_retention_apply

@@ -10,6 +10,7 @@ Plain functions rather than DRF fields: a page of 100 checkouts renders in a few
 milliseconds, and the same code serves webhook payloads built in bulk by the sweep.
 """
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -124,14 +125,54 @@ def multi_currency_price(
     currency: str,
     conversion_currency: str,
     language: str,
+    rate: Decimal | None = None,
 ) -> dict[str, str]:
-    converted = amount if converted is None else converted
+    """Wix's MultiCurrencyPrice. `convertedAmount` is the amount in the buyer's currency: as given, or
+    at the checkout's own `rate` (its converted total over its total). With neither, nothing was
+    converted: the converted amount is the amount, in the store's currency, never the store's amount
+    dressed in the buyer's currency symbol.
+    """
+    if converted is None and rate is not None and conversion_currency and conversion_currency != currency:
+        converted = (amount * rate).quantize(Decimal(1).scaleb(-get_currency_precision(conversion_currency)))
+    if converted is None:
+        converted, conversion_currency = amount, currency
     return {
         "amount": decimal_str(amount),
         "convertedAmount": decimal_str(converted),
         "formattedAmount": format_money(amount, currency, language),
         "formattedConvertedAmount": format_money(converted, conversion_currency or currency, language),
     }
+
+
+def conversion_rate(amount: Decimal, converted: Decimal | None) -> Decimal | None:
+    """The rate a checkout's converted total implies, for its parts that came without their own."""
+    return converted / amount if converted is not None and amount else None
+
+
+# A Wix Media Manager file id (`<owner>_<hash>~mv2.<ext>`), and the URL Wix serves it at.
+WIX_MEDIA_ID = re.compile(r"[0-9A-Za-z]+_[0-9A-Za-z]+~mv2\.[0-9A-Za-z]+")
+WIX_MEDIA_URL = re.compile(r"https://static\.wixstatic\.com/media/([^/?#]+)")
+
+
+def image_to_wix(image: dict[str, Any]) -> dict[str, Any]:
+    """A line item's image as Wix's SDK can use it.
+
+    The SDK turns an image with an `id` into `wix:image://v1/<id>/…`, dropping its URL. So the id
+    is only sent when it is a Wix media id (given, or read from a static.wixstatic.com URL); any
+    other id (a storefront's own product key) is left out and the SDK keeps the real URL.
+    """
+    out = {key: value for key, value in image.items() if key != "id"}
+    media_id = str(image.get("id") or "")
+    if not WIX_MEDIA_ID.fullmatch(media_id):
+        served = WIX_MEDIA_URL.match(str(image.get("url") or ""))
+        media_id = served.group(1) if served and WIX_MEDIA_ID.fullmatch(served.group(1)) else ""
+    return {"id": media_id, **out} if media_id else out
+
+
+def line_item_to_wix(item: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(item.get("image"), dict):
+        return item
+    return {**item, "image": image_to_wix(item["image"])}
 
 
 def checkout_url(abandoned_checkout_id, store_id) -> str:
@@ -209,6 +250,7 @@ def abandoned_checkout_to_wix(
     body["currency"] = ac.currency
     _set(body, "conversionCurrency", ac.conversion_currency)
     body["checkoutUrl"] = checkout_url(ac.id, ac.store_id)
+    rate = conversion_rate(ac.total, ac.total_converted)
     body["totalPrice"] = multi_currency_price(
         ac.total, ac.total_converted, ac.currency, ac.conversion_currency, language
     )
@@ -216,9 +258,9 @@ def abandoned_checkout_to_wix(
     if ac.checkout_recovered_at:
         body["checkoutRecoveredDate"] = iso(ac.checkout_recovered_at)
     body["subtotalPrice"] = multi_currency_price(
-        ac.subtotal, ac.subtotal_converted, ac.currency, ac.conversion_currency, language
+        ac.subtotal, ac.subtotal_converted, ac.currency, ac.conversion_currency, language, rate
     )
-    body["lineItems"] = ac.line_items or []
+    body["lineItems"] = [line_item_to_wix(item) for item in ac.line_items or []]
     body["appliedDiscounts"] = ac.applied_discounts or []
     return body
 

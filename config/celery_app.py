@@ -87,6 +87,11 @@ app.conf.beat_schedule = {
         "task": "checkouts.tasks.abandoned_checkouts_retention_task",
         "schedule": 24 * 3600.0,
     },
+    # Wix pull syncs: a task per connection set up with an API key and site id (COMEBACK_WIX_PULL_SECONDS).
+    "wix-pulls": {
+        "task": "checkouts.connectors.wix.tasks.wix_pulls_schedule_task",
+        "schedule": float(os.environ.get("COMEBACK_WIX_PULL_SECONDS", 300)),
+    },
     # Dashboard bulk jobs whose wake-up was lost or whose worker died.
     "bulk-jobs-resume": {
         "task": "checkouts.tasks.bulk_jobs_resume_task",

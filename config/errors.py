@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 # failover, short enough that a storefront's retry lands soon after.
 RETRY_AFTER_SECONDS = 30
 # Paths whose clients are programs: they get JSON in Wix's error envelope.
-API_PREFIXES = ("/ecom/", "/api/")
+API_PREFIXES = ("/ecom/", "/api/", "/oauth2/", "/connect/")
 DATABASE_OUTAGE = (OperationalError, InterfaceError)
 
 UNAVAILABLE_MESSAGE = "The service is temporarily unavailable."

@@ -25,6 +25,7 @@ urlpatterns = [
     # JSON APIs (Wix-compatible /ecom/v1/, REST /api/v1/, schema and docs).
     path("", include("checkouts.api.urls")),
     # Platform webhooks and browser events (comeback.js), checked by signature or publishable key.
+    path("connect/wix/", include("checkouts.connectors.wix.urls")),
     path("connect/", include("checkouts.connectors.urls")),
     path("settings/connections/", include("checkouts.connectors.dashboard_urls")),
     # Webhook settings pages.

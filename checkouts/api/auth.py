@@ -1,4 +1,8 @@
-"""API-key authentication, as Wix clients send it: `Authorization: <key>` or `Bearer <key>`."""
+"""API-key authentication, as Wix clients send it: `Authorization: <key>` or `Bearer <key>`.
+
+An OAuth access token from `POST /oauth2/token` (a Wix app's client credentials) is sent the same
+way and acts like a key with the app's scopes, for the one store it was issued for.
+"""
 
 import logging
 from typing import NoReturn
@@ -12,11 +16,17 @@ from config.client_ip import client_ip
 from config.ratelimit import CACHE_DOWN, failure_record, failures_blocked
 
 from ..models import ApiKey
+from ..services.oauth import TOKEN_PREFIX, AppGrant, oauth_token_grant
 
 logger = logging.getLogger(__name__)
 
 # last_used_at is a hint for the merchant, not an audit log: write it at most this often.
 LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def failures_key(request) -> str:
+    """The counter of bad credentials (keys, tokens, client secrets) sent from this address."""
+    return f"comeback:api-key-failures:{client_ip(request)}"
 
 
 class ApiKeyUser:
@@ -37,11 +47,50 @@ class ApiKeyUser:
     def __str__(self) -> str:
         return f"API key {self.api_key.name}"
 
+    @property
+    def label(self) -> str:
+        """How records name this principal (an erasure's actor)."""
+        return f"API key “{self.api_key.name}”"
+
+    @property
+    def rate_key(self) -> str:
+        return f"key:{self.api_key.prefix}"
+
+    def has_scope(self, scope: str) -> bool:
+        return self.api_key.has_scope(scope)
+
     def has_perm(self, perm, obj=None) -> bool:
         return False
 
     def get_username(self) -> str:
         return f"apikey:{self.api_key.prefix}"
+
+
+class AppTokenUser(ApiKeyUser):
+    """The principal of a request made with an app's OAuth access token: the app, for one store."""
+
+    def __init__(self, grant: AppGrant):
+        self.app = grant.app
+        self.store = grant.store
+        self.api_key = None
+
+    def __str__(self) -> str:
+        return f"App {self.app.name}"
+
+    @property
+    def label(self) -> str:
+        return f"App “{self.app.name}”"
+
+    @property
+    def rate_key(self) -> str:
+        # Wix limits per app instance; so does Comeback.
+        return f"app:{self.app.client_id}:{self.store.pk}"
+
+    def has_scope(self, scope: str) -> bool:
+        return self.app.has_scope(scope)
+
+    def get_username(self) -> str:
+        return f"app:{self.app.client_id}"
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -55,22 +104,34 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if scheme.lower() in ("basic", "session"):
             return None
         raw = rest.strip() if scheme.lower() == self.keyword.lower() else header
-        failures = f"comeback:api-key-failures:{client_ip(request)}"
-        self._refuse_if_blocked(failures)
+        failures = failures_key(request)
+        self.refuse_if_blocked(failures)
+        if raw.startswith(TOKEN_PREFIX):
+            return self._app_token(request, raw, failures)
         parts = ApiKey.split(raw)
         if parts is None:
-            self._fail(failures, "The API key is malformed.")
+            self.fail(failures, "The API key is malformed.")
         prefix, secret = parts
         key = ApiKey.objects.select_related("store").filter(prefix=prefix).first()
         if key is None or not key.matches(secret) or not key.is_active:
-            self._fail(failures, "The API key is not valid or has been revoked.")
+            self.fail(failures, "The API key is not valid or has been revoked.")
         site_id = request.META.get("HTTP_WIX_SITE_ID")
         if site_id and site_id.strip().lower() != str(key.store_id):
-            self._fail(failures, "The wix-site-id header does not name this key's store.")
+            self.fail(failures, "The wix-site-id header does not name this key's store.")
         now = timezone.now()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         return ApiKeyUser(key), key
+
+    def _app_token(self, request, raw: str, failures: str):
+        grant = oauth_token_grant(raw)
+        if grant is None:
+            self.fail(failures, "The access token is not valid or has expired.")
+        site_id = request.META.get("HTTP_WIX_SITE_ID")
+        if site_id and site_id.strip().lower() != str(grant.store.pk):
+            self.fail(failures, "The wix-site-id header does not name this token's store.")
+        user = AppTokenUser(grant)
+        return user, grant
 
     def authenticate_header(self, request) -> str:
         return self.keyword
@@ -79,7 +140,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     # 429 for a while, whatever key it sends next. With the cache away, nothing is counted.
 
     @staticmethod
-    def _refuse_if_blocked(failures: str) -> None:
+    def refuse_if_blocked(failures: str) -> None:
         try:
             wait = failures_blocked(key=failures)
         except CACHE_DOWN:
@@ -89,7 +150,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.Throttled(wait, "Too many requests with an invalid API key from this address.")
 
     @staticmethod
-    def _fail(failures: str, message: str) -> NoReturn:
+    def fail(failures: str, message: str) -> NoReturn:
         try:
             wait = failure_record(key=failures, rate=settings.COMEBACK_API_KEY_FAILURE_RATE)
         except CACHE_DOWN:

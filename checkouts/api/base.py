@@ -41,9 +41,10 @@ class HasStoreScope(permissions.BasePermission):
             return False
         scope = view.required_scope(request.method)
         if isinstance(user, ApiKeyUser):
-            if user.api_key.has_scope(scope):
+            if user.has_scope(scope):
                 return True
-            self.message = f"This API key lacks the '{scope}' scope ({WIX_PERMISSIONS[scope]})."
+            holder = "API key" if user.api_key is not None else "app"
+            self.message = f"This {holder} lacks the '{scope}' scope ({WIX_PERMISSIONS[scope]})."
             return False
         if view.membership is None:
             self.message = "You are not a member of any store."

@@ -8,12 +8,13 @@ missing key, a wrong scope or a rate limit reads the same as Wix's.
 
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from config.errors import API_PREFIXES
+from config.errors import API_PREFIXES, page_not_found
 
 from ..ingest_serializers import field_violations
 from ..pagination import BAD_CURSOR_MESSAGE
@@ -130,6 +131,12 @@ def _drf_violations(detail: Any) -> list[dict]:
     for item in violations:
         item["violatedRule"] = _RULES.get(item["violatedRule"], RULE_VALIDATION)
     return violations
+
+
+@csrf_exempt
+def api_route_not_found(request: HttpRequest) -> HttpResponse:
+    """No API route matches: Wix's NOT_FOUND envelope, whatever DEBUG says."""
+    return page_not_found(request)
 
 
 def wix_exception_handler(exc: Exception, context: dict) -> Response | None:

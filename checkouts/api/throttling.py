@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 def principal_key(request) -> str | None:
     user = getattr(request, "user", None)
     if isinstance(user, ApiKeyUser):
-        return f"key:{user.api_key.prefix}"
+        return user.rate_key
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
     return None

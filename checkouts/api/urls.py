@@ -5,11 +5,12 @@ under /ecom/v1/bulk/. Ids are matched as plain strings and checked by the views,
 malformed id gets Wix's error envelope instead of an HTML 404.
 """
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from .docs import ApiDocsView
-from .views import ecom, ingest, privacy, redirect, rest
+from .errors import api_route_not_found
+from .views import ecom, ingest, oauth, privacy, redirect, rest
 
 urlpatterns = [
     # Wix-compatible (literal segments before the {id} route they would otherwise match).
@@ -44,7 +45,11 @@ urlpatterns = [
     path(
         "api/v1/legacy/wix-stores/cart-recovered", ingest.CartRecoveredView.as_view(), name="api-legacy-cart-recovered"
     ),
+    # OAuth 2 client credentials for Wix apps (their SDK's AppStrategy).
+    path("oauth2/token", oauth.TokenView.as_view(), name="oauth2-token"),
     # OpenAPI 3 and its interactive docs (assets served locally by drf-spectacular-sidecar).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    # Anything else under Wix's prefixes is Wix's JSON 404, with DEBUG on too (Django's own 404 page is HTML).
+    re_path(r"^(?:ecom|oauth2)/", api_route_not_found, name="api-not-found"),
 ]

@@ -113,8 +113,15 @@ class _Invalid(Exception):
     """One bad value; the translator records it and carries on."""
 
 
+def _is_date_literal(value: Any) -> bool:
+    """`{"$date": "2024-01-01T00:00:00.000Z"}`: how Wix's SDK and docs write a date inside a filter."""
+    return isinstance(value, dict) and list(value) == ["$date"]
+
+
 def parse_instant(value: Any) -> datetime:
-    """An ISO-8601 date-time (a bare date means midnight UTC); naive values are UTC."""
+    """An ISO-8601 date-time (a bare date means midnight UTC), bare or as `{"$date": …}`; naive values are UTC."""
+    if _is_date_literal(value):
+        value = value["$date"]
     if not isinstance(value, str):
         raise _Invalid("Expected an ISO-8601 date-time string.")
     text = value.strip().upper().replace("Z", "+00:00")
@@ -199,7 +206,7 @@ class Translator:
         return ~self.translate(value, path, depth + 1)
 
     def _field(self, spec: Field, value: Any, path: str) -> Q:
-        if not isinstance(value, dict):
+        if not isinstance(value, dict) or _is_date_literal(value):
             if "$eq" in spec.operators:
                 return self._operator(spec, "$eq", value, path)
             self.violations.append(

@@ -4,6 +4,7 @@ from .clicks import RecoveryLinkVisit
 from .connections import Connection, ConnectionReceipt
 from .history import TimelineEvent
 from .invitations import Invitation
+from .oauth import OAuthApp
 from .operations import SchedulerHeartbeat
 from .privacy import ErasureRecord
 from .store import ApiKey, Membership, Store
@@ -22,6 +23,7 @@ __all__ = [
     "IngestedEvent",
     "Invitation",
     "Membership",
+    "OAuthApp",
     "RecoveryLinkVisit",
     "SchedulerHeartbeat",
     "Store",

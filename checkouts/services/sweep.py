@@ -91,20 +91,43 @@ def _detect_batch(*, now: datetime, batch_size: int) -> int:
         abandoned = _claim(now=now, batch_size=batch_size)
         if not abandoned:
             return 0
-        stores = Store.objects.in_bulk({ac.store_id for ac in abandoned})
-        cache_store = AbandonedCheckout.store.field.set_cached_value
-        for ac in abandoned:
-            cache_store(ac, stores[ac.store_id])
-            ac.latest_activities = []
-        # The contract with the receivers: the rows are not written yet, so a receiver writes
-        # only rows of its own (their foreign keys to these ids are checked at commit) and
-        # returns the activities it logged, which the rows and their events then carry.
-        responses = hooks.abandoned_checkouts_created.send(sender=AbandonedCheckout, abandoned_checkouts=abandoned)
-        _activities_apply(abandoned, [activity for _, logged in responses for activity in logged or ()])
-        _abandoned_insert(abandoned)
-        created_events_record(abandoned, stores=stores)
+        abandoned_checkouts_write(abandoned)
     logger.info("Marked %d checkouts abandoned", len(abandoned))
     return len(abandoned)
+
+
+def abandoned_checkouts_write(
+    abandoned: Sequence[AbandonedCheckout], *, notify: Sequence[AbandonedCheckout] | None = None
+) -> None:
+    """Write new abandoned checkouts (unsaved, from `abandoned_checkouts_from` or the claim)
+    with their `created` events, after telling the apps (`hooks.abandoned_checkouts_created`)
+    about `notify` (default: all of them).
+
+    The contract with the receivers: the rows are not written yet, so a receiver writes only
+    rows of its own (their foreign keys to these ids are checked at commit) and returns the
+    activities it logged, which the rows and their events then carry.
+    """
+    stores = Store.objects.in_bulk({ac.store_id for ac in abandoned})
+    cache_store = AbandonedCheckout.store.field.set_cached_value
+    for ac in abandoned:
+        cache_store(ac, stores[ac.store_id])
+        ac.latest_activities = []
+    told = abandoned if notify is None else notify
+    if told:
+        responses = hooks.abandoned_checkouts_created.send(sender=AbandonedCheckout, abandoned_checkouts=told)
+        _activities_apply(abandoned, [activity for _, logged in responses for activity in logged or ()])
+    _abandoned_insert(abandoned)
+    created_events_record(abandoned, stores=stores)
+
+
+def abandoned_checkouts_from(claimed: Sequence[Sequence], *, moments: Sequence[datetime]) -> list[AbandonedCheckout]:
+    """Unsaved abandoned checkouts of claimed checkouts (rows of `CLAIMED_COLUMNS`), each
+    abandoned at its moment: the sweep's own rows, for a caller that claimed them itself."""
+    rows = []
+    for row, moment in zip(claimed, moments, strict=True):
+        values = {**_new_values(moment), **dict(zip(_FROM_CHECKOUT, row, strict=True)), "id": uuid.uuid4()}
+        rows.append([values[name] for name in _AC_FIELDS])
+    return instances_from_rows(AbandonedCheckout, _AC_FIELDS, rows)
 
 
 def _claim(*, now: datetime, batch_size: int) -> list[AbandonedCheckout]:
@@ -115,17 +138,16 @@ def _claim(*, now: datetime, batch_size: int) -> list[AbandonedCheckout]:
     instead of waiting for these), marks and returns them. Elsewhere (SQLite) the IMMEDIATE
     transaction already serialises sweeps.
     """
-    values = _new_values(now)
     if connection.vendor != "postgresql":
         ids = list(
             Checkout.objects.filter(abandon_due_at__lte=now)
             .order_by("abandon_due_at")
             .values_list("id", flat=True)[:batch_size]
         )
-        claimed = list(Checkout.objects.filter(pk__in=ids).values_list(*_FROM_CHECKOUT.values()))
+        claimed = list(Checkout.objects.filter(pk__in=ids).values_list(*CLAIMED_COLUMNS))
         Checkout.objects.filter(pk__in=ids).update(abandoned_at=now, abandon_due_at=None)
-        rows = [{**values, **dict(zip(_FROM_CHECKOUT, row, strict=True)), "id": uuid.uuid4()} for row in claimed]
-        return instances_from_rows(AbandonedCheckout, _AC_FIELDS, [[row[name] for name in _AC_FIELDS] for row in rows])
+        return abandoned_checkouts_from(claimed, moments=[now] * len(claimed))
+    values = _new_values(now)
     quote = connection.ops.quote_name
     table = quote(Checkout._meta.db_table)
     columns = ", ".join(
@@ -165,6 +187,8 @@ _FROM_CHECKOUT = {
     "checkout_id": "id",
     "checkout_external_id": "external_id",
 }
+# What a caller claiming checkouts itself reads of them, for `abandoned_checkouts_from`.
+CLAIMED_COLUMNS = tuple(_FROM_CHECKOUT.values())
 
 
 def _new_values(now: datetime) -> dict:

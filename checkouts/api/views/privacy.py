@@ -52,9 +52,7 @@ class BuyerEraseView(StoreAPIView):
         body.is_valid(raise_exception=True)
         user = request.user
         if isinstance(user, ApiKeyUser):
-            record = buyer_erase(
-                store=self.store, email=body.validated_data["email"], actor_label=f"API key “{user.api_key.name}”"
-            )
+            record = buyer_erase(store=self.store, email=body.validated_data["email"], actor_label=user.label)
         else:
             record = buyer_erase(store=self.store, email=body.validated_data["email"], actor=user)
         return Response(ErasureRecordSerializer(record).data)

@@ -13,6 +13,7 @@ from django.urls import URLPattern
 from checkouts.api import urls as api_urls
 from checkouts.models import AbandonedCheckout, Checkout, WebhookEvent
 from checkouts.services import abandoned_checkouts_detect
+from checkouts.services.oauth import oauth_app_create
 from tests.checkouts.helpers import at, completed_event, updated_event
 from tests.factories import MembershipFactory
 
@@ -119,6 +120,26 @@ def case_public_without_store_data(intruder, victim, other_store):
         assert response.status_code == 200 and str(victim.id).encode() not in response.content
 
 
+def case_oauth2_token(intruder, victim, other_store):
+    """B's app gets no token for A's store; its token for B reads nothing of A's."""
+    app, secret = oauth_app_create(name="B's app", scopes=["read", "delete"], stores=[other_store])
+    grant = {"grant_type": "client_credentials", "client_id": app.client_id, "client_secret": secret}
+    refused = Client().post("/oauth2/token", {**grant, "instance_id": str(victim.store_id)}, "application/json")
+    assert refused.status_code == 400 and "access_token" not in refused.json()
+    token = Client().post("/oauth2/token", {**grant, "instance_id": str(other_store.id)}, "application/json")
+    headers = {"Authorization": token.json()["access_token"]}
+    assert Client().get(f"/ecom/v1/abandoned-checkout/{victim.id}", headers=headers).status_code == 404
+    assert Client().delete(f"/ecom/v1/abandoned-checkout/{victim.id}", headers=headers).status_code == 404
+    spoofed = {**headers, "wix-site-id": str(victim.store_id)}
+    assert Client().get(f"/ecom/v1/abandoned-checkout/{victim.id}", headers=spoofed).status_code == 401
+
+
+def case_api_not_found(intruder, victim, other_store):
+    response = intruder.get(f"/ecom/v1/abandoned-checkout/{victim.id}/unknown")
+    assert response.status_code == 404 and set(response.json()) == {"message", "details"}
+    assert b"a@a.example" not in response.content  # the path it was sent, echoed; nothing of A's
+
+
 CASES = {
     "wix-abandoned-checkout": case_wix_abandoned_checkout,
     "wix-query": case_wix_query,
@@ -134,6 +155,8 @@ CASES = {
     "api-buyers-erase": case_api_buyers_erase,
     "api-schema": case_public_without_store_data,
     "api-docs": case_public_without_store_data,
+    "oauth2-token": case_oauth2_token,
+    "api-not-found": case_api_not_found,
 }
 
 

@@ -1,6 +1,6 @@
 """Wix's own JavaScript SDK, unchanged, against a running Comeback.
 
-`sdk/drive_sdk.mjs` uses @wix/sdk's ApiKeyStrategy and the abandoned-checkouts module's
+`sdk/drive_sdk.mjs` uses @wix/sdk's ApiKeyStrategy (or AppStrategy, OAuth) and the abandoned-checkouts module's
 request builders (get, the query builder with cursor paging, search, analytics, delete,
 bulk delete, error handling) and reports what it got. Needs Node; the SDK's pinned
 versions (sdk/package-lock.json) are installed with `npm ci` on first use. Skipped, saying
@@ -18,6 +18,7 @@ import pytest
 
 from checkouts.models import AbandonedCheckout
 from checkouts.services import api_key_create
+from checkouts.services.oauth import oauth_app_create
 from tests.factories import AbandonedCheckoutFactory
 
 SDK_DIR = Path(__file__).parent / "sdk"
@@ -75,13 +76,31 @@ def newest_first(rows) -> list[str]:
     return [str(ac.id) for ac in sorted(rows, key=lambda ac: (ac.created_at, ac.id), reverse=True)]
 
 
-def test_wix_sdk_works_unchanged(wix_sdk, live_server, shop):
+@pytest.fixture(params=["api-key", "app"])
+def credentials(request, shop):
+    """The same checks with an API key (ApiKeyStrategy) and with an app's OAuth token (AppStrategy)."""
     store, rows, key = shop
+    if request.param == "api-key":
+        return store, rows, key
+    app, secret = oauth_app_create(name="sdk app", scopes=["read", "delete"], stores=[store])
+    return store, rows, f"app:{app.client_id}:{secret}"
+
+
+def test_wix_sdk_works_unchanged(wix_sdk, live_server, credentials):
+    store, rows, key = credentials
     abandoned = [ac for ac in rows if ac.status == "ABANDONED"]
     target, to_delete, bulk = abandoned[-1], rows[5], [rows[6], rows[7]]
+    media_id = "11062b_6f3c9a8e1d2b4c5f8a7e6d5c4b3a2f10~mv2.jpg"
+    images = [{"id": "mug", "url": "https://shop.example/mug.png"}, {"id": media_id, "url": "https://x.example/a.jpg"}]
+    AbandonedCheckout.objects.filter(pk=target.pk).update(
+        line_items=[{"quantity": 1, "productName": {"original": "Mug"}, "image": image} for image in images]
+    )
     report = drive(live_server, key, store, str(target.id), str(to_delete.id), f"{bulk[0].id},{bulk[1].id}")
 
     assert report["get"]["_id"] == str(target.id) and report["get"]["createdDate"] is True
+    # A storefront's own image id would make the SDK hide the URL behind wix:image://; only Wix media ids go out.
+    assert report["get"]["images"][0] == "https://shop.example/mug.png"
+    assert report["get"]["images"][1].startswith(f"wix:image://v1/{media_id}")
     assert report["get"]["checkoutUrl"].endswith(f"/redirect-to-checkout?metasiteId={store.id}")
     assert report["getMissing"]["status"] == 404 and "NOT_FOUND" in report["getMissing"]["message"]
 
@@ -105,3 +124,6 @@ def test_wix_sdk_works_unchanged(wix_sdk, live_server, shop):
     assert not AbandonedCheckout.objects.filter(pk__in=[to_delete.pk, *(ac.pk for ac in bulk)]).exists()
     # The SDK repeats the id in the query string of GET and DELETE; the API ignores it.
     assert f"GET /ecom/v1/abandoned-checkout/{target.id}?abandonedCheckoutId={target.id}" in report["requests"]
+    # AppStrategy asks for its token once and reuses it for its expires_in (14,400 s).
+    token_requests = report["requests"].count("POST /oauth2/token")
+    assert token_requests == (1 if key.startswith("app:") else 0)

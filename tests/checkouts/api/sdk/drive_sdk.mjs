@@ -2,20 +2,28 @@
 // running Comeback, unchanged: only `fetch` is wrapped, to send the SDK's https://www.wixapis.com
 // requests to the server under test. Prints one JSON report; the pytest test asserts on it.
 //
-//   node drive_sdk.mjs <base-url> <api-key> <site-id> <id-to-get> <id-to-delete> <ids-to-bulk-delete,…>
-import { ApiKeyStrategy, createClient } from "@wix/sdk";
+//   node drive_sdk.mjs <base-url> <credentials> <site-id> <id-to-get> <id-to-delete> <ids-to-bulk-delete,…>
+//
+// <credentials> is an API key (ApiKeyStrategy), or `app:<client id>:<client secret>` for AppStrategy
+// with the site id as its instanceId: the SDK then gets its token from POST /oauth2/token itself.
+import { ApiKeyStrategy, AppStrategy, createClient } from "@wix/sdk";
 import * as abandonedCheckouts from "@wix/auto_sdk_ecom_abandoned-checkouts";
 
-const [baseUrl, apiKey, siteId, getId, deleteId, bulkIds] = process.argv.slice(2);
+const [baseUrl, credentials, siteId, getId, deleteId, bulkIds] = process.argv.slice(2);
 const seen = [];
+const realFetch = globalThis.fetch;
+const toComeback = (url, init) => {
+  const target = String(url).replace("https://www.wixapis.com", baseUrl);
+  seen.push(`${init?.method ?? "GET"} ${target.slice(baseUrl.length)}`);
+  return realFetch(target, init);
+};
+// AppStrategy calls the global fetch for its token, whatever createClient is given.
+globalThis.fetch = toComeback;
+const [, appId, appSecret] = credentials.startsWith("app:") ? credentials.split(":") : [];
 const client = createClient({
-  auth: ApiKeyStrategy({ apiKey, siteId }),
+  auth: appId ? AppStrategy({ appId, appSecret, instanceId: siteId }) : ApiKeyStrategy({ apiKey: credentials, siteId }),
   modules: { abandonedCheckouts },
-  fetch: (url, init) => {
-    const target = String(url).replace("https://www.wixapis.com", baseUrl);
-    seen.push(`${init?.method ?? "GET"} ${target.slice(baseUrl.length)}`);
-    return fetch(target, init);
-  },
+  fetch: toComeback,
 });
 const api = client.abandonedCheckouts;
 
@@ -31,7 +39,13 @@ async function failure(call) {
 
 const report = {};
 const one = await api.getAbandonedCheckout(getId);
-report.get = { _id: one._id, status: one.status, createdDate: one._createdDate instanceof Date, checkoutUrl: one.checkoutUrl };
+report.get = {
+  _id: one._id,
+  status: one.status,
+  createdDate: one._createdDate instanceof Date,
+  checkoutUrl: one.checkoutUrl,
+  images: (one.lineItems ?? []).map((item) => item.image ?? null),
+};
 report.getMissing = await failure(() => api.getAbandonedCheckout("00000000-0000-4000-8000-000000000000"));
 
 let page = await api.queryAbandonedCheckouts().eq("status", "ABANDONED").descending("_createdDate").limit(7).find();

@@ -1,0 +1,106 @@
+"""Applying what a Wix connection received (a webhook, a pulled page) through the one ingest service."""
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from ..models import AbandonedCheckout, Activity, Connection, Store
+from .abandon_at import checkouts_abandon_at
+from .connections import connection_error_record, connection_events_ingest, connection_receipt_record
+from .ingest import IngestResult
+
+
+class EventsRefused(Exception):
+    """The ingest service refused an event: nothing of the delivery was kept."""
+
+    def __init__(self, results: list[IngestResult]):
+        failed = [result for result in results if not result.success]
+        super().__init__(failed[0].description if failed else "An event was refused.")
+        self.results = failed
+
+
+def wix_events_apply(
+    *,
+    connection: Connection,
+    events: list[dict[str, Any]],
+    abandoned: dict[str, datetime],
+    activities: dict[str, list] | None = None,
+) -> list[IngestResult]:
+    """Snapshots, then abandonment at Wix's moment, then completions: so a recovery finds its abandonment.
+
+    All or nothing: if the ingest service refuses an event, EventsRefused and nothing is kept.
+    """
+    updates = [event for event in events if event.get("type") == "checkout.updated"]
+    completions = [event for event in events if event.get("type") != "checkout.updated"]
+    with transaction.atomic():
+        results = connection_events_ingest(connection=connection, events=updates) if updates else []
+        if not all(result.success for result in results):
+            raise EventsRefused(results)
+        checkouts_abandon_at(store=connection.store, moments=abandoned)
+        if completions:
+            results += connection_events_ingest(connection=connection, events=completions)
+        if not all(result.success for result in results):
+            raise EventsRefused(results)
+        for external_id, log in (activities or {}).items():
+            wix_activities_import(store=connection.store, checkout_external_id=external_id, activities=log)
+    return results
+
+
+def wix_activities_import(*, store: Store, checkout_external_id: str, activities: list) -> int:
+    """Copy Wix's activity log (`[{createdDate, type}]`) onto the abandoned checkout, each entry once.
+
+    They are Wix's record, not Comeback's doing: marked `detail.source = "wix"`, no outbox event, and
+    the abandoned checkout's updatedDate is left alone, so a second import of the same log writes nothing.
+    """
+    entries = {
+        (item["type"], moment)
+        for item in activities
+        if isinstance(item, dict)
+        and item.get("type") in Activity.Type.values
+        and isinstance(item.get("createdDate"), str)
+        and (moment := parse_datetime(item["createdDate"])) is not None
+    }
+    ac = AbandonedCheckout.objects.filter(store=store, checkout_external_id=checkout_external_id).first()
+    if ac is None or not entries:
+        return 0
+    known = set(Activity.objects.filter(abandoned_checkout=ac, detail__source="wix").values_list("type", "created_at"))
+    new = [
+        Activity(store=store, abandoned_checkout=ac, type=kind, detail={"source": "wix"}, created_at=moment)
+        for kind, moment in sorted(entries - known, key=lambda entry: entry[1])
+    ]
+    Activity.objects.bulk_create(new)
+    return len(new)
+
+
+def wix_delivery_apply(
+    *,
+    connection: Connection,
+    delivery_id: str,
+    topic: str,
+    events: list[dict[str, Any]],
+    abandoned: dict[str, datetime],
+    activities: dict[str, list] | None = None,
+) -> bool:
+    """A verified webhook: False if its event id was seen before (a replay: nothing done)."""
+    try:
+        with transaction.atomic():
+            if not connection_receipt_record(connection=connection, delivery_id=delivery_id, topic=topic):
+                return False
+            wix_events_apply(connection=connection, events=events, abandoned=abandoned, activities=activities)
+    except EventsRefused as refused:
+        connection_error_record(connection=connection, message=f"A Wix {topic} event was refused: {refused}")
+        raise
+    return True
+
+
+def wix_watermark_advance(*, connection: Connection, updated: datetime) -> bool:
+    """Move the pull's watermark forward to `updated` (never back: two pulls may race)."""
+    with transaction.atomic():
+        current = Connection.objects.select_for_update().only("watermark").get(pk=connection.pk).watermark
+        if current and datetime.fromisoformat(current) >= updated:
+            return False
+        Connection.objects.filter(pk=connection.pk).update(watermark=updated.isoformat())
+    connection.watermark = updated.isoformat()
+    return True

@@ -22,8 +22,8 @@ from ...api.legacy import (
     cart_abandoned_to_event,
     cart_recovered_to_event,
 )
+from ...ingest_serializers import field_violations
 from ...models import Store
-from ...schemas import field_violations
 from .mapping import NotMappable, abandoned_checkout_events, checkout_id
 
 CREATED = "wix.ecom.v1.abandoned_checkout_created"

@@ -1,6 +1,6 @@
 """Deciding what one due step does for its checkout, and doing it.
 
-`perform` returns an Outcome; nothing here writes an activity or updates the step — the
+`perform` returns an StepResult; nothing here writes an activity or updates the step — the
 batch records every outcome at once. Rows the actions create (sent emails, tasks,
 notifications) are collected on the StepRun and inserted in bulk.
 """
@@ -21,7 +21,7 @@ from django.template import TemplateSyntaxError
 from django.utils import timezone
 from psycopg import pq
 
-from checkouts.bulk import bulk_insert
+from checkouts.inserts import instances_insert
 from checkouts.models import AbandonedCheckout, Activity
 
 from .. import notify
@@ -41,7 +41,7 @@ RETRY_MINUTES = (1, 5, 15, 60, 240)
 
 
 @dataclass
-class Outcome:
+class StepResult:
     state: str
     activity_type: str = ""
     reason: str = ""
@@ -76,7 +76,7 @@ class StepRun:
     guard: bool = True  # COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 0 turns the guard off
     receipts: "SendReceipts" = field(default_factory=lambda: SendReceipts())
     sent_emails: list[SentEmail] = field(default_factory=list)
-    tasks: list[tuple[Task, Outcome]] = field(default_factory=list)
+    tasks: list[tuple[Task, StepResult]] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     _mailer: Any = None
 
@@ -95,11 +95,11 @@ class StepRun:
         self.receipts.close()
 
     def save_records(self) -> None:
-        bulk_insert(SentEmail, self.sent_emails)
+        instances_insert(SentEmail, self.sent_emails)
         if self.receipts.written or self.receipted:
             # The SentEmail rows now carry the proof; the receipts have done their job.
             SendReceipt.objects.filter(idempotency_key__in=[e.idempotency_key for e in self.sent_emails]).delete()
-        bulk_insert(Notification, self.notifications)
+        instances_insert(Notification, self.notifications)
         if self.tasks:
             Task.objects.bulk_create([task for task, _ in self.tasks])
             for task, outcome in self.tasks:
@@ -192,7 +192,7 @@ def _detail(scheduled: ScheduledStep, step: AutomationStep | None) -> dict[str, 
     return detail
 
 
-def _not_done(step: AutomationStep | None, reason: str, detail: dict, *, state: str = State.SKIPPED) -> Outcome:
+def _not_done(step: AutomationStep | None, reason: str, detail: dict, *, state: str = State.SKIPPED) -> StepResult:
     """The activity for a step that sent nothing: EMAIL_NOT_SENT for an email's own reasons,
     AUTOMATION_SKIPPED for everything else."""
     email_reasons = {Reason.NO_EMAIL, Reason.UNSUBSCRIBED, Reason.SEND_FAILED, Reason.TEMPLATE_ERROR}
@@ -200,25 +200,25 @@ def _not_done(step: AutomationStep | None, reason: str, detail: dict, *, state: 
     activity = (
         Activity.Type.EMAIL_NOT_SENT if is_email and reason in email_reasons else Activity.Type.AUTOMATION_SKIPPED
     )
-    return Outcome(state=state, activity_type=activity, reason=reason, detail=detail)
+    return StepResult(state=state, activity_type=activity, reason=reason, detail=detail)
 
 
-def _failed(run: StepRun, scheduled: ScheduledStep, step: AutomationStep, detail: dict, error: str) -> Outcome:
+def _failed(run: StepRun, scheduled: ScheduledStep, step: AutomationStep, detail: dict, error: str) -> StepResult:
     """A send that failed: try again later, or give up once the attempts are spent."""
     if scheduled.attempts >= settings.COMEBACK_DISPATCH_MAX_ATTEMPTS:
         outcome = _not_done(step, Reason.SEND_FAILED, detail, state=State.FAILED)
         outcome.error = error
         return outcome
     wait = RETRY_MINUTES[min(scheduled.attempts, len(RETRY_MINUTES)) - 1]
-    return Outcome(state=State.PENDING, retry_at=run.now + timedelta(minutes=wait), error=error)
+    return StepResult(state=State.PENDING, retry_at=run.now + timedelta(minutes=wait), error=error)
 
 
-def perform(run: StepRun, scheduled: ScheduledStep, ac: AbandonedCheckout | None) -> Outcome:
+def perform(run: StepRun, scheduled: ScheduledStep, ac: AbandonedCheckout | None) -> StepResult:
     step = run.configs.get(scheduled.step_id)
     detail = _detail(scheduled, step)
     if ac is None:
         # Deleted outside the lifecycle service: there is no checkout left to log an activity on.
-        return Outcome(state=State.SKIPPED, reason=Reason.CHECKOUT_DELETED, detail=detail)
+        return StepResult(state=State.SKIPPED, reason=Reason.CHECKOUT_DELETED, detail=detail)
     if ac.is_recovered:
         return _not_done(step, Reason.RECOVERED, detail)
     if step is None or step.archived:
@@ -233,11 +233,11 @@ def perform(run: StepRun, scheduled: ScheduledStep, ac: AbandonedCheckout | None
         # Claimed again and again without finishing (a worker that keeps dying on it): stop.
         return _not_done(step, Reason.SEND_FAILED, detail, state=State.FAILED)
     if step.action != Action.CREATE_TASK and time.monotonic() > run.deadline:
-        return Outcome(state=State.PENDING, retry_at=run.now, released=True)
+        return StepResult(state=State.PENDING, retry_at=run.now, released=True)
     return ACTIONS[step.action](run, scheduled, step, ac, detail)
 
 
-def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
+def _email_buyer(run, scheduled, step, ac, detail) -> StepResult:
     if not ac.buyer_email:
         return _not_done(step, Reason.NO_EMAIL, detail)
     if (ac.store_id, ac.email_key) in run.unsubscribed:
@@ -245,7 +245,7 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
     key = scheduled.idempotency_key
     if key in run.already_sent:
         # An earlier attempt sent it and committed its record: never write to the buyer twice.
-        return Outcome(state=State.DONE, activity_type=Activity.Type.EMAIL_SENT, detail={**detail, "resent": False})
+        return StepResult(state=State.DONE, activity_type=Activity.Type.EMAIL_SENT, detail={**detail, "resent": False})
     # An earlier attempt sent it, then its worker died before the batch committed: record the
     # email (rendered again, as it was sent) without sending it.
     sent_before = key in run.receipted
@@ -286,10 +286,10 @@ def _email_buyer(run, scheduled, step, ac, detail) -> Outcome:
     detail = {**detail, "messageId": email.message_id, "language": template.language or ac.store.language}
     if sent_before:
         detail["resent"] = False
-    return Outcome(state=State.DONE, activity_type=Activity.Type.EMAIL_SENT, detail=detail)
+    return StepResult(state=State.DONE, activity_type=Activity.Type.EMAIL_SENT, detail=detail)
 
 
-def _notify_buyer(run, scheduled, step, ac, detail) -> Outcome:
+def _notify_buyer(run, scheduled, step, ac, detail) -> StepResult:
     if not ac.phone:
         return _not_done(step, Reason.NO_PHONE, detail)
     if (ac.store_id, ac.email_key) in run.unsubscribed:
@@ -303,10 +303,12 @@ def _notify_buyer(run, scheduled, step, ac, detail) -> Outcome:
     except notify.NotificationError as exc:
         logger.warning("Text message for step %s failed: %s", scheduled.pk, exc)
         return _failed(run, scheduled, step, detail, str(exc))
-    return Outcome(state=State.DONE, activity_type=Activity.Type.NOTIFICATION_SENT, detail={**detail, "channel": "sms"})
+    return StepResult(
+        state=State.DONE, activity_type=Activity.Type.NOTIFICATION_SENT, detail={**detail, "channel": "sms"}
+    )
 
 
-def _notify_staff(run, scheduled, step, ac, detail) -> Outcome:
+def _notify_staff(run, scheduled, step, ac, detail) -> StepResult:
     members = [m for m in step.notify_members.all() if m.store_id == ac.store_id and m.user.is_active]
     if not members:
         return _not_done(step, Reason.NO_RECIPIENTS, detail)
@@ -332,7 +334,7 @@ def _notify_staff(run, scheduled, step, ac, detail) -> Outcome:
         if user.email and _staff_email(run, scheduled, ac, user, text, link):
             emailed.append(user.get_username())
     recipients = [m.user.get_username() for m in members]
-    return Outcome(
+    return StepResult(
         state=State.DONE,
         activity_type=Activity.Type.NOTIFICATION_SENT,
         detail={**detail, "channel": "staff", "recipients": recipients, "emailed": emailed},
@@ -374,9 +376,9 @@ def _staff_email(run: StepRun, scheduled, ac, user, text: str, link: str) -> boo
     return True
 
 
-def _create_task(run, scheduled, step, ac, detail) -> Outcome:
+def _create_task(run, scheduled, step, ac, detail) -> StepResult:
     assignee = step.task_assignee.user if step.task_assignee and step.task_assignee.store_id == ac.store_id else None
-    outcome = Outcome(
+    outcome = StepResult(
         state=State.DONE,
         activity_type=Activity.Type.TASK_CREATED,
         detail={**detail, "assignee": assignee.get_username() if assignee else None},

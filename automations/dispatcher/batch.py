@@ -15,7 +15,7 @@ from checkouts.models.privacy import email_digests
 from checkouts.services import ActivityEntry, activities_record_locked
 
 from ..models import AutomationStep, ScheduledStep, SendReceipt, SentEmail, Unsubscribe
-from .actions import Outcome, StepRun, perform
+from .actions import StepResult, StepRun, perform
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def process_batch(ids: list[int]) -> dict[str, int]:
     return dict(Counter(outcome.key for _, outcome in outcomes))
 
 
-def _receipts_spent_delete(outcomes: list[tuple[ScheduledStep, Outcome]], receipted: set[str]) -> None:
+def _receipts_spent_delete(outcomes: list[tuple[ScheduledStep, StepResult]], receipted: set[str]) -> None:
     """A receipted step (its worker died after the send) that has now ended without recording
     the email, because its checkout was recovered meanwhile say, has no use for the receipt
     either. One that goes back on the schedule keeps it: its email did leave."""
@@ -141,7 +141,7 @@ def _receipts_spent_delete(outcomes: list[tuple[ScheduledStep, Outcome]], receip
         SendReceipt.objects.filter(idempotency_key__in=spent).delete()
 
 
-def _record(outcomes: list[tuple[ScheduledStep, Outcome]], checkouts: dict, now: datetime) -> None:
+def _record(outcomes: list[tuple[ScheduledStep, StepResult]], checkouts: dict, now: datetime) -> None:
     activities_record_locked(
         [
             ActivityEntry(

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from checkouts.bulk import insert_rows
+from checkouts.inserts import insert_rows
 from checkouts.models import AbandonedCheckout, Activity
 from checkouts.services import ActivityEntry, activities_insert, activities_record_bulk
 from config.wakeups import wake_up_publish

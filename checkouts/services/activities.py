@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from ..bulk import bulk_insert, instances_from_rows
+from ..inserts import instances_from_rows, instances_insert
 from ..models import AbandonedCheckout, Activity
 from ..selectors import activities_latest, latest_activities_prefetch
 from .outbox import entity_events_build, entity_events_record, sequence_advance, webhook_events_record
@@ -105,7 +105,7 @@ def activities_insert(entries: Sequence[ActivityEntry]) -> list[Activity]:
     yet: only the activities are inserted. The sweep's receivers return them, and each new row
     and its `created` event carry them (see `hooks.abandoned_checkouts_created`)."""
     activities = _activities_build(entries, now=timezone.now(), linked=False)
-    bulk_insert(Activity, activities)
+    instances_insert(Activity, activities)
     return activities
 
 

@@ -17,7 +17,7 @@ from django.db.models import F
 from django.db.models.expressions import CombinedExpression
 from django.utils import timezone
 
-from ..bulk import insert_rows
+from ..inserts import insert_rows
 from ..models import AbandonedCheckout, Activity, Store, WebhookEvent
 from ..webhooks.delivery import EventRow, webhook_deliveries_create
 from ..wix import abandoned_checkout_to_wix, iso

@@ -20,7 +20,7 @@ from django.utils import timezone
 from psycopg.adapt import Loader
 
 from .. import hooks
-from ..bulk import bulk_insert, instances_from_rows, json_text
+from ..inserts import instances_from_rows, instances_insert, json_text
 from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store
 from .outbox import created_events_record
 
@@ -225,7 +225,7 @@ def _abandoned_insert(abandoned: Sequence[AbandonedCheckout]) -> None:
     one array each (one value when the whole batch shares it), instead of every column of every
     row, the JSON ones encoded and parsed again, through COPY."""
     if connection.vendor != "postgresql":
-        bulk_insert(AbandonedCheckout, abandoned)
+        instances_insert(AbandonedCheckout, abandoned)
         return
     quote = connection.ops.quote_name
     columns = [quote(Checkout._meta.get_field(name).column) for name in _SNAPSHOT]

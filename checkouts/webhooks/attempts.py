@@ -127,7 +127,7 @@ def _attempt(
     return webhook_delivery_record(delivery=delivery, token=token, outcome=outcome)
 
 
-def webhook_delivery_record(*, delivery: WebhookDelivery, token: uuid.UUID, outcome: http.Outcome) -> str | None:
+def webhook_delivery_record(*, delivery: WebhookDelivery, token: uuid.UUID, outcome: http.AttemptResult) -> str | None:
     """Write an attempt's outcome: done, retry later (with backoff), failed, or endpoint disabled."""
     now = timezone.now()
     endpoint = delivery.endpoint
@@ -168,7 +168,7 @@ def _finish(
     *,
     state: str,
     now: datetime,
-    outcome: http.Outcome | None = None,
+    outcome: http.AttemptResult | None = None,
     next_attempt_at: datetime | None = None,
     error: str = "",
 ) -> bool:
@@ -204,7 +204,7 @@ def _finish(
     return bool(finished)
 
 
-def _describe_failure(outcome: http.Outcome) -> str:
+def _describe_failure(outcome: http.AttemptResult) -> str:
     if outcome.error:
         return outcome.error[:500]
     if outcome.ok:

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from config.wakeups import wake_up_publish
 
-from ..bulk import insert_rows
+from ..inserts import insert_rows
 from ..models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 State = WebhookDelivery.State

@@ -25,7 +25,7 @@ EXCERPT_BYTES = 1024
 
 
 @dataclass(frozen=True)
-class Outcome:
+class AttemptResult:
     """What one attempt produced: a status code (and a little of the answer), or an error."""
 
     status: int | None = None
@@ -76,13 +76,13 @@ def _key(target: Target) -> tuple:
 
 def post(
     url: str, request: SignedRequest, *, resolver: Resolver | None = None, connections: Connections | None = None
-) -> Outcome:
+) -> AttemptResult:
     """POST `request` to `url`, re-checking the address first. Never raises for network trouble."""
     started = time.monotonic()
     try:
         target = check_url(url, resolver=resolver)
     except UnsafeURL as exc:
-        return Outcome(error=f"Refused: {exc}", refused=True)
+        return AttemptResult(error=f"Refused: {exc}", refused=True)
     reused = connections.take(target) if connections is not None else None
     if reused is not None:
         outcome, keep = _exchange(target, request, reused, started)
@@ -93,7 +93,7 @@ def post(
     if reused is None:
         remaining = TOTAL_TIMEOUT - (time.monotonic() - started)
         if remaining <= 0:
-            return Outcome(error="Timed out resolving the host.")
+            return AttemptResult(error="Timed out resolving the host.")
         fresh = _connection(target, timeout=min(CONNECT_TIMEOUT, remaining))
         outcome, keep = _exchange(target, request, fresh, started)
         reused = fresh
@@ -114,7 +114,7 @@ def _connection(target: Target, *, timeout: float) -> HTTPConnection:
 
 def _exchange(
     target: Target, request: SignedRequest, connection: HTTPConnection, started: float
-) -> tuple[Outcome, bool]:
+) -> tuple[AttemptResult, bool]:
     """One request and response on `connection`; (outcome, whether the connection may be reused)."""
     remaining = TOTAL_TIMEOUT - (time.monotonic() - started)
     # A watchdog closes the socket at the deadline, so a server that drips its answer one
@@ -132,7 +132,7 @@ def _exchange(
         )
         response = connection.getresponse()
         body, complete = _read_capped(response)
-        outcome = Outcome(
+        outcome = AttemptResult(
             status=response.status,
             excerpt=body[:EXCERPT_BYTES].decode("utf-8", "replace"),
             retry_after=response.headers.get("retry-after"),
@@ -141,8 +141,8 @@ def _exchange(
         return outcome, keep
     except (OSError, Urllib3Error, ValueError) as exc:
         if time.monotonic() - started >= TOTAL_TIMEOUT - 0.05:
-            return Outcome(error=f"Timed out after {TOTAL_TIMEOUT:.0f} s."), False
-        return Outcome(error=f"{type(exc).__name__}: {exc}"[:500]), False
+            return AttemptResult(error=f"Timed out after {TOTAL_TIMEOUT:.0f} s."), False
+        return AttemptResult(error=f"{type(exc).__name__}: {exc}"[:500]), False
     finally:
         watchdog.cancel()
 

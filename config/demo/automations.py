@@ -26,7 +26,7 @@ from automations.models import (
     Unsubscribe,
 )
 from automations.selectors import live_steps_prefetch
-from checkouts.bulk import insert_rows
+from checkouts.inserts import insert_rows
 from checkouts.models import AbandonedCheckout, Activity, Store
 from checkouts.models.privacy import email_digest
 

@@ -16,7 +16,7 @@ from itertools import islice
 from django.conf import settings
 from django.db import connection, transaction
 
-from checkouts.bulk import copy_rows
+from checkouts.inserts import copy_rows
 from checkouts.models import AbandonedCheckout, Activity, Checkout, Store
 from checkouts.search_text import search_text_for
 from checkouts.wire import as_stored, wire_build

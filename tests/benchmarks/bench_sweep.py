@@ -47,7 +47,7 @@ def idle_checkouts_load(count: int) -> tuple:
     from django.db import connection
     from django.utils import timezone
 
-    from checkouts.bulk import copy_rows
+    from checkouts.inserts import copy_rows
     from checkouts.models import Checkout
     from checkouts.services import store_create
     from config.demo import checkouts as demo

@@ -93,7 +93,7 @@ def copy_rows(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
         insert_rows(model, attnames, [[row[name] for name in attnames] for row in rows])
 
 
-def bulk_insert(model: type[Model], objs: Iterable[Model]) -> None:
+def instances_insert(model: type[Model], objs: Iterable[Model]) -> None:
     """Insert unsaved instances (primary keys set in Python, or left to the database)."""
     objs = list(objs)
     if not objs:

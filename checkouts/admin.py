@@ -188,7 +188,7 @@ class AbandonedCheckoutAdmin(StoreScopedAdmin):
         location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
     )
     def mark_recovered(self, request, queryset):
-        pks = list(queryset.filter(status=AbandonedCheckout.Status.ABANDONED).values_list("pk", flat=True))
+        pks = list(queryset.abandoned().values_list("pk", flat=True))
         done = sum(abandoned_checkout_recover(abandoned_checkout_id=pk) for pk in pks)
         self.message_user(request, f"Marked {done} abandoned checkout(s) as recovered.", messages.SUCCESS)
 

@@ -52,7 +52,8 @@ def abandoned_checkout_click_record(*, abandoned_checkout_id: UUID, store_id: UU
     deleted checkout is left alone. It changes no Wix field, so no event is written.
     """
     return bool(
-        AbandonedCheckout.objects.filter(
-            pk=abandoned_checkout_id, store_id=store_id, status=AbandonedCheckout.Status.ABANDONED
-        ).update(link_clicks=F("link_clicks") + 1, last_clicked_at=timezone.now())
+        AbandonedCheckout.objects.for_store(store_id)
+        .abandoned()
+        .filter(pk=abandoned_checkout_id)
+        .update(link_clicks=F("link_clicks") + 1, last_clicked_at=timezone.now())
     )

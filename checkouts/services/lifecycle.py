@@ -58,7 +58,8 @@ def abandoned_checkouts_refresh(*, checkouts: list[Checkout]) -> int:
         rows = list(
             AbandonedCheckout.objects.select_for_update(of=("self",))
             .select_related("store")
-            .filter(checkout_id__in=by_id, status=AbandonedCheckout.Status.ABANDONED)
+            .abandoned()
+            .filter(checkout_id__in=by_id)
             .order_by("pk")
         )
         if not rows:
@@ -94,25 +95,27 @@ def abandoned_checkout_recover(
     """
     now = timezone.now()
     with transaction.atomic():
-        won = AbandonedCheckout.objects.filter(
-            pk=abandoned_checkout_id, status=AbandonedCheckout.Status.ABANDONED
-        ).update(
-            status=AbandonedCheckout.Status.RECOVERED,
-            checkout_recovered_at=recovered_at or now,
-            recovered_order_id=order_id,
-            updated_at=now,
-            event_sequence=sequence_advance(2),
-            **WIRE_DROPPED,
-            # The order id joins the searchable text, so the merchant finds the checkout by it.
-            **(
-                {
-                    "search_text": Concat(
-                        F("search_text"), Value(search_text_for(order_id=order_id)), output_field=TextField()
-                    )
-                }
-                if order_id
-                else {}
-            ),
+        won = (
+            AbandonedCheckout.objects.abandoned()
+            .filter(pk=abandoned_checkout_id)
+            .update(
+                status=AbandonedCheckout.Status.RECOVERED,
+                checkout_recovered_at=recovered_at or now,
+                recovered_order_id=order_id,
+                updated_at=now,
+                event_sequence=sequence_advance(2),
+                **WIRE_DROPPED,
+                # The order id joins the searchable text, so the merchant finds the checkout by it.
+                **(
+                    {
+                        "search_text": Concat(
+                            F("search_text"), Value(search_text_for(order_id=order_id)), output_field=TextField()
+                        )
+                    }
+                    if order_id
+                    else {}
+                ),
+            )
         )
         if not won:
             return False
@@ -152,9 +155,10 @@ def abandoned_checkouts_recover_for_orders(*, store: Store, checkouts: list[Chec
             start = checkout.completed_at - window
             match |= Q(email_key=checkout.email_key, created_at__gte=start, created_at__lte=checkout.completed_at)
     candidates = list(
-        AbandonedCheckout.objects.filter(match, store=store, status=AbandonedCheckout.Status.ABANDONED).values_list(
-            "pk", "checkout_id", "email_key", "created_at"
-        )
+        AbandonedCheckout.objects.for_store(store)
+        .abandoned()
+        .filter(match)
+        .values_list("pk", "checkout_id", "email_key", "created_at")
     )
     recovered: dict[int, list[UUID]] = {checkout.pk: [] for checkout in checkouts}
     taken: set[UUID] = set()

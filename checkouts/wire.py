@@ -24,7 +24,7 @@ from .selectors import abandoned_checkouts_with_activities, latest_activities_pr
 from .wix import abandoned_checkout_to_wix
 
 # Bump when `abandoned_checkout_to_wix` changes what it writes: every stored entity goes stale.
-WIRE_VERSION = 1
+WIRE_VERSION = 2  # 2: line-item images keep their real URL (a Wix media id only where one exists)
 # What a page reads of each row when the stored JSON will do (plus its sort keys).
 WIRE_COLUMNS = ("id", "store_id", "updated_at", "event_sequence", "wire", "wire_stamp")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

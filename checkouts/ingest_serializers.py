@@ -14,8 +14,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from .models.store import CURRENCIES
-from .search_text import search_text_for
-from .wix import conversion_rate, decimal_str, format_money, multi_currency_price
+from .serializer_compile import Check, Unsure, compiled, plain_decimal
 
 MAX_AMOUNT = Decimal("1e15")
 
@@ -35,6 +34,10 @@ class AmountField(serializers.DecimalField):
             self.fail("invalid")
         return super().to_internal_value(data)
 
+    def compiled_check(self) -> Check:
+        # Fifteen whole digits stay under 1e15 and, with four places, within twenty digits.
+        return plain_decimal(self, whole_digits=15)
+
 
 class CurrencyField(serializers.CharField):
     def __init__(self, **kwargs):
@@ -47,6 +50,19 @@ class CurrencyField(serializers.CharField):
         if value not in CURRENCIES:
             raise serializers.ValidationError(f"'{value}' is not an ISO 4217 currency code.")
         return value
+
+    def compiled_check(self) -> Check:
+        allow_blank, allow_null = self.allow_blank, self.allow_null
+
+        def check(value: Any) -> Any:
+            # Three ASCII letters are within every CharField rule; anything else is DRF's to judge.
+            if type(value) is str and len(value) == 3 and value.isascii() and value.upper() in CURRENCIES:
+                return value.upper()
+            if (value is None and allow_null) or (value == "" and allow_blank):
+                return value
+            raise Unsure
+
+        return check
 
 
 class PriceSerializer(serializers.Serializer):
@@ -236,8 +252,23 @@ _REF = CheckoutRefSerializer()
 _EVENT = CheckoutEventSerializer()
 
 
+def _inner_validate(attrs: dict) -> dict:
+    attrs["checkout"] = (_FAST_SNAPSHOT if attrs["type"] == "checkout.updated" else _FAST_REF)(attrs["checkout"])
+    return attrs
+
+
+# The same rules as plain checks, for the events they can vouch for (`serializer_compile`).
+_FAST_SNAPSHOT = compiled(_SNAPSHOT)
+_FAST_REF = compiled(_REF)
+_FAST_EVENT = compiled(_EVENT, validate=_inner_validate)
+
+
 def checkout_event_validate(raw: dict) -> tuple[dict | None, list[dict[str, str]]]:
     """The validated event, or None and its field violations (`checkout.lineItems[0].quantity`)."""
+    try:
+        return _FAST_EVENT(raw), []
+    except Unsure:
+        pass  # the serializer decides, and words the errors
     try:
         return _EVENT.run_validation(raw), []
     except serializers.ValidationError as exc:
@@ -270,119 +301,8 @@ def field_violations(errors: Any, path: str = "") -> list[dict[str, str]]:
     return violations
 
 
-def _price(
-    data: dict | None, currency: str, conversion: str, language: str, rate: Decimal | None = None
-) -> dict[str, str] | None:
-    if not data:
-        return None
-    return multi_currency_price(data["amount"], data.get("convertedAmount"), currency, conversion, language, rate)
-
-
-def _line_item(item: dict, currency: str, conversion: str, language: str, rate: Decimal | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if item.get("id"):
-        out["id"] = item["id"]
-    out["quantity"] = item["quantity"]
-    for key in ("catalogReference", "productName"):
-        if item.get(key):
-            out[key] = dict(item[key])
-    out["price"] = _price(item["price"], currency, conversion, language, rate)
-    if item.get("priceBeforeDiscounts"):
-        out["priceBeforeDiscounts"] = _price(item["priceBeforeDiscounts"], currency, conversion, language, rate)
-    if item.get("descriptionLines"):
-        out["descriptionLines"] = [
-            {key: dict(value) for key, value in line.items() if value} for line in item["descriptionLines"]
-        ]
-    for key in ("image", "physicalProperties"):
-        if item.get(key):
-            out[key] = dict(item[key])
-    return out
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return decimal_str(value)
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(item) for item in value]
-    return value
-
-
-def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, Any]:
-    """Model field values (CheckoutData) from a validated checkout in Wix's vocabulary."""
-    buyer = checkout.get("buyerInfo") or {}
-    contact = checkout.get("contactDetails") or {}
-    currency = checkout["currency"]
-    conversion = checkout.get("conversionCurrency") or ""
-    total = checkout["totalPrice"]
-    subtotal = checkout.get("subtotalPrice") or {}
-    shipping = checkout.get("shippingPrice") or {}
-    tax = checkout.get("taxPrice") or {}
-    email = buyer.get("email") or ""
-    # Parts sent without their converted amount are converted at the rate the totals imply.
-    rate = conversion_rate(total["amount"], total.get("convertedAmount"))
-    return {
-        "cart_id": checkout.get("cartId") or "",
-        "buyer_language": checkout.get("buyerLanguage") or "",
-        "contact_id": buyer.get("contactId") or "",
-        "visitor_id": buyer.get("visitorId") or "",
-        "member_id": buyer.get("memberId") or "",
-        "user_id": buyer.get("userId") or "",
-        "buyer_email": email,
-        "email_key": email.lower(),
-        "first_name": contact.get("firstName") or "",
-        "last_name": contact.get("lastName") or "",
-        "phone": contact.get("phone") or "",
-        "search_text": search_text_for(
-            first_name=contact.get("firstName") or "",
-            last_name=contact.get("lastName") or "",
-            buyer_email=email,
-            phone=contact.get("phone") or "",
-        ),
-        "company": contact.get("company") or "",
-        "vat_id": dict(contact["vatId"]) if contact.get("vatId") else None,
-        "currency": currency,
-        "conversion_currency": conversion if conversion != currency else "",
-        "subtotal": subtotal.get("amount", Decimal(0)),
-        "subtotal_converted": subtotal.get("convertedAmount"),
-        "total": total["amount"],
-        "total_converted": total.get("convertedAmount"),
-        "shipping": shipping.get("amount"),
-        "shipping_converted": shipping.get("convertedAmount"),
-        "tax": tax.get("amount"),
-        "tax_converted": tax.get("convertedAmount"),
-        "marketing_consent": dict(checkout["marketingConsent"]) if checkout.get("marketingConsent") else None,
-        "line_items": _json_safe(
-            [_line_item(item, currency, conversion, language, rate) for item in checkout.get("lineItems") or []]
-        ),
-        "applied_discounts": _json_safe(
-            [
-                _discount(discount, currency, conversion, language, rate)
-                for discount in checkout.get("appliedDiscounts") or []
-            ]
-        ),
-        "storefront_checkout_url": checkout.get("checkoutUrl") or "",
-    }
-
-
-def _discount(discount: dict, currency: str, conversion: str, language: str, rate: Decimal | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for source in ("coupon", "merchantDiscount", "discountRule"):
-        if discount.get(source):
-            body = dict(discount[source])
-            body["amount"] = _price(body["amount"], currency, conversion, language, rate)
-            out[source] = body
-    for key in ("discountType", "lineItemIds"):
-        if discount.get(key):
-            out[key] = discount[key]
-    return out
-
-
 __all__ = [
     "CheckoutEventSerializer",
     "checkout_event_validate",
     "field_violations",
-    "format_money",
-    "snapshot_from_wix",
 ]

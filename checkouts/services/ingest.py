@@ -17,7 +17,8 @@ from typing import Any
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from ..ingest_serializers import checkout_event_validate, snapshot_from_wix
+from ..ingest_serializers import checkout_event_validate
+from ..ingest_snapshot import snapshot_from_wix
 from ..models import Checkout, Store
 from ..search_text import search_text_for
 from .ingest_writes import (

@@ -9,7 +9,7 @@ batches sharing some never wait on each other in a circle.
 
 from collections.abc import Iterable, Iterator
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
@@ -125,6 +125,10 @@ _UPSERT_FIELDS = [
     )
 ]
 _KEPT_ON_CONFLICT = {"store", "external_id", "created_at"}
+# Most of a row's columns are plain text, which get_db_prep_save hands back unchanged when it
+# is a str: those skip the call (three method calls a column, forty columns a row).
+_PLAIN_TEXT = (models.CharField, models.TextField, models.EmailField, models.URLField)
+_UPSERT_COLUMNS = [(field, field.attname, type(field) in _PLAIN_TEXT) for field in _UPSERT_FIELDS]
 
 
 def _upsert_sql(rows: int) -> str:
@@ -153,6 +157,12 @@ def _upsert_sql(rows: int) -> str:
     )
 
 
+def _prepared(checkout: Checkout, column: tuple) -> object:
+    field, attname, plain_text = column
+    value = getattr(checkout, attname)
+    return value if plain_text and type(value) is str else field.get_db_prep_save(value, connection)
+
+
 def checkouts_upsert(*, checkouts: list[Checkout], new: set[str]) -> None:
     """Write the batch's changed checkouts (the `new` ones inserted) and set their primary keys.
 
@@ -164,10 +174,7 @@ def checkouts_upsert(*, checkouts: list[Checkout], new: set[str]) -> None:
     by_external_id = {checkout.external_id: checkout for checkout in checkouts}
     written: dict[str, tuple[int, bool]] = {}
     for chunk in _chunks(sorted(checkouts, key=lambda checkout: checkout.external_id), len(_UPSERT_FIELDS)):
-        rows = [
-            [field.get_db_prep_save(getattr(checkout, field.attname), connection) for field in _UPSERT_FIELDS]
-            for checkout in chunk
-        ]
+        rows = [[_prepared(checkout, column) for column in _UPSERT_COLUMNS] for checkout in chunk]
         with connection.cursor() as cursor:
             cursor.execute(_upsert_sql(len(chunk)), _params(_UPSERT_FIELDS, rows))
             written.update((external_id, (pk, bool(inserted))) for pk, external_id, inserted in cursor.fetchall())

@@ -52,7 +52,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from checkouts.ingest_serializers import checkout_event_validate, snapshot_from_wix  # noqa: E402
+from checkouts.ingest_serializers import checkout_event_validate  # noqa: E402
+from checkouts.ingest_snapshot import snapshot_from_wix  # noqa: E402
 from checkouts.models import Checkout, CheckoutData, Store  # noqa: E402
 from checkouts.services import api_key_create, checkout_events_ingest, store_create  # noqa: E402
 from tests.benchmarks.cpu import backend_cpu_seconds  # noqa: E402

@@ -48,7 +48,7 @@ def counter_add(*, key: str, delta: int = 1, timeout: int, alias: str = "default
     """Add `delta` to the counter at `key` (created at 0, expiring `timeout` s later); return the new value."""
     backend = caches[alias]
     if isinstance(backend, RedisCache):
-        return _redis_add(backend, key, delta, timeout)
+        return _redis_add(backend, key, delta, timeout)[0]
     if isinstance(backend, FileBasedCache):
         return _file_add(backend, key, delta, timeout)
     with _process_lock:
@@ -60,14 +60,19 @@ def counter_add(*, key: str, delta: int = 1, timeout: int, alias: str = "default
             return delta
 
 
-def _redis_add(backend: RedisCache, key: str, delta: int, timeout: int) -> int:
+def _redis_add(
+    backend: RedisCache, key: str, delta: int, timeout: int, also_read: str | None = None
+) -> tuple[int, int | None]:
+    """(the new value, the value at `also_read` or None): one round trip, one MULTI/EXEC."""
     full_key = backend.make_and_validate_key(key)
     client = backend._cache.get_client(full_key, write=True)
     with client.pipeline(transaction=True) as pipe:
         pipe.set(full_key, 0, ex=timeout, nx=True)
         pipe.incrby(full_key, delta)
-        _, value = pipe.execute()
-    return int(value)
+        if also_read is not None:
+            pipe.get(backend.make_and_validate_key(also_read))
+        _, value, *other = pipe.execute()
+    return int(value), (backend._cache._serializer.loads(other[0]) if other and other[0] is not None else None)
 
 
 def _file_add(backend: FileBasedCache, key: str, delta: int, timeout: int) -> int:
@@ -102,8 +107,14 @@ def sliding_window_hit(*, key: str, rate: str, alias: str = "default") -> Decisi
     window = int(now // period)
     elapsed = now - window * period
     current_key, previous_key = f"{key}:{window}", f"{key}:{window - 1}"
-    current = counter_add(key=current_key, timeout=period * 2, alias=alias)
-    previous = caches[alias].get(previous_key) or 0
+    backend = caches[alias]
+    if isinstance(backend, RedisCache):
+        # Production's path, on every API request: the count and the previous window in one round trip.
+        current, previous = _redis_add(backend, current_key, 1, period * 2, also_read=previous_key)
+        previous = previous or 0
+    else:
+        current = counter_add(key=current_key, timeout=period * 2, alias=alias)
+        previous = backend.get(previous_key) or 0
     if previous * (1 - elapsed / period) + current <= limit:
         return Decision(True)
     counter_add(key=current_key, delta=-1, timeout=period * 2, alias=alias)

@@ -8,13 +8,13 @@ import logging
 from typing import NoReturn
 
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from config.client_ip import client_ip
 from config.ratelimit import CACHE_DOWN, failure_record, failures_blocked
 
+from ..keyring import api_key_for_prefix, api_key_used
 from ..models import ApiKey
 from ..services.oauth import TOKEN_PREFIX, AppGrant, oauth_token_grant
 
@@ -112,15 +112,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if parts is None:
             self.fail(failures, "The API key is malformed.")
         prefix, secret = parts
-        key = ApiKey.objects.select_related("store").filter(prefix=prefix).first()
+        key = api_key_for_prefix(prefix)
         if key is None or not key.matches(secret) or not key.is_active:
             self.fail(failures, "The API key is not valid or has been revoked.")
         site_id = request.META.get("HTTP_WIX_SITE_ID")
         if site_id and site_id.strip().lower() != str(key.store_id):
             self.fail(failures, "The wix-site-id header does not name this key's store.")
-        now = timezone.now()
-        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        api_key_used(key, resolution_seconds=LAST_USED_RESOLUTION_SECONDS)
         return ApiKeyUser(key), key
 
     def _app_token(self, request, raw: str, failures: str):

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import hooks
+from ..keyring import api_keys_forget
 from ..models import ApiKey, Checkout, Membership, Store
 
 
@@ -61,3 +62,4 @@ def api_key_create(
 def api_key_revoke(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     api_key.refresh_from_db(fields=["revoked_at"])
+    api_keys_forget()  # this process refuses it at once; the others within COMEBACK_API_KEY_CACHE_SECONDS

@@ -402,6 +402,9 @@ COMEBACK_BROWSER_RATE_LIMIT = env("COMEBACK_BROWSER_RATE_LIMIT", default="60/min
 # Requests with a malformed, unknown or revoked API key per client address; past it the
 # address gets 429 for a while, whatever key it sends (checkouts/api/auth.py).
 COMEBACK_API_KEY_FAILURE_RATE = env("COMEBACK_API_KEY_FAILURE_RATE", default="60/minute")
+# How long a process trusts the API key (and its store) it read: a revocation made in another
+# process takes effect within this many seconds (checkouts/keyring.py). 0 reads it on every request.
+COMEBACK_API_KEY_CACHE_SECONDS = env.int("COMEBACK_API_KEY_CACHE_SECONDS", default=5)
 # Request bodies above these sizes are refused with 413 before they are parsed.
 COMEBACK_API_MAX_BODY_BYTES = env.int("COMEBACK_API_MAX_BODY_BYTES", default=256 * 1024)
 COMEBACK_INGEST_MAX_BYTES = env.int("COMEBACK_INGEST_MAX_BYTES", default=8 * 1024 * 1024)

@@ -15,6 +15,10 @@ interleaved round by round (A B C D E, A B C D E, ...), each figure the median o
   D      DRF's default list (bench_urls.py), page 500, largest store   ≥ 10× C
 
 It also prints each request's SQL count, read from the test client (same view, in-process).
+
+Before/after on a busy machine: BENCH_API_BASELINE=<a tree of the older code> (e.g. `git archive
+main | tar -x -C /tmp/base`, with its .venv) starts a second gunicorn from that tree, and each HTTP
+scenario gets a "(baseline)" twin, timed in the same rounds, so both sides see the same load.
 """
 
 import os
@@ -71,7 +75,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, root: Path = ROOT) -> subprocess.Popen:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "COMEBACK_"))}
     env.update(
         DJANGO_SETTINGS_MODULE="tests.benchmarks.bench_settings",
@@ -86,7 +90,7 @@ def start_server(port: int) -> subprocess.Popen:
     )
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
+        cwd=root,
         env=env,
     )
     for _ in range(100):
@@ -163,6 +167,22 @@ def assert_built_alike(entities: list[dict], store: Store) -> None:
     assert len(entities) == PAGE and all(orjson.dumps(e) == built[e["id"]] for e in entities)
 
 
+BASELINE = " (baseline)"
+
+
+def baseline_twins(scenarios, port, keys, small, big, first, deep, one) -> dict:
+    """The same HTTP requests, sent to the baseline server, interleaved with the others."""
+    small_api, big_api = Api(port, keys[small.pk][1]), Api(port, keys[big.pk][1])
+    twins = {
+        "Query page 1, small store": lambda: small_api.timed("POST", QUERY, first)[0],
+        "Query page 1, large store": lambda: big_api.timed("POST", QUERY, first)[0],
+        f"Query page {DEEP_PAGE}, large store": lambda: big_api.timed("POST", QUERY, deep)[0],
+        "Get one checkout (the fixed cost)": lambda: big_api.timed("GET", one)[0],
+    }
+    assert set(twins) <= set(scenarios)
+    return {name + BASELINE: call for name, call in twins.items()}
+
+
 def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("Run against PostgreSQL: DATABASE_URL=postgres://.../comeback_bench")
@@ -180,6 +200,9 @@ def main() -> None:
     floor_sql = request_sql(keys[big.pk][1], deep)
     port = free_port()
     server = start_server(port)
+    baseline_root = os.environ.get("BENCH_API_BASELINE")
+    baseline_port = free_port() if baseline_root else None
+    baseline = start_server(baseline_port, Path(baseline_root)) if baseline_root else None
     try:
         small_api, big_api = Api(port, keys[small.pk][1]), Api(port, keys[big.pk][1])
         scenarios = {
@@ -195,6 +218,8 @@ def main() -> None:
         # What any authenticated request costs here (the key, throttle, middleware): one entity.
         one = f"/ecom/v1/abandoned-checkout/{entities[0]['id']}"
         scenarios["Get one checkout (the fixed cost)"] = lambda: big_api.timed("GET", one)[0]
+        if baseline is not None:
+            scenarios.update(baseline_twins(scenarios, baseline_port, keys, small, big, first, deep, one))
         samples: dict[str, list[float]] = {name: [] for name in scenarios}
         for round_number in range(WARMUP + ROUNDS):
             for name, call in scenarios.items():
@@ -202,15 +227,20 @@ def main() -> None:
                 if round_number >= WARMUP:
                     samples[name].append(elapsed)
     finally:
-        server.terminate()
-        server.wait()
+        for process in (server, baseline):
+            if process is not None:
+                process.terminate()
+                process.wait()
         for key, _ in keys.values():
             api_key_revoke(api_key=key)
     medians = {name: statistics.median(times) for name, times in samples.items()}
     print(f"\n{'scenario (median of ' + str(ROUNDS) + ', interleaved)':<44}{'median ms':>10}{'best ms':>9}")
     for name, times in samples.items():
         print(f"{name:<44}{medians[name]:>10.2f}{min(times):>9.2f}")
-    print(f"\nthe page-500 request's SQL: {len(floor_sql)} statements (the key lookup, the page)")
+    for name in [name for name in samples if name.endswith(BASELINE)]:
+        print(f"{name[: -len(BASELINE)]:<44}{medians[name[: -len(BASELINE)]] / medians[name]:>7.2f}x of the baseline")
+    # The key (with its store) is read once per process for a few seconds (checkouts/keyring.py).
+    print(f"\nthe page-500 request's SQL: {len(floor_sql)} statements")
     floor, deep_ms = medians["floor: page 500's own SQL, bare"], medians[f"Query page {DEEP_PAGE}, large store"]
     plain, big_first = medians[f"DRF default list page {DEEP_PAGE}"], medians["Query page 1, large store"]
     small_first = medians["Query page 1, small store"]

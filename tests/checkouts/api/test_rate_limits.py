@@ -57,6 +57,27 @@ def test_the_window_slides_and_refused_calls_cost_nothing(store, make_api, setti
         assert query(client).status_code == 200
 
 
+def test_on_redis_the_window_slides_too(store, make_api, settings):
+    """Production counts on Redis, where the count and the previous window come back in one round trip."""
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("needs Redis on 127.0.0.1:6379")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/9",
+            "KEY_PREFIX": f"comeback-window-test-{store.pk}",
+        }
+    }
+    settings.COMEBACK_API_RATE_LIMIT = "4/minute"
+    client = make_api(store)
+    with time_machine.travel(START, tick=False) as clock:
+        assert [query(client).status_code for _ in range(6)] == [200] * 4 + [429] * 2
+        clock.move_to(START + timedelta(seconds=60 + 30))
+        assert [query(client).status_code for _ in range(3)] == [200, 200, 429]
+
+
 def test_retry_after_is_honest(store, make_api, settings):
     settings.COMEBACK_API_RATE_LIMIT = "2/minute"
     client = make_api(store)

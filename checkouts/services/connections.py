@@ -100,40 +100,6 @@ def connection_test_send(*, connection: Connection) -> list[IngestResult]:
     return connection_events_ingest(connection=connection, events=events)
 
 
-class DeliveryRefused(Exception):
-    """A delivery the ingest service refused in part: nothing of it was kept."""
-
-    def __init__(self, results: list[IngestResult]):
-        failed = [result for result in results if not result.success]
-        super().__init__(failed[0].description if failed else "Refused.")
-        self.results = failed
-
-
-def connection_delivery_accept(
-    *, connection: Connection, delivery_id: str, topic: str, events: list[dict[str, Any]]
-) -> list[IngestResult] | None:
-    """Take one platform delivery whole: its receipt and every event it means, or nothing at all.
-
-    None for a replay (the delivery id was seen: nothing is done again). DeliveryRefused if the
-    ingest service refuses any of its events; then no receipt stays either, so the platform's
-    retry of a fixed payload is taken.
-    """
-    try:
-        with transaction.atomic():
-            if not connection_receipt_record(connection=connection, delivery_id=delivery_id, topic=topic):
-                return None
-            results = checkout_events_ingest(store=connection.store, events=events) if events else []
-            if not all(result.success for result in results):
-                raise DeliveryRefused(results)
-    except DeliveryRefused as refused:
-        connection_error_record(connection=connection, message=f"A {topic or 'delivery'} was refused: {refused}")
-        raise
-    # After the commit, and outside the delivery's transaction: the connection row is never held
-    # locked while a delivery's checkout is written.
-    connection_event_note(connection=connection)
-    return results
-
-
 # By name: the task module imports these services, so this module cannot import it.
 BACKFILL_TASK = "checkouts.connection_backfill"
 

@@ -70,9 +70,9 @@ def test_the_drain_takes_batches_in_arrival_order(connection):
 
 def test_a_drain_that_fails_leaves_every_delivery_for_the_next_one(connection):
     post(connection, "checkouts/create", CHECKOUT, "w-1")
-    with mock.patch.object(connection_inbox, "checkout_events_ingest", side_effect=DatabaseError("gone")):
-        with pytest.raises(DatabaseError):
-            connection_inbox_drain()
+    failing = mock.patch.object(connection_inbox, "checkout_events_ingest", side_effect=DatabaseError("gone"))
+    with failing, pytest.raises(DatabaseError):
+        connection_inbox_drain()
     assert ConnectionReceipt.objects.get().events is not None and not Checkout.objects.exists()
     assert connection_inbox_drain() == 1 and Checkout.objects.exists()
 

@@ -77,6 +77,24 @@ def connection_create(
     )
 
 
+def connection_update(
+    *, connection: Connection, name: str, settings: dict[str, Any], credentials: dict[str, str]
+) -> list[str]:
+    """Change a connection's name and settings, and replace the credentials given; which ones were replaced.
+
+    Settings keys the form does not show (kept by the platform's code) stay as they are.
+    """
+    connector = connector_for(connection.platform)
+    shown = {*connector.settings_fields, *connector.flag_fields}
+    merged = {key: value for key, value in connection.settings.items() if key not in shown} | settings
+    replaced = [key for key, value in credentials.items() if value and value != getattr(connection, key)]
+    changes: dict[str, Any] = {"name": name, "settings": merged, **{key: credentials[key] for key in replaced}}
+    Connection.objects.filter(pk=connection.pk).update(**changes, updated_at=timezone.now())
+    for key, value in changes.items():
+        setattr(connection, key, value)
+    return replaced
+
+
 def connection_status_set(*, connection: Connection, status: str) -> bool:
     """Pause or resume; False if it already was (a double click changes nothing)."""
     changed = (
@@ -147,7 +165,9 @@ def connection_receipts_prune() -> int:
     cutoff = timezone.now() - timedelta(days=settings.COMEBACK_INGEST_DEDUP_DAYS)
     deleted = 0
     while True:
-        ids = list(ConnectionReceipt.objects.filter(received_at__lt=cutoff).values_list("pk", flat=True)[:PRUNE_BATCH])
+        # A receipt still holding events waits for the drain, however old: its events are not lost.
+        old = ConnectionReceipt.objects.filter(received_at__lt=cutoff, events__isnull=True)
+        ids = list(old.values_list("pk", flat=True)[:PRUNE_BATCH])
         if not ids:
             return deleted
         deleted += ConnectionReceipt.objects.filter(pk__in=ids).delete()[0]

@@ -111,3 +111,12 @@ def test_a_removed_connection_takes_its_waiting_deliveries_with_it(connection):
     post(connection, "checkouts/create", CHECKOUT, "w-1")
     Connection.objects.filter(pk=connection.pk).delete()
     assert connection_inbox_drain() == 0 and not Checkout.objects.exists()
+
+
+def test_an_event_only_ingests_validation_refuses_is_noted_at_drain_time_and_written_nowhere(connection):
+    future = {**CHECKOUT, "updated_at": "2099-01-01T00:00:00+00:00"}
+    assert post(connection, "checkouts/update", future, "w-future").status_code == 200
+    assert connection_inbox_drain() == 1
+    connection.refresh_from_db()
+    assert "occurredAt" in connection.last_error and not Checkout.objects.exists()
+    assert ConnectionReceipt.objects.get().ok is False

@@ -45,6 +45,7 @@ from django.core.management import call_command  # noqa: E402
 from checkouts.models import Checkout  # noqa: E402
 from checkouts.services import store_create  # noqa: E402
 from checkouts.services.connection_inbox import connection_inbox_drain  # noqa: E402
+from tests.benchmarks.cpu import backend_cpu_seconds  # noqa: E402
 from checkouts.services.connections import connection_create  # noqa: E402
 
 SECRET = "shpss_" + secrets.token_hex(16)
@@ -115,6 +116,12 @@ def payload(n: int, items: int, run: str) -> bytes:
     ).encode()
 
 
+def workers_cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU seconds the gunicorn workers have used so far: load-independent, unlike wall time."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return sum(backend_cpu_seconds(int(pid)) for pid in children)
+
+
 def send(*, port: int, path: str, bodies: list[bytes], signatures: list[str], run: str, clients: int):
     """POST every body from `clients` keep-alive connections at once: (elapsed seconds, latencies, non-200s)."""
     latencies: list[float] = []
@@ -179,17 +186,20 @@ def main() -> None:
                     for body in bodies
                 ]
                 path = f"/connect/shopify/{connection.token}/"
+                cpu_before = workers_cpu_seconds(server)
                 elapsed, latencies, failures = send(
                     port=port, path=path, bodies=bodies, signatures=signatures, run=run, clients=args.clients
                 )
-                started = time.perf_counter()
+                web_cpu = (workers_cpu_seconds(server) - cpu_before) / args.deliveries * 1000
+                started, drain_cpu = time.perf_counter(), time.process_time()
                 drained = connection_inbox_drain()
                 drain_elapsed = time.perf_counter() - started
+                drain_cpu = (time.process_time() - drain_cpu) / max(drained, 1) * 1000
                 landed = Checkout.objects.filter(store=store).count()
                 rows.append(
                     f"| {round_ + 1} | {items} | {args.deliveries / elapsed:,.0f} "
                     f"| {statistics.median(latencies) * 1000:.1f} | {latencies[int(len(latencies) * 0.95)] * 1000:.1f} "
-                    f"| {drained / drain_elapsed:,.0f} | {len(failures)} | {landed} |"
+                    f"| {web_cpu:.2f} | {drained / drain_elapsed:,.0f} | {drain_cpu:.2f} | {len(failures)} | {landed} |"
                 )
                 print(rows[-1], flush=True)
                 broken = broken or bool(failures) or landed != args.deliveries

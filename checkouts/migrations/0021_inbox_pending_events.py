@@ -4,19 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('checkouts', '0020_oauth_apps'),
+        ("checkouts", "0020_oauth_apps"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='connectionreceipt',
-            name='events',
+            model_name="connectionreceipt",
+            name="events",
             field=models.JSONField(blank=True, editable=False, null=True),
         ),
         migrations.AddIndex(
-            model_name='connectionreceipt',
-            index=models.Index(condition=models.Q(('events__isnull', False)), fields=['id'], name='connection_receipt_pending'),
+            model_name="connectionreceipt",
+            index=models.Index(
+                condition=models.Q(("events__isnull", False)), fields=["id"], name="connection_receipt_pending"
+            ),
         ),
     ]

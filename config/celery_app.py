@@ -77,6 +77,11 @@ app.conf.beat_schedule = {
         "task": "checkouts.tasks.ingested_events_prune_task",
         "schedule": 3600.0,
     },
+    # Webhook deliveries waiting in the inbox whose wake-up was skipped or lost, or whose worker died.
+    "connection-inbox-drain": {
+        "task": "checkouts.connection_inbox_drain",
+        "schedule": 10.0,
+    },
     # Connection receipts (delivery ids kept to refuse replays) past the same de-duplication window.
     "connection-receipts-prune": {
         "task": "checkouts.connection_receipts_prune",

@@ -135,6 +135,7 @@ class Site:
             "webhooks:delete": {"pk": o["endpoint"].pk},
             "connections:detail": {"pk": o["connection"].pk},
             "connections:delete": {"pk": o["connection"].pk},
+            "connections:edit": {"pk": o["connection"].pk},
             "connections:create": {"platform": "shopify"},
             "automations:detail": {"pk": o["automation"].pk},
             "automations:edit": {"pk": o["automation"].pk},

@@ -1,4 +1,7 @@
-"""The form that adds a connection: its name, then what its platform asks for (settings and credentials)."""
+"""The form that adds or edits a connection: its name, then what its platform asks for (settings and credentials).
+
+Editing, a credential left empty keeps the current one; one typed in replaces it (a rotation).
+"""
 
 from typing import Any
 
@@ -16,9 +19,10 @@ _CREDENTIAL_WIDGETS = {
 class ConnectionForm(forms.Form):
     name = forms.CharField(max_length=100, required=False, help_text="For you: which shop or site this is.")
 
-    def __init__(self, *args, connector: Connector, **kwargs):
+    def __init__(self, *args, connector: Connector, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.connector = connector
+        self.editing = editing
         for key, label in connector.settings_fields.items():
             multiline = key == "origins"
             self.fields[key] = forms.CharField(
@@ -31,7 +35,12 @@ class ConnectionForm(forms.Form):
             self.fields[key] = forms.BooleanField(label=label, required=False)
         for position, (key, label) in enumerate(connector.credentials.items()):
             self.fields[key] = forms.CharField(
-                label=label, max_length=10000, required=position == 0, widget=_CREDENTIAL_WIDGETS[key], strip=True
+                label=label,
+                max_length=10000,
+                required=position == 0 and not editing,
+                widget=_CREDENTIAL_WIDGETS[key],
+                strip=True,
+                help_text="Leave empty to keep the current one; a new one replaces it." if editing else "",
             )
 
     def clean(self) -> dict[str, Any]:
@@ -50,4 +59,11 @@ class ConnectionForm(forms.Form):
         return values
 
     def credentials(self) -> dict[str, str]:
-        return {key: self.cleaned_data.get(key) or "" for key in self.connector.credentials}
+        """The credentials typed in; editing, only the ones to replace."""
+        values = {key: self.cleaned_data.get(key) or "" for key in self.connector.credentials}
+        return {key: value for key, value in values.items() if value} if self.editing else values
+
+
+def connection_form_initial(connection) -> dict[str, Any]:
+    """What the edit form shows: the name and settings as they are, never a credential."""
+    return {"name": connection.name, **connection.settings}

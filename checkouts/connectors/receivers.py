@@ -1,7 +1,9 @@
-"""The public addresses platforms deliver to: verify the signature on the raw body, map, hand to ingest.
+"""The public addresses platforms deliver to: verify the signature on the raw body, map, store for ingest.
 
 A bad signature is a 401 and a body Comeback cannot read a 400, both with nothing written; a replay
-or a paused connection is a 200 that changes nothing, so the platform stops retrying.
+or a paused connection is a 200 that changes nothing, so the platform stops retrying. A good delivery
+is stored in the inbox in one insert and answered at once; the drain ingests it behind
+(`services.connection_inbox`), so a burst from a platform never times out its retries.
 """
 
 import hashlib
@@ -20,7 +22,8 @@ from config.client_ip import client_ip
 from config.ratelimit import CACHE_DOWN, sliding_window_hit
 
 from ..models import Connection
-from ..services.connections import DeliveryRefused, connection_delivery_accept, connection_error_record
+from ..services.connection_inbox import DeliveryMalformed, connection_delivery_enqueue
+from ..services.connections import connection_error_record
 from . import browser, saleor, shopify
 from .mapping import Malformed
 
@@ -40,13 +43,13 @@ def accept(*, connection: Connection, delivery_id: str, topic: str, events: list
     if not connection.is_active:
         return JsonResponse({"accepted": 0, "note": "This connection is paused: the delivery was ignored."})
     try:
-        results = connection_delivery_accept(connection=connection, delivery_id=delivery_id, topic=topic, events=events)
-    except DeliveryRefused as refused:
-        violation = (refused.results[0].violations or [{}])[0]
-        return refusal(400, violation.get("field", "body"), str(refused))
-    if results is None:
+        taken = connection_delivery_enqueue(connection=connection, delivery_id=delivery_id, topic=topic, events=events)
+    except DeliveryMalformed as exc:
+        connection_error_record(connection=connection, message=f"A {topic or 'delivery'} was refused: {exc}")
+        return refusal(400, exc.field, str(exc))
+    if not taken:
         return JsonResponse({"accepted": 0, "note": "Already received."})
-    return JsonResponse({"accepted": len(results)})
+    return JsonResponse({"accepted": len(events)})
 
 
 @method_decorator(csrf_exempt, name="dispatch")

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from ..services.connection_inbox import DRAIN_TASK, connection_inbox_drain
 from ..services.connections import BACKFILL_TASK, connection_backfill_run, connection_receipts_prune
 
 
@@ -13,3 +14,8 @@ def connection_backfill_task(connection_id: str) -> int:
 @shared_task(name="checkouts.connection_receipts_prune")
 def connection_receipts_prune_task() -> int:
     return connection_receipts_prune()
+
+
+@shared_task(name=DRAIN_TASK)
+def connection_inbox_drain_task() -> int:
+    return connection_inbox_drain()

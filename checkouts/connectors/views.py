@@ -1,5 +1,6 @@
 """Settings › Connect your store: a store's connections, their setup steps and status (viewers read, managers edit)."""
 
+from collections.abc import Collection
 from typing import Any
 
 from django.contrib import messages
@@ -16,10 +17,11 @@ from ..services.connections import (
     connection_delete,
     connection_status_set,
     connection_test_send,
+    connection_update,
 )
 from ..views.base import DashboardMixin
 from . import Connector, connector_for, connectors
-from .forms import ConnectionForm
+from .forms import ConnectionForm, connection_form_initial
 from .selectors import connections_with_status
 
 
@@ -27,11 +29,11 @@ def masked(value: str) -> str:
     return "•" * 8 + value[-4:] if len(value) > 8 else "•" * 8 if value else ""
 
 
-def detail_context(connection: Connection, *, reveal: bool) -> dict[str, Any]:
-    """A connection's page: its numbered steps, its settings, and its credentials (in full only if `reveal`)."""
+def detail_context(connection: Connection, *, reveal: Collection[str] = ()) -> dict[str, Any]:
+    """A connection's page: its numbered steps, its settings, and its credentials (in full only those in `reveal`)."""
     connector = connector_for(connection.platform)
     credentials = [
-        (label, getattr(connection, key) if reveal else masked(getattr(connection, key)))
+        (label, getattr(connection, key) if key in reveal else masked(getattr(connection, key)))
         for key, label in connector.credentials.items()
         if getattr(connection, key)
     ]
@@ -42,7 +44,7 @@ def detail_context(connection: Connection, *, reveal: bool) -> dict[str, Any]:
         "steps": connector.setup_steps(connection),
         "credentials": credentials,
         "settings_shown": shown,
-        "reveal": reveal,
+        "reveal": bool(reveal),
         "backfills": connector.backfill is not None,
     }
 
@@ -101,21 +103,54 @@ class ConnectionCreateView(ConnectionsMixin, TemplateView):
             **form.credentials(),
         )
         connection = connections_with_status(store=self.store).get(pk=connection.pk)
-        # The credentials are shown in full in this one response only; the page masks them afterwards.
+        return self.revealing(connection, reveal=self.connector.credentials)
+
+    def revealing(self, connection: Connection, *, reveal: Collection[str]):
+        """The connection's page with `reveal` in full: in this one response only; the page masks them afterwards."""
         response = self.response_class(
-            request=request,
+            request=self.request,
             template=[ConnectionDetailView.template_name],
-            context=super().get_context_data(**detail_context(connection, reveal=True)),
+            # The mixin's context, without the form's that this view's own get_context_data adds.
+            context=ConnectionsMixin.get_context_data(self, **detail_context(connection, reveal=reveal)),
         )
         response["Cache-Control"] = "no-store"
         return response
+
+
+class ConnectionEditView(ConnectionCreateView):
+    """Change a connection's name and settings, or rotate a credential: the new one is shown once."""
+
+    @cached_property
+    def connector(self) -> Connector:
+        return connector_for(self.connection.platform)
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        initial = connection_form_initial(self.connection)
+        kwargs.setdefault("form", ConnectionForm(connector=self.connector, editing=True, initial=initial))
+        return super().get_context_data(connection=self.connection, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        form = ConnectionForm(request.POST, connector=self.connector, editing=True)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        replaced = connection_update(
+            connection=self.connection,
+            name=form.cleaned_data["name"],
+            settings=form.settings(),
+            credentials=form.credentials(),
+        )
+        if replaced:
+            messages.success(request, "Saved. The new secret is shown below this once: copy it now.")
+            return self.revealing(self.connection, reveal=replaced)
+        messages.success(request, "Saved.")
+        return redirect("connections:detail", pk=self.connection.pk)
 
 
 class ConnectionDetailView(ConnectionsMixin, TemplateView):
     template_name = "connectors/detail.html"
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
-        return super().get_context_data(**detail_context(self.connection, reveal=False), **kwargs)
+        return super().get_context_data(**detail_context(self.connection), **kwargs)
 
 
 class _ConnectionAction(ConnectionsMixin, View):

@@ -94,6 +94,10 @@ class ConnectionReceipt(models.Model):
     `delivery_id` is the platform's id of the delivery where it gives one (Shopify's X-Shopify-Webhook-Id,
     Wix's event id); the unique constraint makes a replay a no-op. Rows older than the ingest
     de-duplication window are deleted by the retention task.
+
+    It is also the webhook inbox: a receiver stores a verified delivery's checkout events in `events`
+    and answers at once; the drain (`services.connection_inbox`) ingests pending rows in batches and
+    clears `events`. A row keeps its events until they are ingested, so a worker that dies loses nothing.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -102,6 +106,8 @@ class ConnectionReceipt(models.Model):
     topic = models.CharField(max_length=100, blank=True, default="")
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     ok = models.BooleanField(default=True)
+    # The checkout events still to ingest (SQL NULL once drained, or for a delivery taken inline).
+    events = models.JSONField(null=True, blank=True, editable=False)
 
     objects = ConnectionReceiptQuerySet.as_manager()
 
@@ -109,7 +115,11 @@ class ConnectionReceipt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["connection", "delivery_id"], name="connection_receipt_unique"),
         ]
-        indexes = [models.Index(fields=["connection", "-received_at"], name="connection_receipt_recent")]
+        indexes = [
+            models.Index(fields=["connection", "-received_at"], name="connection_receipt_recent"),
+            # The drain's queue: only pending rows, oldest first, so it stays small however many are kept.
+            models.Index(fields=["id"], condition=Q(events__isnull=False), name="connection_receipt_pending"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.topic or 'delivery'} {self.delivery_id}"

@@ -77,6 +77,24 @@ def connection_create(
     )
 
 
+def connection_update(
+    *, connection: Connection, name: str, settings: dict[str, Any], credentials: dict[str, str]
+) -> list[str]:
+    """Change a connection's name and settings, and replace the credentials given; which ones were replaced.
+
+    Settings keys the form does not show (kept by the platform's code) stay as they are.
+    """
+    connector = connector_for(connection.platform)
+    shown = {*connector.settings_fields, *connector.flag_fields}
+    merged = {key: value for key, value in connection.settings.items() if key not in shown} | settings
+    replaced = [key for key, value in credentials.items() if value and value != getattr(connection, key)]
+    changes: dict[str, Any] = {"name": name, "settings": merged, **{key: credentials[key] for key in replaced}}
+    Connection.objects.filter(pk=connection.pk).update(**changes, updated_at=timezone.now())
+    for key, value in changes.items():
+        setattr(connection, key, value)
+    return replaced
+
+
 def connection_status_set(*, connection: Connection, status: str) -> bool:
     """Pause or resume; False if it already was (a double click changes nothing)."""
     changed = (
@@ -98,40 +116,6 @@ def connection_test_send(*, connection: Connection) -> list[IngestResult]:
     events = connector_for(connection.platform).test_events(connection)
     connection_receipt_record(connection=connection, delivery_id=f"test-{uuid.uuid4()}", topic="test")
     return connection_events_ingest(connection=connection, events=events)
-
-
-class DeliveryRefused(Exception):
-    """A delivery the ingest service refused in part: nothing of it was kept."""
-
-    def __init__(self, results: list[IngestResult]):
-        failed = [result for result in results if not result.success]
-        super().__init__(failed[0].description if failed else "Refused.")
-        self.results = failed
-
-
-def connection_delivery_accept(
-    *, connection: Connection, delivery_id: str, topic: str, events: list[dict[str, Any]]
-) -> list[IngestResult] | None:
-    """Take one platform delivery whole: its receipt and every event it means, or nothing at all.
-
-    None for a replay (the delivery id was seen: nothing is done again). DeliveryRefused if the
-    ingest service refuses any of its events; then no receipt stays either, so the platform's
-    retry of a fixed payload is taken.
-    """
-    try:
-        with transaction.atomic():
-            if not connection_receipt_record(connection=connection, delivery_id=delivery_id, topic=topic):
-                return None
-            results = checkout_events_ingest(store=connection.store, events=events) if events else []
-            if not all(result.success for result in results):
-                raise DeliveryRefused(results)
-    except DeliveryRefused as refused:
-        connection_error_record(connection=connection, message=f"A {topic or 'delivery'} was refused: {refused}")
-        raise
-    # After the commit, and outside the delivery's transaction: the connection row is never held
-    # locked while a delivery's checkout is written.
-    connection_event_note(connection=connection)
-    return results
 
 
 # By name: the task module imports these services, so this module cannot import it.
@@ -181,7 +165,9 @@ def connection_receipts_prune() -> int:
     cutoff = timezone.now() - timedelta(days=settings.COMEBACK_INGEST_DEDUP_DAYS)
     deleted = 0
     while True:
-        ids = list(ConnectionReceipt.objects.filter(received_at__lt=cutoff).values_list("pk", flat=True)[:PRUNE_BATCH])
+        # A receipt still holding events waits for the drain, however old: its events are not lost.
+        old = ConnectionReceipt.objects.filter(received_at__lt=cutoff, events__isnull=True)
+        ids = list(old.values_list("pk", flat=True)[:PRUNE_BATCH])
         if not ids:
             return deleted
         deleted += ConnectionReceipt.objects.filter(pk__in=ids).delete()[0]

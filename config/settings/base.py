@@ -316,6 +316,9 @@ COMEBACK_SWEEP_BATCH_SIZE = env.int("COMEBACK_SWEEP_BATCH_SIZE", default=2000)
 COMEBACK_SWEEP_THREADS = env.int("COMEBACK_SWEEP_THREADS", default=2)
 # How long an ingested event id is remembered for replay detection.
 COMEBACK_INGEST_DEDUP_DAYS = env.int("COMEBACK_INGEST_DEDUP_DAYS", default=7)
+# A web process wakes the webhook inbox's drain at most this often (it drains until empty; the beat
+# ticks every few seconds as the safety net). Tests set 0: every delivery wakes it.
+COMEBACK_INBOX_WAKE_SECONDS = env.float("COMEBACK_INBOX_WAKE_SECONDS", default=0.5)
 # Abandoned checkouts older than this many days are deleted by a daily task (0 keeps them forever).
 COMEBACK_RETENTION_DAYS = env.int("COMEBACK_RETENTION_DAYS", default=90)
 

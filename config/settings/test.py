@@ -17,3 +17,4 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 # Test receivers speak plain http; loopback stays refused unless a test (or env) allows it.
 COMEBACK_WEBHOOK_ALLOW_HTTP = True
+COMEBACK_INBOX_WAKE_SECONDS = 0

@@ -73,6 +73,7 @@ DASHBOARD = {
     "connections:create": lambda w: reverse("connections:create", args=["shopify"]),
     "connections:detail": pk_url("connections:detail", "connection"),
     "connections:delete": pk_url("connections:delete", "connection"),
+    "connections:edit": pk_url("connections:edit", "connection"),
 }
 # The email itself, served alone into a sandboxed frame.
 EMAIL_DOCUMENTS = {

@@ -5,7 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.test import Client, override_settings
+from django.test import Client, TestCase, override_settings
 
 from checkouts.models import AbandonedCheckout, Checkout, Connection
 from checkouts.services import abandoned_checkouts_detect
@@ -30,9 +30,10 @@ def script(store):
 
 def beacon(connection, *events, session="s3ss10n-abc", origin=SHOP, key=None, ip="203.0.113.7"):
     body = {"key": key or f"pk_{connection.token}", "session": session, "events": list(events)}
-    return Client().post(
-        "/connect/browser/events", json.dumps(body), content_type="text/plain", HTTP_ORIGIN=origin, REMOTE_ADDR=ip
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the inbox's drain runs once it commits
+        return Client().post(
+            "/connect/browser/events", json.dumps(body), content_type="text/plain", HTTP_ORIGIN=origin, REMOTE_ADDR=ip
+        )
 
 
 def test_a_begin_checkout_with_a_typed_email_becomes_a_checkout_that_is_abandoned(script, store):

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, TestCase
 from jwt import api_jws
 from jwt.algorithms import RSAAlgorithm
 
@@ -134,15 +134,17 @@ def connection(store, instance, settings):
 
 
 def deliver(connection, event, payload, key, *, raw=None, signature=None):
+    """POST a delivery; the inbox's drain runs once it commits, as the woken worker would."""
     raw = raw if raw is not None else json.dumps(payload).encode()
-    return Client().post(
-        f"/connect/saleor/{connection.token}/",
-        raw,
-        content_type="application/json",
-        HTTP_SALEOR_EVENT=event,
-        HTTP_SALEOR_SIGNATURE=signature if signature is not None else sign(raw, key),
-        HTTP_SALEOR_DOMAIN="shop.example.com",
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return Client().post(
+            f"/connect/saleor/{connection.token}/",
+            raw,
+            content_type="application/json",
+            HTTP_SALEOR_EVENT=event,
+            HTTP_SALEOR_SIGNATURE=signature if signature is not None else sign(raw, key),
+            HTTP_SALEOR_DOMAIN="shop.example.com",
+        )
 
 
 def test_a_checkout_update_becomes_the_checkout(connection, store, key):

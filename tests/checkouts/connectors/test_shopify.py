@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
+from django.test import Client, TestCase
 
 from checkouts.models import AbandonedCheckout, Checkout, Connection, ConnectionReceipt
 from checkouts.services import abandoned_checkouts_detect
@@ -82,17 +82,19 @@ def sign(raw: bytes, secret: str = SECRET) -> str:
 
 
 def deliver(connection, topic, payload, *, webhook_id="w-1", secret=SECRET, raw=None, signature=None):
+    """POST a delivery; the inbox's drain runs once it commits, as the woken worker would."""
     raw = raw if raw is not None else json.dumps(payload).encode()
-    return Client().post(
-        f"/connect/shopify/{connection.token}/",
-        raw,
-        content_type="application/json",
-        HTTP_X_SHOPIFY_TOPIC=topic,
-        HTTP_X_SHOPIFY_HMAC_SHA256=signature if signature is not None else sign(raw, secret),
-        HTTP_X_SHOPIFY_WEBHOOK_ID=webhook_id,
-        HTTP_X_SHOPIFY_SHOP_DOMAIN="acme.myshopify.com",
-        HTTP_X_SHOPIFY_API_VERSION="2025-10",
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return Client().post(
+            f"/connect/shopify/{connection.token}/",
+            raw,
+            content_type="application/json",
+            HTTP_X_SHOPIFY_TOPIC=topic,
+            HTTP_X_SHOPIFY_HMAC_SHA256=signature if signature is not None else sign(raw, secret),
+            HTTP_X_SHOPIFY_WEBHOOK_ID=webhook_id,
+            HTTP_X_SHOPIFY_SHOP_DOMAIN="acme.myshopify.com",
+            HTTP_X_SHOPIFY_API_VERSION="2025-10",
+        )
 
 
 def test_a_checkout_webhook_becomes_the_checkout_in_the_ingest_vocabulary(connection, store):

@@ -11,7 +11,7 @@ CONDITION_LABELS = {
     "max_total": "Maximum cart total",
     "products_included": "Cart contains one of these products or SKUs",
     "products_excluded": "Cart contains none of these products or SKUs",
-    "currencies": "Currency is one of",
+    "currencies": "Checkout currency is one of",
     "buyer": "Buyer",
     "require_phone": "Only buyers who left a phone number",
     "min_items": "Minimum number of items",

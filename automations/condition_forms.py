@@ -81,7 +81,7 @@ class ConditionsFormMixin:
             ("min_items", "max_items", "number of items"),
         ):
             if data.get(low) is not None and data.get(high) is not None and data[high] < data[low]:
-                self.add_error(high, f"The most for the {what} must not be below the least ({data[low]}).")
+                self.add_error(high, f"Must not be below the minimum {what} ({data[low]}).")
         included = {reference.casefold() for reference in tokens(data.get("products_included", ""))}
         both = [ref for ref in tokens(data.get("products_excluded", "")) if ref.casefold() in included]
         if both:

@@ -62,10 +62,14 @@ def test_a_merchant_sets_conditions_on_the_automation_and_on_a_step(client, edit
 @pytest.mark.parametrize(
     ("changes", "field_id", "message"),
     [
-        ({"min_total": "100", "max_total": "99.99"}, "id_max_total", "must not be below the least (100"),
+        ({"min_total": "100", "max_total": "99.99"}, "id_max_total", "Must not be below the minimum cart total (100"),
         ({"min_total": "-1"}, "id_min_total", "greater than or equal to 0"),
         ({"currencies": "EUR, EURO"}, "id_currencies", "“EURO” is not a currency code"),
-        ({"steps-0-min_items": "3", "steps-0-max_items": "2"}, "id_steps-0-max_items", "not be below the least (3)"),
+        (
+            {"steps-0-min_items": "3", "steps-0-max_items": "2"},
+            "id_steps-0-max_items",
+            "Must not be below the minimum number of items (3)",
+        ),
         (
             {"steps-0-products_included": "SKU-1", "steps-0-products_excluded": "sku-1"},
             "id_steps-0-products_excluded",

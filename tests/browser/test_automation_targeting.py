@@ -38,7 +38,7 @@ def test_building_an_automation_with_conditions(browser, live_server):
     assert errors == [f"400 {live_server.url}/automations/new/"]  # the refused form, as a 400
     errors.clear()
     error = page.locator("#id_max_total_error")
-    assert "must not be below the least (100" in error.inner_text()
+    assert "Must not be below the minimum cart total (100" in error.inner_text()
     # Sent back open, with what was typed still there.
     assert step.get_by_label("Only if the cart holds none of these products or SKUs").input_value() == "prod-mug"
     shoot(page, "automation-conditions-error")

@@ -232,7 +232,8 @@ def perform(run: StepRun, scheduled: ScheduledStep, ac: AbandonedCheckout | None
         ac, returning=returning
     ):
         # Named, so the timeline says which condition no longer holds.
-        return _not_done(step, Reason.CONDITION_NOT_MET, {**detail, "condition": unmet})
+        named = {"condition": unmet["condition"], "reasonText": unmet["text"]}
+        return _not_done(step, Reason.CONDITION_NOT_MET, {**detail, **named})
     if scheduled.holdout:
         return _not_done(step, Reason.HOLDOUT, detail)
     if scheduled.attempts > settings.COMEBACK_DISPATCH_MAX_ATTEMPTS:

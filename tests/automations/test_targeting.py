@@ -101,8 +101,8 @@ def test_a_step_is_sent_at_the_bound_and_skipped_past_it_naming_the_condition(st
     assert (step.state, step.reason) == (ScheduledStep.State.SKIPPED, Reason.CONDITION_NOT_MET)
     activity = Activity.objects.get(abandoned_checkout=skipped, type=Activity.Type.AUTOMATION_SKIPPED)
     assert activity.reason == Reason.CONDITION_NOT_MET
-    assert activity.detail["condition"]["condition"] == condition_name(case)
-    assert activity.detail["condition"]["text"]
+    assert activity.detail["condition"] == condition_name(case)
+    assert activity.detail["reasonText"]
 
 
 @pytest.mark.parametrize("case", BOUNDS)
@@ -128,7 +128,7 @@ def test_an_automations_conditions_are_checked_again_when_its_step_is_due(store,
     assert (step.state, step.reason) == (ScheduledStep.State.SKIPPED, Reason.CONDITION_NOT_MET)
     assert mail.outbox == []
     activity = Activity.objects.get(abandoned_checkout=ac, type=Activity.Type.AUTOMATION_SKIPPED)
-    assert activity.detail["condition"]["condition"] == condition_name(case)
+    assert activity.detail["condition"] == condition_name(case)
 
 
 def test_another_stores_orders_do_not_make_a_buyer_returning(store):

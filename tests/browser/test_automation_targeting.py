@@ -64,5 +64,6 @@ def test_building_an_automation_with_conditions(browser, live_server):
     skipped = ScheduledStep.objects.get(abandoned_checkout=with_mug)
     assert skipped.reason == Reason.CONDITION_NOT_MET
     page.goto(f"{live_server.url}/checkouts/{with_mug.pk}/")
+    assert page.get_by_text("Condition not met: cart does not contain prod-mug").is_visible()
     shoot(page, "automation-conditions-skipped-timeline")
     assert errors == []

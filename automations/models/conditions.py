@@ -5,6 +5,7 @@ again when each step falls due; a step's when it falls due.
 """
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.core.validators import MinValueValidator
@@ -84,6 +85,28 @@ class Conditions(models.Model):
 
     class Meta:
         abstract = True
+
+    def condition_phrases(self, money: Callable = str) -> list[str]:
+        """The conditions in words, for the automation's page ("worth at most $500.00")."""
+        phrases = []
+        for name, phrase in (("min_total", "worth at least {}"), ("max_total", "worth at most {}")):
+            if getattr(self, name) is not None:
+                phrases.append(phrase.format(money(getattr(self, name))))
+        if self.products_included:
+            phrases.append(f"holding one of {', '.join(tokens(self.products_included))}")
+        if self.products_excluded:
+            phrases.append(f"holding none of {', '.join(tokens(self.products_excluded))}")
+        if self.currencies:
+            phrases.append(f"in {self.currencies}")
+        if self.buyer:
+            phrases.append("from first-time buyers" if self.buyer == self.Buyer.FIRST_TIME else "from returning buyers")
+        if self.require_phone:
+            phrases.append("whose buyer left a phone number")
+        if self.min_items is not None:
+            phrases.append(f"with at least {self.min_items} item{'s' if self.min_items != 1 else ''}")
+        if self.max_items is not None:
+            phrases.append(f"with at most {self.max_items} item{'s' if self.max_items != 1 else ''}")
+        return phrases
 
     @property
     def needs_order_history(self) -> bool:

@@ -88,3 +88,15 @@ def test_a_bad_condition_is_refused_on_its_field_and_nothing_is_saved(client, ed
     error = page.split(f'id="{field_id}_error">', 1)[1].split("</p>", 1)[0]
     assert message in error
     assert Automation.objects.get(pk=automation.pk).name == "Win back"
+
+
+def test_the_automation_page_says_who_it_runs_for_and_each_steps_conditions(client, store, owner):
+    automation = only_automation(store, name="Big carts", min_total=Decimal("20"), currencies="EUR", buyer="RETURNING")
+    email_step(automation, products_excluded="GIFT-1\nGIFT-2", min_items=2, require_phone=True)
+    client.force_login(owner)
+    page = client.get(reverse("automations:detail", args=[automation.pk])).content.decode()
+    assert "worth at least $20.00, in EUR, from returning buyers." in page
+    assert (
+        "Only for checkouts holding none of GIFT-1, GIFT-2, whose buyer left a phone number, with at least 2 items."
+        in page
+    )

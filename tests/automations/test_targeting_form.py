@@ -31,7 +31,9 @@ def test_a_merchant_sets_conditions_on_the_automation_and_on_a_step(client, edit
     automation, url = edit
     page = client.get(url).content.decode()
     assert "Who this automation is for" in page and "Conditions for this step" in page
-    assert '<details class="conditions">' in page  # folded while none is set
+    # The automation's shown unfolded; the step's, the spare's and the "Add a step" template's
+    # folded while none is set.
+    assert page.count('<details class="conditions" open>') == 1 and page.count('<details class="conditions">') == 3
 
     response = submit(
         client,
@@ -56,7 +58,7 @@ def test_a_merchant_sets_conditions_on_the_automation_and_on_a_step(client, edit
     step = automation.steps.get()
     assert (step.products_included, step.products_excluded) == ("SKU-1\nprod-2", "GIFT-CARD")
     assert (step.require_phone, step.min_items, step.max_items) == (True, 2, 2)
-    assert '<details class="conditions" open>' in client.get(url).content.decode()
+    assert client.get(url).content.decode().count('<details class="conditions" open>') == 2
 
 
 @pytest.mark.parametrize(

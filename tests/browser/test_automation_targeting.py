@@ -24,13 +24,12 @@ def test_building_an_automation_with_conditions(browser, live_server):
 
     page.goto(f"{live_server.url}/automations/new/")
     page.get_by_label("Name").fill("Big EUR carts")
-    page.locator("summary", has_text="Who this automation is for").click()  # a <details>: opens without script
     page.get_by_label("Minimum cart total").fill("100")
     page.get_by_label("Maximum cart total").fill("50")  # a mistake, refused on its field
     page.get_by_label("Checkout currency is one of").fill("eur")
     page.get_by_label("Buyer", exact=True).select_option("FIRST_TIME")
     step = page.locator("[data-step]").nth(0)
-    step.locator("summary", has_text="Conditions for this step").click()
+    step.locator("summary", has_text="Conditions for this step").click()  # a <details>: opens without script
     step.get_by_label("Only if the cart holds none of these products or SKUs").fill("prod-mug")
     step.get_by_label("Only if the number of items is at least").fill("1")
     page.get_by_role("button", name="Save automation").click()

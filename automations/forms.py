@@ -7,6 +7,7 @@ from django.template import TemplateSyntaxError
 
 from checkouts.models import Membership, Store
 
+from .condition_forms import CONDITION_LABELS, CONDITION_WIDGETS, STEP_CONDITION_LABELS, ConditionsFormMixin
 from .messages import defaults
 from .messages.engine import validate_template
 from .models import Automation, AutomationStep, StepTranslation
@@ -28,18 +29,19 @@ def _template_field_clean(form: forms.Form, name: str) -> str:
     return value
 
 
-class AutomationForm(forms.ModelForm):
+class AutomationForm(ConditionsFormMixin, forms.ModelForm):
     class Meta:
         model = Automation
-        fields = ["name", "active", "min_total", "require_email", "holdout_percent"]
+        fields = ["name", "active", "require_email", "holdout_percent", *ConditionsFormMixin.condition_fields]
         labels = {
-            "min_total": "Minimum cart total",
+            **CONDITION_LABELS,
             "require_email": "Only buyers who left an email",
             "holdout_percent": "Holdout share (%)",
         }
+        widgets = CONDITION_WIDGETS
 
 
-class StepForm(forms.ModelForm):
+class StepForm(ConditionsFormMixin, forms.ModelForm):
     class Meta:
         model = AutomationStep
         fields = [
@@ -54,8 +56,10 @@ class StepForm(forms.ModelForm):
             "task_title",
             "task_assignee",
             "task_due_days",
+            *ConditionsFormMixin.condition_fields,
         ]
         labels = {
+            **STEP_CONDITION_LABELS,
             "delay_value": "Wait",
             "delay_unit": "Unit",
             "message": "Text message / notification",
@@ -65,6 +69,7 @@ class StepForm(forms.ModelForm):
         }
         help_texts = {"body": TEMPLATE_HELP, "position": "Steps run in this order."}
         widgets = {
+            **CONDITION_WIDGETS,
             "body": forms.Textarea(attrs={"rows": 6}),
             "message": forms.Textarea(attrs={"rows": 2}),
             "notify_members": forms.CheckboxSelectMultiple,

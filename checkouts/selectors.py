@@ -359,6 +359,8 @@ def abandoned_checkout_timeline(*, abandoned_checkout: AbandonedCheckout) -> lis
     for activity in activities_for_timeline(abandoned_checkout=ac):
         reason = activity.reason.replace("_", " ").capitalize() if activity.reason else ""
         detail = activity.detail if isinstance(activity.detail, dict) else {}
+        if reason and detail.get("reasonText"):  # what the reason was about: "Condition not met: 2 items"
+            reason = f"{reason}: {detail['reasonText']}"
         # The writer names what acted (automation and step, or the member) in `label`.
         label = str(detail.get("label") or "")
         entries.append(

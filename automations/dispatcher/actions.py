@@ -74,6 +74,8 @@ class StepRun:
     # so two automations' steps due together for one checkout send one email.
     recently_emailed: dict = field(default_factory=dict)
     guard: bool = True  # COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 0 turns the guard off
+    # (store id, email key) of buyers with a completed order, when a condition asks.
+    returning: set[tuple] = field(default_factory=set)
     receipts: "SendReceipts" = field(default_factory=lambda: SendReceipts())
     sent_emails: list[SentEmail] = field(default_factory=list)
     tasks: list[tuple[Task, StepResult]] = field(default_factory=list)
@@ -225,8 +227,13 @@ def perform(run: StepRun, scheduled: ScheduledStep, ac: AbandonedCheckout | None
         return _not_done(step, Reason.STEP_REMOVED, detail)
     if not step.automation.active:
         return _not_done(step, Reason.AUTOMATION_OFF, detail)
-    if not step.automation.matches(ac):
-        return _not_done(step, Reason.CONDITION_NOT_MET, detail)
+    returning = (ac.store_id, ac.email_key) in run.returning
+    if unmet := step.automation.unmet_condition(ac, returning=returning) or step.unmet_condition(
+        ac, returning=returning
+    ):
+        # Named, so the timeline says which condition no longer holds.
+        named = {"condition": unmet["condition"], "reasonText": unmet["text"]}
+        return _not_done(step, Reason.CONDITION_NOT_MET, {**detail, **named})
     if scheduled.holdout:
         return _not_done(step, Reason.HOLDOUT, detail)
     if scheduled.attempts > settings.COMEBACK_DISPATCH_MAX_ATTEMPTS:

@@ -15,6 +15,7 @@ from checkouts.models.privacy import email_digests
 from checkouts.services import ActivityEntry, activities_record_locked
 
 from ..models import AutomationStep, ScheduledStep, SendReceipt, SentEmail, Unsubscribe
+from ..targeting import returning_buyers
 from .actions import StepResult, StepRun, perform
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,13 @@ def _recently_emailed(checkouts: dict, now: datetime) -> dict:
     return {row["abandoned_checkout_id"]: row["last"] for row in rows}
 
 
+def _returning(checkouts: dict, configs: dict[int, AutomationStep]) -> set[tuple]:
+    """Buyers with a completed order, looked up (one query) only if a condition of the batch asks."""
+    if not any(step.needs_order_history or step.automation.needs_order_history for step in configs.values()):
+        return set()
+    return returning_buyers(abandoned_checkouts=checkouts.values())
+
+
 def _already_sent(steps: list[ScheduledStep]) -> tuple[set[str], set[str]]:
     """The keys whose email is recorded as sent, and those only receipted (sent by a batch whose
     worker died before it committed). Steps on a first attempt cannot have either."""
@@ -103,17 +111,19 @@ def process_batch(ids: list[int]) -> dict[str, int]:
             return {}
         now = timezone.now()
         already_sent, receipted = _already_sent(steps)
+        configs = _configs(steps)
         run = StepRun(
             now=now,
             # Past this, no new send starts and the rest go back on the schedule: the row locks
             # a recovery waits on are held this long plus one send at most.
             deadline=time.monotonic() + settings.COMEBACK_DISPATCH_SEND_BUDGET_SECONDS,
-            configs=_configs(steps),
+            configs=configs,
             unsubscribed=_unsubscribed(checkouts),
             already_sent=already_sent,
             receipted=receipted,
             recently_emailed=_recently_emailed(checkouts, now),
             guard=settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES > 0,
+            returning=_returning(checkouts, configs),
         )
         try:
             outcomes = [

@@ -8,9 +8,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from checkouts.models import Membership, Store
-from checkouts.models.checkout import AMOUNT
 from checkouts.models.scope import StoreScopedQuerySet
 from checkouts.models.store import validate_language
+
+from .conditions import Conditions
 
 
 class AutomationQuerySet(StoreScopedQuerySet):
@@ -18,15 +19,12 @@ class AutomationQuerySet(StoreScopedQuerySet):
         return self.filter(active=True)
 
 
-class Automation(models.Model):
+class Automation(Conditions):
     """A sequence of steps run for every abandoned checkout of a store that meets its conditions."""
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="automations")
     name = models.CharField(max_length=120)
     active = models.BooleanField(default=True)
-    min_total = models.DecimalField(
-        null=True, blank=True, help_text="Only checkouts worth at least this much (store currency).", **AMOUNT
-    )
     require_email = models.BooleanField(default=True, help_text="Only checkouts whose buyer left an email address.")
     holdout_percent = models.PositiveSmallIntegerField(
         default=0,
@@ -50,20 +48,24 @@ class Automation(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def matches(self, abandoned_checkout) -> bool:
-        """Whether a checkout meets this automation's conditions right now."""
+    def unmet_condition(self, abandoned_checkout, *, returning: bool = False) -> dict | None:
         if self.require_email and not abandoned_checkout.buyer_email:
-            return False
-        return self.min_total is None or abandoned_checkout.total >= self.min_total
+            return {"condition": "require_email", "text": "buyer left an email address"}
+        return super().unmet_condition(abandoned_checkout, returning=returning)
+
+    def matches(self, abandoned_checkout, *, returning: bool = False) -> bool:
+        """Whether a checkout meets this automation's conditions right now."""
+        return self.unmet_condition(abandoned_checkout, returning=returning) is None
 
 
 class AutomationStepQuerySet(StoreScopedQuerySet):
     store_path = "automation__store"
 
 
-class AutomationStep(models.Model):
-    """One timed action of an automation. Removed steps are archived, not deleted, so the
-    schedule already made from them still resolves with an activity."""
+class AutomationStep(Conditions):
+    """One timed action of an automation, sent only if its own conditions hold when due too.
+    Removed steps are archived, not deleted, so the schedule already made from them still
+    resolves with an activity."""
 
     class Unit(models.TextChoices):
         MINUTES = "MINUTES", "minutes"

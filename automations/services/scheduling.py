@@ -21,6 +21,7 @@ from checkouts.services import ActivityEntry, activities_insert, activities_reco
 from config.wakeups import wake_up_publish
 
 from ..models import Automation, AutomationStep, Enrollment, Reason, ScheduledStep, SendReceipt
+from ..targeting import returning_buyers
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +65,13 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout], wr
     if not by_store:
         return []
     now = timezone.now()
+    returning = _returning(abandoned_checkouts, by_store)
     # Plain rows, not model instances: a sweep batch schedules thousands at a time.
     enrollments, steps, entries = [], [], []
     due_now = False
     for ac in abandoned_checkouts:
         for automation in by_store.get(ac.store_id, ()):
-            if not automation.matches(ac):
+            if not automation.matches(ac, returning=(ac.store_id, ac.email_key) in returning):
                 continue
             holdout = automation.holdout_percent > 0 and _random.random() * 100 < automation.holdout_percent
             enrollments.append((ac.store_id, automation.pk, ac.pk, holdout, now))
@@ -98,6 +100,14 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout], wr
     if due_now:
         _nudge_dispatcher()
     return activities
+
+
+def _returning(abandoned_checkouts: Sequence[AbandonedCheckout], by_store: dict) -> set[tuple]:
+    """The returning buyers among them, looked up only when an automation asks (one query)."""
+    targeting = {store_id for store_id, autos in by_store.items() if any(a.needs_order_history for a in autos)}
+    if not targeting:
+        return set()
+    return returning_buyers(abandoned_checkouts=[ac for ac in abandoned_checkouts if ac.store_id in targeting])
 
 
 def _nudge_dispatcher() -> None:

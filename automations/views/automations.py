@@ -146,9 +146,9 @@ class AutomationDetailView(AutomationMixin, TemplateView):
             held_out_share=f"{held_out.checkouts / (held_out.checkouts + contacted.checkouts) * 100:.1f}%"
             if held_out.checkouts + contacted.checkouts
             else "",
-            min_total=format_money(automation.min_total, self.store.currency, dashboard_language())
-            if automation.min_total is not None
-            else "",
+            conditions=automation.condition_phrases(
+                money=lambda amount: format_money(amount, self.store.currency, dashboard_language())
+            ),
         )
         return context
 

@@ -15,6 +15,7 @@ from checkouts.models.privacy import email_digests
 from checkouts.services import ActivityEntry, activities_record_locked
 
 from ..models import AutomationStep, ScheduledStep, SendReceipt, SentEmail, Unsubscribe
+from ..services.contact import contact_gate_load
 from .actions import StepResult, StepRun, perform
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ def process_batch(ids: list[int]) -> dict[str, int]:
             receipted=receipted,
             recently_emailed=_recently_emailed(checkouts, now),
             guard=settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES > 0,
+            gate=contact_gate_load(checkouts),
         )
         try:
             outcomes = [

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import automations, emails, manual, notifications, tasks, unsubscribe
+from .views import automations, emails, manual, notifications, tasks, text_opt_out, unsubscribe
 
 app_name = "automations"
 
@@ -29,6 +29,7 @@ urlpatterns = [
     path("emails/", emails.SentEmailListView.as_view(), name="emails"),
     path("emails/<int:pk>/", emails.SentEmailDetailView.as_view(), name="email_detail"),
     path("emails/<int:pk>/html/", emails.SentEmailHtmlView.as_view(), name="email_html"),
+    path("sms/opt-outs/", text_opt_out.TextOptOutView.as_view(), name="text_opt_out"),
     path("unsubscribe/<str:token>/", unsubscribe.UnsubscribeView.as_view(), name="unsubscribe"),
     path("checkouts/<uuid:pk>/recovery-email/", manual.RecoveryEmailView.as_view(), name="recovery_email"),
     path(

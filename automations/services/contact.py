@@ -124,3 +124,11 @@ def _opted_out(checkouts, stores: set) -> set[tuple]:
     by_hash = {digest: phone for phone in phones for digest in phone_digests(phone)}
     rows = TextOptOut.objects.filter(store_id__in=stores, phone_hash__in=list(by_hash))
     return {(store_id, by_hash[digest]) for store_id, digest in rows.values_list("store_id", "phone_hash")}
+
+
+def text_opt_out_record(*, store: Store, phone: str, source: str = TextOptOut.Source.STOP) -> TextOptOut:
+    """End texting `phone` for `store` (a STOP reply, or staff). Idempotent: a repeat keeps the first."""
+    opt_out, _ = TextOptOut.objects.get_or_create(
+        store=store, phone_hash=phone_digests(phone)[0], defaults={"source": source}
+    )
+    return opt_out

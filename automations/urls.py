@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from .views import automations, emails, manual, notifications, tasks, text_opt_out, unsubscribe
+from .views import automations, contact, emails, manual, notifications, tasks, text_opt_out, unsubscribe
 
 app_name = "automations"
 
 urlpatterns = [
     path("automations/", automations.AutomationListView.as_view(), name="list"),
+    path("automations/contact-rules/", contact.ContactPolicyView.as_view(), name="contact_policy"),
     path("automations/new/", automations.AutomationCreateView.as_view(), name="create"),
     path("automations/<int:pk>/", automations.AutomationDetailView.as_view(), name="detail"),
     path("automations/<int:pk>/edit/", automations.AutomationUpdateView.as_view(), name="edit"),

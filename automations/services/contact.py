@@ -132,3 +132,9 @@ def text_opt_out_record(*, store: Store, phone: str, source: str = TextOptOut.So
         store=store, phone_hash=phone_digests(phone)[0], defaults={"source": source}
     )
     return opt_out
+
+
+def contact_policy_save(*, store: Store, **rules) -> ContactPolicy:
+    """Store the store's contact rules (window, quiet hours, email consent); they apply to the next send."""
+    policy, _ = ContactPolicy.objects.update_or_create(store=store, defaults=rules)
+    return policy

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from automations.dispatcher import claim_due_steps
 from automations.dispatcher.batch import process_batch
-from automations.models import ContactPolicy, ScheduledStep
+from automations.models import ContactLedger, ContactPolicy, ScheduledStep, buyer_key
 from automations.services.manual import recovery_email_send
 from tests.automations.helpers import abandon, email_step, only_automation
 from tests.checkouts.test_concurrency import run_together
@@ -32,6 +32,11 @@ def _twin_checkouts(store, email: str):
     """Two checkouts of one buyer abandoned at the same moment: neither is the newer, so only
     the contact ledger stands between them."""
     when = timezone.now() - timedelta(hours=2)
+    # Contacted once, days ago: the ledger row exists, so only its row lock (not the unique
+    # index an INSERT would wait on) keeps the two apart.
+    ContactLedger.objects.create(
+        store=store, buyer_key=buyer_key(email=email, phone=""), last_contacted_at=when - timedelta(days=3)
+    )
     return abandon(store, 2, when=when, buyer_email=email)
 
 

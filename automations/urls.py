@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from .views import automations, emails, manual, notifications, tasks, unsubscribe
+from .views import automations, contact, emails, manual, notifications, tasks, text_opt_out, unsubscribe
 
 app_name = "automations"
 
 urlpatterns = [
     path("automations/", automations.AutomationListView.as_view(), name="list"),
+    path("automations/contact-rules/", contact.ContactPolicyView.as_view(), name="contact_policy"),
     path("automations/new/", automations.AutomationCreateView.as_view(), name="create"),
     path("automations/<int:pk>/", automations.AutomationDetailView.as_view(), name="detail"),
     path("automations/<int:pk>/edit/", automations.AutomationUpdateView.as_view(), name="edit"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("emails/", emails.SentEmailListView.as_view(), name="emails"),
     path("emails/<int:pk>/", emails.SentEmailDetailView.as_view(), name="email_detail"),
     path("emails/<int:pk>/html/", emails.SentEmailHtmlView.as_view(), name="email_html"),
+    path("sms/opt-outs/", text_opt_out.TextOptOutView.as_view(), name="text_opt_out"),
     path("unsubscribe/<str:token>/", unsubscribe.UnsubscribeView.as_view(), name="unsubscribe"),
     path("checkouts/<uuid:pk>/recovery-email/", manual.RecoveryEmailView.as_view(), name="recovery_email"),
     path(

@@ -12,14 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.template import TemplateSyntaxError
-from django.utils import timezone
-from psycopg import pq
 
 from checkouts.inserts import instances_insert
 from checkouts.models import AbandonedCheckout, Activity
@@ -30,6 +26,8 @@ from ..messages.mime import Message
 from ..messages.render import message_id_for, message_language, recovery_email, staff_text, step_template, text_message
 from ..models import AutomationStep, Notification, Reason, ScheduledStep, SendReceipt, SentEmail, Task
 from ..selectors import checkout_path
+from ..services.contact import ContactGate, consented
+from .receipts import SendReceipts
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +51,7 @@ class StepResult:
     @property
     def key(self) -> str:
         if self.released:
-            return "RELEASED"
+            return f"DEFERRED:{self.reason}" if self.reason else "RELEASED"
         if self.retry_at:
             return "RETRY"
         label = self.activity_type or self.state
@@ -70,13 +68,15 @@ class StepRun:
     unsubscribed: set[tuple]
     already_sent: set[str]
     receipted: set[str] = field(default_factory=set)
+    # The frequency cap's locked ledger rows, quiet hours, consent and opt-outs.
+    gate: ContactGate | None = None
     # Checkout id -> last recovery email within the guard window; this batch's sends join it,
     # so two automations' steps due together for one checkout send one email.
     recently_emailed: dict = field(default_factory=dict)
     guard: bool = True  # COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 0 turns the guard off
     # (store id, email key) of buyers with a completed order, when a condition asks.
     returning: set[tuple] = field(default_factory=set)
-    receipts: "SendReceipts" = field(default_factory=lambda: SendReceipts())
+    receipts: SendReceipts = field(default_factory=lambda: SendReceipts())
     sent_emails: list[SentEmail] = field(default_factory=list)
     tasks: list[tuple[Task, StepResult]] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
@@ -97,6 +97,8 @@ class StepRun:
         self.receipts.close()
 
     def save_records(self) -> None:
+        if self.gate is not None:
+            self.gate.save(self.now)
         instances_insert(SentEmail, self.sent_emails)
         if self.receipts.written or self.receipted:
             # The SentEmail rows now carry the proof; the receipts have done their job.
@@ -106,80 +108,6 @@ class StepRun:
             Task.objects.bulk_create([task for task, _ in self.tasks])
             for task, outcome in self.tasks:
                 outcome.detail["task"] = task.pk
-
-
-class SendReceipts:
-    """Writes a `SendReceipt` the moment the mail server accepts an email, on a connection of
-    its own in autocommit mode, so it survives the batch's worker being killed.
-
-    The receipt's round trip overlaps the next email's rendering: `write` sends the INSERT
-    and returns, and `confirm` (called before the next email goes out, and at the end) waits
-    for it. So at most one accepted email is ever without its receipt, the same window a
-    receipt awaited at once leaves, and the dispatcher does not sit idle meanwhile.
-
-    PostgreSQL only: SQLite lets one connection write at a time and the batch's transaction is
-    that writer, so a receipt would wait for the very batch it must outlive. The embedded
-    setup keeps the narrower guarantee (the batch's own SentEmail rows), as documented.
-    """
-
-    def __init__(self) -> None:
-        self._connection = None
-        self._pending = ""
-        self.written = 0
-
-    def write(self, *, idempotency_key: str, message_id: str) -> None:
-        if connection.vendor != "postgresql":
-            return
-        self.confirm()
-        try:
-            if self._connection is None:
-                self._connection = connections.create_connection(DEFAULT_DB_ALIAS)
-                with self._connection.cursor() as cursor:
-                    # What a receipt must survive is this worker dying, and once committed it
-                    # is PostgreSQL's, WAL flush or not. Not waiting for the flush keeps a
-                    # receipt at a round trip instead of a disk sync per email.
-                    cursor.execute("SET synchronous_commit = off")
-            # libpq's asynchronous call: the statement goes out now, its result is read later.
-            self._connection.connection.pgconn.send_query_params(
-                _RECEIPT_SQL, [idempotency_key.encode(), message_id.encode(), timezone.now().isoformat().encode()]
-            )
-            self._pending = idempotency_key
-            self.written += 1
-        except (DatabaseError, psycopg.Error) as exc:
-            self._lost(idempotency_key, exc)
-
-    def confirm(self) -> None:
-        """Wait for the receipt in flight, if any, to be committed."""
-        if not self._pending:
-            return
-        key, self._pending = self._pending, ""
-        try:
-            pgconn = self._connection.connection.pgconn
-            error = ""
-            while (result := pgconn.get_result()) is not None:
-                if result.status != pq.ExecStatus.COMMAND_OK:
-                    error = (result.error_message or b"").decode(errors="replace").strip()
-            if error:
-                self._lost(key, error)
-        except psycopg.Error as exc:
-            self._lost(key, exc)
-
-    def _lost(self, idempotency_key: str, error) -> None:
-        # The email went out; the batch's own record still follows. Only a crash before
-        # that commit could now repeat it, as it could without receipts.
-        logger.warning("Send receipt for %s not written: %s", idempotency_key, error)
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self.confirm()
-            self._connection.close()
-            self._connection = None
-
-
-_RECEIPT_SQL = (
-    f"INSERT INTO {SendReceipt._meta.db_table} (idempotency_key, message_id, sent_at) "  # noqa: S608  # nosec B608
-    "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-).encode()
 
 
 def _detail(scheduled: ScheduledStep, step: AutomationStep | None) -> dict[str, Any]:
@@ -236,6 +164,9 @@ def perform(run: StepRun, scheduled: ScheduledStep, ac: AbandonedCheckout | None
         return _not_done(step, Reason.CONDITION_NOT_MET, {**detail, **named})
     if scheduled.holdout:
         return _not_done(step, Reason.HOLDOUT, detail)
+    if run.gate is not None and run.gate.superseded(ac):
+        # The buyer abandoned again since: only the newest checkout's sequence writes to them.
+        return _not_done(step, Reason.NEWER_CHECKOUT, detail)
     if scheduled.attempts > settings.COMEBACK_DISPATCH_MAX_ATTEMPTS:
         # Claimed again and again without finishing (a worker that keeps dying on it): stop.
         return _not_done(step, Reason.SEND_FAILED, detail, state=State.FAILED)
@@ -260,6 +191,8 @@ def _email_buyer(run, scheduled, step, ac, detail) -> StepResult:
         # One recovery email per checkout within the guard window, whoever sent the first.
         last = run.recently_emailed[ac.pk]
         return _not_done(step, Reason.RECENTLY_EMAILED, {**detail, "lastEmailedAt": last.isoformat()})
+    if not sent_before and (held := _held(run, step, ac, detail, channel="email")):
+        return held
     template = step_template(step, message_language(ac, ac.store))
     try:
         email = recovery_email(abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key)
@@ -281,6 +214,8 @@ def _email_buyer(run, scheduled, step, ac, detail) -> StepResult:
             return _failed(run, scheduled, step, detail, f"{type(exc).__name__}: {exc}")
         run.receipts.write(idempotency_key=key, message_id=email.message_id)
     run.recently_emailed[ac.pk] = run.now
+    if run.gate is not None:
+        run.gate.mark_contacted(ac, run.now)
     run.sent_emails.append(
         email.sent_email(
             store_id=ac.store_id,
@@ -299,8 +234,10 @@ def _email_buyer(run, scheduled, step, ac, detail) -> StepResult:
 def _notify_buyer(run, scheduled, step, ac, detail) -> StepResult:
     if not ac.phone:
         return _not_done(step, Reason.NO_PHONE, detail)
-    if (ac.store_id, ac.email_key) in run.unsubscribed:
+    if (ac.store_id, ac.email_key) in run.unsubscribed or (run.gate and run.gate.text_opted_out(ac)):
         return _not_done(step, Reason.OPTED_OUT, detail)
+    if held := _held(run, step, ac, detail, channel="sms"):
+        return held
     try:
         body = text_message(abandoned_checkout=ac, store=ac.store, source=step.message)
     except TemplateSyntaxError as exc:
@@ -310,9 +247,26 @@ def _notify_buyer(run, scheduled, step, ac, detail) -> StepResult:
     except notify.NotificationError as exc:
         logger.warning("Text message for step %s failed: %s", scheduled.pk, exc)
         return _failed(run, scheduled, step, detail, str(exc))
+    if run.gate is not None:
+        run.gate.mark_contacted(ac, run.now)
     return StepResult(
         state=State.DONE, activity_type=Activity.Type.NOTIFICATION_SENT, detail={**detail, "channel": "sms"}
     )
+
+
+def _held(run: StepRun, step, ac, detail: dict, *, channel: str) -> StepResult | None:
+    """What stops a message to the buyer before it is rendered: no consent, the buyer's night
+    (the step waits for the morning, its attempt not counted) or a message within the window."""
+    gate = run.gate
+    if gate is None:
+        return None
+    if (channel == "sms" or gate.policy(ac.store).require_email_consent) and not consented(ac, channel):
+        return _not_done(step, Reason.NO_CONSENT, {**detail, "channel": channel})
+    if morning := gate.held_until(ac, run.now):
+        return StepResult(state=State.PENDING, reason=Reason.QUIET_HOURS, retry_at=morning, released=True)
+    if last := gate.last_contact(ac, run.now):
+        return _not_done(step, Reason.RECENTLY_CONTACTED, {**detail, "lastContactedAt": last.isoformat()})
+    return None
 
 
 def _notify_staff(run, scheduled, step, ac, detail) -> StepResult:

@@ -15,6 +15,7 @@ from checkouts.models.privacy import email_digests
 from checkouts.services import ActivityEntry, activities_record_locked
 
 from ..models import AutomationStep, ScheduledStep, SendReceipt, SentEmail, Unsubscribe
+from ..services.contact import contact_gate_load
 from ..targeting import returning_buyers
 from .actions import StepResult, StepRun, perform
 
@@ -124,6 +125,7 @@ def process_batch(ids: list[int]) -> dict[str, int]:
             recently_emailed=_recently_emailed(checkouts, now),
             guard=settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES > 0,
             returning=_returning(checkouts, configs),
+            gate=contact_gate_load(checkouts),
         )
         try:
             outcomes = [

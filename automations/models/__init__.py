@@ -1,10 +1,13 @@
 from .automation import Automation, AutomationStep, HoldoutChange, StepTranslation
+from .contact import ContactLedger, ContactPolicy, TextOptOut, buyer_key, phone_digests
 from .records import Notification, SendReceipt, SentEmail, Task, Unsubscribe
 from .schedule import Enrollment, Reason, ScheduledStep
 
 __all__ = [
     "Automation",
     "AutomationStep",
+    "ContactLedger",
+    "ContactPolicy",
     "Enrollment",
     "HoldoutChange",
     "Notification",
@@ -14,5 +17,8 @@ __all__ = [
     "SentEmail",
     "StepTranslation",
     "Task",
+    "TextOptOut",
     "Unsubscribe",
+    "buyer_key",
+    "phone_digests",
 ]

@@ -28,6 +28,10 @@ class Reason(models.TextChoices):
     NO_RECIPIENTS = "NO_RECIPIENTS", "No staff member to notify"
     HOLDOUT = "HOLDOUT", "Held out on purpose, to measure the automation's lift"
     RECENTLY_EMAILED = "RECENTLY_EMAILED", "A recovery email went to this checkout within the guard window"
+    RECENTLY_CONTACTED = "RECENTLY_CONTACTED", "The buyer got a recovery message within the store's window"
+    NEWER_CHECKOUT = "NEWER_CHECKOUT", "The buyer abandoned a newer checkout, whose sequence runs instead"
+    QUIET_HOURS = "QUIET_HOURS", "Held until the morning: due in the buyer's quiet hours"
+    NO_CONSENT = "NO_CONSENT", "The buyer did not accept marketing messages on this channel"
 
 
 class Enrollment(models.Model):

@@ -25,6 +25,7 @@ from ..messages.render import (
     step_template,
 )
 from ..models import AutomationStep, Reason, SentEmail, Unsubscribe
+from .contact import consented, contact_gate_load
 
 
 class ManualResult:
@@ -56,6 +57,8 @@ class Blocked:
             return f"Unsubscribed on {when}: no email can be sent."
         if self.reason == Reason.RECOVERED:
             return f"Recovered on {when}: no recovery email is sent after a recovery." if when else "Recovered."
+        if self.reason == Reason.NO_CONSENT:
+            return "The buyer did not accept marketing emails, which this store requires: no email can be sent."
         return "No email address (none was left, or the buyer's details were erased): no email can be sent."
 
 
@@ -122,7 +125,9 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
     """Send the recovery email now, unless one went to this checkout within the guard window.
 
     Takes the checkout's row lock first, like the dispatcher: nothing is sent once a recovery
-    has committed, and two clicks (or a click and a due step) cannot both send.
+    has committed, and two clicks (or a click and a due step) cannot both send. Then the
+    buyer's contact-ledger row, like the dispatcher: the store's frequency cap counts this
+    send, and one within the window (to any of the buyer's checkouts) stops it.
     """
     guard = timedelta(minutes=settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES)
     with transaction.atomic():
@@ -141,6 +146,13 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
         if blocked:
             # Nothing was tried: no activity, so repeated clicks do not pile up in the timeline.
             return ManualSend(ManualResult.NOT_SENT, reason=blocked.reason, blocked=blocked)
+        now = timezone.now()
+        gate = contact_gate_load({ac.pk: ac})
+        if gate.policy(ac.store).require_email_consent and not consented(ac, "email"):
+            blocked = Blocked(Reason.NO_CONSENT)
+            return ManualSend(ManualResult.NOT_SENT, reason=blocked.reason, blocked=blocked)
+        if contacted := gate.last_contact(ac, now):
+            return ManualSend(ManualResult.GUARDED, reason=Reason.RECENTLY_CONTACTED, last_sent_at=contacted)
         template, _ = store_email_template(store=ac.store, language=message_language(ac, ac.store))
         key = f"manual-{ac.pk}-{uuid.uuid4().hex}"
         try:
@@ -158,6 +170,8 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
             sent_by=user if getattr(user, "pk", None) else None,
         )
         sent.save()
+        gate.mark_contacted(ac, now)
+        gate.save(now)
         activity_record(
             abandoned_checkout_id=ac.pk,
             type=Activity.Type.EMAIL_SENT,

@@ -74,11 +74,19 @@ class RecoveryEmailView(DashboardMixin, TemplateView):
             messages.success(request, f"Recovery email sent to {outcome.sent_email.to_email}.")
         elif outcome.result == ManualResult.GUARDED:
             when = timezone.localtime(outcome.last_sent_at, self.store.zone)
-            messages.warning(
-                request,
-                f"Not sent: a recovery email already went to this buyer at {when:%Y-%m-%d %H:%M} "
-                f"(less than {settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES} minutes ago).",
-            )
+            if outcome.reason == Reason.RECENTLY_CONTACTED:
+                # The store's frequency cap: any of the buyer's checkouts, email or text.
+                messages.warning(
+                    request,
+                    f"Not sent: this buyer got a recovery message at {when:%Y-%m-%d %H:%M}, "
+                    "within the store's contact window.",
+                )
+            else:
+                messages.warning(
+                    request,
+                    f"Not sent: a recovery email already went to this buyer at {when:%Y-%m-%d %H:%M} "
+                    f"(less than {settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES} minutes ago).",
+                )
         elif outcome.blocked:
             messages.error(request, f"Not sent. {outcome.blocked.message(self.store.zone)}")
         else:

@@ -365,6 +365,8 @@ COMEBACK_NOTIFICATIONS = {
         },
     }.get(_notification_backend, {}),
 }
+# The SMS gateway's bearer token when it reports STOP replies to /sms/opt-outs/ (unset: endpoint off).
+COMEBACK_SMS_INBOUND_TOKEN = env("COMEBACK_SMS_INBOUND_TOKEN", default="")
 # The dispatcher claims this many due steps per transaction; its lease must outlast a batch.
 COMEBACK_DISPATCH_BATCH_SIZE = env.int("COMEBACK_DISPATCH_BATCH_SIZE", default=100)
 COMEBACK_DISPATCH_LEASE_SECONDS = env.int("COMEBACK_DISPATCH_LEASE_SECONDS", default=300)

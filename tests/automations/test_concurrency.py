@@ -19,7 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from automations.dispatcher import scheduled_steps_dispatch
-from automations.models import ScheduledStep, SendReceipt, SentEmail
+from automations.models import ContactPolicy, ScheduledStep, SendReceipt, SentEmail
 from automations.services.manual import recovery_email_send
 from checkouts import hooks
 from checkouts.models import AbandonedCheckout, Activity
@@ -32,6 +32,13 @@ from tests.factories import AutomationFactory, StoreFactory
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 150
+
+
+def daytime_store(**rules):
+    """A store without quiet hours: these tests run on the real clock, at any hour."""
+    store = StoreFactory()
+    ContactPolicy.objects.create(store=store, quiet_hours=False, **rules)
+    return store
 
 
 class RecoveryClock:
@@ -47,7 +54,7 @@ class RecoveryClock:
 
 def test_completion_racing_a_due_email_never_emails_after_the_recovery(settings):
     settings.MAILERS = {"default": {"BACKEND": "tests.automations.mailers.TimedLocmemBackend"}}
-    store = StoreFactory()
+    store = daytime_store()
     email_step(only_automation(store))
     clock = RecoveryClock()
     hooks.abandoned_checkout_recovered.connect(clock.on_recovered, dispatch_uid="race-clock")
@@ -102,7 +109,7 @@ def test_two_dispatchers_at_once_send_each_email_once(settings):
     # Both steps are due at once: with the guard on (tested below and in test_email_guard.py)
     # the second would be skipped. Off, every step sends, and none may send twice.
     settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 0
-    store = StoreFactory()
+    store = daytime_store(window_hours=0)  # and the store's frequency cap off
     automation = only_automation(store)
     email_step(automation, position=1)
     email_step(automation, position=2, delay_value=90, delay_unit="MINUTES")
@@ -135,7 +142,7 @@ scheduled_steps_dispatch()
 
 
 def test_a_worker_killed_mid_step_leaves_it_to_be_done_once_after_the_lease(tmp_path):
-    store = StoreFactory()
+    store = daytime_store()
     email_step(only_automation(store))
     (ac,) = abandon(store, when=timezone.now() - timedelta(hours=2))
     marker = tmp_path / "sending"
@@ -203,7 +210,7 @@ scheduled_steps_dispatch()
 
 
 def test_a_worker_killed_after_some_sends_of_a_batch_never_sends_those_again(tmp_path):
-    store = StoreFactory()
+    store = daytime_store()
     email_step(only_automation(store))
     abandon(store, count=3, when=timezone.now() - timedelta(hours=2))
     accepted = tmp_path / "accepted"
@@ -241,7 +248,7 @@ def test_a_manual_send_racing_two_automations_due_steps_emails_the_buyer_once(se
     """A hand-sent email and two automations' steps due for the same checkout, run in three
     threads (two dispatchers and the dashboard): the buyer gets one email, whoever wins."""
     settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 60
-    store = StoreFactory()
+    store = daytime_store()
     email_step(only_automation(store, name="First"))
     email_step(AutomationFactory(store=store, name="Second"))
     member = get_user_model().objects.create_user("mia")

@@ -274,7 +274,7 @@ def test_a_step_whose_email_record_exists_is_not_sent_again(store, automation):
 
 def test_notify_buyer_texts_through_the_notification_backend(store, automation):
     email_step(automation, action="NOTIFY_BUYER", message="{{ store_name }}: finish here {{ recovery_url }}")
-    (ac,) = abandon(store, phone="+15555550100")
+    (ac,) = abandon(store, phone="+15555550100", marketing_consent={"sms": True})
     assert dispatch_at(after(hours=1)).outcomes == {"NOTIFICATION_SENT": 1}
     (text,) = sms.outbox
     assert text.to == "+15555550100" and text.body.startswith("Acme: finish here http://127.0.0.1:8000/ecom/v1/")
@@ -287,7 +287,7 @@ def test_notify_buyer_texts_through_the_notification_backend(store, automation):
 )
 def test_notify_buyer_without_a_phone_or_opted_out_is_skipped(store, automation, phone, unsubscribed, reason):
     email_step(automation, action="NOTIFY_BUYER", message="Come back")
-    (ac,) = abandon(store, phone=phone, buyer_email="ada@example.com")
+    (ac,) = abandon(store, phone=phone, buyer_email="ada@example.com", marketing_consent={"sms": True})
     if unsubscribed:
         Unsubscribe.objects.create(store=store, email="ada@example.com")
     dispatch_at(after(hours=1))
@@ -384,7 +384,7 @@ def test_a_text_the_gateway_refuses_is_retried_then_skipped_as_send_failed(store
     }
     settings.COMEBACK_DISPATCH_MAX_ATTEMPTS = 2
     email_step(automation, action="NOTIFY_BUYER", message="Come back")
-    (ac,) = abandon(store, phone="+15555550100")
+    (ac,) = abandon(store, phone="+15555550100", marketing_consent={"sms": True})
     assert dispatch_at(after(hours=1)).outcomes == {"RETRY": 1}
     assert "SMS gateway unreachable" in one_step(ac).last_error
     assert dispatch_at(after(hours=1, minutes=1)).outcomes == {"AUTOMATION_SKIPPED:SEND_FAILED": 1}

@@ -8,7 +8,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 
-from automations.models import ScheduledStep, SentEmail
+from automations.models import ContactPolicy, ScheduledStep, SentEmail
 from automations.services.manual import ManualResult, recovery_email_send
 from tests.automations.helpers import T0, abandon, activities, after, dispatch_at, email_step, only_automation
 from tests.factories import AutomationFactory
@@ -40,6 +40,7 @@ def test_a_buyer_emailed_by_hand_is_not_emailed_by_the_automation_42_minutes_lat
 
 
 def test_past_the_guard_window_the_automation_emails_again(store, member):
+    ContactPolicy.objects.create(store=store, window_hours=1)  # the store's cap no longer than the guard
     email_step(only_automation(store), delay_value=2, delay_unit="HOURS")
     (ac,) = abandon(store)
     with time_machine.travel(after(minutes=59), tick=False):
@@ -81,6 +82,7 @@ def test_an_automated_email_guards_a_manual_send(store, member):
 
 def test_a_zero_guard_lets_every_step_send(store, settings):
     settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 0
+    ContactPolicy.objects.create(store=store, window_hours=0)  # and the store's frequency cap off
     email_step(only_automation(store, name="First"))
     email_step(AutomationFactory(store=store, name="Second"))
     abandon(store)

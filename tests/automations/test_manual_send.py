@@ -11,7 +11,7 @@ from django.contrib.messages import get_messages
 from django.core import mail
 from django.test import Client
 
-from automations.models import Notification, SentEmail, Unsubscribe
+from automations.models import ContactPolicy, Notification, SentEmail, Unsubscribe
 from checkouts.models import AbandonedCheckout, Activity, Membership
 from tests.automations.helpers import T0, activities, email_step, only_automation
 from tests.automations.mailers import smtp_mailer
@@ -43,6 +43,7 @@ def test_the_page_previews_the_email_for_this_checkout(client, owner, checkout):
 
 def test_sending_logs_email_sent_and_a_second_send_within_the_window_is_refused(client, owner, checkout, settings):
     settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 60
+    ContactPolicy.objects.create(store=checkout.store, window_hours=1)  # the store's cap no longer than the guard
     client.force_login(owner)
     with time_machine.travel(T0 + timedelta(hours=2), tick=False):
         response = client.post(f"/checkouts/{checkout.pk}/recovery-email/")

@@ -132,7 +132,7 @@ def test_a_template_past_a_limit_at_send_time_is_a_template_error(store, automat
 
 def test_a_text_message_past_a_limit_is_a_template_error(store, automation):
     email_step(automation, action="NOTIFY_BUYER", message=AMPLIFIERS["center"], subject="", body="")
-    (ac,) = abandon(store, phone="+15555550100")
+    (ac,) = abandon(store, phone="+15555550100", marketing_consent={"sms": True})
     dispatch_at(after(hours=1))
     assert activities(ac)[-1] == (Activity.Type.AUTOMATION_SKIPPED, Reason.TEMPLATE_ERROR)
 

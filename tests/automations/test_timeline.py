@@ -5,6 +5,7 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 
+from automations.models import ContactPolicy
 from automations.services.manual import recovery_email_send
 from checkouts.selectors import abandoned_checkout_timeline
 from tests.automations.helpers import abandon, after, dispatch_at, email_step, only_automation
@@ -18,6 +19,7 @@ def lines(ac) -> list[tuple[str, str]]:
 
 def test_each_entry_names_its_automation_and_step_and_each_email_is_one_line(store, settings):
     settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 60
+    ContactPolicy.objects.create(store=store, window_hours=1)  # the store's cap no longer than the guard
     automation = only_automation(store, name="Recovery email")
     email_step(automation, position=1, delay_value=1, delay_unit="HOURS", subject="Your cart")
     email_step(automation, position=2, delay_value=90, delay_unit="MINUTES", subject="Still there?")

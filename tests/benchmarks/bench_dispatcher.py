@@ -64,11 +64,13 @@ class QueryCounter:
 def bench_dispatcher(steps: int, batch_size: int) -> None:
     from django.core import mail
     from django.db import connection
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Cast, Concat
     from django.utils import timezone
 
     from automations.dispatcher import claim_due_steps
     from automations.dispatcher.batch import process_batch
-    from automations.models import ScheduledStep
+    from automations.models import ContactPolicy, ScheduledStep
     from automations.services import automations_schedule
     from checkouts.models import AbandonedCheckout
     from checkouts.services import store_create
@@ -82,9 +84,11 @@ def bench_dispatcher(steps: int, batch_size: int) -> None:
     demo.generate(store, count=steps, rnd=random.Random(1), now=timezone.now() - timedelta(hours=2))
     # Every checkout open and reachable by email, so every step is an email that goes out.
     AbandonedCheckout.objects.filter(store=store).update(status="ABANDONED", checkout_recovered_at=None)
-    AbandonedCheckout.objects.filter(store=store, buyer_email="").update(
-        buyer_email="someone@example.com", email_key="someone@example.com"
-    )
+    # Each its own buyer, so the frequency cap and "newest checkout only" (which still run,
+    # queries and all) let every step send; and no quiet hours, whatever the hour of the run.
+    address = Concat(Value("buyer-"), Cast("id", CharField()), Value("@example.com"))
+    AbandonedCheckout.objects.filter(store=store).update(buyer_email=address, email_key=address)
+    ContactPolicy.objects.create(store=store, quiet_hours=False)
     checkouts = list(AbandonedCheckout.objects.filter(store=store).select_related("store"))
     for start in range(0, len(checkouts), 2000):
         automations_schedule(abandoned_checkouts=checkouts[start : start + 2000])

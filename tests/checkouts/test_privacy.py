@@ -19,6 +19,7 @@ from automations.models import (
     Unsubscribe,
 )
 from automations.selectors import unsubscribe_find
+from automations.services.contact import contact_policy_save
 from automations.services.manual import recovery_email_send
 from automations.services.records import unsubscribe_create
 from checkouts.models import (
@@ -109,6 +110,8 @@ def build_buyer_everywhere(receiver: Receiver):
     """One buyer, spread over every table the product writes to, through the real services."""
     staff = UserFactory(username="staffer", email="staff@shop.example")
     store = store_create(name="Northwind", storefront_url="https://northwind.example.com", owner=staff)
+    # No frequency cap: the buyer is emailed by the automation and then by hand within hours.
+    contact_policy_save(store=store, window_hours=0)
     member = Membership.objects.get(store=store, user=staff)
     webhook_endpoint_create(
         store=store,

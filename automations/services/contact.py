@@ -1,0 +1,140 @@
+"""The contact gate every buyer-facing send goes through: frequency cap, quiet hours, consent,
+opt-outs and "newest checkout only". Loaded once per batch (or per manual send) in a constant
+number of queries, after the checkouts are locked."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Max, Q
+
+from checkouts.models import AbandonedCheckout, Store
+
+from ..models import ContactLedger, ContactPolicy, TextOptOut, buyer_key, phone_digests
+
+
+def consented(ac: AbandonedCheckout, channel: str) -> bool:
+    """Did the storefront say the buyer accepted marketing on `channel` ("email" or "sms")?"""
+    return (ac.marketing_consent or {}).get(channel) is True
+
+
+def _identity(ac: AbandonedCheckout) -> tuple:
+    # The same buyer for "newest checkout only": by address, or by phone when there is none.
+    return (ac.store_id, ac.email_key, "" if ac.email_key else ac.phone)
+
+
+@dataclass
+class ContactGate:
+    policies: dict[object, ContactPolicy]
+    keys: dict[object, str]  # checkout id -> buyer key
+    ledger: dict[tuple, ContactLedger]  # (store id, buyer key) -> its locked row
+    newest: dict[tuple, datetime] = field(default_factory=dict)
+    opted_out: set[tuple] = field(default_factory=set)  # (store id, phone)
+    contacted: set[int] = field(default_factory=set)  # ledger row ids to stamp
+
+    def policy(self, store: Store) -> ContactPolicy:
+        return self.policies.get(store.pk) or ContactPolicy(store=store)
+
+    def superseded(self, ac: AbandonedCheckout) -> bool:
+        """The buyer abandoned a later checkout in the store: its sequence is the one that runs."""
+        newest = self.newest.get(_identity(ac))
+        return newest is not None and newest > ac.created_at
+
+    def text_opted_out(self, ac: AbandonedCheckout) -> bool:
+        return (ac.store_id, ac.phone) in self.opted_out
+
+    def held_until(self, ac: AbandonedCheckout, now: datetime) -> datetime | None:
+        """The next morning, if `now` is in the buyer's quiet hours (the store's time zone: the
+        checkout does not carry the buyer's)."""
+        policy = self.policy(ac.store)
+        if not policy.quiet_hours or policy.day_starts >= policy.day_ends:
+            return None
+        local = now.astimezone(ac.store.zone)
+        if policy.day_starts <= local.time() < policy.day_ends:
+            return None
+        day = local.date() if local.time() < policy.day_starts else local.date() + timedelta(days=1)
+        return datetime.combine(day, policy.day_starts, tzinfo=ac.store.zone)
+
+    def last_contact(self, ac: AbandonedCheckout, now: datetime) -> datetime | None:
+        """When the buyer last got a recovery message, if that is within the store's window."""
+        row = self.ledger.get((ac.store_id, self.keys.get(ac.pk, "")))
+        hours = self.policy(ac.store).window_hours
+        if row is None or row.last_contacted_at is None or not hours:
+            return None
+        return row.last_contacted_at if row.last_contacted_at > now - timedelta(hours=hours) else None
+
+    def mark_contacted(self, ac: AbandonedCheckout, now: datetime) -> None:
+        row = self.ledger.get((ac.store_id, self.keys.get(ac.pk, "")))
+        if row is not None:
+            row.last_contacted_at = now
+            self.contacted.add(row.pk)
+
+    def save(self, now: datetime) -> None:
+        if self.contacted:
+            ContactLedger.objects.filter(pk__in=self.contacted).update(last_contacted_at=now)
+            self.contacted = set()
+
+
+def contact_gate_load(checkouts: dict) -> ContactGate:
+    """Read the rules and lock the ledger rows of `checkouts` (already locked by the caller)."""
+    stores = {ac.store_id for ac in checkouts.values()}
+    policies = {p.store_id: p for p in ContactPolicy.objects.filter(store_id__in=stores)} if stores else {}
+    keys = {pk: buyer_key(email=ac.email_key, phone=ac.phone) for pk, ac in checkouts.items()}
+    pairs = sorted({(checkouts[pk].store_id, key) for pk, key in keys.items() if key}, key=str)
+    gate = ContactGate(policies=policies, keys=keys, ledger={})
+    if pairs:
+        # Rows exist before they are locked (a missing row cannot be), in one order everywhere.
+        ContactLedger.objects.bulk_create(
+            [ContactLedger(store_id=store_id, buyer_key=key) for store_id, key in pairs], ignore_conflicts=True
+        )
+        rows = (
+            ContactLedger.objects.filter(store_id__in=stores, buyer_key__in={key for _, key in pairs})
+            .select_for_update()
+            .order_by("store_id", "buyer_key")
+        )
+        wanted = set(pairs)
+        gate.ledger = {(r.store_id, r.buyer_key): r for r in rows if (r.store_id, r.buyer_key) in wanted}
+    gate.newest = _newest(checkouts.values(), stores)
+    gate.opted_out = _opted_out(checkouts.values(), stores)
+    return gate
+
+
+def _newest(checkouts, stores: set) -> dict[tuple, datetime]:
+    emails = {ac.email_key for ac in checkouts if ac.email_key}
+    phones = {ac.phone for ac in checkouts if not ac.email_key and ac.phone}
+    if not emails and not phones:
+        return {}
+    rows = (
+        AbandonedCheckout.objects.filter(store_id__in=stores)
+        .filter(Q(email_key__in=emails) | Q(email_key="", phone__in=phones))
+        .values("store_id", "email_key", "phone")
+        .annotate(newest=Max("created_at"))
+    )
+    result: dict[tuple, datetime] = {}
+    for row in rows:
+        identity = (row["store_id"], row["email_key"], "" if row["email_key"] else row["phone"])
+        if identity not in result or row["newest"] > result[identity]:
+            result[identity] = row["newest"]
+    return result
+
+
+def _opted_out(checkouts, stores: set) -> set[tuple]:
+    phones = {ac.phone for ac in checkouts if ac.phone}
+    if not phones:
+        return set()
+    by_hash = {digest: phone for phone in phones for digest in phone_digests(phone)}
+    rows = TextOptOut.objects.filter(store_id__in=stores, phone_hash__in=list(by_hash))
+    return {(store_id, by_hash[digest]) for store_id, digest in rows.values_list("store_id", "phone_hash")}
+
+
+def text_opt_out_record(*, store: Store, phone: str, source: str = TextOptOut.Source.STOP) -> TextOptOut:
+    """End texting `phone` for `store` (a STOP reply, or staff). Idempotent: a repeat keeps the first."""
+    opt_out, _ = TextOptOut.objects.get_or_create(
+        store=store, phone_hash=phone_digests(phone)[0], defaults={"source": source}
+    )
+    return opt_out
+
+
+def contact_policy_save(*, store: Store, **rules) -> ContactPolicy:
+    """Store the store's contact rules (window, quiet hours, email consent); they apply to the next send."""
+    policy, _ = ContactPolicy.objects.update_or_create(store=store, defaults=rules)
+    return policy

@@ -5,7 +5,6 @@ from decimal import Decimal, InvalidOperation
 from email.utils import formataddr, parseaddr
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
@@ -64,20 +63,33 @@ class RenderedEmail:
         return message
 
 
-def unsubscribe_token(*, store_id, email: str) -> str:
-    """A signed, non-expiring token naming the store and the address: the link must work forever."""
-    return signing.dumps({"s": str(store_id), "e": email.strip().lower()}, salt=UNSUBSCRIBE_SALT, compress=True)
+def unsubscribe_token(*, store_id, email: str, language: str = "") -> str:
+    """A signed, non-expiring token naming the store and the address (the link must work forever),
+    and the language of the email it came in, which the page speaks."""
+    data = {"s": str(store_id), "e": email.strip().lower(), **({"l": language} if language else {})}
+    return signing.dumps(data, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
-def unsubscribe_token_read(token: str) -> tuple[str, str] | None:
-    """(store id, email) from a token, or None if it was not made by us."""
+def _token_data(token: str) -> dict | None:
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
     if not isinstance(data, dict) or not data.get("s") or not data.get("e"):
         return None
-    return data["s"], data["e"]
+    return data
+
+
+def unsubscribe_token_read(token: str) -> tuple[str, str] | None:
+    """(store id, email) from a token, or None if it was not made by us."""
+    data = _token_data(token)
+    return (data["s"], data["e"]) if data else None
+
+
+def unsubscribe_token_language(token: str) -> str:
+    """The language of the email the token came in ("" for older tokens, which had none)."""
+    data = _token_data(token)
+    return str(data.get("l") or "") if data else ""
 
 
 @lru_cache(maxsize=1)
@@ -89,10 +101,9 @@ def _unsubscribe_path() -> tuple[str, str]:
 
 
 def unsubscribe_url(*, store_id, email: str, language: str = "") -> str:
-    """The page's address; `language` (unsigned: it only picks the words) is the buyer's."""
     before, after = _unsubscribe_path()
-    query = f"?{urlencode({'lang': language})}" if language else ""
-    return f"{settings.COMEBACK_PUBLIC_URL}{before}{unsubscribe_token(store_id=store_id, email=email)}{after}{query}"
+    token = unsubscribe_token(store_id=store_id, email=email, language=language)
+    return f"{settings.COMEBACK_PUBLIC_URL}{before}{token}{after}"
 
 
 def message_language(abandoned_checkout: AbandonedCheckout, store: Store) -> str:

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from checkouts.languages import supported_language
 from checkouts.models import Store
 
-from ..messages.render import unsubscribe_token_read
+from ..messages.render import unsubscribe_token_language, unsubscribe_token_read
 from ..models import Unsubscribe
 from ..selectors import unsubscribe_find
 from ..services.records import unsubscribe_create
@@ -33,8 +33,8 @@ class UnsubscribeView(View):
 
     def dispatch(self, request, *args, token: str, **kwargs):
         self.store, self.email = self.read(token)
-        # In the language of the email the link came from (its `lang`), else the store's.
-        with translation.override(supported_language(request.GET.get("lang"), self.store.language)):
+        # In the language of the email the link came in, else the store's.
+        with translation.override(supported_language(unsubscribe_token_language(token), self.store.language)):
             return super().dispatch(request, *args, token=token, **kwargs)
 
     def get(self, request, token: str):

@@ -180,7 +180,9 @@ def _price(price: Any, converted: bool) -> Any:
     """A line's or discount's MultiCurrencyPrice (the wire shape) in the buyer's currency."""
     if not isinstance(price, dict):
         return None
-    return price.get("convertedAmount") if converted and price.get("convertedAmount") is not None else price.get("amount")
+    if converted and price.get("convertedAmount") is not None:
+        return price["convertedAmount"]
+    return price.get("amount")
 
 
 def line_items(abandoned_checkout: AbandonedCheckout, language: str, store: Store) -> list[dict[str, Any]]:

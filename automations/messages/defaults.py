@@ -2,6 +2,8 @@
 
 # ruff: noqa: E501 - prose reads better unbroken; these become the email's paragraphs.
 
+from functools import lru_cache
+
 EMAIL_SUBJECT = "{{ first_name|default:'Hi' }}, you left something in your cart"
 EMAIL_BODY = """Hi {{ first_name|default:"there" }},
 
@@ -61,6 +63,16 @@ def text_message_for(language: str, source: str = "") -> str:
     """The text to render for a buyer reading `language` ("fr-ca" falls back to "fr"): the step's
     own words, unless it has none or kept the English default a new step starts with, which
     stands for "the default", in the buyer's language."""
-    if source and " ".join(source.split()) != TEXT_MESSAGE:
+    if source and _words(source) != TEXT_MESSAGE:
         return source
     return TEXT_TRANSLATIONS.get(language) or TEXT_TRANSLATIONS.get(language.split("-")[0]) or TEXT_MESSAGE
+
+
+def _words(source: str) -> str:
+    return " ".join(source.split())
+
+
+@lru_cache(maxsize=256)  # the dispatcher asks once per email; steps are few
+def is_default_email(subject: str, body: str) -> bool:
+    """The default English email, as shipped (a browser sends its line breaks as CRLF)."""
+    return _words(subject) == _words(EMAIL_SUBJECT) and _words(body) == _words(EMAIL_BODY)

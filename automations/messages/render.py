@@ -116,9 +116,19 @@ def pick_template(default: EmailTemplate, translations: dict[str, EmailTemplate]
 
 
 def step_template(step: AutomationStep, language: str) -> EmailTemplate:
-    """An email step's words for `language`: one of its translations (prefetch them), else its own."""
+    """An email step's words for `language`: one of its translations (prefetch them), else its own.
+
+    A step that kept the default English words a new step starts with (and has no translation of
+    its own for the language) reads as the default: in the buyer's language, like the rest."""
     translations = {t.language: EmailTemplate(t.subject, t.body, t.language) for t in step.translations.all()}
+    if defaults.is_default_email(step.subject, step.body):
+        translations = {**default_translations(), **translations}
     return pick_template(EmailTemplate(step.subject, step.body), translations, language)
+
+
+@lru_cache(maxsize=1)
+def default_translations() -> dict[str, EmailTemplate]:
+    return {lang: EmailTemplate(subject, body, lang) for lang, (subject, body) in defaults.EMAIL_TRANSLATIONS.items()}
 
 
 @lru_cache(maxsize=4096)

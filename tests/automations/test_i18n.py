@@ -180,3 +180,16 @@ def test_without_a_conversion_amounts_stay_in_the_stores_currency(store):
         abandoned_checkout=ac, store=store, template=EmailTemplate("S", "B"), idempotency_key="n"
     ).text
     assert "Total: $12.00" in text
+
+
+def test_a_step_that_kept_the_default_words_reads_as_the_default_in_the_buyers_language(store):
+    from automations.messages.render import step_template
+    from tests.automations.helpers import email_step, only_automation
+
+    automation = only_automation(store)
+    # As a browser saves it: CRLF line breaks.
+    kept = email_step(automation, subject=defaults.EMAIL_SUBJECT, body=defaults.EMAIL_BODY.replace("\n", "\r\n"))
+    assert step_template(kept, "fr-ca").body == defaults.EMAIL_TRANSLATIONS["fr"][1]
+    assert step_template(kept, "en").body == kept.body
+    own = email_step(automation, subject="Psst", body="Your cart misses you")
+    assert step_template(own, "fr").body == "Your cart misses you"  # the merchant's words stay theirs

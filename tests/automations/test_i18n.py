@@ -12,8 +12,9 @@ from babel.messages.pofile import read_po
 from django.conf import settings
 
 from automations.messages import defaults
-from automations.messages.render import EmailTemplate, recovery_email, text_message
+from automations.messages.render import EmailTemplate, recovery_email, step_template, text_message
 from checkouts.wix import multi_currency_price
+from tests.automations.helpers import email_step, only_automation
 from tests.checkouts.views.conftest import line_item
 from tests.factories import AbandonedCheckoutFactory
 
@@ -183,9 +184,6 @@ def test_without_a_conversion_amounts_stay_in_the_stores_currency(store):
 
 
 def test_a_step_that_kept_the_default_words_reads_as_the_default_in_the_buyers_language(store):
-    from automations.messages.render import step_template
-    from tests.automations.helpers import email_step, only_automation
-
     automation = only_automation(store)
     # As a browser saves it: CRLF line breaks.
     kept = email_step(automation, subject=defaults.EMAIL_SUBJECT, body=defaults.EMAIL_BODY.replace("\n", "\r\n"))

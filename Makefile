@@ -13,7 +13,7 @@ RUN_ENV := DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.loc
 PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3) python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test install lint format security doctor load clean-data
+.PHONY: run test install lint format security doctor load clean-data messages
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Comeback needs Python 3.12 or newer (Django 6.1)."; exit 1; }
@@ -38,6 +38,12 @@ run: install
 
 test: install
 	env -u DJANGO_SETTINGS_MODULE $(BIN)/python -m pytest
+
+# The buyer's languages (locale/): refresh the catalogues after changing a translated string, translate,
+# then compile. The .mo files are committed, so `make test` and a deploy need no gettext tools.
+messages: install
+	$(BIN)/python manage.py makemessages -l fr -l de -l es -l ja --ignore=.venv --ignore=tests --ignore=var --ignore=static --no-obsolete
+	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 lint: install
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ from checkouts.models import Membership, Store
 from .condition_forms import CONDITION_LABELS, CONDITION_WIDGETS, STEP_CONDITION_LABELS, ConditionsFormMixin
 from .messages import defaults
 from .messages.engine import validate_template
+from .messages.sms import SmsLength, sms_length
 from .models import Automation, AutomationStep, StepTranslation
 from .services import automation_step_remove
 
@@ -112,9 +113,20 @@ class StepForm(ConditionsFormMixin, forms.ModelForm):
     def clean_task_title(self) -> str:
         return _template_field_clean(self, "task_title")
 
+    @property
+    def message_length(self) -> SmsLength:
+        """The text's length in SMS segments as written (before its placeholders are filled in)."""
+        return sms_length(str(self["message"].value() or "").replace("\r\n", "\n"))
+
     def clean(self):
         data = super().clean()
         action = data.get("action")
+        if action == AutomationStep.Action.NOTIFY_STAFF and " ".join(data.get("message", "").split()) == (
+            defaults.TEXT_MESSAGE
+        ):
+            # The buyer's default text a new step starts with, left as is on a staff step, means
+            # "the default": the staff notification's own words, not the buyer's.
+            data["message"] = ""
         if action == AutomationStep.Action.EMAIL_BUYER and not (data.get("subject") and data.get("body")):
             raise ValidationError("An email step needs a subject and a body.", code="email")
         if action == AutomationStep.Action.NOTIFY_BUYER and not data.get("message"):
@@ -181,6 +193,7 @@ def new_step_initial(position: int) -> dict:
         "position": position,
         "subject": defaults.EMAIL_SUBJECT,
         "body": defaults.EMAIL_BODY,
+        "message": defaults.TEXT_MESSAGE,
         "task_title": defaults.TASK_TITLE,
     }
 

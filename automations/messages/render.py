@@ -10,10 +10,12 @@ from django.conf import settings
 from django.core import signing
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext, gettext_noop
 
 from checkouts.models import AbandonedCheckout, Store
-from checkouts.wix import checkout_url, format_money
+from checkouts.wix import checkout_url, conversion_rate, format_money
 
 from ..models import AutomationStep, SentEmail
 from . import defaults
@@ -61,20 +63,33 @@ class RenderedEmail:
         return message
 
 
-def unsubscribe_token(*, store_id, email: str) -> str:
-    """A signed, non-expiring token naming the store and the address: the link must work forever."""
-    return signing.dumps({"s": str(store_id), "e": email.strip().lower()}, salt=UNSUBSCRIBE_SALT, compress=True)
+def unsubscribe_token(*, store_id, email: str, language: str = "") -> str:
+    """A signed, non-expiring token naming the store and the address (the link must work forever),
+    and the language of the email it came in, which the page speaks."""
+    data = {"s": str(store_id), "e": email.strip().lower(), **({"l": language} if language else {})}
+    return signing.dumps(data, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
-def unsubscribe_token_read(token: str) -> tuple[str, str] | None:
-    """(store id, email) from a token, or None if it was not made by us."""
+def _token_data(token: str) -> dict | None:
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
     if not isinstance(data, dict) or not data.get("s") or not data.get("e"):
         return None
-    return data["s"], data["e"]
+    return data
+
+
+def unsubscribe_token_read(token: str) -> tuple[str, str] | None:
+    """(store id, email) from a token, or None if it was not made by us."""
+    data = _token_data(token)
+    return (data["s"], data["e"]) if data else None
+
+
+def unsubscribe_token_language(token: str) -> str:
+    """The language of the email the token came in ("" for older tokens, which had none)."""
+    data = _token_data(token)
+    return str(data.get("l") or "") if data else ""
 
 
 @lru_cache(maxsize=1)
@@ -85,9 +100,10 @@ def _unsubscribe_path() -> tuple[str, str]:
     return before, after
 
 
-def unsubscribe_url(*, store_id, email: str) -> str:
+def unsubscribe_url(*, store_id, email: str, language: str = "") -> str:
     before, after = _unsubscribe_path()
-    return f"{settings.COMEBACK_PUBLIC_URL}{before}{unsubscribe_token(store_id=store_id, email=email)}{after}"
+    token = unsubscribe_token(store_id=store_id, email=email, language=language)
+    return f"{settings.COMEBACK_PUBLIC_URL}{before}{token}{after}"
 
 
 def message_language(abandoned_checkout: AbandonedCheckout, store: Store) -> str:
@@ -100,9 +116,19 @@ def pick_template(default: EmailTemplate, translations: dict[str, EmailTemplate]
 
 
 def step_template(step: AutomationStep, language: str) -> EmailTemplate:
-    """An email step's words for `language`: one of its translations (prefetch them), else its own."""
+    """An email step's words for `language`: one of its translations (prefetch them), else its own.
+
+    A step that kept the default English words a new step starts with (and has no translation of
+    its own for the language) reads as the default: in the buyer's language, like the rest."""
     translations = {t.language: EmailTemplate(t.subject, t.body, t.language) for t in step.translations.all()}
+    if defaults.is_default_email(step.subject, step.body):
+        translations = {**default_translations(), **translations}
     return pick_template(EmailTemplate(step.subject, step.body), translations, language)
+
+
+@lru_cache(maxsize=1)
+def default_translations() -> dict[str, EmailTemplate]:
+    return {lang: EmailTemplate(subject, body, lang) for lang, (subject, body) in defaults.EMAIL_TRANSLATIONS.items()}
 
 
 @lru_cache(maxsize=4096)
@@ -118,23 +144,76 @@ def _money(value: Any, currency: str, language: str) -> str:
     return _money_text(str(value), currency, language) if value is not None else ""
 
 
+# Option names storefronts send in English whatever the buyer reads: translated by our catalogue.
+OPTION_NAMES = frozenset(
+    (
+        gettext_noop("Size"),
+        gettext_noop("Color"),
+        gettext_noop("Colour"),
+        gettext_noop("Material"),
+        gettext_noop("Style"),
+        gettext_noop("Width"),
+        gettext_noop("Length"),
+    )
+)
+
+
+def _words(value: Any) -> str:
+    """A Wix translatable text ({original, translated}) in the buyer's language when the storefront sent it."""
+    if not isinstance(value, dict):
+        return ""
+    return str(value.get("translated") or value.get("original") or "")
+
+
+def buyer_currency(abandoned_checkout: AbandonedCheckout) -> tuple[str, bool]:
+    """The currency the buyer shopped in, and whether it is a conversion of the store's."""
+    ac = abandoned_checkout
+    converted = bool(ac.conversion_currency) and ac.conversion_currency != ac.currency
+    return (ac.conversion_currency, True) if converted and ac.total_converted is not None else (ac.currency, False)
+
+
+def _amount(abandoned_checkout: AbandonedCheckout, field_name: str, converted: bool) -> Any:
+    """A total (subtotal, shipping, ...) in the buyer's currency: its own converted value, else at
+    the rate the converted total implies; None stays None ("not sent")."""
+    ac = abandoned_checkout
+    value = getattr(ac, field_name)
+    if not converted or value is None:
+        return value
+    own = getattr(ac, f"{field_name}_converted")
+    if own is not None:
+        return own
+    rate = conversion_rate(ac.total, ac.total_converted)
+    return value * rate if rate is not None else None
+
+
+def _price(price: Any, converted: bool) -> Any:
+    """A line's or discount's MultiCurrencyPrice (the wire shape) in the buyer's currency."""
+    if not isinstance(price, dict):
+        return None
+    if converted and price.get("convertedAmount") is not None:
+        return price["convertedAmount"]
+    return price.get("amount")
+
+
 def line_items(abandoned_checkout: AbandonedCheckout, language: str, store: Store) -> list[dict[str, Any]]:
+    """The cart's lines; call inside `translation.override(language)` (option names are translated)."""
+    currency, converted = buyer_currency(abandoned_checkout)
     items = []
     for item in abandoned_checkout.line_items or []:
         options = []
         for line in item.get("descriptionLines") or []:
-            name = (line.get("name") or {}).get("original", "")
-            value = (line.get("plainText") or line.get("colorInfo") or {}).get("original", "")
+            name = _words(line.get("name"))
+            value = _words(line.get("plainText") or line.get("colorInfo"))
             if name and value:
-                options.append(f"{name}: {value}")
+                options.append(f"{gettext(name) if name in OPTION_NAMES else name}: {value}")
         quantity = item.get("quantity", 1)
-        amount = (item.get("price") or {}).get("amount")
+        amount = _price(item.get("price"), converted)
         items.append(
             {
-                "name": (item.get("productName") or {}).get("original", ""),
+                "name": _words(item.get("productName")),
                 "quantity": quantity,
-                "price": _money(amount, abandoned_checkout.currency, language),
-                "line_total": _line_total(amount, quantity, abandoned_checkout.currency, language),
+                "price": _money(amount, currency, language),
+                "line_total": _line_total(amount, quantity, currency, language),
                 # Only the store's own hosts: a buyer's image URL must not end up in the store's email.
                 "image_url": _store_image(store, (item.get("image") or {}).get("url", "")),
                 "options": ", ".join(options),
@@ -152,33 +231,27 @@ def _line_total(amount: Any, quantity: Any, currency: str, language: str) -> str
 
 
 def discount_lines(abandoned_checkout: AbandonedCheckout, language: str) -> list[dict[str, str]]:
-    """Each applied discount as {label, amount}: the coupon's code and name, a rule's name, ..."""
+    """Each applied discount as {label, amount}: the coupon's code and name, a rule's name, ...
+    Call inside `translation.override(language)`."""
+    currency, converted = buyer_currency(abandoned_checkout)
     lines = []
     for discount in abandoned_checkout.applied_discounts or []:
         if not isinstance(discount, dict):
             continue
         coupon, rule, merchant = (discount.get(key) for key in ("coupon", "discountRule", "merchantDiscount"))
         if isinstance(coupon, dict):
-            label = " ".join(part for part in ("Coupon", str(coupon.get("code") or "")) if part)
+            label = " ".join(part for part in (gettext("Coupon"), str(coupon.get("code") or "")) if part)
             label += f" ({coupon['name']})" if coupon.get("name") else ""
             source = coupon
         elif isinstance(rule, dict):
             name = rule.get("name")
-            label = str((name.get("original") if isinstance(name, dict) else name) or "Discount")
+            label = str((_words(name) if isinstance(name, dict) else name) or gettext("Discount"))
             source = rule
         elif isinstance(merchant, dict):
-            label, source = "Discount", merchant
+            label, source = gettext("Discount"), merchant
         else:
             continue
-        amount = source.get("amount")
-        lines.append(
-            {
-                "label": label,
-                "amount": _money(
-                    amount.get("amount") if isinstance(amount, dict) else None, abandoned_checkout.currency, language
-                ),
-            }
-        )
+        lines.append({"label": label, "amount": _money(_price(source.get("amount"), converted), currency, language)})
     return lines
 
 
@@ -195,21 +268,24 @@ def message_context(abandoned_checkout: AbandonedCheckout, store: Store, *, to: 
     ac = abandoned_checkout
     recipient = (to or ac.buyer_email).strip().lower()
     language = message_language(ac, store)
+    currency, converted = buyer_currency(ac)
+    with translation.override(language):
+        items, discounts = line_items(ac, language, store), discount_lines(ac, language)
     context = {
         "first_name": ac.first_name,
         "last_name": ac.last_name,
         "buyer_name": ac.buyer_name,
         "store_name": store.name,
         "store_url": store.storefront_url,
-        "items": line_items(ac, language, store),
-        "subtotal": _money(ac.subtotal, ac.currency, language),
-        "discounts": discount_lines(ac, language),
+        "items": items,
+        "subtotal": _money(_amount(ac, "subtotal", converted), currency, language),
+        "discounts": discounts,
         # Empty when the storefront did not send them: the email leaves the line out.
-        "shipping": _money(ac.shipping, ac.currency, language),
-        "tax": _money(ac.tax, ac.currency, language),
-        "total": _money(ac.total, ac.currency, language),
+        "shipping": _money(_amount(ac, "shipping", converted), currency, language),
+        "tax": _money(_amount(ac, "tax", converted), currency, language),
+        "total": _money(_amount(ac, "total", converted), currency, language),
         "recovery_url": checkout_url(ac.id, store.id),
-        "unsubscribe_url": unsubscribe_url(store_id=store.id, email=recipient) if recipient else "",
+        "unsubscribe_url": unsubscribe_url(store_id=store.id, email=recipient, language=language) if recipient else "",
     }
     return context
 
@@ -246,18 +322,21 @@ def recovery_email(
     button, unsubscribe footer), as HTML and plain text. Raises TemplateSyntaxError on a broken template."""
     context = message_context(abandoned_checkout, store, to=to or "")
     subject = " ".join(render(template.subject, context, autoescape=False).split())
+    language = message_language(abandoned_checkout, store)
     layout = {
         **context,
         # The body is plain text by contract: rendered once, then escaped whole for the HTML
         # part (the merchant's own "&" or "<" included), paragraphs by `linebreaks`.
         "body_text": render(template.body, context, autoescape=False).strip(),
         "subject": subject,
-        "language": template.language or message_language(abandoned_checkout, store),
+        "language": template.language or language,
     }
-    # Both plain str: the text is not HTML at all (a page showing it must escape it), and the HTML
-    # is shown only as a document of its own, never inside another template.
-    text = plain(render_to_string("automations/emails/recovery.txt", layout))
-    html = plain(render_to_string("automations/emails/recovery.html", layout))
+    # Our own words (totals, button, footer) in the buyer's language, whichever words the
+    # merchant wrote. Both plain str: the text is not HTML at all (a page showing it must escape
+    # it), and the HTML is shown only as a document of its own, never inside another template.
+    with translation.override(language):
+        text = plain(render_to_string("automations/emails/recovery.txt", layout))
+        html = plain(render_to_string("automations/emails/recovery.html", layout))
     message_id = message_id_for(idempotency_key)
     headers = {
         "From": _from_address(store),
@@ -280,7 +359,9 @@ def recovery_email(
 
 
 def text_message(*, abandoned_checkout: AbandonedCheckout, store: Store, source: str) -> str:
-    return render(source or defaults.TEXT_MESSAGE, message_context(abandoned_checkout, store), autoescape=False)
+    """The buyer's text: the step's words, else the default in the buyer's language."""
+    source = defaults.text_message_for(message_language(abandoned_checkout, store), source)
+    return render(source, message_context(abandoned_checkout, store), autoescape=False)
 
 
 def staff_text(*, abandoned_checkout: AbandonedCheckout, store: Store, source: str) -> str:

@@ -19,6 +19,7 @@ from ..messages import defaults
 from ..messages.render import (
     EmailTemplate,
     RenderedEmail,
+    default_translations,
     message_language,
     pick_template,
     recovery_email,
@@ -95,11 +96,8 @@ def store_email_template(*, store: Store, language: str) -> tuple[EmailTemplate,
     )
     if step is not None:
         return step_template(step, language), step
-    translations = {
-        lang: EmailTemplate(subject, body, lang) for lang, (subject, body) in defaults.EMAIL_TRANSLATIONS.items()
-    }
     default = EmailTemplate(defaults.EMAIL_SUBJECT, defaults.EMAIL_BODY)
-    return pick_template(default, translations, language), None
+    return pick_template(default, default_translations(), language), None
 
 
 def recovery_email_preview(*, abandoned_checkout: AbandonedCheckout) -> RenderedEmail:

@@ -1,5 +1,6 @@
 """The automations pages: list, create and edit with steps, on/off, preview, test email, results."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -20,6 +21,7 @@ from checkouts.wix import format_money
 from .. import selectors, stats
 from ..forms import AutomationForm, StepFormSet, TranslationFormSet, new_step_initial
 from ..messages import render as rendering
+from ..messages.sms import sms_length
 from ..models import AutomationStep
 from ..services import automation_save, automation_set_active, step_translations_save
 from ..services.manual import test_email_send
@@ -178,12 +180,18 @@ class AutomationActiveView(AutomationMixin, View):
         return redirect(safe_next(request, request.POST.get("next"), default=default, under="/automations/"))
 
 
+# The steps whose message a buyer reads: an email, or a text.
+BUYER_MESSAGES = [AutomationStep.Action.EMAIL_BUYER, AutomationStep.Action.NOTIFY_BUYER]
+
+
 class PreviewMixin(AutomationMixin):
-    """The email of one step, rendered for a real checkout of the store."""
+    """The email (or text) of one step, rendered for a real checkout of the store."""
+
+    actions = [AutomationStep.Action.EMAIL_BUYER]
 
     def preview(self):
         automation = self.get_automation()
-        steps = automation.steps.filter(archived=False, action=AutomationStep.Action.EMAIL_BUYER)
+        steps = automation.steps.filter(archived=False, action__in=self.actions)
         step_id = self.request.GET.get("step") or self.request.POST.get("step")
         step = (
             (steps.filter(pk=step_id) if step_id and step_id.isdigit() else steps)
@@ -197,27 +205,41 @@ class PreviewMixin(AutomationMixin):
             checkout = selectors.preview_checkout(store=self.store, abandoned_checkout_id=checkout_id or None)
         except ValidationError as exc:  # a malformed id in the query string
             raise Http404("No such checkout.") from exc
+        language = self.request.GET.get("language") or self.request.POST.get("language")
+        if language in dict(settings.LANGUAGES):
+            # "Preview in French": the checkout as if its buyer read French (never saved).
+            checkout.buyer_language = language
         template = rendering.step_template(step, rendering.message_language(checkout, self.store))
         return automation, step, checkout, template
 
 
 class AutomationPreviewView(PreviewMixin, TemplateView):
     template_name = "automations/automation_preview.html"
+    actions = BUYER_MESSAGES
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         automation, step, checkout, template = self.preview()
+        email = text = length = None
+        error = ""
         try:
-            email = rendering.recovery_email(
-                abandoned_checkout=checkout, store=self.store, template=template, idempotency_key="preview"
-            )
-            error = ""
+            if step.action == AutomationStep.Action.NOTIFY_BUYER:
+                text = rendering.text_message(abandoned_checkout=checkout, store=self.store, source=step.message)
+                length = sms_length(text)
+            else:
+                email = rendering.recovery_email(
+                    abandoned_checkout=checkout, store=self.store, template=template, idempotency_key="preview"
+                )
         except TemplateSyntaxError as exc:
-            email, error = None, str(exc)
+            error = str(exc)
         context.update(
             automation=automation,
             step=step,
-            email_steps=automation.steps.filter(archived=False, action=AutomationStep.Action.EMAIL_BUYER),
+            text=text,
+            length=length,
+            languages=settings.LANGUAGES,
+            language=self.request.GET.get("language", ""),
+            email_steps=automation.steps.filter(archived=False, action__in=BUYER_MESSAGES),
             checkout=checkout,
             checkout_is_sample=checkout._state.adding,
             email=email,
@@ -254,7 +276,9 @@ class AutomationTestEmailView(PreviewMixin, View):
                 messages.error(request, f"The template does not work: {exc}")
             except OSError as exc:
                 messages.error(request, f"The email could not be sent: {exc}")
-        return redirect(f"{reverse('automations:preview', args=[automation.pk])}?step={step.pk}")
+        language = request.POST.get("language", "")
+        query = f"?step={step.pk}" + (f"&language={language}" if language in dict(settings.LANGUAGES) else "")
+        return redirect(f"{reverse('automations:preview', args=[automation.pk])}{query}")
 
 
 class StepTranslationsView(AutomationMixin, TemplateView):

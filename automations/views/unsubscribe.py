@@ -2,13 +2,15 @@
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from checkouts.languages import supported_language
 from checkouts.models import Store
 
-from ..messages.render import unsubscribe_token_read
+from ..messages.render import unsubscribe_token_language, unsubscribe_token_read
 from ..models import Unsubscribe
 from ..selectors import unsubscribe_find
 from ..services.records import unsubscribe_create
@@ -29,13 +31,18 @@ class UnsubscribeView(View):
             raise Http404("This unsubscribe link is not valid.")
         return store, data[1]
 
+    def dispatch(self, request, *args, token: str, **kwargs):
+        self.store, self.email = self.read(token)
+        # In the language of the email the link came in, else the store's.
+        with translation.override(supported_language(unsubscribe_token_language(token), self.store.language)):
+            return super().dispatch(request, *args, token=token, **kwargs)
+
     def get(self, request, token: str):
-        store, email = self.read(token)
-        done = unsubscribe_find(store_id=store.pk, email=email) is not None
-        return render(request, self.template_name, {"store": store, "email": email, "done": done})
+        done = unsubscribe_find(store_id=self.store.pk, email=self.email) is not None
+        return render(request, self.template_name, {"store": self.store, "email": self.email, "done": done})
 
     def post(self, request, token: str):
-        store, email = self.read(token)
+        store, email = self.store, self.email
         one_click = request.POST.get("List-Unsubscribe") == "One-Click"
         source = Unsubscribe.Source.ONE_CLICK if one_click else Unsubscribe.Source.LINK
         unsubscribe_create(store_id=store.pk, email=email, source=source)

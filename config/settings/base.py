@@ -171,6 +171,10 @@ COMEBACK_PASSWORD_RESET_IP_RATE = env("COMEBACK_PASSWORD_RESET_IP_RATE", default
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The languages buyers read: recovery emails, texts, the unsubscribe and recovery landing pages
+# (catalogues in locale/, compiled .mo files committed). The dashboard stays in English.
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "Español"), ("ja", "日本語")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 # --- Static files ---------------------------------------------------------------

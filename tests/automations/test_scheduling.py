@@ -33,7 +33,7 @@ def test_a_new_store_gets_one_default_automation_emailing_after_an_hour():
     assert automation.active and automation.require_email and automation.holdout_percent == 0
     assert (step.action, step.delay) == (AutomationStep.Action.EMAIL_BUYER, timedelta(hours=1))
     assert "{{ first_name" in step.subject and "{{ store_name }}" in step.body
-    assert set(step.translations.values_list("language", flat=True)) == {"de", "es", "fr"}
+    assert set(step.translations.values_list("language", flat=True)) == {"de", "es", "fr", "ja"}
 
 
 def test_the_sweep_schedules_the_default_automation_in_its_transaction():

@@ -19,11 +19,13 @@ from django.conf import settings
 from django.core.exceptions import DisallowedRedirect
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from ...languages import supported_language
 from ...selectors import abandoned_checkout_for_recovery_link
 from ...services.clicks import recovery_link_click_record
 from ..wql import parse_guid
@@ -100,11 +102,11 @@ class RedirectToCheckoutView(APIView):
         if checkout is None:
             return self._page(request, "unknown", status=404)
         if checkout.is_recovered:
-            return self._page(request, "recovered", store=checkout.store, status=200)
+            return self._page(request, "recovered", store=checkout.store, checkout=checkout, status=200)
         store = checkout.store
         response = self._redirect(checkout.storefront_checkout_url or store.storefront_url, store=store)
         if response is None:  # no URL (an erased checkout), or not http(s) on the store's own hosts
-            return self._page(request, "unavailable", store=store, status=404)
+            return self._page(request, "unavailable", store=store, checkout=checkout, status=404)
         if not is_link_scanner(request._request):
             recovery_link_click_record(
                 abandoned_checkout_id=checkout.pk, store_id=checkout.store_id, visitor=visitor_fingerprint(request)
@@ -122,7 +124,13 @@ class RedirectToCheckoutView(APIView):
         except DisallowedRedirect:
             return None
 
-    def _page(self, request, reason: str, *, status: int, store=None):
-        response = render(request._request, TEMPLATE, {"reason": reason, "store": store}, status=status)
+    def _page(self, request, reason: str, *, status: int, store=None, checkout=None):
+        # In the buyer's language (the checkout's, else the store's); an unknown link, the browser's.
+        if store is None:
+            language = translation.get_language_from_request(request._request)
+        else:
+            language = supported_language(checkout.buyer_language if checkout else "", store.language)
+        with translation.override(language):
+            response = render(request._request, TEMPLATE, {"reason": reason, "store": store}, status=status)
         response["Cache-Control"] = "no-store"
         return response

@@ -59,6 +59,7 @@ NOT_PAGES = {
     "automations:task_assign",
     "automations:notifications_read",
     "automations:recovery_email_bulk",
+    "automations:text_opt_out",
 }
 
 

@@ -12,7 +12,15 @@ from datetime import timedelta
 from django.core import mail
 from django.test import Client
 
-from automations.models import Automation, AutomationStep, Notification, SentEmail, StepTranslation, Task
+from automations.models import (
+    Automation,
+    AutomationStep,
+    ContactPolicy,
+    Notification,
+    SentEmail,
+    StepTranslation,
+    Task,
+)
 from automations.notify.backends import locmem as sms
 from checkouts.models import AbandonedCheckout, ApiKey, BulkJob, Connection, Membership, Store, WebhookEndpoint
 from checkouts.services import abandoned_checkouts_detect, api_key_create
@@ -154,6 +162,8 @@ def build_world(traveller) -> World:
     )
 
     Automation.objects.filter(store=store).delete()
+    # Every message of the world goes out: no frequency cap, no quiet hours (both tested elsewhere).
+    ContactPolicy.objects.create(store=store, window_hours=0, quiet_hours=False)
     automation = Automation.objects.create(store=store, name=tag(50) + attr(51), active=True, require_email=True)
     email = AutomationStep.objects.create(
         automation=automation,
@@ -201,7 +211,8 @@ def build_world(traveller) -> World:
         "eventId": tag(61),
         "type": "checkout.updated",
         "occurredAt": iso(at(0)),
-        "checkout": hostile_checkout(tag(1)),
+        # The buyer accepted texts (no text goes out without it).
+        "checkout": {**hostile_checkout(tag(1)), "marketingConsent": {"email": True, "sms": True}},
     }
     response = Client().post(
         "/api/v1/checkout-events",

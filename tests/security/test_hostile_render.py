@@ -59,6 +59,7 @@ DASHBOARD = {
     "automations:translations": lambda w: reverse(
         "automations:translations", args=[w.automation.pk, w.automation.steps.order_by("position")[0].pk]
     ),
+    "automations:contact_policy": lambda w: "/automations/contact-rules/",
     "automations:tasks": lambda w: "/tasks/?show=all",
     "automations:notifications": lambda w: "/notifications/",
     "automations:emails": lambda w: "/emails/",
@@ -150,6 +151,7 @@ NOT_PAGES = {
     "api-legacy-cart-recovered": "JSON API",
     "api-not-found": "Wix's JSON 404 for any other path under /ecom/ and /oauth2/",
     "connect-wix-webhook": "JSON API: Wix's signed webhooks, nothing rendered",
+    "automations:text_opt_out": "JSON API: the SMS gateway reports STOP replies (token-checked), nothing rendered",
     "oauth2-token": "JSON API: client credentials in, a signed token out, no stored data",
     "api-schema": "the OpenAPI document: no stored data",
     "wix-redirect": "the recovery link: a 302, and its landing pages (tested below)",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from automations.models import Automation
+from automations.models import Automation, ContactPolicy
 from checkouts.models import WebhookEndpoint
 from checkouts.webhooks.services import webhook_endpoint_create
 from tests.checkouts.webhooks.receiver import Receiver
@@ -27,6 +27,8 @@ def shop(receiver, settings):
     """A store whose automation emails the buyer as soon as a checkout is abandoned, with a webhook endpoint."""
     settings.COMEBACK_WEBHOOK_ALLOW_LOOPBACK = True
     store = StoreFactory()
+    # The faults run at any hour and email buyers again and again: no quiet hours, no frequency cap.
+    ContactPolicy.objects.create(store=store, window_hours=0, quiet_hours=False)
     Automation.objects.filter(store=store).delete()
     automation = AutomationFactory(store=store)
     AutomationStepFactory(automation=automation, position=1, delay_value=0, delay_unit="MINUTES")

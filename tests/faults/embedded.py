@@ -155,10 +155,12 @@ class MakeRunLayout:
 
 def seed() -> str:
     """A store whose automation emails the buyer as soon as a checkout is abandoned; its ingest key."""
-    from automations.models import AutomationStep
+    from automations.models import AutomationStep, ContactPolicy
     from checkouts.services import api_key_create, store_create
 
     store = store_create(name="Faults")
+    # The test runs at any hour: no quiet hours holding its emails until the morning.
+    ContactPolicy.objects.create(store=store, window_hours=0, quiet_hours=False)
     AutomationStep.objects.filter(automation__store=store).update(delay_value=0, delay_unit="MINUTES")
     _, raw = api_key_create(store=store, name="faults", scopes=["ingest"])
     return raw

@@ -9,6 +9,7 @@ the automations' hook, the `created` outbox event): one lifecycle, only the mome
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
 from ..models import Checkout, Store
@@ -35,10 +36,14 @@ def checkouts_abandon_at(*, store: Store, moments: dict[str, datetime]) -> int:
         if not claimed:
             return 0
         external_ids = [row[CLAIMED_COLUMNS.index("external_id")] for row in claimed]
-        for checkout_id, external_id in zip(
-            (row[CLAIMED_COLUMNS.index("id")] for row in claimed), external_ids, strict=True
-        ):
-            Checkout.objects.filter(pk=checkout_id).update(abandoned_at=moments[external_id], abandon_due_at=None)
+        # One UPDATE for the page, each checkout at its own moment (the rows are locked above).
+        due.update(
+            abandoned_at=Case(
+                *(When(external_id=external_id, then=Value(moments[external_id])) for external_id in external_ids),
+                output_field=DateTimeField(),
+            ),
+            abandon_due_at=None,
+        )
         abandoned = abandoned_checkouts_from(claimed, moments=[moments[external_id] for external_id in external_ids])
         recent = timezone.now() - AUTOMATIONS_WINDOW
         abandoned_checkouts_write(abandoned, notify=[ac for ac in abandoned if ac.created_at >= recent])

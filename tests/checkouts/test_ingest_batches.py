@@ -9,12 +9,13 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from checkouts.models import AbandonedCheckout, Checkout, IngestedEvent, Store, WebhookEvent
 from checkouts.services import IngestOutcome, abandoned_checkouts_detect, checkout_events_ingest
 from tests.checkouts.helpers import at, completed_event, updated_event
+from tests.checkouts.test_concurrency import run_together
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -138,30 +139,6 @@ def test_each_store_sees_only_its_own_checkouts_in_a_batch(store, other_store):
     assert Checkout.objects.get(store=other_store).completed_at is None
 
 
-def run_together(*targets):
-    barrier = threading.Barrier(len(targets))
-    results: list = [None] * len(targets)
-    errors: list[BaseException] = []
-
-    def runner(index, target):
-        try:
-            barrier.wait()
-            results[index] = target()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, t)) for i, t in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not errors, errors
-    close_old_connections()
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_1000_events_replayed_and_shuffled_across_4_threads_leave_one_row_per_checkout_with_the_newest():
     store = StoreFactory()
@@ -196,7 +173,7 @@ def test_1000_events_replayed_and_shuffled_across_4_threads_leave_one_row_per_ch
                 results.extend(checkout_events_ingest(store=store, events=chunk))
         return results
 
-    results = run_together(*[lambda q=queue: worker(q) for queue in queues])
+    results = run_together(*[lambda q=queue: worker(q) for queue in queues], timeout=120)
     assert all(result.success for batch in results for result in batch)
     assert Checkout.objects.count() == 150 and IngestedEvent.objects.count() == 1000
     for checkout in Checkout.objects.all():

@@ -12,6 +12,7 @@ CONDITION_LABELS = {
     "products_included": "Cart contains one of these products or SKUs",
     "products_excluded": "Cart contains none of these products or SKUs",
     "currencies": "Checkout currency is one of",
+    "countries": "Buyer's country is one of",
     "buyer": "Buyer",
     "require_phone": "Only buyers who left a phone number",
     "min_items": "Minimum number of items",
@@ -24,6 +25,7 @@ STEP_CONDITION_LABELS = {
     "products_included": "Only if the cart holds one of these products or SKUs",
     "products_excluded": "Only if the cart holds none of these products or SKUs",
     "currencies": "Only if the currency is one of",
+    "countries": "Only if the buyer's country is one of",
     "buyer": "Only for",
     "require_phone": "Only if the buyer left a phone number",
     "min_items": "Only if the number of items is at least",
@@ -36,6 +38,7 @@ CONDITION_WIDGETS = {
     "max_total": forms.NumberInput(attrs={"min": 0, "step": "0.01"}),
 }
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _REFERENCE_MAX = 100
 
 
@@ -55,6 +58,15 @@ class ConditionsFormMixin:
             if not _CURRENCY.match(code):
                 raise forms.ValidationError(
                     f"“{code}” is not a currency code: use three letters, such as EUR.", code="currency"
+                )
+        return ", ".join(dict.fromkeys(code.upper() for code in codes))
+
+    def clean_countries(self) -> str:
+        codes = tokens(self.cleaned_data.get("countries", ""))
+        for code in codes:
+            if not _COUNTRY.match(code):
+                raise forms.ValidationError(
+                    f"“{code}” is not a country code: use two letters, such as FR.", code="country"
                 )
         return ", ".join(dict.fromkeys(code.upper() for code in codes))
 

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from checkouts.models import Store
 
 from .dispatcher import scheduled_steps_dispatch
+from .services.contact import contact_ledger_prune
 from .services.manual import bulk_summary, recovery_emails_send_bulk
 from .services.records import notification_create
 
@@ -16,6 +17,11 @@ DISPATCH_TIME_BUDGET = 60.0
 @shared_task
 def scheduled_steps_dispatch_task() -> dict[str, int]:
     return scheduled_steps_dispatch(time_budget=DISPATCH_TIME_BUDGET).outcomes
+
+
+@shared_task
+def contact_ledger_prune_task() -> int:
+    return contact_ledger_prune()
 
 
 @shared_task

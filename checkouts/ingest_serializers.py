@@ -201,6 +201,23 @@ class CheckoutSnapshotSerializer(serializers.Serializer):
         allow_null=True,
         help_text="What the buyer agreed to at checkout, if the platform says. Comeback's own: not in Wix's schema.",
     )
+    buyerCountry = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        min_length=2,
+        max_length=2,
+        help_text="The buyer's country, ISO 3166-1 alpha-2 (the shipping address's, else the billing's), "
+        "if known. Comeback's own: not in Wix's schema.",
+    )
+    buyerTimeZone = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=64,
+        help_text="The buyer's IANA time zone (e.g. Europe/Paris), if known: quiet hours follow it. "
+        "Comeback's own: not in Wix's schema.",
+    )
     lineItems = LineItemSerializer(many=True, required=False, max_length=300)
     appliedDiscounts = AppliedDiscountSerializer(many=True, required=False, max_length=100)
     checkoutUrl = serializers.URLField(required=False, allow_blank=True, max_length=2000)

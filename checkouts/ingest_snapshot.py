@@ -90,6 +90,8 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, A
         "tax": tax.get("amount"),
         "tax_converted": tax.get("convertedAmount"),
         "marketing_consent": dict(checkout["marketingConsent"]) if checkout.get("marketingConsent") else None,
+        "buyer_country": (checkout.get("buyerCountry") or "").upper(),
+        "buyer_time_zone": checkout.get("buyerTimeZone") or "",
         "line_items": _json_safe(
             [_line_item(item, currency, conversion, language, rate) for item in checkout.get("lineItems") or []]
         ),

@@ -87,6 +87,11 @@ app.conf.beat_schedule = {
         "task": "checkouts.connection_receipts_prune",
         "schedule": 3600.0,
     },
+    # Frequency-cap records past their store's window: kept only while they can hold a send back.
+    "contact-ledger-prune": {
+        "task": "automations.tasks.contact_ledger_prune_task",
+        "schedule": 3600.0,
+    },
     # Abandoned checkouts past COMEBACK_RETENTION_DAYS, deleted in batches (silently: no webhooks).
     "abandoned-checkouts-retention": {
         "task": "checkouts.tasks.abandoned_checkouts_retention_task",

@@ -66,6 +66,12 @@ class Conditions(models.Model):
     currencies = models.CharField(
         max_length=200, blank=True, help_text="Only checkouts in one of these currencies, e.g. EUR, USD."
     )
+    countries = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Only buyers in one of these countries (ISO codes, e.g. FR, DE), from the shipping address, "
+        "else the billing one. A checkout whose country is not known does not match.",
+    )
     buyer = models.CharField(max_length=16, choices=Buyer.choices, blank=True, default=Buyer.ANY)
     require_phone = models.BooleanField(default=False, help_text="Only checkouts whose buyer left a phone number.")
     min_items = models.PositiveIntegerField(null=True, blank=True, help_text="Quantities added up.")
@@ -77,6 +83,7 @@ class Conditions(models.Model):
         "products_included",
         "products_excluded",
         "currencies",
+        "countries",
         "buyer",
         "require_phone",
         "min_items",
@@ -98,6 +105,8 @@ class Conditions(models.Model):
             phrases.append(f"holding none of {', '.join(tokens(self.products_excluded))}")
         if self.currencies:
             phrases.append(f"in {self.currencies}")
+        if self.countries:
+            phrases.append(f"from buyers in {self.countries}")
         if self.buyer:
             phrases.append("from first-time buyers" if self.buyer == self.Buyer.FIRST_TIME else "from returning buyers")
         if self.require_phone:
@@ -132,6 +141,9 @@ class Conditions(models.Model):
         currencies = {token.upper() for token in tokens(self.currencies)}
         if currencies and ac.currency.upper() not in currencies:
             return _unmet("currencies", f"currency is one of {', '.join(sorted(currencies))}")
+        countries = {token.upper() for token in tokens(self.countries)}
+        if countries and (ac.buyer_country or "").upper() not in countries:
+            return _unmet("countries", f"buyer's country is one of {', '.join(sorted(countries))}")
         if self.buyer == self.Buyer.FIRST_TIME and returning:
             return _unmet("buyer", "first-time buyer")
         if self.buyer == self.Buyer.RETURNING and not returning:

@@ -39,7 +39,10 @@ class ContactPolicy(models.Model):
     )
     quiet_hours = models.BooleanField(default=True, help_text="Hold messages due at night until the morning.")
     day_starts = models.TimeField(default=time(8, 0), help_text="Messages may go out from this time…")
-    day_ends = models.TimeField(default=time(21, 0), help_text="…until this time, in the store's time zone.")
+    day_ends = models.TimeField(
+        default=time(21, 0),
+        help_text="…until this time, in the buyer's time zone when the storefront sends it, else the store's.",
+    )
     require_email_consent = models.BooleanField(
         default=False,
         help_text="Email only buyers whose storefront said they accepted marketing emails.",

@@ -2,19 +2,42 @@
 opt-outs and "newest checkout only". Loaded once per batch (or per manual send) in a constant
 number of queries, after the checkouts are locked."""
 
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from django.db.models import Max, Q
+from django.db.models import Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from checkouts.models import AbandonedCheckout, Store
+from checkouts.models.privacy import email_digests
 
 from ..models import ContactLedger, ContactPolicy, TextOptOut, buyer_key, phone_digests
+
+# A store without a policy row has the model's default window.
+_DEFAULT_WINDOW_HOURS = ContactPolicy._meta.get_field("window_hours").default
 
 
 def consented(ac: AbandonedCheckout, channel: str) -> bool:
     """Did the storefront say the buyer accepted marketing on `channel` ("email" or "sms")?"""
     return (ac.marketing_consent or {}).get(channel) is True
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str) -> zoneinfo.ZoneInfo | None:
+    # Cached, misses included: a storefront sending a bad name would otherwise cost a file
+    # lookup per step. The name comes from the ingest, so it is checked here, not trusted.
+    try:
+        return zoneinfo.ZoneInfo(name) if name else None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def buyer_zone(ac: AbandonedCheckout) -> zoneinfo.ZoneInfo:
+    """The buyer's time zone when the storefront sent a valid one (`buyerTimeZone`), else the store's."""
+    return _zone(ac.buyer_time_zone) or ac.store.zone
 
 
 def _identity(ac: AbandonedCheckout) -> tuple:
@@ -43,16 +66,17 @@ class ContactGate:
         return (ac.store_id, ac.phone) in self.opted_out
 
     def held_until(self, ac: AbandonedCheckout, now: datetime) -> datetime | None:
-        """The next morning, if `now` is in the buyer's quiet hours (the store's time zone: the
-        checkout does not carry the buyer's)."""
+        """The next morning, if `now` is in the buyer's quiet hours: in their time zone when the
+        checkout carries one, else the store's (no connector reports one from the server side)."""
         policy = self.policy(ac.store)
         if not policy.quiet_hours or policy.day_starts >= policy.day_ends:
             return None
-        local = now.astimezone(ac.store.zone)
+        zone = buyer_zone(ac)
+        local = now.astimezone(zone)
         if policy.day_starts <= local.time() < policy.day_ends:
             return None
         day = local.date() if local.time() < policy.day_starts else local.date() + timedelta(days=1)
-        return datetime.combine(day, policy.day_starts, tzinfo=ac.store.zone)
+        return datetime.combine(day, policy.day_starts, tzinfo=zone)
 
     def last_contact(self, ac: AbandonedCheckout, now: datetime) -> datetime | None:
         """When the buyer last got a recovery message, if that is within the store's window."""
@@ -81,18 +105,25 @@ def contact_gate_load(checkouts: dict) -> ContactGate:
     keys = {pk: buyer_key(email=ac.email_key, phone=ac.phone) for pk, ac in checkouts.items()}
     pairs = sorted({(checkouts[pk].store_id, key) for pk, key in keys.items() if key}, key=str)
     gate = ContactGate(policies=policies, keys=keys, ledger={})
-    if pairs:
+    missing = pairs
+    for _ in range(3):
+        if not missing:
+            break
         # Rows exist before they are locked (a missing row cannot be), in one order everywhere.
         ContactLedger.objects.bulk_create(
-            [ContactLedger(store_id=store_id, buyer_key=key) for store_id, key in pairs], ignore_conflicts=True
+            [ContactLedger(store_id=store_id, buyer_key=key) for store_id, key in missing], ignore_conflicts=True
         )
         rows = (
-            ContactLedger.objects.filter(store_id__in=stores, buyer_key__in={key for _, key in pairs})
+            ContactLedger.objects.filter(
+                store_id__in={store_id for store_id, _ in missing}, buyer_key__in={key for _, key in missing}
+            )
             .select_for_update()
             .order_by("store_id", "buyer_key")
         )
-        wanted = set(pairs)
-        gate.ledger = {(r.store_id, r.buyer_key): r for r in rows if (r.store_id, r.buyer_key) in wanted}
+        wanted = set(missing)
+        gate.ledger.update({(r.store_id, r.buyer_key): r for r in rows if (r.store_id, r.buyer_key) in wanted})
+        # A row an erasure or the prune deleted between the insert and the lock: once more.
+        missing = [pair for pair in missing if pair not in gate.ledger]
     gate.newest = _newest(checkouts.values(), stores)
     gate.opted_out = _opted_out(checkouts.values(), stores)
     return gate
@@ -138,3 +169,51 @@ def contact_policy_save(*, store: Store, **rules) -> ContactPolicy:
     """Store the store's contact rules (window, quiet hours, email consent); they apply to the next send."""
     policy, _ = ContactPolicy.objects.update_or_create(store=store, defaults=rules)
     return policy
+
+
+def _in_window(store_id, now: datetime) -> Q:
+    """Ledger rows of `store_id` whose last contact still counts for its frequency cap."""
+    policy = ContactPolicy.objects.filter(store_id=store_id).first()
+    hours = policy.window_hours if policy is not None else _DEFAULT_WINDOW_HOURS
+    if not hours:
+        return Q(pk__in=[])
+    return Q(last_contacted_at__gt=now - timedelta(hours=hours))
+
+
+def contact_ledger_erase(*, store_id, email: str = "", phone: str = "", now: datetime | None = None) -> int:
+    """Forget when a buyer (by address, and by phone) was last contacted by a store, as an
+    erasure asks. A row whose contact is still inside the store's window stays until it is
+    not (`contact_ledger_prune`): it holds only a keyed hash and a time, and dropping it would
+    let the buyer be written to again at once. Returns the rows deleted."""
+    keys = [*email_digests(email)] if email.strip() else []
+    if phone and buyer_key(email="", phone=phone):
+        keys.extend(phone_digests(phone))
+    if not keys:
+        return 0
+    now = now or timezone.now()
+    rows = ContactLedger.objects.filter(store_id=store_id, buyer_key__in=keys).exclude(_in_window(store_id, now))
+    deleted, _ = rows.delete()
+    return deleted
+
+
+def contact_ledger_prune(*, now: datetime | None = None) -> int:
+    """Delete the ledger rows no frequency cap needs any more: never stamped, or last contact
+    older than their store's window. Keeps the ledger to the buyers contacted lately."""
+    now = now or timezone.now()
+    window = Coalesce(
+        Subquery(ContactPolicy.objects.filter(store_id=OuterRef("store_id")).values("window_hours")[:1]),
+        Value(_DEFAULT_WINDOW_HOURS),
+    )
+    deleted = 0
+    # Per window length (a handful of values across the stores), so the cut-off is a plain
+    # comparison the database can do on each row.
+    hours_in_use = set(ContactLedger.objects.annotate(window=window).values_list("window", flat=True).distinct())
+    for hours in hours_in_use:
+        stale = ContactLedger.objects.annotate(window=window).filter(window=hours)
+        if hours:
+            stale = stale.filter(
+                Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lte=now - timedelta(hours=hours))
+            )
+        count, _ = ContactLedger.objects.filter(pk__in=list(stale.values_list("pk", flat=True)[:50_000])).delete()
+        deleted += count
+    return deleted

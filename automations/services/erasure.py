@@ -5,6 +5,7 @@ from checkouts.models.privacy import email_digests
 from checkouts.services.privacy import admin_log_erase
 
 from ..models import Notification, Reason, ScheduledStep, SentEmail, Task, Unsubscribe
+from .contact import contact_ledger_erase
 from .scheduling import scheduled_steps_cancel
 
 ERASED = "(erased)"
@@ -44,6 +45,12 @@ def buyer_automation_records_erase(*, abandoned_checkout: AbandonedCheckout) -> 
             store_id=abandoned_checkout.store_id,
             email=abandoned_checkout.email_key or abandoned_checkout.buyer_email,
         ),
+        # Opt-outs of texts keep their keyed hash, as unsubscribes do: they still block.
+        "contactLedger": contact_ledger_erase(
+            store_id=abandoned_checkout.store_id,
+            email=abandoned_checkout.email_key or abandoned_checkout.buyer_email,
+            phone=abandoned_checkout.phone,
+        ),
     }
 
 
@@ -51,13 +58,16 @@ def buyer_address_records_erase(*, store: Store, email_key: str) -> dict[str, in
     """What is kept by address rather than by checkout: emails sent by hand, and the unsubscribe.
 
     The unsubscribe keeps its keyed hash, so the address stays unsubscribed after the erasure
-    (writing to an erased buyer again would be worse than remembering a hash of them).
+    (writing to an erased buyer again would be worse than remembering a hash of them). The
+    contact ledger's row goes, unless the buyer was contacted within the store's window: then
+    its hash and time stay until the window is over (and the daily prune deletes it).
     """
     return {
         "sentEmails": _erase(
             SentEmail, SentEmail.objects.filter(store=store, to_email__iexact=email_key), _SENT_EMAIL_BLANK
         ),
         "unsubscribes": _unsubscribes_blank(store_id=store.pk, email=email_key),
+        "contactLedger": contact_ledger_erase(store_id=store.pk, email=email_key),
     }
 
 

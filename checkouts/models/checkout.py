@@ -46,6 +46,11 @@ class CheckoutData(models.Model):
     # Not in Wix's schema: what the buyer agreed to at checkout, when the platform says
     # (`marketingConsent`: {"email": bool, "sms": bool}). Null means "not said", not "refused".
     marketing_consent = models.JSONField(null=True, blank=True)
+    # Not in Wix's schema: where the buyer is, when the platform says. The country (ISO 3166-1
+    # alpha-2, from the shipping address, else the billing one) is a targeting condition; the
+    # time zone (IANA, e.g. "Europe/Paris", as a browser reports it) places quiet hours.
+    buyer_country = models.CharField(max_length=2, blank=True)
+    buyer_time_zone = models.CharField(max_length=64, blank=True)
     # Stored already in Wix's wire shape (formatted prices included): rendering is a copy.
     line_items = models.JSONField(default=list, blank=True)
     applied_discounts = models.JSONField(default=list, blank=True)
@@ -79,6 +84,8 @@ class CheckoutData(models.Model):
         "tax",
         "tax_converted",
         "marketing_consent",
+        "buyer_country",
+        "buyer_time_zone",
         "line_items",
         "applied_discounts",
         "storefront_checkout_url",
@@ -99,6 +106,8 @@ class CheckoutData(models.Model):
         "company": "",
         "vat_id": None,
         "marketing_consent": None,
+        "buyer_country": "",
+        "buyer_time_zone": "",
         "search_text": "",
     }
 

@@ -5,8 +5,9 @@
 Uses its own scratch database (dropped and created: comeback_bench_dispatcher), never
 comeback_bench. Mail goes to Django's in-memory backend. Prints absolute figures:
 
-1. The dispatcher working through N due email steps in one process: steps/s, and the
-   queries of every batch (claim + process), which must not grow with the batch.
+1. The dispatcher working through N due email steps in one process, with every contact rule
+   and every targeting condition on (all holding): steps/s, CPU per step, and the queries of
+   every batch (claim + process), which must not grow with the batch.
 2. The sweep turning M idle checkouts into abandoned checkouts with the automations
    receiver connected and the default automation active, against the same sweep with the
    receiver disconnected.
@@ -18,6 +19,7 @@ import random
 import statistics
 import sys
 import time
+from datetime import time as dt_time
 from datetime import timedelta
 from pathlib import Path
 
@@ -70,7 +72,7 @@ def bench_dispatcher(steps: int, batch_size: int) -> None:
 
     from automations.dispatcher import claim_due_steps
     from automations.dispatcher.batch import process_batch
-    from automations.models import ContactPolicy, ScheduledStep
+    from automations.models import Automation, AutomationStep, ContactPolicy, ScheduledStep
     from automations.services import automations_schedule
     from checkouts.models import AbandonedCheckout
     from checkouts.services import store_create
@@ -87,8 +89,38 @@ def bench_dispatcher(steps: int, batch_size: int) -> None:
     # Each its own buyer, so the frequency cap and "newest checkout only" (which still run,
     # queries and all) let every step send; and no quiet hours, whatever the hour of the run.
     address = Concat(Value("buyer-"), Cast("id", CharField()), Value("@example.com"))
-    AbandonedCheckout.objects.filter(store=store).update(buyer_email=address, email_key=address)
-    ContactPolicy.objects.create(store=store, quiet_hours=False)
+    AbandonedCheckout.objects.filter(store=store).update(
+        buyer_email=address,
+        email_key=address,
+        phone="+33612345678",
+        buyer_country="FR",
+        buyer_time_zone="Europe/Paris",
+        marketing_consent={"email": True, "sms": True},
+    )
+    # Every contact rule on, the email consent included; the day spans the whole clock, so the
+    # quiet-hours check runs (in the buyer's zone) and holds nothing back, whatever the hour.
+    ContactPolicy.objects.create(
+        store=store,
+        quiet_hours=True,
+        day_starts=dt_time(0, 0),
+        day_ends=dt_time(23, 59, 59),
+        require_email_consent=True,
+    )
+    # And every targeting condition, on the automation and on its steps, set so that all hold:
+    # each is evaluated for each step, the order-history one with its query.
+    conditions = {
+        "min_total": 0,
+        "max_total": 10**9,
+        "products_excluded": "NO-SUCH-SKU",
+        "currencies": store.currency,
+        "countries": "FR, DE",
+        "buyer": "FIRST_TIME",
+        "require_phone": True,
+        "min_items": 1,
+        "max_items": 10_000,
+    }
+    Automation.objects.filter(store=store).update(**conditions)
+    AutomationStep.objects.filter(automation__store=store).update(**conditions)
     checkouts = list(AbandonedCheckout.objects.filter(store=store).select_related("store"))
     for start in range(0, len(checkouts), 2000):
         automations_schedule(abandoned_checkouts=checkouts[start : start + 2000])

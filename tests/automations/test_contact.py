@@ -131,6 +131,21 @@ def test_quiet_hours_move_a_due_send_to_8_local(store):
     assert dispatch_at(datetime(2026, 11, 29, 8, 0, tzinfo=paris)).outcomes == {"EMAIL_SENT": 1}
 
 
+def test_quiet_hours_follow_the_buyers_time_zone_when_the_storefront_sent_it(store):
+    store.time_zone = "Europe/Paris"
+    store.save()
+    tokyo, paris = ZoneInfo("Asia/Tokyo"), ZoneInfo("Europe/Paris")
+    email_step(only_automation(store), delay_value=1, delay_unit="HOURS")
+    afternoon = datetime(2026, 11, 28, 13, 30, tzinfo=paris)  # 21:30 in Tokyo
+    (in_tokyo,) = abandon(store, when=afternoon, buyer_time_zone="Asia/Tokyo")
+    (unknown,) = abandon(store, when=afternoon, buyer_time_zone="Mars/Olympus_Mons")  # not a zone: the store's
+    (at_home,) = abandon(store, when=afternoon, buyer_time_zone="")
+    outcomes = dispatch_at(afternoon + timedelta(hours=1)).outcomes  # 14:30 in Paris, 22:30 in Tokyo
+    assert outcomes == {"DEFERRED:QUIET_HOURS": 1, "EMAIL_SENT": 2}
+    assert one_step(in_tokyo).due_at == datetime(2026, 11, 29, 8, 0, tzinfo=tokyo)
+    assert one_step(unknown).state == one_step(at_home).state == State.DONE
+
+
 def test_before_the_day_starts_a_send_waits_until_8_the_same_day(store):
     email_step(only_automation(store), **SMS)
     (ac,) = abandon(store, when=T0.replace(hour=3), phone="+15555550100", marketing_consent={"sms": True})

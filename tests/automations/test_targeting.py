@@ -214,6 +214,7 @@ def test_a_batch_of_10_and_of_100_with_contact_rules_and_every_condition_run_the
     ten, hundred = batch_queries(10, T0), batch_queries(100, after(days=1))
     print(f"queries per batch: {ten} for 10 due steps, {hundred} for 100")
     import os
+
     if os.environ.get("RULES_DUMP"):
         for q in LAST:
             print(q["sql"][:160])

@@ -50,6 +50,8 @@ UPDATED = {
         "shippingPrice": _price("5"),
         "taxPrice": None,
         "marketingConsent": {"email": True, "sms": None},
+        "buyerCountry": "fr",
+        "buyerTimeZone": "Europe/Paris",
         "lineItems": [
             {
                 "id": "li-1",

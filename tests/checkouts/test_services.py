@@ -44,6 +44,20 @@ def test_an_update_creates_the_checkout_in_wix_vocabulary(store):
     assert checkout.abandon_due_at == at(0) + store.abandon_after
 
 
+def test_the_buyers_country_and_time_zone_are_kept_when_the_storefront_sends_them(store):
+    event = updated_event("co-1")
+    event["checkout"].update(buyerCountry="fr", buyerTimeZone="Europe/Paris")
+    assert all(result.success for result in ingest(store, event, updated_event("co-2")))
+    checkout = Checkout.objects.get(store=store, external_id="co-1")
+    assert (checkout.buyer_country, checkout.buyer_time_zone) == ("FR", "Europe/Paris")
+    silent = Checkout.objects.get(store=store, external_id="co-2")
+    assert (silent.buyer_country, silent.buyer_time_zone) == ("", "")
+    too_long = updated_event("co-3")
+    too_long["checkout"]["buyerCountry"] = "FRA"  # ISO alpha-2 only
+    [refused] = ingest(store, too_long)
+    assert not refused.success and [v["field"] for v in refused.violations] == ["checkout.buyerCountry"]
+
+
 def test_an_older_snapshot_never_overwrites_a_newer_one(store):
     ingest(store, updated_event("co-1", minutes=10, total="200"))
     [result] = ingest(store, updated_event("co-1", minutes=5, total="100"))

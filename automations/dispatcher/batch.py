@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import F, Max, Prefetch
+from django.db.models import F, Max, Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from checkouts.models import AbandonedCheckout, Membership
@@ -44,12 +44,20 @@ def _lock(ids: list[int]) -> tuple[dict, list[ScheduledStep]]:
 
 
 def _configs(steps: list[ScheduledStep]) -> dict[int, AutomationStep]:
-    members = Membership.objects.select_related("user")
-    return (
-        AutomationStep.objects.select_related("automation", "task_assignee__user")
-        .prefetch_related("translations", Prefetch("notify_members", queryset=members))
-        .in_bulk({s.step_id for s in steps})
+    configs = AutomationStep.objects.select_related("automation", "task_assignee__user").in_bulk(
+        {s.step_id for s in steps}
     )
+    # Each relation fetched (one query) only for the steps that read it: an all-email batch
+    # skips the staff members, an all-staff one the translations.
+    by_action = defaultdict(list)
+    for step in configs.values():
+        by_action[step.action].append(step)
+    prefetch_related_objects(by_action[AutomationStep.Action.EMAIL_BUYER], "translations")
+    members = Membership.objects.select_related("user")
+    prefetch_related_objects(
+        by_action[AutomationStep.Action.NOTIFY_STAFF], Prefetch("notify_members", queryset=members)
+    )
+    return configs
 
 
 def _unsubscribed(checkouts: dict) -> set[tuple]:

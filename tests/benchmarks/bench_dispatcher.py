@@ -25,7 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-SCRATCH = "comeback_bench_dispatcher"
+# BENCH_SCRATCH names another scratch database, so two runs on one server do not drop each other's.
+SCRATCH = os.environ.get("BENCH_SCRATCH", "comeback_bench_dispatcher")
 SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 
 

@@ -55,6 +55,8 @@ DASHBOARD = {
     "automations:create": lambda w: "/automations/new/",
     "automations:detail": pk_url("automations:detail", "automation"),
     "automations:edit": pk_url("automations:edit", "automation"),
+    # The offer and the codes handed out (the world's pool holds markup codes).
+    "automations:discount": pk_url("automations:discount", "automation"),
     "automations:preview": lambda w: f"/automations/{w.automation.pk}/preview/?checkout={w.checkout.pk}",
     "automations:translations": lambda w: reverse(
         "automations:translations", args=[w.automation.pk, w.automation.steps.order_by("position")[0].pk]

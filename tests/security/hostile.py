@@ -211,7 +211,7 @@ def build_world(traveller) -> World:
     # the hand-sent email takes the first, the steps reuse it, and the pool runs low (a notification).
     discount_codes_upload(
         automation=automation,
-        data=f"code\n{script(160)}\n<svg/onload=alert(161)>\nx\"onmouseover=\"alert(162)\n".encode(),
+        data=f'code\n{script(160)}\n<svg/onload=alert(161)>\nx"onmouseover="alert(162)\n'.encode(),
     )
 
     # The storefront reports the checkout through the ingest API, as a real one would.

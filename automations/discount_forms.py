@@ -15,9 +15,9 @@ class DiscountOfferForm(forms.ModelForm):
         fields = ["source", "static_code", "from_position", "connection", "percent_off"]
         labels = {
             "source": "Discount code",
-            "static_code": "The code",
+            "static_code": "Code for everyone",
             "from_position": "Emails show the code from step",
-            "connection": "Make codes through",
+            "connection": "Platform that makes the codes",
             "percent_off": "Percent off (platform codes)",
         }
         widgets = {"source": forms.RadioSelect}

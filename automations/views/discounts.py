@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
+from django.template.defaultfilters import pluralize
 from django.views.generic import TemplateView
 
 from checkouts.templatetags.dashboard import dashboard_language
@@ -54,12 +55,12 @@ class AutomationDiscountView(AutomationMixin, TemplateView):
             except ValidationError as exc:
                 upload.add_error("file", exc)
             else:
-                parts = [f"{report.added} codes added"]
+                parts = [f"{report.added} code{pluralize(report.added)} added"]
                 if report.duplicates:
                     parts.append(f"{report.duplicates} already in the list")
                 if report.bad:
                     rows = "; ".join(f"line {line}: {why}" if line else why for line, why in report.bad_rows)
-                    parts.append(f"{report.bad} rows skipped ({rows})")
+                    parts.append(f"{report.bad} row{pluralize(report.bad)} skipped ({rows})")
                 level = messages.warning if report.bad else messages.success
                 level(request, ", ".join(parts) + ".")
                 return redirect("automations:discount", pk=automation.pk)

@@ -1,10 +1,12 @@
 """Handing out an automation's discount codes, and crediting the orders that use them.
 
-The dispatcher asks once per batch (`discount_codes_allot`): a constant number of queries
-whatever the batch's size (one for the offers, one for codes already given, one claim per
-pool in the batch), then each send takes its code from memory and `DiscountCodes.save` writes
+The dispatcher asks once per batch (`discount_codes_for_batch`), at a number of queries that
+does not grow with the batch: one for the offers, one for codes already given, and for each
+pool the batch draws from (one per automation in the batch, usually one) a locked read and a
+conditional UPDATE. Each send then takes its code from memory, and `DiscountCodes.save` writes
 the grants in one INSERT and hands unused pool codes back in one UPDATE. It all runs in the
-batch's transaction: a batch that rolls back has given nothing.
+batch's transaction: a batch that rolls back has given nothing. A hand-sent email goes
+through the same path for its one message (`discount_codes_for_step`).
 """
 
 import logging
@@ -256,6 +258,18 @@ def discount_codes_for_batch(
         for step, ac in candidates
         if step_carries_code(step, offers.get(step.automation_id))
     }
+    return discount_codes_allot(wanted=wanted, offers=offers, now=now)
+
+
+def discount_codes_for_step(
+    *, step: AutomationStep | None, abandoned_checkout: AbandonedCheckout, now
+) -> DiscountCodes:
+    """A hand-sent email's code: the same rule and records as the dispatcher's, for one message."""
+    if step is None:
+        return DiscountCodes(now=now)
+    offers = _offers({step.automation_id})
+    key = (step.automation_id, abandoned_checkout.pk)
+    wanted = {key} if step_carries_code(step, offers.get(step.automation_id)) else set()
     return discount_codes_allot(wanted=wanted, offers=offers, now=now)
 
 

@@ -28,7 +28,7 @@ from ..messages.render import (
 )
 from ..models import AutomationStep, Reason, SentEmail, Unsubscribe
 from .contact import consented, contact_gate_load
-from .discounts import NoCodeLeft, discount_codes_allot
+from .discounts import NoCodeLeft, discount_codes_for_step
 
 
 class ManualResult:
@@ -162,7 +162,7 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
         key = f"manual-{ac.pk}-{uuid.uuid4().hex}"
         # The words are the automation step's, so is the code: the one this checkout was given,
         # else a new one from the automation's offer, recorded like a step's.
-        codes = discount_codes_allot(wanted={(step.automation_id, ac.pk)} if step else set(), now=now)
+        codes = discount_codes_for_step(step=step, abandoned_checkout=ac, now=now)
         try:
             try:
                 code = codes.code_for(step, ac) if step else ""

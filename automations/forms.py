@@ -16,8 +16,8 @@ from .services import automation_step_remove
 
 TEMPLATE_HELP = (
     "Django template syntax. Available: {{ first_name }}, {{ last_name }}, {{ buyer_name }}, {{ store_name }}, "
-    "{{ total }}, {{ recovery_url }}, {{ unsubscribe_url }} and {{ items }} (each with name, quantity, price, "
-    "image_url, options)."
+    "{{ total }}, {{ recovery_url }}, {{ unsubscribe_url }}, {{ discount_code }} and {{ items }} "
+    "(each with name, quantity, price, image_url, options)."
 )
 
 

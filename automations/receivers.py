@@ -3,10 +3,11 @@
 Each receiver runs inside the lifecycle's own transaction.
 """
 
-from checkouts.models import AbandonedCheckout, Activity, Store
+from checkouts.models import AbandonedCheckout, Activity, Checkout, Store
 
 from .models import Reason
 from .services import automation_create_default, automations_schedule, scheduled_steps_cancel, scheduled_steps_orphan
+from .services.discounts import discount_grants_redeem
 from .services.erasure import buyer_address_records_erase, buyer_automation_records_erase
 from .services.records import tasks_close_recovered
 
@@ -15,9 +16,12 @@ def on_abandoned_checkouts_created(sender, *, abandoned_checkouts: list[Abandone
     return automations_schedule(abandoned_checkouts=abandoned_checkouts, written=False)
 
 
-def on_abandoned_checkout_recovered(sender, *, abandoned_checkout: AbandonedCheckout, **kwargs) -> None:
+def on_abandoned_checkout_recovered(
+    sender, *, abandoned_checkout: AbandonedCheckout, order_checkout: Checkout | None = None, **kwargs
+) -> None:
     scheduled_steps_cancel(abandoned_checkout=abandoned_checkout, reason=Reason.RECOVERED)
     tasks_close_recovered(abandoned_checkout=abandoned_checkout)
+    discount_grants_redeem(abandoned_checkout=abandoned_checkout, order_checkout=order_checkout)
 
 
 def on_abandoned_checkouts_deleting(sender, *, abandoned_checkout_ids, **kwargs) -> None:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import automations, contact, emails, manual, notifications, tasks, text_opt_out, unsubscribe
+from .views import automations, contact, discounts, emails, manual, notifications, tasks, text_opt_out, unsubscribe
 
 app_name = "automations"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("automations/new/", automations.AutomationCreateView.as_view(), name="create"),
     path("automations/<int:pk>/", automations.AutomationDetailView.as_view(), name="detail"),
     path("automations/<int:pk>/edit/", automations.AutomationUpdateView.as_view(), name="edit"),
+    path("automations/<int:pk>/discount/", discounts.AutomationDiscountView.as_view(), name="discount"),
     path("automations/<int:pk>/active/", automations.AutomationActiveView.as_view(), name="active"),
     path("automations/<int:pk>/preview/", automations.AutomationPreviewView.as_view(), name="preview"),
     path("automations/<int:pk>/preview/html/", automations.AutomationPreviewHtmlView.as_view(), name="preview_html"),

@@ -13,7 +13,8 @@ from django.dispatch import Signal
 # sweep writes each row with its newest activity's type and time, and its `created` event with
 # its activities.
 abandoned_checkouts_created = Signal()
-# abandoned_checkout: AbandonedCheckout, just marked RECOVERED by this transaction.
+# abandoned_checkout: AbandonedCheckout, just marked RECOVERED by this transaction;
+# order_checkout: the completed Checkout that recovered it, or None (marked by hand).
 abandoned_checkout_recovered = Signal()
 # abandoned_checkout_ids: list[UUID] about to be deleted.
 abandoned_checkouts_deleting = Signal()

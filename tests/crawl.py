@@ -140,6 +140,7 @@ class Site:
             "connections:create": {"platform": "shopify"},
             "automations:detail": {"pk": o["automation"].pk},
             "automations:edit": {"pk": o["automation"].pk},
+            "automations:discount": {"pk": o["automation"].pk},
             "automations:preview": {"pk": o["automation"].pk},
             "automations:preview_html": {"pk": o["automation"].pk},
             "automations:translations": {"pk": o["automation"].pk, "step_pk": o["step"].pk},

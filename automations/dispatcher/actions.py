@@ -27,6 +27,7 @@ from ..messages.render import message_id_for, message_language, recovery_email, 
 from ..models import AutomationStep, Notification, Reason, ScheduledStep, SendReceipt, SentEmail, Task
 from ..selectors import checkout_path
 from ..services.contact import ContactGate, consented
+from ..services.discounts import DiscountCodes, NoCodeLeft
 from .receipts import SendReceipts
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class StepRun:
     guard: bool = True  # COMEBACK_MANUAL_EMAIL_GUARD_MINUTES = 0 turns the guard off
     # (store id, email key) of buyers with a completed order, when a condition asks.
     returning: set[tuple] = field(default_factory=set)
+    # The batch's discount codes (discount_codes_for_batch); a send takes its code from here.
+    codes: DiscountCodes | None = None
     receipts: SendReceipts = field(default_factory=lambda: SendReceipts())
     sent_emails: list[SentEmail] = field(default_factory=list)
     tasks: list[tuple[Task, StepResult]] = field(default_factory=list)
@@ -100,6 +103,8 @@ class StepRun:
         if self.gate is not None:
             self.gate.save(self.now)
         instances_insert(SentEmail, self.sent_emails)
+        if self.codes is not None:
+            self.codes.save()
         if self.receipts.written or self.receipted:
             # The SentEmail rows now carry the proof; the receipts have done their job.
             SendReceipt.objects.filter(idempotency_key__in=[e.idempotency_key for e in self.sent_emails]).delete()
@@ -193,9 +198,15 @@ def _email_buyer(run, scheduled, step, ac, detail) -> StepResult:
         return _not_done(step, Reason.RECENTLY_EMAILED, {**detail, "lastEmailedAt": last.isoformat()})
     if not sent_before and (held := _held(run, step, ac, detail, channel="email")):
         return held
+    try:
+        code = _discount_code(run, step, ac)
+    except NoCodeLeft as exc:
+        return _not_done(step, Reason.NO_CODE_LEFT, {**detail, **exc.detail})
     template = step_template(step, message_language(ac, ac.store))
     try:
-        email = recovery_email(abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key)
+        email = recovery_email(
+            abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key, discount_code=code
+        )
     except TemplateSyntaxError as exc:
         return _not_done(step, Reason.TEMPLATE_ERROR, {**detail, "error": str(exc)[:200]})
     if not sent_before:
@@ -216,6 +227,8 @@ def _email_buyer(run, scheduled, step, ac, detail) -> StepResult:
     run.recently_emailed[ac.pk] = run.now
     if run.gate is not None:
         run.gate.mark_contacted(ac, run.now)
+    if code:
+        run.codes.mark_sent(step, ac, scheduled_step_id=scheduled.pk, key=key)
     run.sent_emails.append(
         email.sent_email(
             store_id=ac.store_id,
@@ -239,7 +252,11 @@ def _notify_buyer(run, scheduled, step, ac, detail) -> StepResult:
     if held := _held(run, step, ac, detail, channel="sms"):
         return held
     try:
-        body = text_message(abandoned_checkout=ac, store=ac.store, source=step.message)
+        code = _discount_code(run, step, ac)
+    except NoCodeLeft as exc:
+        return _not_done(step, Reason.NO_CODE_LEFT, {**detail, **exc.detail})
+    try:
+        body = text_message(abandoned_checkout=ac, store=ac.store, source=step.message, discount_code=code)
     except TemplateSyntaxError as exc:
         return _not_done(step, Reason.TEMPLATE_ERROR, {**detail, "error": str(exc)[:200]})
     try:
@@ -249,9 +266,16 @@ def _notify_buyer(run, scheduled, step, ac, detail) -> StepResult:
         return _failed(run, scheduled, step, detail, str(exc))
     if run.gate is not None:
         run.gate.mark_contacted(ac, run.now)
+    if code:
+        run.codes.mark_sent(step, ac, scheduled_step_id=scheduled.pk, key=scheduled.idempotency_key)
     return StepResult(
         state=State.DONE, activity_type=Activity.Type.NOTIFICATION_SENT, detail={**detail, "channel": "sms"}
     )
+
+
+def _discount_code(run: StepRun, step, ac) -> str:
+    """The code this message carries ("" for none); NoCodeLeft when it offers one and none is left."""
+    return run.codes.code_for(step, ac) if run.codes is not None else ""
 
 
 def _held(run: StepRun, step, ac, detail: dict, *, channel: str) -> StepResult | None:

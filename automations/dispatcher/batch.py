@@ -16,6 +16,7 @@ from checkouts.services import ActivityEntry, activities_record_locked
 
 from ..models import AutomationStep, ScheduledStep, SendReceipt, SentEmail, Unsubscribe
 from ..services.contact import contact_gate_load
+from ..services.discounts import discount_codes_for_batch
 from ..targeting import returning_buyers
 from .actions import StepResult, StepRun, perform
 
@@ -134,6 +135,8 @@ def process_batch(ids: list[int]) -> dict[str, int]:
             guard=settings.COMEBACK_MANUAL_EMAIL_GUARD_MINUTES > 0,
             returning=_returning(checkouts, configs),
             gate=contact_gate_load(checkouts),
+            # Discount codes for the batch's buyer messages: claimed in one go, not per send.
+            codes=discount_codes_for_batch(steps=steps, checkouts=checkouts, configs=configs, now=now),
         )
         try:
             outcomes = [

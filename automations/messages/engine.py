@@ -192,6 +192,7 @@ STRESS_CONTEXT = {
     "total": "$1,000,000,000,000,000.00",
     "recovery_url": "https://comeback.example.com/ecom/v1/abandoned-checkout/" + "0" * 36 + "/redirect-to-checkout",
     "unsubscribe_url": "https://comeback.example.com/unsubscribe/" + "t" * 120 + "/",
+    "discount_code": "D" * 64,
 }
 
 

@@ -260,10 +260,13 @@ def _store_image(store: Store, url: Any) -> str:
     return url if store.allows_image(url) else ""
 
 
-def message_context(abandoned_checkout: AbandonedCheckout, store: Store, *, to: str = "") -> dict[str, Any]:
+def message_context(
+    abandoned_checkout: AbandonedCheckout, store: Store, *, to: str = "", discount_code: str = ""
+) -> dict[str, Any]:
     """The only values a merchant's template sees: plain data, no model instances.
 
-    The unsubscribe link names the address the message goes to (`to`, else the buyer's).
+    The unsubscribe link names the address the message goes to (`to`, else the buyer's);
+    `discount_code` is the code this message carries, if its automation offers one.
     """
     ac = abandoned_checkout
     recipient = (to or ac.buyer_email).strip().lower()
@@ -286,6 +289,7 @@ def message_context(abandoned_checkout: AbandonedCheckout, store: Store, *, to: 
         "total": _money(_amount(ac, "total", converted), currency, language),
         "recovery_url": checkout_url(ac.id, store.id),
         "unsubscribe_url": unsubscribe_url(store_id=store.id, email=recipient, language=language) if recipient else "",
+        "discount_code": discount_code,
     }
     return context
 
@@ -317,10 +321,12 @@ def recovery_email(
     template: EmailTemplate,
     idempotency_key: str,
     to: str | None = None,
+    discount_code: str = "",
 ) -> RenderedEmail:
     """The recovery email for one checkout: the merchant's words inside our layout (items, total,
-    button, unsubscribe footer), as HTML and plain text. Raises TemplateSyntaxError on a broken template."""
-    context = message_context(abandoned_checkout, store, to=to or "")
+    the discount code's block, button, unsubscribe footer), as HTML and plain text. Raises
+    TemplateSyntaxError on a broken template."""
+    context = message_context(abandoned_checkout, store, to=to or "", discount_code=discount_code)
     subject = " ".join(render(template.subject, context, autoescape=False).split())
     language = message_language(abandoned_checkout, store)
     layout = {
@@ -358,10 +364,11 @@ def recovery_email(
     )
 
 
-def text_message(*, abandoned_checkout: AbandonedCheckout, store: Store, source: str) -> str:
+def text_message(*, abandoned_checkout: AbandonedCheckout, store: Store, source: str, discount_code: str = "") -> str:
     """The buyer's text: the step's words, else the default in the buyer's language."""
     source = defaults.text_message_for(message_language(abandoned_checkout, store), source)
-    return render(source, message_context(abandoned_checkout, store), autoescape=False)
+    context = message_context(abandoned_checkout, store, discount_code=discount_code)
+    return render(source, context, autoescape=False)
 
 
 def staff_text(*, abandoned_checkout: AbandonedCheckout, store: Store, source: str) -> str:

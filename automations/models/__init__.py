@@ -1,5 +1,6 @@
 from .automation import Automation, AutomationStep, HoldoutChange, StepTranslation
 from .contact import ContactLedger, ContactPolicy, TextOptOut, buyer_key, phone_digests
+from .discounts import DiscountCode, DiscountGrant, DiscountOffer
 from .records import Notification, SendReceipt, SentEmail, Task, Unsubscribe
 from .schedule import Enrollment, Reason, ScheduledStep
 
@@ -8,6 +9,9 @@ __all__ = [
     "AutomationStep",
     "ContactLedger",
     "ContactPolicy",
+    "DiscountCode",
+    "DiscountGrant",
+    "DiscountOffer",
     "Enrollment",
     "HoldoutChange",
     "Notification",

@@ -32,6 +32,7 @@ class Reason(models.TextChoices):
     NEWER_CHECKOUT = "NEWER_CHECKOUT", "The buyer abandoned a newer checkout, whose sequence runs instead"
     QUIET_HOURS = "QUIET_HOURS", "Held until the morning: due in the buyer's quiet hours"
     NO_CONSENT = "NO_CONSENT", "The buyer did not accept marketing messages on this channel"
+    NO_CODE_LEFT = "NO_CODE_LEFT", "The message offers a discount code and none was left to give"
 
 
 class Enrollment(models.Model):

@@ -15,6 +15,7 @@ from checkouts.models import AbandonedCheckout, Activity, Store
 from checkouts.models.privacy import email_digests
 from checkouts.services import activity_record
 
+from ..discount_selectors import discount_code_preview
 from ..messages import defaults
 from ..messages.render import (
     EmailTemplate,
@@ -27,6 +28,7 @@ from ..messages.render import (
 )
 from ..models import AutomationStep, Reason, SentEmail, Unsubscribe
 from .contact import consented, contact_gate_load
+from .discounts import NoCodeLeft, discount_codes_for_step
 
 
 class ManualResult:
@@ -102,9 +104,14 @@ def store_email_template(*, store: Store, language: str) -> tuple[EmailTemplate,
 
 def recovery_email_preview(*, abandoned_checkout: AbandonedCheckout) -> RenderedEmail:
     store = abandoned_checkout.store
-    template, _ = store_email_template(store=store, language=message_language(abandoned_checkout, store))
+    template, step = store_email_template(store=store, language=message_language(abandoned_checkout, store))
+    code = discount_code_preview(step=step, abandoned_checkout=abandoned_checkout) if step else ""
     return recovery_email(
-        abandoned_checkout=abandoned_checkout, store=store, template=template, idempotency_key="preview"
+        abandoned_checkout=abandoned_checkout,
+        store=store,
+        template=template,
+        idempotency_key="preview",
+        discount_code=code,
     )
 
 
@@ -151,16 +158,31 @@ def recovery_email_send(*, store: Store, abandoned_checkout_id, user: AbstractBa
             return ManualSend(ManualResult.NOT_SENT, reason=blocked.reason, blocked=blocked)
         if contacted := gate.last_contact(ac, now):
             return ManualSend(ManualResult.GUARDED, reason=Reason.RECENTLY_CONTACTED, last_sent_at=contacted)
-        template, _ = store_email_template(store=ac.store, language=message_language(ac, ac.store))
+        template, step = store_email_template(store=ac.store, language=message_language(ac, ac.store))
         key = f"manual-{ac.pk}-{uuid.uuid4().hex}"
+        # The words are the automation step's, so is the code: the one this checkout was given,
+        # else a new one from the automation's offer, recorded like a step's.
+        codes = discount_codes_for_step(step=step, abandoned_checkout=ac, now=now)
         try:
-            email = recovery_email(abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key)
-        except TemplateSyntaxError:
-            return _not_sent(ac, Reason.TEMPLATE_ERROR, user)
-        try:
-            email.message().send()
-        except (smtplib.SMTPException, OSError, ValueError):  # ValueError: an address the mailer refuses
-            return _not_sent(ac, Reason.SEND_FAILED, user)
+            try:
+                code = codes.code_for(step, ac) if step else ""
+            except NoCodeLeft:
+                return _not_sent(ac, Reason.NO_CODE_LEFT, user)
+            try:
+                email = recovery_email(
+                    abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key, discount_code=code
+                )
+            except TemplateSyntaxError:
+                return _not_sent(ac, Reason.TEMPLATE_ERROR, user)
+            try:
+                email.message().send()
+            except (smtplib.SMTPException, OSError, ValueError):  # ValueError: an address the mailer refuses
+                return _not_sent(ac, Reason.SEND_FAILED, user)
+            if code:
+                codes.mark_sent(step, ac, key=key)
+        finally:
+            # Writes the grant of a code sent; hands a pool code back if the email did not go.
+            codes.save()
         sent = email.sent_email(
             store=ac.store,
             abandoned_checkout=ac,
@@ -203,14 +225,19 @@ def recovery_emails_send_bulk(*, store: Store, ids, user: AbstractBaseUser) -> d
 
 
 def test_email_send(
-    *, user: AbstractBaseUser, abandoned_checkout: AbandonedCheckout, template: EmailTemplate
+    *, user: AbstractBaseUser, abandoned_checkout: AbandonedCheckout, template: EmailTemplate, discount_code: str = ""
 ) -> SentEmail:
     """The email as `abandoned_checkout`'s buyer would get it, sent to the merchant's own address
     (its unsubscribe link names that address, not the buyer's) and kept as a TEST email."""
     key = f"test-{uuid.uuid4().hex}"
     store = abandoned_checkout.store
     email = recovery_email(
-        abandoned_checkout=abandoned_checkout, store=store, template=template, idempotency_key=key, to=user.email
+        abandoned_checkout=abandoned_checkout,
+        store=store,
+        template=template,
+        idempotency_key=key,
+        to=user.email,
+        discount_code=discount_code,
     )
     email.subject = f"[Test] {email.subject}"
     email.message().send()

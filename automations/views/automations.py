@@ -19,6 +19,7 @@ from checkouts.views.base import DashboardMixin, safe_next
 from checkouts.wix import format_money
 
 from .. import selectors, stats
+from ..discount_selectors import discount_code_preview, discount_summary
 from ..forms import AutomationForm, StepFormSet, TranslationFormSet, new_step_initial
 from ..messages import render as rendering
 from ..messages.sms import sms_length
@@ -127,7 +128,10 @@ class AutomationDetailView(AutomationMixin, TemplateView):
         )
         contacted, held_out = selectors.holdout_groups(automation=automation)
         counts = selectors.automation_counts(store=self.store).get(automation.pk, selectors.AutomationCounts())
+        discount = discount_summary(automation=automation)
         context.update(
+            discount=discount,
+            discount_revenue=format_money(discount.revenue, self.store.currency, dashboard_language()),
             automation=automation,
             steps=steps,
             counts=counts,
@@ -220,15 +224,23 @@ class AutomationPreviewView(PreviewMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         automation, step, checkout, template = self.preview()
+        # The code this step shows (never handed out by a preview).
+        code = discount_code_preview(step=step, abandoned_checkout=checkout)
         email = text = length = None
         error = ""
         try:
             if step.action == AutomationStep.Action.NOTIFY_BUYER:
-                text = rendering.text_message(abandoned_checkout=checkout, store=self.store, source=step.message)
+                text = rendering.text_message(
+                    abandoned_checkout=checkout, store=self.store, source=step.message, discount_code=code
+                )
                 length = sms_length(text)
             else:
                 email = rendering.recovery_email(
-                    abandoned_checkout=checkout, store=self.store, template=template, idempotency_key="preview"
+                    abandoned_checkout=checkout,
+                    store=self.store,
+                    template=template,
+                    idempotency_key="preview",
+                    discount_code=code,
                 )
         except TemplateSyntaxError as exc:
             error = str(exc)
@@ -251,10 +263,14 @@ class AutomationPreviewView(PreviewMixin, TemplateView):
 @method_decorator(email_frame, name="dispatch")
 class AutomationPreviewHtmlView(PreviewMixin, View):
     def get(self, request, *args, **kwargs):
-        _, _, checkout, template = self.preview()
+        _, step, checkout, template = self.preview()
         try:
             email = rendering.recovery_email(
-                abandoned_checkout=checkout, store=self.store, template=template, idempotency_key="preview"
+                abandoned_checkout=checkout,
+                store=self.store,
+                template=template,
+                idempotency_key="preview",
+                discount_code=discount_code_preview(step=step, abandoned_checkout=checkout),
             )
         except TemplateSyntaxError as exc:
             return HttpResponse(f"This template does not work: {exc}", content_type="text/plain", status=400)
@@ -270,7 +286,8 @@ class AutomationTestEmailView(PreviewMixin, View):
             messages.error(request, "Your account has no email address to send the test to.")
         else:
             try:
-                test_email_send(user=request.user, abandoned_checkout=checkout, template=template)
+                code = discount_code_preview(step=step, abandoned_checkout=checkout)
+                test_email_send(user=request.user, abandoned_checkout=checkout, template=template, discount_code=code)
                 messages.success(request, f"Test email sent to {request.user.email}.")
             except TemplateSyntaxError as exc:
                 messages.error(request, f"The template does not work: {exc}")

@@ -86,9 +86,16 @@ def abandoned_checkouts_refresh(*, checkouts: list[Checkout]) -> int:
 
 
 def abandoned_checkout_recover(
-    *, abandoned_checkout_id: UUID, order_id: str = "", recovered_at: datetime | None = None
+    *,
+    abandoned_checkout_id: UUID,
+    order_id: str = "",
+    recovered_at: datetime | None = None,
+    order_checkout: Checkout | None = None,
 ) -> bool:
     """Mark an abandoned checkout RECOVERED. Exactly one concurrent caller wins (returns True).
+
+    `order_checkout` is the completed checkout that recovers it, when there is one: receivers
+    read what the order carried (its discount codes, its total).
 
     The conditional UPDATE is the compare-and-set: only the caller whose UPDATE changed the
     row writes the `recovered` and `updated` events and tells the automations to stop.
@@ -125,7 +132,9 @@ def abandoned_checkout_recover(
             # The order happened before the sweep noticed; the recovery is no earlier than the abandonment.
             ac.checkout_recovered_at = ac.created_at
             AbandonedCheckout.objects.filter(pk=ac.pk).update(checkout_recovered_at=ac.created_at)
-        hooks.abandoned_checkout_recovered.send(sender=AbandonedCheckout, abandoned_checkout=ac)
+        hooks.abandoned_checkout_recovered.send(
+            sender=AbandonedCheckout, abandoned_checkout=ac, order_checkout=order_checkout
+        )
         entity_events_record(
             abandoned_checkout=ac,
             slugs=[WebhookEvent.Type.RECOVERED, WebhookEvent.Type.UPDATED],
@@ -172,7 +181,10 @@ def abandoned_checkouts_recover_for_orders(*, store: Store, checkouts: list[Chec
                 continue
             taken.add(pk)
             if abandoned_checkout_recover(
-                abandoned_checkout_id=pk, order_id=checkout.order_id, recovered_at=checkout.completed_at
+                abandoned_checkout_id=pk,
+                order_id=checkout.order_id,
+                recovered_at=checkout.completed_at,
+                order_checkout=checkout,
             ):
                 recovered[checkout.pk].append(pk)
     return recovered

@@ -63,8 +63,13 @@ def french_email(store):
         applied_discounts=[{"coupon": {"code": "BIENVENUE", "amount": {"amount": "10"}}}],
     )
     subject, body = defaults.EMAIL_TRANSLATIONS["fr"]
+    # With a discount code: its block's words are the layout's too.
     return recovery_email(
-        abandoned_checkout=ac, store=store, template=EmailTemplate(subject, body, "fr"), idempotency_key="k"
+        abandoned_checkout=ac,
+        store=store,
+        template=EmailTemplate(subject, body, "fr"),
+        idempotency_key="k",
+        discount_code="REVIENS-10",
     )
 
 

@@ -22,6 +22,7 @@ from automations.models import (
     Task,
 )
 from automations.notify.backends import locmem as sms
+from automations.services.discount_pool import discount_codes_upload
 from checkouts.models import AbandonedCheckout, ApiKey, BulkJob, Connection, Membership, Store, WebhookEndpoint
 from checkouts.services import abandoned_checkouts_detect, api_key_create
 from checkouts.services.connections import connection_create, connection_error_record
@@ -185,7 +186,7 @@ def build_world(traveller) -> World:
         delay_value=2,
         delay_unit="MINUTES",
         action=AutomationStep.Action.NOTIFY_BUYER,
-        message=f"{tag(57)} {{{{ first_name }}}} {{{{ recovery_url }}}}",
+        message=f"{tag(57)} {{{{ first_name }}}} {{{{ recovery_url }}}} {{{{ discount_code }}}}",
     )
     notify = AutomationStep.objects.create(
         automation=automation,
@@ -204,6 +205,13 @@ def build_world(traveller) -> World:
         action=AutomationStep.Action.CREATE_TASK,
         task_title=tag(59) + attr(60),
         task_assignee=staff,
+    )
+
+    # A pool of single-use codes that are markup (a code is one word: no spaces, so no tag()):
+    # the hand-sent email takes the first, the steps reuse it, and the pool runs low (a notification).
+    discount_codes_upload(
+        automation=automation,
+        data=f'code\n{script(160)}\n<svg/onload=alert(161)>\nx"onmouseover="alert(162)\n'.encode(),
     )
 
     # The storefront reports the checkout through the ingest API, as a real one would.

@@ -22,7 +22,7 @@ from checkouts.services import abandoned_checkout_recover, api_key_create, invit
 from checkouts.services.invitations import invitation_token
 from tests.checkouts.helpers import at
 
-from .hostile import ESCAPED, META, UNESCAPED, World, build_world
+from .hostile import ESCAPED, META, UNESCAPED, World, build_world, script
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +55,8 @@ DASHBOARD = {
     "automations:create": lambda w: "/automations/new/",
     "automations:detail": pk_url("automations:detail", "automation"),
     "automations:edit": pk_url("automations:edit", "automation"),
+    # The offer and the codes handed out (the world's pool holds markup codes).
+    "automations:discount": pk_url("automations:discount", "automation"),
     "automations:preview": lambda w: f"/automations/{w.automation.pk}/preview/?checkout={w.checkout.pk}",
     "automations:translations": lambda w: reverse(
         "automations:translations", args=[w.automation.pk, w.automation.steps.order_by("position")[0].pk]
@@ -316,10 +318,14 @@ def test_the_emails_and_texts_sent_escape_html_and_keep_text_plain(world):
         assert parsed["To"].addresses[0].addr_spec == world.checkout.buyer_email
     assert recovery and all(ESCAPED.search(m.alternatives[0][0]) for m in recovery)
     assert all(META in m.body for m in recovery)
+    # The code from the world's markup pool: the same one in every email and the text, raw in
+    # plain text, escaped in HTML.
+    assert all(script(160) in m.body for m in recovery)
+    assert all("&lt;script&gt;alert(160)&lt;/script&gt;" in m.alternatives[0][0] for m in recovery)
     for sent in SentEmail.objects.filter(store=world.store).exclude(html_body=""):
         assert leaks(sent.html_body) == [] and ESCAPED.search(sent.html_body)
     (text,) = world.texts
-    assert META in text.body and "&lt;" not in text.body
+    assert META in text.body and "&lt;" not in text.body and script(160) in text.body
 
 
 def test_the_recovery_link_and_its_landing_pages_are_harmless(world):

@@ -7,6 +7,7 @@ from checkouts.models import AbandonedCheckout, Activity, Store
 
 from .models import Reason
 from .services import automation_create_default, automations_schedule, scheduled_steps_cancel, scheduled_steps_orphan
+from .services.engagement import recovery_attribute, sent_email_click_record
 from .services.erasure import buyer_address_records_erase, buyer_automation_records_erase
 from .services.records import tasks_close_recovered
 
@@ -18,6 +19,11 @@ def on_abandoned_checkouts_created(sender, *, abandoned_checkouts: list[Abandone
 def on_abandoned_checkout_recovered(sender, *, abandoned_checkout: AbandonedCheckout, **kwargs) -> None:
     scheduled_steps_cancel(abandoned_checkout=abandoned_checkout, reason=Reason.RECOVERED)
     tasks_close_recovered(abandoned_checkout=abandoned_checkout)
+    recovery_attribute(abandoned_checkout=abandoned_checkout)
+
+
+def on_recovery_link_clicked(sender, *, abandoned_checkout_id, email_key: str, clicked_at, **kwargs) -> None:
+    sent_email_click_record(abandoned_checkout_id=abandoned_checkout_id, email_key=email_key, clicked_at=clicked_at)
 
 
 def on_abandoned_checkouts_deleting(sender, *, abandoned_checkout_ids, **kwargs) -> None:

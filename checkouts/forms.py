@@ -214,6 +214,13 @@ class StoreSettingsForm(forms.Form):
         label="Recovery window (days)",
         help_text="For the 'any order' rule: how many days after abandonment an order still counts.",
     )
+    attribution_window_days = forms.IntegerField(
+        min_value=1,
+        max_value=90,
+        label="Attribution window (days)",
+        help_text="A recovery is credited to the last email the buyer clicked within this many days before "
+        "ordering, else the last one sent within them.",
+    )
     time_zone = forms.CharField(
         max_length=64,
         label="Time zone",
@@ -257,6 +264,7 @@ class StoreSettingsForm(forms.Form):
             "abandon_after_minutes": int(store.abandon_after / timedelta(minutes=1)),
             "recovery_rule": store.recovery_rule,
             "recovery_window_days": store.recovery_window_days,
+            "attribution_window_days": store.attribution_window_days,
             "time_zone": store.time_zone,
             "currency": store.currency,
             "language": store.language,

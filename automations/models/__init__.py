@@ -1,5 +1,6 @@
 from .automation import Automation, AutomationStep, HoldoutChange, StepTranslation
 from .contact import ContactLedger, ContactPolicy, TextOptOut, buyer_key, phone_digests
+from .engagement import EmailClick, RecoveryAttribution
 from .records import Notification, SendReceipt, SentEmail, Task, Unsubscribe
 from .schedule import Enrollment, Reason, ScheduledStep
 
@@ -8,10 +9,12 @@ __all__ = [
     "AutomationStep",
     "ContactLedger",
     "ContactPolicy",
+    "EmailClick",
     "Enrollment",
     "HoldoutChange",
     "Notification",
     "Reason",
+    "RecoveryAttribution",
     "ScheduledStep",
     "SendReceipt",
     "SentEmail",

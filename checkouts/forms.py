@@ -217,9 +217,10 @@ class StoreSettingsForm(forms.Form):
     attribution_window_days = forms.IntegerField(
         min_value=1,
         max_value=90,
+        required=False,
         label="Attribution window (days)",
         help_text="A recovery is credited to the last email the buyer clicked within this many days before "
-        "ordering, else the last one sent within them.",
+        "ordering, else the last one sent within them. Left empty, it stays as it is.",
     )
     time_zone = forms.CharField(
         max_length=64,
@@ -276,6 +277,8 @@ class StoreSettingsForm(forms.Form):
     def store_fields(self) -> dict:
         data = dict(self.cleaned_data)
         data["abandon_after"] = timedelta(minutes=data.pop("abandon_after_minutes"))
+        if data.get("attribution_window_days") is None:
+            data.pop("attribution_window_days", None)  # left empty: unchanged
         return data
 
 

@@ -16,6 +16,7 @@ class AutomationsConfig(AppConfig):
         hooks.abandoned_checkout_recovered.connect(
             receivers.on_abandoned_checkout_recovered, dispatch_uid="automations"
         )
+        hooks.recovery_link_clicked.connect(receivers.on_recovery_link_clicked, dispatch_uid="automations")
         hooks.abandoned_checkouts_deleting.connect(
             receivers.on_abandoned_checkouts_deleting, dispatch_uid="automations"
         )

@@ -33,9 +33,17 @@ def _template_field_clean(form: forms.Form, name: str) -> str:
 class AutomationForm(ConditionsFormMixin, forms.ModelForm):
     class Meta:
         model = Automation
-        fields = ["name", "active", "require_email", "holdout_percent", *ConditionsFormMixin.condition_fields]
+        fields = [
+            "name",
+            "active",
+            "require_email",
+            "holdout_percent",
+            "track_opens",
+            *ConditionsFormMixin.condition_fields,
+        ]
         labels = {
             **CONDITION_LABELS,
+            "track_opens": "Track opens",
             "require_email": "Only buyers who left an email",
             "holdout_percent": "Holdout share (%)",
         }
@@ -52,6 +60,8 @@ class StepForm(ConditionsFormMixin, forms.ModelForm):
             "action",
             "subject",
             "body",
+            "subject_b",
+            "body_b",
             "message",
             "notify_members",
             "task_title",
@@ -63,15 +73,24 @@ class StepForm(ConditionsFormMixin, forms.ModelForm):
             **STEP_CONDITION_LABELS,
             "delay_value": "Wait",
             "delay_unit": "Unit",
+            "subject_b": "Variant B subject",
+            "body_b": "Variant B body",
             "message": "Text message / notification",
             "notify_members": "Notify these members",
             "task_assignee": "Assign the task to",
             "task_due_days": "Task due after (days)",
         }
-        help_texts = {"body": TEMPLATE_HELP, "position": "Steps run in this order."}
+        help_texts = {
+            "body": TEMPLATE_HELP,
+            "position": "Steps run in this order.",
+            "subject_b": "Fill in a second subject or body (or both) to A/B test this step: buyers are split "
+            "half and half at random, and the automation's page compares the two. A blank field keeps "
+            "variant A's. Buyers who read a translation of this step are not in the test.",
+        }
         widgets = {
             **CONDITION_WIDGETS,
             "body": forms.Textarea(attrs={"rows": 6}),
+            "body_b": forms.Textarea(attrs={"rows": 6}),
             "message": forms.Textarea(attrs={"rows": 2}),
             "notify_members": forms.CheckboxSelectMultiple,
             "position": forms.NumberInput(attrs={"class": "step-position", "min": 1}),
@@ -106,6 +125,12 @@ class StepForm(ConditionsFormMixin, forms.ModelForm):
 
     def clean_body(self) -> str:
         return _template_field_clean(self, "body")
+
+    def clean_subject_b(self) -> str:
+        return _template_field_clean(self, "subject_b")
+
+    def clean_body_b(self) -> str:
+        return _template_field_clean(self, "body_b")
 
     def clean_message(self) -> str:
         return _template_field_clean(self, "message")

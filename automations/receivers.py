@@ -8,6 +8,7 @@ from checkouts.models import AbandonedCheckout, Activity, Checkout, Store
 from .models import Reason
 from .services import automation_create_default, automations_schedule, scheduled_steps_cancel, scheduled_steps_orphan
 from .services.discounts import discount_grants_redeem
+from .services.engagement import recovery_attribute, sent_email_click_record
 from .services.erasure import buyer_address_records_erase, buyer_automation_records_erase
 from .services.records import tasks_close_recovered
 
@@ -22,6 +23,11 @@ def on_abandoned_checkout_recovered(
     scheduled_steps_cancel(abandoned_checkout=abandoned_checkout, reason=Reason.RECOVERED)
     tasks_close_recovered(abandoned_checkout=abandoned_checkout)
     discount_grants_redeem(abandoned_checkout=abandoned_checkout, order_checkout=order_checkout)
+    recovery_attribute(abandoned_checkout=abandoned_checkout)
+
+
+def on_recovery_link_clicked(sender, *, abandoned_checkout_id, email_key: str, clicked_at, **kwargs) -> None:
+    sent_email_click_record(abandoned_checkout_id=abandoned_checkout_id, email_key=email_key, clicked_at=clicked_at)
 
 
 def on_abandoned_checkouts_deleting(sender, *, abandoned_checkout_ids, **kwargs) -> None:

@@ -86,3 +86,38 @@ def lift(
         lower,
         upper,
     )
+
+
+def variant_difference(*, a_recipients: int, a_recovered: int, b_recipients: int, b_recovered: int) -> Lift:
+    """What an A/B step says: B's recovery rate minus A's, with the holdout's own interval
+    (`newcombe_difference`, Newcombe's hybrid score interval at 95%).
+
+    A variant's rate is the recoveries credited to its emails over the checkouts it went to.
+    The rule for "not enough data yet" is the holdout's: fewer than MIN_GROUP (30) recipients
+    of either variant, where any interval would be too wide to act on."""
+    if a_recipients < MIN_GROUP or b_recipients < MIN_GROUP:
+        return Lift(
+            "too-few",
+            f"Not enough data yet: {a_recipients} buyers got variant A and {b_recipients} variant B. "
+            f"The comparison needs at least {MIN_GROUP} of each.",
+        )
+    difference, lower, upper = newcombe_difference(b_recovered, b_recipients, a_recovered, a_recipients)
+    span = f"somewhere between {_points(lower)} and {_points(upper)}"
+    if lower <= 0 <= upper:
+        return Lift(
+            "unclear",
+            f"No clear winner yet: B's recovery rate differs from A's by {span} (95% confidence), "
+            "which includes no difference at all.",
+            difference,
+            lower,
+            upper,
+        )
+    verdict = "positive" if difference > 0 else "negative"
+    better = "B" if difference > 0 else "A"
+    return Lift(
+        verdict,
+        f"Variant {better} recovers more: B's rate differs from A's by {_points(difference)} (95% confidence: {span}).",
+        difference,
+        lower,
+        upper,
+    )

@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from .views import automations, contact, discounts, emails, manual, notifications, tasks, text_opt_out, unsubscribe
+from .views import (
+    automations,
+    contact,
+    discounts,
+    emails,
+    engagement,
+    manual,
+    notifications,
+    tasks,
+    text_opt_out,
+    unsubscribe,
+)
 
 app_name = "automations"
 
@@ -32,6 +43,7 @@ urlpatterns = [
     path("emails/<int:pk>/", emails.SentEmailDetailView.as_view(), name="email_detail"),
     path("emails/<int:pk>/html/", emails.SentEmailHtmlView.as_view(), name="email_html"),
     path("sms/opt-outs/", text_opt_out.TextOptOutView.as_view(), name="text_opt_out"),
+    path("open/<str:token>.gif", engagement.OpenPixelView.as_view(), name="open_pixel"),
     path("unsubscribe/<str:token>/", unsubscribe.UnsubscribeView.as_view(), name="unsubscribe"),
     path("checkouts/<uuid:pk>/recovery-email/", manual.RecoveryEmailView.as_view(), name="recovery_email"),
     path(

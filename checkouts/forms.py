@@ -214,6 +214,14 @@ class StoreSettingsForm(forms.Form):
         label="Recovery window (days)",
         help_text="For the 'any order' rule: how many days after abandonment an order still counts.",
     )
+    attribution_window_days = forms.IntegerField(
+        min_value=1,
+        max_value=90,
+        required=False,
+        label="Attribution window (days)",
+        help_text="A recovery is credited to the last email the buyer clicked within this many days before "
+        "ordering, else the last one sent within them. Left empty, it stays as it is.",
+    )
     time_zone = forms.CharField(
         max_length=64,
         label="Time zone",
@@ -257,6 +265,7 @@ class StoreSettingsForm(forms.Form):
             "abandon_after_minutes": int(store.abandon_after / timedelta(minutes=1)),
             "recovery_rule": store.recovery_rule,
             "recovery_window_days": store.recovery_window_days,
+            "attribution_window_days": store.attribution_window_days,
             "time_zone": store.time_zone,
             "currency": store.currency,
             "language": store.language,
@@ -268,6 +277,8 @@ class StoreSettingsForm(forms.Form):
     def store_fields(self) -> dict:
         data = dict(self.cleaned_data)
         data["abandon_after"] = timedelta(minutes=data.pop("abandon_after_minutes"))
+        if data.get("attribution_window_days") is None:
+            data.pop("attribution_window_days", None)  # left empty: unchanged
         return data
 
 

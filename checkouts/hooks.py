@@ -16,6 +16,9 @@ abandoned_checkouts_created = Signal()
 # abandoned_checkout: AbandonedCheckout, just marked RECOVERED by this transaction;
 # order_checkout: the completed Checkout that recovered it, or None (marked by hand).
 abandoned_checkout_recovered = Signal()
+# abandoned_checkout_id: UUID, email_key: str, clicked_at: datetime: a counted click on the recovery
+# link of the email whose idempotency key is `email_key` (see `recovery_links`).
+recovery_link_clicked = Signal()
 # abandoned_checkout_ids: list[UUID] about to be deleted.
 abandoned_checkouts_deleting = Signal()
 # abandoned_checkout: AbandonedCheckout, its buyer being erased by this transaction (before the

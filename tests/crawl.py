@@ -150,6 +150,7 @@ class Site:
             "automations:unsubscribe": {
                 "token": unsubscribe_token(store_id=self.store.pk, email=o["checkout"].buyer_email)
             },
+            "automations:open_pixel": {"token": "not-a-token"},
             "automations:recovery_email": {"pk": o["checkout"].pk},
             "automations:recovery_email_html": {"pk": o["checkout"].pk},
         }

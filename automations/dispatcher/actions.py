@@ -23,7 +23,7 @@ from checkouts.models import AbandonedCheckout, Activity
 from .. import notify
 from ..messages import defaults
 from ..messages.mime import Message
-from ..messages.render import message_id_for, message_language, recovery_email, staff_text, step_template, text_message
+from ..messages.render import message_id_for, message_language, recovery_email, staff_text, step_email, text_message
 from ..models import AutomationStep, Notification, Reason, ScheduledStep, SendReceipt, SentEmail, Task
 from ..selectors import checkout_path
 from ..services.contact import ContactGate, consented
@@ -202,10 +202,15 @@ def _email_buyer(run, scheduled, step, ac, detail) -> StepResult:
         code = _discount_code(run, step, ac)
     except NoCodeLeft as exc:
         return _not_done(step, Reason.NO_CODE_LEFT, {**detail, **exc.detail})
-    template = step_template(step, message_language(ac, ac.store))
+    template, variant = step_email(step, message_language(ac, ac.store), ac.pk)
     try:
         email = recovery_email(
-            abandoned_checkout=ac, store=ac.store, template=template, idempotency_key=key, discount_code=code
+            abandoned_checkout=ac,
+            store=ac.store,
+            template=template,
+            idempotency_key=key,
+            discount_code=code,
+            open_pixel=step.automation.track_opens,
         )
     except TemplateSyntaxError as exc:
         return _not_done(step, Reason.TEMPLATE_ERROR, {**detail, "error": str(exc)[:200]})
@@ -236,9 +241,12 @@ def _email_buyer(run, scheduled, step, ac, detail) -> StepResult:
             scheduled_step=scheduled,
             kind=SentEmail.Kind.AUTOMATION,
             sent_at=run.now,
+            variant=variant,
         )
     )
     detail = {**detail, "messageId": email.message_id, "language": template.language or ac.store.language}
+    if variant:
+        detail["variant"] = variant
     if sent_before:
         detail["resent"] = False
     return StepResult(state=State.DONE, activity_type=Activity.Type.EMAIL_SENT, detail=detail)

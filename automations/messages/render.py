@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from email.utils import formataddr, parseaddr
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
@@ -15,9 +16,11 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext, gettext_noop
 
 from checkouts.models import AbandonedCheckout, Store
+from checkouts.recovery_links import recovery_link_for_email
 from checkouts.wix import checkout_url, conversion_rate, format_money
 
 from ..models import AutomationStep, SentEmail
+from ..services.engagement import open_pixel_token
 from . import defaults
 from .engine import plain, render
 from .mime import Message
@@ -100,6 +103,19 @@ def _unsubscribe_path() -> tuple[str, str]:
     return before, after
 
 
+@lru_cache(maxsize=1)
+def _open_pixel_path() -> tuple[str, str]:
+    path = reverse("automations:open_pixel", args=["TOKEN"])
+    before, _, after = path.partition("TOKEN")
+    return before, after
+
+
+def open_pixel_url(email_key: str) -> str:
+    """The 1×1 image whose first load marks the email opened (see `sent_email_open_record`)."""
+    before, after = _open_pixel_path()
+    return f"{settings.COMEBACK_PUBLIC_URL}{before}{quote(open_pixel_token(email_key), safe=':')}{after}"
+
+
 def unsubscribe_url(*, store_id, email: str, language: str = "") -> str:
     before, after = _unsubscribe_path()
     token = unsubscribe_token(store_id=store_id, email=email, language=language)
@@ -124,6 +140,36 @@ def step_template(step: AutomationStep, language: str) -> EmailTemplate:
     if defaults.is_default_email(step.subject, step.body):
         translations = {**default_translations(), **translations}
     return pick_template(EmailTemplate(step.subject, step.body), translations, language)
+
+
+def ab_variant(step: AutomationStep, abandoned_checkout_id: Any) -> str:
+    """ "A" or "B" for a buyer of an A/B step, "" for any other step.
+
+    Half and half by a keyed hash of the step and the checkout: random across checkouts (no
+    merchant or buyer can steer it), yet the same for a retried send and its preview, and
+    decided without a query or a shared counter, so the dispatcher's batches stay at a
+    constant number of queries."""
+    if not step.is_ab_test:
+        return ""
+    digest = salted_hmac("automations.ab-variant", f"{step.pk}:{abandoned_checkout_id}", algorithm="sha256").digest()
+    return "B" if digest[0] & 1 else "A"
+
+
+def step_email(
+    step: AutomationStep, language: str, abandoned_checkout_id: Any, *, variant: str = ""
+) -> tuple[EmailTemplate, str]:
+    """An email step's words for one buyer, and the A/B variant they carry ("" outside a test).
+
+    Buyers whose language has a translation the merchant wrote for the step read that and are
+    left out of the test (there is one variant B, in the step's own language): the two groups
+    compared differ only by the variant. `variant` forces one (the preview shows both)."""
+    template = step_template(step, language)
+    if not step.is_ab_test or pick_template(None, {t.language: t for t in step.translations.all()}, language):
+        return template, ""
+    variant = variant if variant in ("A", "B") else ab_variant(step, abandoned_checkout_id)
+    if variant == "B":
+        template = EmailTemplate(step.subject_b or template.subject, step.body_b or template.body)
+    return template, variant
 
 
 @lru_cache(maxsize=1)
@@ -322,11 +368,16 @@ def recovery_email(
     idempotency_key: str,
     to: str | None = None,
     discount_code: str = "",
+    open_pixel: bool = False,
 ) -> RenderedEmail:
     """The recovery email for one checkout: the merchant's words inside our layout (items, total,
     the discount code's block, button, unsubscribe footer), as HTML and plain text. Raises
-    TemplateSyntaxError on a broken template."""
+    TemplateSyntaxError on a broken template.
+
+    Its recovery link names this email (a signed token of `idempotency_key`), so a click is
+    credited to it; `open_pixel` adds the invisible image that counts its first open."""
     context = message_context(abandoned_checkout, store, to=to or "", discount_code=discount_code)
+    context["recovery_url"] = recovery_link_for_email(abandoned_checkout.id, store.id, email_key=idempotency_key)
     subject = " ".join(render(template.subject, context, autoescape=False).split())
     language = message_language(abandoned_checkout, store)
     layout = {
@@ -336,6 +387,7 @@ def recovery_email(
         "body_text": render(template.body, context, autoescape=False).strip(),
         "subject": subject,
         "language": template.language or language,
+        "open_pixel_url": open_pixel_url(idempotency_key) if open_pixel else "",
     }
     # Our own words (totals, button, footer) in the buyer's language, whichever words the
     # merchant wrote. Both plain str: the text is not HTML at all (a page showing it must escape

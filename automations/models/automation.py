@@ -31,6 +31,11 @@ class Automation(Conditions):
         validators=[MaxValueValidator(50)],
         help_text="Share of checkouts deliberately not contacted, to measure what the automation really earns.",
     )
+    track_opens = models.BooleanField(
+        default=False,
+        help_text="Adds an invisible image to each email to count opens. Apple Mail Privacy Protection "
+        "loads it for every email, read or not, so opens are inflated: trust clicks more.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -88,6 +93,9 @@ class AutomationStep(Conditions):
     # EMAIL_BUYER: Django template source, rendered with a small safe context.
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
+    # EMAIL_BUYER A/B test: the second variant's words; a blank one keeps variant A's.
+    subject_b = models.CharField(max_length=200, blank=True)
+    body_b = models.TextField(blank=True)
     # NOTIFY_BUYER (the text message) and NOTIFY_STAFF (the notification text).
     message = models.TextField(blank=True)
     # NOTIFY_STAFF: who is told.
@@ -122,6 +130,11 @@ class AutomationStep(Conditions):
     def label(self) -> str:
         """How a timeline names this step: "Win back · step 2: Email the buyer" (needs `automation`)."""
         return f"{self.automation.name} · step {self.position}: {self.get_action_display()}"
+
+    @property
+    def is_ab_test(self) -> bool:
+        """An email step with a second variant: its buyers are split between the two."""
+        return self.action == self.Action.EMAIL_BUYER and bool(self.subject_b or self.body_b)
 
     @property
     def delay(self) -> timedelta:

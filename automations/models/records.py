@@ -174,6 +174,10 @@ class SentEmail(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     sent_at = models.DateTimeField(default=timezone.now)
+    # Which of an A/B step's words this email carried ("A" or "B"); blank outside a test.
+    variant = models.CharField(max_length=1, blank=True)
+    # Set once, by the first load of its open pixel (only automations that track opens have one).
+    opened_at = models.DateTimeField(null=True, blank=True)
 
     objects = StoreScopedQuerySet.as_manager()
 

@@ -18,7 +18,7 @@ from checkouts.templatetags.dashboard import dashboard_language
 from checkouts.views.base import DashboardMixin, safe_next
 from checkouts.wix import format_money
 
-from .. import selectors, stats
+from .. import funnel, selectors, stats
 from ..discount_selectors import discount_code_preview, discount_summary
 from ..forms import AutomationForm, StepFormSet, TranslationFormSet, new_step_initial
 from ..messages import render as rendering
@@ -156,7 +156,68 @@ class AutomationDetailView(AutomationMixin, TemplateView):
                 money=lambda amount: format_money(amount, self.store.currency, dashboard_language())
             ),
         )
+        context.update(self.funnel_context(automation, steps))
         return context
+
+    def funnel_context(self, automation, steps) -> dict:
+        period = self.request.GET.get("period", funnel.DEFAULT_PERIOD)
+        period = period if period in funnel.PERIODS else funnel.DEFAULT_PERIOD
+        funnels = funnel.automation_funnel(automation=automation, steps=steps, since=funnel.period_start(period))
+        money = lambda amount: format_money(amount, self.store.currency, dashboard_language())  # noqa: E731
+        return {
+            "period": period,
+            "periods": [("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days"), ("all", "All time")],
+            "funnels": [funnel_rows(f, money) for f in funnels],
+            "funnel_chart": funnel_chart(funnels, automation.track_opens)
+            if any(f.total.sent for f in funnels)
+            else None,
+        }
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{part / whole * 100:.1f}%" if whole else "–"
+
+
+def _funnel_row(label: str, row: funnel.FunnelRow, money) -> dict:
+    per_recipient = row.revenue_per_recipient
+    return {
+        "label": label,
+        "sent": row.sent,
+        "opened": row.opened,
+        "opened_rate": _percent(row.opened, row.sent),
+        "clicked": row.clicked,
+        "clicked_rate": _percent(row.clicked, row.sent),
+        "recovered": row.recovered,
+        "recovered_rate": _percent(row.recovered, row.recipients),
+        "revenue": money(row.revenue),
+        "per_recipient": money(per_recipient) if per_recipient is not None else "–",
+    }
+
+
+def funnel_rows(step_funnel: funnel.StepFunnel, money) -> dict:
+    """One step's funnel as the page shows it: its total, then each variant of an A/B step."""
+    return {
+        "step": step_funnel.step,
+        "channel": step_funnel.channel,
+        "total": _funnel_row("All", step_funnel.total, money),
+        "variants": [_funnel_row(f"Variant {name}", row, money) for name, row in step_funnel.variants.items()],
+        "comparison": step_funnel.comparison,
+    }
+
+
+def funnel_chart(funnels: list[funnel.StepFunnel], opens: bool) -> dict:
+    """The chart's data, for static/js/funnel.js: one group of bars per step (and variant)."""
+    labels, series = [], {"sent": [], "opened": [], "clicked": [], "recovered": []}
+    for f in funnels:
+        rows = [(f"Step {f.step.position}", f.total)]
+        rows += [(f"Step {f.step.position} {name}", row) for name, row in f.variants.items()]
+        for label, row in rows:
+            labels.append(label)
+            for name in series:
+                series[name].append(getattr(row, name))
+    if not opens:
+        del series["opened"]
+    return {"labels": labels, "series": series}
 
 
 def _group_row(label: str, group: selectors.GroupOutcome, store) -> dict:
@@ -213,7 +274,11 @@ class PreviewMixin(AutomationMixin):
         if language in dict(settings.LANGUAGES):
             # "Preview in French": the checkout as if its buyer read French (never saved).
             checkout.buyer_language = language
-        template = rendering.step_template(step, rendering.message_language(checkout, self.store))
+        # An A/B step previews the variant asked for (?variant=B), else the checkout's own.
+        forced = self.request.GET.get("variant") or self.request.POST.get("variant") or ""
+        template, self.variant = rendering.step_email(
+            step, rendering.message_language(checkout, self.store), checkout.pk, variant=forced
+        )
         return automation, step, checkout, template
 
 
@@ -252,6 +317,7 @@ class AutomationPreviewView(PreviewMixin, TemplateView):
             languages=settings.LANGUAGES,
             language=self.request.GET.get("language", ""),
             email_steps=automation.steps.filter(archived=False, action__in=BUYER_MESSAGES),
+            variant=self.variant,
             checkout=checkout,
             checkout_is_sample=checkout._state.adding,
             email=email,

@@ -89,6 +89,9 @@ class Store(models.Model):
     recovery_window_days = models.PositiveSmallIntegerField(
         default=7, help_text="For the 'any order' rule: how many days after abandonment count."
     )
+    attribution_window_days = models.PositiveSmallIntegerField(
+        default=5, help_text="A recovery is credited to the last email clicked, else sent, this many days before it."
+    )
     # Encrypted at rest (COMEBACK_ENCRYPTION_KEYS): whoever holds it can sign as this store.
     webhook_private_key = EncryptedTextField(editable=False, blank=True)
     webhook_public_key = models.TextField(editable=False, blank=True)

@@ -8,16 +8,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .. import hooks
 from ..models import AbandonedCheckout, RecoveryLinkVisit, TimelineEvent
 
 
-def recovery_link_click_record(*, abandoned_checkout_id: UUID, store_id: UUID, visitor: str) -> bool:
+def recovery_link_click_record(
+    *, abandoned_checkout_id: UUID, store_id: UUID, visitor: str, email_key: str = ""
+) -> bool:
     """Count this visitor's click unless they were counted within COMEBACK_CLICK_WINDOW_MINUTES. True if counted.
 
     A buyer who opens the link three times, or a mail client that opens it once more, is one
     click. The visit row decides it atomically: the first click inserts it (the unique
     constraint settles a race between two processes), and a later one counts only if its
-    conditional UPDATE moves `counted_at` past the window.
+    conditional UPDATE moves `counted_at` past the window. A counted click from an email's own
+    link (`email_key`, read from its signed token) is told to the automations, which credit it.
     """
     now = timezone.now()
     window = timedelta(minutes=settings.COMEBACK_CLICK_WINDOW_MINUTES)
@@ -42,6 +46,13 @@ def recovery_link_click_record(*, abandoned_checkout_id: UUID, store_id: UUID, v
                 kind=TimelineEvent.Kind.LINK_OPENED,
                 created_at=now,
             )
+            if email_key:
+                hooks.recovery_link_clicked.send(
+                    sender=AbandonedCheckout,
+                    abandoned_checkout_id=abandoned_checkout_id,
+                    email_key=email_key,
+                    clicked_at=now,
+                )
         return counted
 
 

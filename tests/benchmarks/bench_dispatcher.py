@@ -64,10 +64,10 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
-def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True) -> None:
+def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True, ab_test: bool = False) -> None:
     from django.core import mail
     from django.db import connection
-    from django.db.models import CharField, Value
+    from django.db.models import CharField, Count, Value
     from django.db.models.functions import Cast, Concat
     from django.utils import timezone
 
@@ -128,6 +128,10 @@ def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True) -> None
         }
         Automation.objects.filter(store=store).update(**conditions)
         AutomationStep.objects.filter(automation__store=store).update(**conditions)
+    if ab_test:
+        # Every email an A/B test with an open pixel: the variant is picked and recorded per step.
+        Automation.objects.filter(store=store).update(track_opens=True)
+        AutomationStep.objects.filter(automation__store=store).update(subject_b="Variant B: {{ first_name }}")
     checkouts = list(AbandonedCheckout.objects.filter(store=store).select_related("store"))
     for start in range(0, len(checkouts), 2000):
         automations_schedule(abandoned_checkouts=checkouts[start : start + 2000])
@@ -172,6 +176,11 @@ def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True) -> None
     )
     print(f"   batch time: median {statistics.median(batch_times) * 1000:.0f} ms, max {max(batch_times) * 1000:.0f} ms")
     assert done == steps and len(mail.outbox) == steps
+    if ab_test:
+        from automations.models import SentEmail
+
+        split = dict(SentEmail.objects.values_list("variant").annotate(n=Count("pk")).order_by())
+        print(f"   A/B split recorded on the sent emails: {split}")
 
 
 def make_idle_checkouts(store, count: int) -> None:
@@ -258,15 +267,16 @@ def main() -> None:
         metavar="N",
         help="also run N rounds without contact rules or conditions, interleaved (ABAB) with N with them",
     )
+    parser.add_argument("--ab-test", action="store_true", help="every email step an A/B test with an open pixel")
     args = parser.parse_args()
     scratch_database()
     setup_django()
     if args.anchor:
         for _ in range(args.anchor):
             for rules in (False, True):
-                bench_dispatcher(args.steps, args.batch_size, rules=rules)
+                bench_dispatcher(args.steps, args.batch_size, rules=rules, ab_test=args.ab_test)
     else:
-        bench_dispatcher(args.steps, args.batch_size)
+        bench_dispatcher(args.steps, args.batch_size, ab_test=args.ab_test)
     if args.sweep:
         bench_sweep(args.sweep)
 

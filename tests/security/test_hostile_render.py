@@ -154,6 +154,7 @@ NOT_PAGES = {
     "api-not-found": "Wix's JSON 404 for any other path under /ecom/ and /oauth2/",
     "connect-wix-webhook": "JSON API: Wix's signed webhooks, nothing rendered",
     "automations:text_opt_out": "JSON API: the SMS gateway reports STOP replies (token-checked), nothing rendered",
+    "automations:open_pixel": "the open pixel: the same 1x1 GIF for any token, nothing stored shown",
     "oauth2-token": "JSON API: client credentials in, a signed token out, no stored data",
     "api-schema": "the OpenAPI document: no stored data",
     "wix-redirect": "the recovery link: a 302, and its landing pages (tested below)",

@@ -7,7 +7,9 @@ is not http(s) on one of the store's storefront hosts) gets a friendly page inst
 an error page, a stack trace, or a redirect to someone else's site.
 
 A click counts once per visitor (a keyed hash of address and user agent) and
-COMEBACK_CLICK_WINDOW_MINUTES. Link scanners and prefetches get the same answer but do not
+COMEBACK_CLICK_WINDOW_MINUTES. An email's own link adds `e`, a signed token naming the email,
+so the click is credited to it (see `recovery_links`); a link without one counts for the checkout
+only. Link scanners and prefetches get the same answer but do not
 count: HEAD requests, `Purpose: prefetch` / `Sec-Purpose: prefetch`, and known scanner agents.
 """
 
@@ -26,6 +28,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from ...languages import supported_language
+from ...recovery_links import email_link_key
 from ...selectors import abandoned_checkout_for_recovery_link
 from ...services.clicks import recovery_link_click_record
 from ..wql import parse_guid
@@ -109,7 +112,10 @@ class RedirectToCheckoutView(APIView):
             return self._page(request, "unavailable", store=store, checkout=checkout, status=404)
         if not is_link_scanner(request._request):
             recovery_link_click_record(
-                abandoned_checkout_id=checkout.pk, store_id=checkout.store_id, visitor=visitor_fingerprint(request)
+                abandoned_checkout_id=checkout.pk,
+                store_id=checkout.store_id,
+                visitor=visitor_fingerprint(request),
+                email_key=email_link_key(request.query_params.get("e")),
             )
         # A link in an email may be clicked many times; each click must reach us to count.
         response["Cache-Control"] = "no-store"

@@ -159,3 +159,16 @@ def test_the_api_keys_page_links_the_api_docs_and_the_nav_has_sent_emails(owner_
     assert '<a href="/api/docs/">API documentation</a>' in html
     assert owner_client.get("/api/docs/").status_code == 200
     assert '<a class="nav-link" href="/emails/">Sent emails</a>' in html
+
+
+def test_the_attribution_window_is_a_store_setting_of_five_days_unless_changed(store, manager_client):
+    assert store.attribution_window_days == 5
+    assert 'name="attribution_window_days" value="5"' in manager_client.get("/settings/").content.decode()
+    manager_client.post("/settings/", {**STORE_FORM, "attribution_window_days": "3"})
+    store.refresh_from_db()
+    assert store.attribution_window_days == 3
+    manager_client.post("/settings/", STORE_FORM)  # a form without the field leaves it as it is
+    store.refresh_from_db()
+    assert store.attribution_window_days == 3
+    response = manager_client.post("/settings/", {**STORE_FORM, "attribution_window_days": "0"})
+    assert response.status_code == 400

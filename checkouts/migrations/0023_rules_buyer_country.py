@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("checkouts", "0021_inbox"),
+        ("checkouts", "0022_funnel_attribution_window"),
     ]
 
     operations = [

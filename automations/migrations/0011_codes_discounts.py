@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('automations', '0009_contact'),
+        ('automations', '0010_rules_buyer_country'),
         ('checkouts', '0021_inbox'),
     ]
 

@@ -9,13 +9,15 @@ import random
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
-from django.db import transaction
-from django.db.models import Prefetch
+import orjson
+from django.db import connection, transaction
+from django.db.models import NOT_PROVIDED, Prefetch
 from django.utils import timezone
 
-from checkouts.inserts import insert_rows
+from checkouts.inserts import insert_rows, instances_from_rows, json_text
 from checkouts.models import AbandonedCheckout, Activity
 from checkouts.services import ActivityEntry, activities_insert, activities_record_bulk
 from config.wakeups import wake_up_publish
@@ -66,40 +68,147 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout], wr
         return []
     now = timezone.now()
     returning = _returning(abandoned_checkouts, by_store)
-    # Plain rows, not model instances: a sweep batch schedules thousands at a time.
-    enrollments, steps, entries = [], [], []
-    due_now = False
+    # (checkout, automation, holdout) of each enrollment; the rows follow from these.
+    enrolled = []
     for ac in abandoned_checkouts:
         for automation in by_store.get(ac.store_id, ()):
             if not automation.matches(ac, returning=(ac.store_id, ac.email_key) in returning):
                 continue
             holdout = automation.holdout_percent > 0 and _random.random() * 100 < automation.holdout_percent
-            enrollments.append((ac.store_id, automation.pk, ac.pk, holdout, now))
-            for step in automation.live_steps:
-                due_at = ac.created_at + step.delay
-                due_now = due_now or due_at <= now
-                steps.append((ac.store_id, automation.pk, step.pk, ac.pk, due_at, holdout, now))
-            entries.append(
-                ActivityEntry(
-                    abandoned_checkout=ac,
-                    type=Activity.Type.SCHEDULED,
-                    detail={
-                        "automation": automation.pk,
-                        "automationName": automation.name,
-                        "steps": len(automation.live_steps),
-                        "holdout": holdout,
-                        "label": _scheduled_label(automation, holdout),
-                    },
-                )
-            )
-    if not entries:
+            enrolled.append((ac, automation, holdout))
+    if not enrolled:
         return []
-    insert_rows(Enrollment, _ENROLLMENT_COLUMNS, enrollments)
-    insert_rows(ScheduledStep, _STEP_COLUMNS, steps)
-    activities = activities_record_bulk(entries) if written else activities_insert(entries)
+    # The dispatcher is woken now if a step is already due (a short delay, a late sweep).
+    soonest = {automation.pk: min(step.delay for step in automation.live_steps) for _, automation, _ in enrolled}
+    due_now = any(ac.created_at + soonest[automation.pk] <= now for ac, automation, _ in enrolled)
+    if not written and connection.vendor == "postgresql":
+        activities = _enrolled_insert(enrolled, now=now)
+    else:
+        activities = _enrolled_insert_rows(enrolled, now=now, written=written)
     if due_now:
         _nudge_dispatcher()
     return activities
+
+
+def _scheduled_detail(automation: Automation, holdout: bool) -> dict:
+    return {
+        "automation": automation.pk,
+        "automationName": automation.name,
+        "steps": len(automation.live_steps),
+        "holdout": holdout,
+        "label": _scheduled_label(automation, holdout),
+    }
+
+
+def _enrolled_insert_rows(enrolled: Sequence[tuple], *, now: datetime, written: bool) -> list[Activity]:
+    """The enrollments, steps and SCHEDULED activities as plain rows (COPY on PostgreSQL)."""
+    enrollments, steps, entries = [], [], []
+    for ac, automation, holdout in enrolled:
+        enrollments.append((ac.store_id, automation.pk, ac.pk, holdout, now))
+        for step in automation.live_steps:
+            steps.append((ac.store_id, automation.pk, step.pk, ac.pk, ac.created_at + step.delay, holdout, now))
+        entries.append(
+            ActivityEntry(
+                abandoned_checkout=ac, type=Activity.Type.SCHEDULED, detail=_scheduled_detail(automation, holdout)
+            )
+        )
+    insert_rows(Enrollment, _ENROLLMENT_COLUMNS, enrollments)
+    insert_rows(ScheduledStep, _STEP_COLUMNS, steps)
+    return activities_record_bulk(entries) if written else activities_insert(entries)
+
+
+def _enrolled_insert(enrolled: Sequence[tuple], *, now: datetime) -> list[Activity]:
+    """The sweep's form on PostgreSQL: one statement writes the enrollments, their steps and the
+    SCHEDULED activities from arrays of the enrollments (the steps and the two details of each
+    automation are joined in the database), instead of a row per step and activity sent by COPY.
+    Returns the activities, unsaved instances as `activities_insert` returns them."""
+    automations = {automation.pk: automation for _, automation, _ in enrolled}
+    details = {
+        (pk, holdout): _scheduled_detail(automation, holdout)
+        for pk, automation in automations.items()
+        for holdout in (False, True)
+    }
+    steps = [(pk, step.pk, step.delay) for pk, automation in automations.items() for step in automation.live_steps]
+    params = {
+        "ac_ids": [ac.pk for ac, _, _ in enrolled],
+        "store_ids": [ac.store_id for ac, _, _ in enrolled],
+        "automation_ids": [automation.pk for _, automation, _ in enrolled],
+        "holdouts": [holdout for _, _, holdout in enrolled],
+        "created": [ac.created_at for ac, _, _ in enrolled],
+        "step_automations": [row[0] for row in steps],
+        "step_ids": [row[1] for row in steps],
+        "step_delays": [row[2] for row in steps],
+        "detail_automations": [key[0] for key in details],
+        "detail_holdouts": [key[1] for key in details],
+        "details": [orjson.dumps(detail).decode() for detail in details.values()],
+        "now": now,
+        "scheduled": Activity.Type.SCHEDULED,
+    }
+    enrollment_defaults = _defaults(Enrollment, _ENROLLMENT_COLUMNS, params)
+    step_defaults = _defaults(ScheduledStep, _STEP_COLUMNS, params)
+    activity_defaults = _defaults(Activity, _ACTIVITY_COLUMNS, params)
+    table = connection.ops.quote_name
+    sql = f"""
+        WITH matched AS (
+            SELECT * FROM unnest(%(ac_ids)s::uuid[], %(store_ids)s::uuid[], %(automation_ids)s::bigint[],
+                %(holdouts)s::boolean[], %(created)s::timestamptz[])
+                AS m (abandoned_checkout_id, store_id, automation_id, holdout, created_at)
+        ), enrollments AS (
+            INSERT INTO {table(Enrollment._meta.db_table)}
+                ({_columns(Enrollment, _ENROLLMENT_COLUMNS, enrollment_defaults)})
+            SELECT store_id, automation_id, abandoned_checkout_id, holdout, %(now)s{enrollment_defaults.values}
+            FROM matched
+        ), steps AS (
+            INSERT INTO {table(ScheduledStep._meta.db_table)} ({_columns(ScheduledStep, _STEP_COLUMNS, step_defaults)})
+            SELECT m.store_id, m.automation_id, step.id, m.abandoned_checkout_id, m.created_at + step.delay, m.holdout,
+                %(now)s{step_defaults.values}
+            FROM matched AS m
+            JOIN unnest(%(step_automations)s::bigint[], %(step_ids)s::bigint[], %(step_delays)s::interval[])
+                AS step (automation_id, id, delay) ON step.automation_id = m.automation_id
+        )
+        INSERT INTO {table(Activity._meta.db_table)} ({_columns(Activity, _ACTIVITY_COLUMNS, activity_defaults)})
+        SELECT m.store_id, m.abandoned_checkout_id, %(scheduled)s, detail.detail, %(now)s{activity_defaults.values}
+        FROM matched AS m
+        JOIN unnest(%(detail_automations)s::bigint[], %(detail_holdouts)s::boolean[], %(details)s::jsonb[])
+            AS detail (automation_id, holdout, detail)
+            ON detail.automation_id = m.automation_id AND detail.holdout = m.holdout
+    """  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return instances_from_rows(
+        Activity,
+        ["id", "store_id", "abandoned_checkout_id", "type", "reason", "detail", "created_at"],
+        [
+            (None, ac.store_id, ac.pk, Activity.Type.SCHEDULED, "", details[(automation.pk, holdout)], now)
+            for ac, automation, holdout in enrolled
+        ],
+    )
+
+
+_ACTIVITY_COLUMNS = ["store_id", "abandoned_checkout_id", "type", "detail", "created_at"]
+
+
+class _Defaults(NamedTuple):
+    names: list[str]
+    values: str
+
+
+def _defaults(model, given: Sequence[str], params: dict) -> _Defaults:
+    """The model's other columns with their Django defaults, as parameters (as `insert_rows` does)."""
+    names, values = [], []
+    for field in model._meta.concrete_fields:
+        if field.attname in given or field.primary_key or field.db_default is not NOT_PROVIDED:
+            continue
+        name = f"{model._meta.model_name}_{field.attname}"
+        params[name] = json_text(field.get_default())
+        names.append(field.attname)
+        values.append(f", CAST(%({name})s AS {field.db_type(connection)})")
+    return _Defaults(names, "".join(values))
+
+
+def _columns(model, given: Sequence[str], defaults: _Defaults) -> str:
+    fields = {field.attname: field for field in model._meta.concrete_fields}
+    return ", ".join(connection.ops.quote_name(fields[name].column) for name in [*given, *defaults.names])
 
 
 def _returning(abandoned_checkouts: Sequence[AbandonedCheckout], by_store: dict) -> set[tuple]:

@@ -21,7 +21,9 @@ from psycopg.adapt import Loader
 
 from .. import hooks
 from ..inserts import instances_from_rows, instances_insert, json_text
-from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store
+from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store, WebhookEvent
+from ..webhooks.delivery import EventRow, webhook_deliveries_create
+from .created_sql import created_events_ctes
 from .outbox import created_events_record
 
 logger = logging.getLogger(__name__)
@@ -116,8 +118,10 @@ def abandoned_checkouts_write(
     if told:
         responses = hooks.abandoned_checkouts_created.send(sender=AbandonedCheckout, abandoned_checkouts=told)
         _activities_apply(abandoned, [activity for _, logged in responses for activity in logged or ()])
-    _abandoned_insert(abandoned)
-    created_events_record(abandoned, stores=stores)
+    # On PostgreSQL the statement that writes the rows writes their events too (created_sql.py),
+    # but for the few rows only Python renders exactly.
+    if unrendered := _abandoned_insert(abandoned, stores=stores):
+        created_events_record(unrendered, stores=stores)
 
 
 def abandoned_checkouts_from(claimed: Sequence[Sequence], *, moments: Sequence[datetime]) -> list[AbandonedCheckout]:
@@ -219,14 +223,18 @@ def _activities_apply(abandoned: Sequence[AbandonedCheckout], activities: Sequen
         ac.last_activity_type, ac.last_activity_at = activity.type, activity.created_at
 
 
-def _abandoned_insert(abandoned: Sequence[AbandonedCheckout]) -> None:
-    """Write the new rows. On PostgreSQL the snapshot is copied inside the database from the
-    claimed checkouts (INSERT … SELECT): only the columns the sweep sets travel from Python, as
-    one array each (one value when the whole batch shares it), instead of every column of every
-    row, the JSON ones encoded and parsed again, through COPY."""
+def _abandoned_insert(abandoned: Sequence[AbandonedCheckout], *, stores: dict) -> list[AbandonedCheckout]:
+    """Write the new rows, and on PostgreSQL their `created` events; return the rows whose event
+    is still to be written (all of them elsewhere).
+
+    On PostgreSQL one statement does it all. The snapshot is copied inside the database from
+    the claimed checkouts (INSERT … SELECT): only the columns the sweep sets travel from Python,
+    as one array each (one value when the whole batch shares it). The rows it returns feed the
+    events' payloads, rendered by PostgreSQL (`created_events_ctes`), and their deliveries.
+    """
     if connection.vendor != "postgresql":
         instances_insert(AbandonedCheckout, abandoned)
-        return
+        return list(abandoned)
     quote = connection.ops.quote_name
     columns = [quote(Checkout._meta.get_field(name).column) for name in _SNAPSHOT]
     sources = [f"checkout.{column}" for column in columns]
@@ -247,11 +255,30 @@ def _abandoned_insert(abandoned: Sequence[AbandonedCheckout]) -> None:
             arrays.append(f"CAST(%({name})s AS {db_type}[])")
             names.append(quote(name))
             params[name] = values
+    now = timezone.now()
+    ctes, event_params, delivers = created_events_ctes(abandoned=abandoned, stores=stores, now=now)
     sql = f"""
-        INSERT INTO {quote(AbandonedCheckout._meta.db_table)} ({", ".join(columns)})
-        SELECT {", ".join(sources)}
-        FROM unnest({", ".join(arrays)}) AS new ({", ".join(names)})
-        JOIN {quote(Checkout._meta.db_table)} AS checkout ON checkout.id = new.checkout_id
+        WITH abandoned AS (
+            INSERT INTO {quote(AbandonedCheckout._meta.db_table)} ({", ".join(columns)})
+            SELECT {", ".join(sources)}
+            FROM unnest({", ".join(arrays)}) AS new ({", ".join(names)})
+            JOIN {quote(Checkout._meta.db_table)} AS checkout ON checkout.id = new.checkout_id
+            RETURNING *
+        ), {", ".join(ctes)}
+        SELECT abandoned.id, events.event_id, events.store_id, events.sequence
+        FROM abandoned LEFT JOIN events ON events.entity_id = abandoned.id
+        WHERE events.entity_id IS NULL OR %(delivers)s
     """  # noqa: S608 - identifiers come from the models, values are parameters  # nosec B608
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, {**params, **event_params, "delivers": delivers})
+        rows = cursor.fetchall()
+    created = WebhookEvent.Type.CREATED
+    written = [
+        EventRow(event_id, store_id, created, ac_id, sequence, None, now)
+        for ac_id, event_id, store_id, sequence in rows
+        if event_id
+    ]
+    if written:
+        webhook_deliveries_create(events=written)
+    unrendered = {ac_id for ac_id, event_id, *_ in rows if event_id is None}
+    return [ac for ac in abandoned if ac.pk in unrendered]

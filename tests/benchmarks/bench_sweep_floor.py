@@ -66,9 +66,9 @@ def _statement(*, without: set[str]) -> str:
         f"""abandoned AS (
             INSERT INTO {table(AbandonedCheckout)} ({snapshot}, id, checkout_external_id, status, created_at,
                 updated_at, recovered_order_id, link_clicks, last_activity_type, last_activity_at, event_sequence,
-                checkout_id, store_id)
+                wire_stamp, checkout_id, store_id)
             SELECT {snapshot}, gen_random_uuid(), external_id, 'ABANDONED', %(now)s, %(now)s, '', 0, 'SCHEDULED',
-                %(now)s, 1, id, store_id
+                %(now)s, 1, '', id, store_id
             FROM claimed RETURNING *)""",
     ]
     if "events" not in without:

@@ -182,7 +182,7 @@ def _apply(*, store: Store, events: list[_Event], results: list) -> None:
             (first.digest, applied[first.event_id][0]) if first.event_id in claimed else seen[first.event_id]
         )
         results[event.index] = _replayed(event, digest=digest, outcome=outcome)
-    outcomes_record(store=store, outcomes={event_id: outcome for event_id, (outcome, _) in applied.items()})
+    outcomes_record(claimed=claimed, outcomes={event_id: outcome for event_id, (outcome, _) in applied.items()})
 
 
 def _replayed(event: _Event, *, digest: str, outcome: str) -> IngestResult:

@@ -62,20 +62,15 @@ def compiled(serializer: serializers.BaseSerializer, *, validate: Check | None =
     hook = validate
     if hook is None and type(serializer).validate is not serializers.Serializer.validate:
         hook = serializer.validate
-    entries = [
-        (
-            name,
-            _field(field),
-            field.required,
-            field.default is not empty,
-            field,
-            getattr(serializer, f"validate_{name}", None),
-        )
-        for name, field in serializer.fields.items()
-        if not field.read_only
-    ]
-    if any(field.source != name for name, *_, field, _hook in entries):
+    fields_ = [(name, field) for name, field in serializer.fields.items() if not field.read_only]
+    if any(field.source != name for name, field in fields_):
         return _generic(serializer)
+    # Per field: its name, its check (with its validate_<name> hook folded in), and what a
+    # missing value gives: nothing (None), the field's default, or Unsure when it is required.
+    entries = [
+        (name, _with_hook(getattr(serializer, f"validate_{name}", None), _field(field)), _when_missing(field))
+        for name, field in fields_
+    ]
     allow_null = serializer.allow_null
 
     def check(data: Any) -> Any:
@@ -84,18 +79,32 @@ def compiled(serializer: serializers.BaseSerializer, *, validate: Check | None =
                 return None
             raise Unsure
         out = {}
-        for name, field_check, required, has_default, field, field_hook in entries:
-            value = data.get(name, empty)
-            if value is empty:
-                if required:
-                    raise Unsure
-                if has_default:
-                    out[name] = field.get_default()
-                continue
-            out[name] = field_check(value) if field_hook is None else _hooked(field_hook, field_check(value))
+        get = data.get
+        for name, field_check, missing in entries:
+            value = get(name, empty)
+            if value is not empty:
+                out[name] = field_check(value)
+            elif missing is not None:
+                out[name] = missing()
         return out if hook is None else _hooked(hook, out)
 
     return check
+
+
+def _with_hook(hook: Check | None, field_check: Check) -> Check:
+    if hook is None:
+        return field_check
+    return lambda value: _hooked(hook, field_check(value))
+
+
+def _when_missing(field: fields.Field) -> Callable[[], Any] | None:
+    if field.required:
+        return _missing_required
+    return field.get_default if field.default is not empty else None
+
+
+def _missing_required() -> Any:
+    raise Unsure
 
 
 def _hooked(hook: Check, value: Any) -> Any:
@@ -194,6 +203,8 @@ def _char(field: fields.CharField, *, extra: list) -> Check:
             raise Unsure
         if not shortest <= len(value) <= longest or _BAD_CHARS.search(value):
             raise Unsure
+        if not extra:
+            return value
         for validator in extra:
             if validator in plain_urls and (plain := _PLAIN_URL.fullmatch(value)) and len(plain[1]) <= 253:
                 continue
@@ -210,32 +221,44 @@ def _integer(field: fields.IntegerField) -> Check:
     lowest = field.min_value if field.min_value is not None else float("-inf")
     highest = field.max_value if field.max_value is not None else float("inf")
 
+    allow_null = field.allow_null
+
     def check(value: Any) -> Any:
         if type(value) is not int or not lowest <= value <= highest:
+            if value is None and allow_null:
+                return None
             raise Unsure
         return value
 
-    return _nullable(field, check)
+    return check
 
 
 def _boolean(field: fields.BooleanField) -> Check:
+    allow_null = field.allow_null
+
     def check(value: Any) -> Any:
         if type(value) is not bool:
+            if value is None and allow_null:
+                return None
             raise Unsure
         return value
 
-    return _nullable(field, check)
+    return check
 
 
 def _choice(field: fields.ChoiceField) -> Check:
     choices = {key: value for key, value in field.choice_strings_to_values.items() if key != ""}
 
+    allow_null = field.allow_null
+
     def check(value: Any) -> Any:
         if type(value) is not str or value not in choices:
+            if value is None and allow_null:
+                return None
             raise Unsure
         return choices[value]
 
-    return _nullable(field, check)
+    return check
 
 
 # ISO 8601 as storefronts write it, which Django's parse_datetime reads with fromisoformat.

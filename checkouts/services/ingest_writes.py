@@ -234,9 +234,20 @@ def _upsert_params(checkouts: list[Checkout]) -> list:
     if _postgres():
         # The model's values as they are: orjson writes str, int, datetime, UUID, lists and
         # dicts (the JSON columns) itself, Decimals as their text; PostgreSQL casts each column.
-        columns = [(field.column, field.attname) for field in _UPSERT_FIELDS]
-        return [_json([{column: getattr(checkout, attname) for column, attname in columns} for checkout in checkouts])]
+        return [_json([_row(checkout) for checkout in checkouts])]
     return [_prepared(checkout, column) for checkout in checkouts for column in _UPSERT_COLUMNS]
+
+
+_JSON_COLUMNS = [(field.column, field.attname) for field in _UPSERT_FIELDS]
+
+
+def _row(checkout: Checkout) -> dict:
+    """The checkout's columns, read from its __dict__ (every field of a locked or new checkout is loaded)."""
+    values = vars(checkout)
+    try:
+        return {column: values[attname] for column, attname in _JSON_COLUMNS}
+    except KeyError:  # a deferred field: the descriptor loads it
+        return {column: getattr(checkout, attname) for column, attname in _JSON_COLUMNS}
 
 
 def checkouts_upsert(*, checkouts: list[Checkout], new: set[str]) -> None:

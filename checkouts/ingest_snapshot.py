@@ -3,6 +3,8 @@
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from .search_text import search_text_for
 from .wix import conversion_rate, decimal_str, multi_currency_price
 
@@ -37,17 +39,34 @@ def _line_item(item: dict, currency: str, conversion: str, language: str, rate: 
 
 
 def _json_safe(value: Any) -> Any:
+    """`value` with its Decimals as Wix's decimal strings: through orjson (in C) when it can write the rest."""
+    try:
+        return orjson.loads(orjson.dumps(value, default=_decimal_text))
+    except TypeError:
+        return _json_safe_slowly(value)
+
+
+def _decimal_text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return decimal_str(value)
+    raise TypeError(type(value).__name__)
+
+
+def _json_safe_slowly(value: Any) -> Any:
     if isinstance(value, Decimal):
         return decimal_str(value)
     if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
+        return {key: _json_safe_slowly(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_json_safe(item) for item in value]
+        return [_json_safe_slowly(item) for item in value]
     return value
 
 
-def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, Any]:
-    """Model field values (CheckoutData) from a validated checkout in Wix's vocabulary."""
+def snapshot_from_wix(checkout: dict[str, Any], *, language: str, search_text: bool = True) -> dict[str, Any]:
+    """Model field values (CheckoutData) from a validated checkout in Wix's vocabulary.
+
+    `search_text=False` leaves out `search_text`, for a caller that derives it afterwards anyway.
+    """
     buyer = checkout.get("buyerInfo") or {}
     contact = checkout.get("contactDetails") or {}
     currency = checkout["currency"]
@@ -59,7 +78,7 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, A
     email = buyer.get("email") or ""
     # Parts sent without their converted amount are converted at the rate the totals imply.
     rate = conversion_rate(total["amount"], total.get("convertedAmount"))
-    return {
+    values = {
         "cart_id": checkout.get("cartId") or "",
         "buyer_language": checkout.get("buyerLanguage") or "",
         "contact_id": buyer.get("contactId") or "",
@@ -71,12 +90,6 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, A
         "first_name": contact.get("firstName") or "",
         "last_name": contact.get("lastName") or "",
         "phone": contact.get("phone") or "",
-        "search_text": search_text_for(
-            first_name=contact.get("firstName") or "",
-            last_name=contact.get("lastName") or "",
-            buyer_email=email,
-            phone=contact.get("phone") or "",
-        ),
         "company": contact.get("company") or "",
         "vat_id": dict(contact["vatId"]) if contact.get("vatId") else None,
         "currency": currency,
@@ -103,6 +116,14 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str) -> dict[str, A
         ),
         "storefront_checkout_url": checkout.get("checkoutUrl") or "",
     }
+    if search_text:
+        values["search_text"] = search_text_for(
+            first_name=values["first_name"],
+            last_name=values["last_name"],
+            buyer_email=email,
+            phone=values["phone"],
+        )
+    return values
 
 
 def _discount(discount: dict, currency: str, conversion: str, language: str, rate: Decimal | None) -> dict[str, Any]:

@@ -21,7 +21,10 @@ _SEPARATOR = re.compile(r"[\s.@_+'-]+")
 
 def search_fold(text: str) -> str:
     """Casefolded, accents removed: the form both the column and the search terms take."""
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text or "").casefold())
+    text = text or ""
+    if text.isascii():  # NFKD leaves ASCII as it is, and casefold is lower there
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 

@@ -10,14 +10,17 @@ raises `Unsure`, and the caller runs the serializer itself. So what the fast pat
 DRF accepts with the same data, and every error message is still DRF's.
 """
 
+import decimal
 import re
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core import validators as django_validators
-from rest_framework import fields, serializers
+from rest_framework import ISO_8601, fields, serializers
 from rest_framework.fields import SkipField, empty
+from rest_framework.settings import api_settings
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 Check = Callable[[Any], Any]
@@ -59,20 +62,15 @@ def compiled(serializer: serializers.BaseSerializer, *, validate: Check | None =
     hook = validate
     if hook is None and type(serializer).validate is not serializers.Serializer.validate:
         hook = serializer.validate
-    entries = [
-        (
-            name,
-            _field(field),
-            field.required,
-            field.default is not empty,
-            field,
-            getattr(serializer, f"validate_{name}", None),
-        )
-        for name, field in serializer.fields.items()
-        if not field.read_only
-    ]
-    if any(field.source != name for name, *_, field, _hook in entries):
+    fields_ = [(name, field) for name, field in serializer.fields.items() if not field.read_only]
+    if any(field.source != name for name, field in fields_):
         return _generic(serializer)
+    # Per field: its name, its check (with its validate_<name> hook folded in), and what a
+    # missing value gives: nothing (None), the field's default, or Unsure when it is required.
+    entries = [
+        (name, _with_hook(getattr(serializer, f"validate_{name}", None), _field(field)), _when_missing(field))
+        for name, field in fields_
+    ]
     allow_null = serializer.allow_null
 
     def check(data: Any) -> Any:
@@ -81,18 +79,32 @@ def compiled(serializer: serializers.BaseSerializer, *, validate: Check | None =
                 return None
             raise Unsure
         out = {}
-        for name, field_check, required, has_default, field, field_hook in entries:
-            value = data.get(name, empty)
-            if value is empty:
-                if required:
-                    raise Unsure
-                if has_default:
-                    out[name] = field.get_default()
-                continue
-            out[name] = field_check(value) if field_hook is None else _hooked(field_hook, field_check(value))
+        get = data.get
+        for name, field_check, missing in entries:
+            value = get(name, empty)
+            if value is not empty:
+                out[name] = field_check(value)
+            elif missing is not None:
+                out[name] = missing()
         return out if hook is None else _hooked(hook, out)
 
     return check
+
+
+def _with_hook(hook: Check | None, field_check: Check) -> Check:
+    if hook is None:
+        return field_check
+    return lambda value: _hooked(hook, field_check(value))
+
+
+def _when_missing(field: fields.Field) -> Callable[[], Any] | None:
+    if field.required:
+        return _missing_required
+    return field.get_default if field.default is not empty else None
+
+
+def _missing_required() -> Any:
+    raise Unsure
 
 
 def _hooked(hook: Check, value: Any) -> Any:
@@ -135,6 +147,8 @@ def _field(field: fields.Field) -> Check:
         return _boolean(field)
     if kind is fields.ChoiceField and not field.validators:
         return _choice(field)
+    if kind is fields.DateTimeField and not field.validators:
+        return _datetime(field)
     if kind is fields.DictField and type(field.child) is fields._UnvalidatedField and not field.validators:
         return _dict(field)
     special = getattr(field, "compiled_check", None)
@@ -189,6 +203,8 @@ def _char(field: fields.CharField, *, extra: list) -> Check:
             raise Unsure
         if not shortest <= len(value) <= longest or _BAD_CHARS.search(value):
             raise Unsure
+        if not extra:
+            return value
         for validator in extra:
             if validator in plain_urls and (plain := _PLAIN_URL.fullmatch(value)) and len(plain[1]) <= 253:
                 continue
@@ -205,30 +221,63 @@ def _integer(field: fields.IntegerField) -> Check:
     lowest = field.min_value if field.min_value is not None else float("-inf")
     highest = field.max_value if field.max_value is not None else float("inf")
 
+    allow_null = field.allow_null
+
     def check(value: Any) -> Any:
         if type(value) is not int or not lowest <= value <= highest:
+            if value is None and allow_null:
+                return None
             raise Unsure
         return value
 
-    return _nullable(field, check)
+    return check
 
 
 def _boolean(field: fields.BooleanField) -> Check:
+    allow_null = field.allow_null
+
     def check(value: Any) -> Any:
         if type(value) is not bool:
+            if value is None and allow_null:
+                return None
             raise Unsure
         return value
 
-    return _nullable(field, check)
+    return check
 
 
 def _choice(field: fields.ChoiceField) -> Check:
     choices = {key: value for key, value in field.choice_strings_to_values.items() if key != ""}
 
+    allow_null = field.allow_null
+
     def check(value: Any) -> Any:
         if type(value) is not str or value not in choices:
+            if value is None and allow_null:
+                return None
             raise Unsure
         return choices[value]
+
+    return check
+
+
+# ISO 8601 as storefronts write it, which Django's parse_datetime reads with fromisoformat.
+_ISO_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})", re.ASCII
+)
+
+
+def _datetime(field: fields.DateTimeField) -> Check:
+    if getattr(field, "input_formats", api_settings.DATETIME_INPUT_FORMATS) != [ISO_8601]:
+        return _generic(field)
+
+    def check(value: Any) -> Any:
+        if type(value) is not str or not _ISO_DATETIME.fullmatch(value):
+            raise Unsure
+        try:
+            return field.enforce_timezone(datetime.fromisoformat(value))
+        except (ValueError, serializers.ValidationError) as exc:
+            raise Unsure from exc
 
     return _nullable(field, check)
 
@@ -252,6 +301,12 @@ def plain_decimal(field: fields.DecimalField, *, whole_digits: int) -> Check:
     """
     places = field.decimal_places
     shape = re.compile(rf"[0-9]{{1,{whole_digits}}}(?:\.[0-9]{{1,{places}}})?", re.ASCII)
+    # DecimalField.quantize, with its exponent and context made once rather than per value.
+    exponent = Decimal(1).scaleb(-places)
+    context = decimal.getcontext().copy()
+    if field.max_digits is not None:
+        context.prec = field.max_digits
+    rounding = field.rounding
 
     def check(value: Any) -> Any:
         kind = type(value)
@@ -263,6 +318,6 @@ def plain_decimal(field: fields.DecimalField, *, whole_digits: int) -> Check:
             raise Unsure
         if not shape.fullmatch(value):
             raise Unsure
-        return field.quantize(Decimal(value))
+        return Decimal(value).quantize(exponent, rounding=rounding, context=context)
 
     return _nullable(field, check)

@@ -5,6 +5,7 @@ import math
 import re
 from typing import Any
 
+import orjson
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
@@ -19,6 +20,13 @@ MAX_INT = 2**63 - 1
 # U+0000 (PostgreSQL text cannot hold it) and lone UTF-16 surrogates ("\ud800" is valid JSON
 # but no valid UTF-8: encoding the string for the database or the response would fail).
 UNENCODABLE = re.compile("[\x00\ud800-\udfff]")
+# What orjson would let through that the checks below refuse: a NUL escape, and a run of 19
+# digits (orjson reads an integer past 64 bits as a float). A body with neither, that orjson
+# parses, holds nothing `unholdable_value` refuses but depth (see `_parsed_fast`).
+_SUSPECT = re.compile(rb"\\u0000|[0-9]{19}")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_OPENERS = bytes.maketrans(b"{}", b"[]")
 
 
 class BoundedJSONParser(BaseParser):
@@ -44,6 +52,9 @@ class BoundedJSONParser(BaseParser):
         if len(body) > limit:
             raise PayloadTooLarge(limit)
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        data = _parsed_fast(body, encoding)
+        if data is not _SLOW:
+            return data
         try:
             data = json.loads(body.decode(encoding), parse_constant=_refuse_constant)
         except RecursionError as exc:
@@ -56,6 +67,39 @@ class BoundedJSONParser(BaseParser):
             field, description, rule = problem
             raise WixValidationError([violation(field, description, rule)])
         return data
+
+
+_SLOW = object()
+
+
+def _parsed_fast(body: bytes, encoding: str) -> Any:
+    """The body parsed by orjson (in C, about 10x json.loads), or _SLOW when the checked path must decide.
+
+    orjson refuses what this parser refuses (invalid UTF-8, a lone surrogate, NaN, an
+    infinite number, a control character in a string) but for a NUL escape, an integer past
+    64 bits and nesting over MAX_DEPTH: a byte scan looks for the first two, and the
+    brackets outside strings give the depth. Anything doubtful, or refused, goes the checked
+    way, which words the error as before.
+    """
+    if encoding.lower().replace("-", "") != "utf8" or _SUSPECT.search(body):
+        return _SLOW
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _SLOW
+    return _SLOW if _deeper_than(body, MAX_DEPTH) else data
+
+
+def _deeper_than(body: bytes, limit: int) -> bool:
+    """Whether the (valid JSON) body nests containers more than `limit` levels deep."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    brackets = _JSON_STRING.sub(b"", body).translate(_OPENERS, _NOT_BRACKETS)
+    for _ in range(limit):  # each pass takes off the innermost level
+        brackets = brackets.replace(b"[]", b"")
+        if not brackets:
+            return False
+    return True
 
 
 def _refuse_constant(name: str):

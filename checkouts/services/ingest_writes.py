@@ -1,14 +1,20 @@
 """The set-based statements of an ingest batch: the same few whatever the batch's size.
 
-On PostgreSQL the rows go in as one array per column (`unnest`): the statement's text and
-its parameter count are the same for 1 row or 1,000, so psycopg has a few dozen values to
-send instead of thousands to quote one by one. SQLite takes a multi-row VALUES list (split
-only past its parameter limit). Event ids and checkouts are taken in sorted order, so two
-batches sharing some never wait on each other in a circle.
+On PostgreSQL the rows go in as one JSON document (`json_to_recordset`), encoded by orjson:
+the statement's text and its parameter count are the same for 1 row or 1,000, and no value
+is adapted one by one in Python (psycopg quotes an array's items in Python, which cost more
+than the rest of the batch's writing). Rows are looked up by key through a LATERAL probe of
+the unique index, one per key: a store the planner has no statistics for yet (a new one
+filling up faster than autovacuum analyses it) would otherwise be read whole, by store, on
+every batch. SQLite takes a multi-row VALUES list (split only past its parameter limit).
+Event ids and checkouts are taken in sorted order, so two batches sharing some never wait
+on each other in a circle.
 """
 
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
+import orjson
 from django.db import connection, models
 from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
@@ -21,56 +27,88 @@ class BatchRaced(Exception):
     it found taken and then gone): redo the batch, which then finds them as they are."""
 
 
-def _chunks(rows: list, columns: int) -> Iterator[list]:
-    size = len(rows) if _by_column() else max(1, connection.features.max_query_params // columns)
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
-def _by_column() -> bool:
+def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _source(fields: list, rows: int) -> str:
-    """The rows to insert: arrays unnested on PostgreSQL, a VALUES list elsewhere."""
-    if _by_column():
-        casts = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-        return f"SELECT * FROM unnest({casts})"  # noqa: S608 - column types from the model  # nosec B608
-    return "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * rows)
-
-
-def _params(fields: list, rows: list[list]) -> list:
-    """The source's parameters: one list per column on PostgreSQL, the rows' values in a row elsewhere."""
-    if _by_column():
-        return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in fields]
-    return [value for row in rows for value in row]
+def _chunks(rows: list, columns: int) -> Iterator[list]:
+    size = len(rows) if _postgres() else max(1, connection.features.max_query_params // columns)
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
 def _quoted(*names: str) -> str:
     return ", ".join(connection.ops.quote_name(name) for name in names)
 
 
+def _json_default(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _json(value: object) -> str:
+    """One statement parameter holding a batch's rows or keys (PostgreSQL parses it in C)."""
+    return orjson.dumps(value, default=_json_default).decode()
+
+
+def _int_array(values: Iterable[int]) -> str:
+    """A PostgreSQL array literal of integers: '{1,2,3}'."""
+    return "{" + ",".join(str(int(value)) for value in values) + "}"
+
+
+def _recordset(alias: str, fields: list) -> str:
+    """`json_to_recordset` of a JSON array of objects keyed by column, typed as the model's columns."""
+    columns = ", ".join(f"{connection.ops.quote_name(field.column)} {field.db_type(connection)}" for field in fields)
+    return f"json_to_recordset(%s::json) AS {alias}({columns})"
+
+
+def _values(fields: list, rows: int) -> str:
+    """A VALUES list of `rows` rows (SQLite)."""
+    return "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * rows)
+
+
+def _probe(table: str, columns: str, key: str, *, lock: bool = False) -> str:
+    """Rows of one store by a unique key, one index probe per key in the JSON array parameter.
+
+    A LATERAL subquery with LIMIT cannot become a join, so the plan is the unique index
+    whatever the statistics say about the store (the keys come first, then the store).
+    """
+    return (
+        f"SELECT found.* FROM json_array_elements_text(%s::json) AS wanted(key) CROSS JOIN LATERAL ("  # noqa: S608 - names from the model  # nosec B608
+        f"SELECT {columns} FROM {table} WHERE {_quoted('store_id')} = %s AND {_quoted(key)} = wanted.key"
+        f" LIMIT 1{' FOR UPDATE' if lock else ''}) AS found"
+    )
+
+
 _EVENT_FIELDS = [
     IngestedEvent._meta.get_field(name) for name in ("store", "event_id", "body_hash", "outcome", "created_at")
 ]
+PENDING = "PENDING"
 
 
-def events_claim(*, store: Store, events: list[tuple[str, str]]) -> set[str]:
-    """Insert (eventId, body hash) rows not seen before; return the eventIds this call inserted."""
+def events_claim(*, store: Store, events: list[tuple[str, str]]) -> dict[str, int]:
+    """Insert (eventId, body hash) rows not seen before; return {eventId: row id} of those this call inserted."""
     table = connection.ops.quote_name(IngestedEvent._meta.db_table)
     columns = _quoted(*(field.column for field in _EVENT_FIELDS))
-    store_id = _EVENT_FIELDS[0].get_db_prep_save(store.pk, connection)
+    conflict = f"ON CONFLICT ({_quoted('store_id', 'event_id')}) DO NOTHING RETURNING {_quoted('event_id', 'id')}"
     created_at = _EVENT_FIELDS[-1].get_db_prep_save(timezone.now(), connection)
-    claimed: set[str] = set()
-    for chunk in _chunks(sorted(events), len(_EVENT_FIELDS)):
-        rows = [[store_id, event_id, digest, "PENDING", created_at] for event_id, digest in chunk]
-        sql = (
-            f"INSERT INTO {table} ({columns}) {_source(_EVENT_FIELDS, len(rows))} "  # nosec B608
-            f"ON CONFLICT ({_quoted('store_id', 'event_id')}) DO NOTHING RETURNING {_quoted('event_id')}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, _params(_EVENT_FIELDS, rows))
-            claimed.update(row[0] for row in cursor.fetchall())
+    claimed: dict[str, int] = {}
+    ordered = sorted(events)
+    with connection.cursor() as cursor:
+        if _postgres():
+            source = _recordset("claimed", _EVENT_FIELDS[1:3])
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT %s, claimed.*, %s, %s FROM {source} {conflict}",  # noqa: S608  # nosec B608
+                [store.pk, PENDING, created_at, _json([{"event_id": e, "body_hash": d} for e, d in ordered])],
+            )
+            claimed.update(cursor.fetchall())
+            return claimed
+        store_id = _EVENT_FIELDS[0].get_db_prep_save(store.pk, connection)
+        for chunk in _chunks(ordered, len(_EVENT_FIELDS)):
+            params = [value for e, d in chunk for value in (store_id, e, d, PENDING, created_at)]
+            cursor.execute(f"INSERT INTO {table} ({columns}) {_values(_EVENT_FIELDS, len(chunk))} {conflict}", params)  # nosec B608
+            claimed.update(cursor.fetchall())
     return claimed
 
 
@@ -78,9 +116,17 @@ def events_seen(*, store: Store, event_ids: list[str]) -> dict[str, tuple[str, s
     """{eventId: (body hash, outcome)} of events applied before."""
     if not event_ids:
         return {}
-    rows = IngestedEvent.objects.filter(store=store, event_id__in=event_ids).values_list(
-        "event_id", "body_hash", "outcome"
-    )
+    if _postgres():
+        table = connection.ops.quote_name(IngestedEvent._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _probe(table, _quoted("event_id", "body_hash", "outcome"), "event_id"), [_json(event_ids), store.pk]
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = IngestedEvent.objects.filter(store=store, event_id__in=event_ids).values_list(
+            "event_id", "body_hash", "outcome"
+        )
     seen = {event_id: (digest, outcome) for event_id, digest, outcome in rows}
     if len(seen) < len(event_ids):
         # Taken when this batch tried to claim it, gone now (pruned since): claim it again.
@@ -88,24 +134,40 @@ def events_seen(*, store: Store, event_ids: list[str]) -> dict[str, tuple[str, s
     return seen
 
 
-def outcomes_record(*, store: Store, outcomes: dict[str, str]) -> None:
-    """Write the outcome of each claimed event: one UPDATE, one WHEN per distinct outcome."""
+def outcomes_record(*, claimed: dict[str, int], outcomes: dict[str, str]) -> None:
+    """Write the outcome of each claimed event, by its row id: one UPDATE, one WHEN per distinct outcome."""
     if not outcomes:
         return
-    by_outcome: dict[str, list[str]] = {}
+    by_outcome: dict[str, list[int]] = {}
     for event_id, outcome in outcomes.items():
-        by_outcome.setdefault(outcome, []).append(event_id)
-    IngestedEvent.objects.filter(store=store, event_id__in=list(outcomes)).update(
+        by_outcome.setdefault(outcome, []).append(claimed[event_id])
+    if _postgres():
+        # The ids as array literals: one parameter per list, and nothing for the ORM to compile.
+        table, pk = connection.ops.quote_name(IngestedEvent._meta.db_table), _quoted("id")
+        whens = " ".join(f"WHEN {pk} = ANY(%s::bigint[]) THEN %s" for _ in by_outcome)
+        params = [value for outcome, ids in by_outcome.items() for value in (_int_array(ids), outcome)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {_quoted('outcome')} = CASE {whens} END WHERE {pk} = ANY(%s::bigint[])",  # noqa: S608  # nosec B608
+                [*params, _int_array(claimed[event_id] for event_id in outcomes)],
+            )
+        return
+    IngestedEvent.objects.filter(pk__in=[claimed[event_id] for event_id in outcomes]).update(
         outcome=Case(
-            *(When(event_id__in=ids, then=Value(outcome)) for outcome, ids in by_outcome.items()),
+            *(When(pk__in=ids, then=Value(outcome)) for outcome, ids in by_outcome.items()),
             output_field=CharField(),
         )
     )
 
 
 def checkouts_lock(*, store: Store, external_ids: Iterable[str]) -> dict[str, Checkout]:
-    """The store's existing checkouts with these ids, locked, by external id."""
-    rows = Checkout.objects.select_for_update().filter(store=store, external_id__in=list(external_ids))
+    """The store's existing checkouts with these ids, locked (in id order), by external id."""
+    ordered = sorted(external_ids)
+    if _postgres():
+        table = connection.ops.quote_name(Checkout._meta.db_table)
+        rows = Checkout.objects.raw(_probe(table, "*", "external_id", lock=True), [_json(ordered), store.pk])
+        return {checkout.external_id: checkout for checkout in rows}
+    rows = Checkout.objects.select_for_update().filter(store=store, external_id__in=ordered)
     return {checkout.external_id: checkout for checkout in rows.order_by("external_id")}
 
 
@@ -147,11 +209,16 @@ def _upsert_sql(rows: int) -> str:
         f" OR ({table}.last_activity_at, {table}.snapshot_event_id)"
         " < (EXCLUDED.last_activity_at, EXCLUDED.snapshot_event_id))"
     )
-    # PostgreSQL: xmax is 0 on a row this statement inserted, set on one it updated.
-    inserted = "(xmax = 0)" if connection.vendor == "postgresql" else "1"
+    columns = _quoted(*(field.column for field in _UPSERT_FIELDS))
+    if _postgres():
+        # xmax is 0 on a row this statement inserted, set on one it updated.
+        source = f"SELECT * FROM {_recordset('written', _UPSERT_FIELDS)}"  # noqa: S608  # nosec B608
+        inserted = "(xmax = 0)"
+    else:
+        source = _values(_UPSERT_FIELDS, rows)
+        inserted = "1"
     return (
-        f"INSERT INTO {table} ({_quoted(*(field.column for field in _UPSERT_FIELDS))}) "  # nosec B608
-        f"{_source(_UPSERT_FIELDS, rows)} "
+        f"INSERT INTO {table} ({columns}) {source} "  # nosec B608
         f"ON CONFLICT ({_quoted('store_id', 'external_id')}) DO UPDATE SET {updates} WHERE {rule} "
         f"RETURNING {_quoted('id', 'external_id')}, {inserted}"
     )
@@ -161,6 +228,26 @@ def _prepared(checkout: Checkout, column: tuple) -> object:
     field, attname, plain_text = column
     value = getattr(checkout, attname)
     return value if plain_text and type(value) is str else field.get_db_prep_save(value, connection)
+
+
+def _upsert_params(checkouts: list[Checkout]) -> list:
+    if _postgres():
+        # The model's values as they are: orjson writes str, int, datetime, UUID, lists and
+        # dicts (the JSON columns) itself, Decimals as their text; PostgreSQL casts each column.
+        return [_json([_row(checkout) for checkout in checkouts])]
+    return [_prepared(checkout, column) for checkout in checkouts for column in _UPSERT_COLUMNS]
+
+
+_JSON_COLUMNS = [(field.column, field.attname) for field in _UPSERT_FIELDS]
+
+
+def _row(checkout: Checkout) -> dict:
+    """The checkout's columns, read from its __dict__ (every field of a locked or new checkout is loaded)."""
+    values = vars(checkout)
+    try:
+        return {column: values[attname] for column, attname in _JSON_COLUMNS}
+    except KeyError:  # a deferred field: the descriptor loads it
+        return {column: getattr(checkout, attname) for column, attname in _JSON_COLUMNS}
 
 
 def checkouts_upsert(*, checkouts: list[Checkout], new: set[str]) -> None:
@@ -174,9 +261,8 @@ def checkouts_upsert(*, checkouts: list[Checkout], new: set[str]) -> None:
     by_external_id = {checkout.external_id: checkout for checkout in checkouts}
     written: dict[str, tuple[int, bool]] = {}
     for chunk in _chunks(sorted(checkouts, key=lambda checkout: checkout.external_id), len(_UPSERT_FIELDS)):
-        rows = [[_prepared(checkout, column) for column in _UPSERT_COLUMNS] for checkout in chunk]
         with connection.cursor() as cursor:
-            cursor.execute(_upsert_sql(len(chunk)), _params(_UPSERT_FIELDS, rows))
+            cursor.execute(_upsert_sql(len(chunk)), _upsert_params(chunk))
             written.update((external_id, (pk, bool(inserted))) for pk, external_id, inserted in cursor.fetchall())
     for external_id, checkout in by_external_id.items():
         if external_id not in written or (external_id in new and not written[external_id][1]):

@@ -61,7 +61,7 @@ from tests.benchmarks.cpu import backend_cpu_seconds  # noqa: E402
 BATCH = 100
 CLIENTS = 4
 BATCHES_PER_ROUND = 120  # 12,000 events a round
-ROUNDS = 5
+ROUNDS = 5  # `bench_ingest.py 3` runs three
 WARMUP_BATCHES = 16
 TARGET_RATE, TARGET_P95_MS, TARGET_FLOOR_RATIO = 5000, 250, 3
 STORE_NAME = "bench-ingest"
@@ -103,6 +103,27 @@ def workers_cpu_seconds(server: subprocess.Popen) -> float:
     """CPU seconds the gunicorn workers have used so far: load-independent, unlike wall time."""
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     return sum(backend_cpu_seconds(int(pid)) for pid in children)
+
+
+def database_backends() -> list[int]:
+    """The pids of the other backends connected to this database: the gunicorn threads' connections
+    (kept open between requests, CONN_MAX_AGE) once they have served a request."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def backends_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    readings = {}
+    for pid in pids:
+        try:
+            readings[pid] = backend_cpu_seconds(pid)
+        except OSError:
+            continue  # closed meanwhile (its connection reached CONN_MAX_AGE)
+    return readings
 
 
 def make_batches(tag: str, count: int) -> list[list[dict]]:
@@ -235,17 +256,19 @@ def floor_sql() -> str:
     )
 
 
-def insert_floor(batches: list[list[tuple]]) -> float:
-    """The same rows, one bare upsert per batch from CLIENTS connections; wall seconds."""
+def insert_floor(batches: list[list[tuple]]) -> tuple[float, float]:
+    """The same rows, one bare upsert per batch from CLIENTS connections; (wall seconds, backends' CPU seconds)."""
     sql = floor_sql()
     work: queue.Queue = queue.Queue()
     for rows in batches:
         work.put([value for row in rows for value in row])
     url = os.environ["DATABASE_URL"]
     ready = threading.Barrier(CLIENTS + 1)
+    cpu: list[float] = []
 
     def client():
         with psycopg.connect(url, autocommit=False) as db:
+            before = backend_cpu_seconds(db.info.backend_pid)
             ready.wait()
             while True:
                 try:
@@ -254,6 +277,7 @@ def insert_floor(batches: list[list[tuple]]) -> float:
                     break
                 db.execute(sql, params)
                 db.commit()
+            cpu.append(backend_cpu_seconds(db.info.backend_pid) - before)
 
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
     for thread in threads:
@@ -262,7 +286,7 @@ def insert_floor(batches: list[list[tuple]]) -> float:
     started = time.perf_counter()
     for thread in threads:
         thread.join()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, sum(cpu)
 
 
 def statements_per_batch(store: Store, size: int) -> int:
@@ -292,22 +316,30 @@ def main() -> None:
     port = free_port()
     server = start_server(port)
     run = uuid.uuid4().hex[:8]
-    rates, floors, latencies, web_cpu = [], [], [], []
+    rates, floors, latencies, web_cpu, pg_cpu, floor_cpu = [], [], [], [], [], []
+    load_before = os.getloadavg()
     try:
         post_batches(port, key, [orjson.dumps({"events": b}) for b in make_batches(f"warm-{run}", WARMUP_BATCHES)])
-        for round_ in range(ROUNDS):
+        for round_ in range(int(sys.argv[1]) if len(sys.argv) > 1 else ROUNDS):
             batches = make_batches(f"{run}-{round_}", BATCHES_PER_ROUND)
             bodies = [orjson.dumps({"events": batch}) for batch in batches]
+            events = BATCHES_PER_ROUND * BATCH
             cpu_before = workers_cpu_seconds(server)
+            pg_before = backends_cpu_seconds(database_backends())
             wall, times = post_batches(port, key, bodies)
-            web_cpu.append((workers_cpu_seconds(server) - cpu_before) / (BATCHES_PER_ROUND * BATCH) * 1000)
-            rates.append(BATCHES_PER_ROUND * BATCH / wall)
+            pg_after = backends_cpu_seconds(database_backends())
+            web_cpu.append((workers_cpu_seconds(server) - cpu_before) / events * 1000)
+            pg_cpu.append(sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in pg_after.items()) / events * 1000)
+            rates.append(events / wall)
             latencies.extend(times)
             rows = floor_rows(floor_store, make_batches(f"floor-{run}-{round_}", BATCHES_PER_ROUND))
-            floors.append(BATCHES_PER_ROUND * BATCH / insert_floor(rows))
+            floor_wall, floor_backends = insert_floor(rows)
+            floors.append(events / floor_wall)
+            floor_cpu.append(floor_backends / events * 1000)
             print(
-                f"round {round_ + 1}: ingest {rates[-1]:,.0f} events/s ({web_cpu[-1]:.2f} ms of web-worker CPU"
-                f" per event), floor {floors[-1]:,.0f} events/s"
+                f"round {round_ + 1}: ingest {rates[-1]:,.0f} events/s (CPU per event: {web_cpu[-1]:.3f} ms web"
+                f" workers + {pg_cpu[-1]:.3f} ms PostgreSQL), floor {floors[-1]:,.0f} events/s"
+                f" ({floor_cpu[-1]:.3f} ms PostgreSQL)"
             )
     finally:
         server.terminate()
@@ -318,7 +350,10 @@ def main() -> None:
     print(f"\n{'ingest events/s':<28}{'p50 ms':>8}{'p95 ms':>8}{'statements/batch':>18}{'floor events/s':>16}")
     constant = statements[10] == statements[BATCH]
     print(f"{rate:<28,.0f}{p50:>8.1f}{p95:>8.1f}{statements[BATCH]:>18}{floor:>16,.0f}")
-    print(f"web workers' CPU per event (parsing, auth, validation, writes): {statistics.median(web_cpu):.2f} ms")
+    web, pg, bare = statistics.median(web_cpu), statistics.median(pg_cpu), statistics.median(floor_cpu)
+    print(f"CPU per event, ingest: {web:.3f} ms web workers + {pg:.3f} ms PostgreSQL = {web + pg:.3f} ms")
+    print(f"CPU per event, floor:  {bare:.3f} ms PostgreSQL (CPU ratio {(web + pg) / bare:.1f}x)")
+    print(f"load average: {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (2 cores)")
     checks = [
         ("events/s", f"{rate:,.0f}", f">= {TARGET_RATE:,}", rate >= TARGET_RATE),
         ("p95 per 100-event request", f"{p95:.0f} ms", f"<= {TARGET_P95_MS} ms", p95 <= TARGET_P95_MS),

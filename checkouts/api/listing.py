@@ -10,6 +10,7 @@ The filter is translated to a `Q` once per request, when the request is read.
 """
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +121,47 @@ class QueryV2Serializer(ListBodySerializer):
 
 class QueryRequestSerializer(serializers.Serializer):
     query = QueryV2Serializer()
+
+
+# What a cursor we issue is made of (Django's signed, compressed tokens): a cursor of other
+# characters is left to the serializer, which says what is wrong with it.
+_TOKEN = re.compile(r"[A-Za-z0-9_\-:.]*")
+_PAGING_KEYS = {"cursorPaging": ("limit", "cursor"), "paging": ("limit", "offset")}
+
+
+def query_body(data: Any) -> dict | None:
+    """The `query` of a Query body whose every value is plainly valid, as `QueryRequestSerializer`
+    would return it, or None: then the serializer reads the body and names what is wrong.
+
+    A page's request is one of a few small shapes (a limit, a cursor, a filter and a sort); the
+    serializer builds some 15 fields for them, about a tenth of the page's Python time.
+    """
+    if type(data) is not dict or data.keys() != {"query"} or type(query := data["query"]) is not dict:
+        return None
+    if not query.keys() <= {"cursorPaging", "paging", "filter", "sort"}:
+        return None
+    if query.get("cursorPaging") is not None and query.get("paging") is not None:
+        return None
+    for name, keys in _PAGING_KEYS.items():
+        paging = query.get(name)
+        if paging is None:
+            continue
+        if type(paging) is not dict or not paging.keys() <= set(keys):
+            return None
+        limit = paging.get("limit")
+        if limit is not None and not (type(limit) is int and 0 <= limit <= MAX_LIMIT):
+            return None
+        offset = paging.get("offset")
+        if offset is not None and not (type(offset) is int and 0 <= offset <= MAX_OFFSET):
+            return None
+        cursor = paging.get("cursor")
+        if cursor is not None and not (
+            type(cursor) is str and len(cursor) <= MAX_CURSOR_LENGTH and _TOKEN.fullmatch(cursor)
+        ):
+            return None
+    if query.get("filter") is not None and len(json.dumps(query["filter"], separators=(",", ":"))) > MAX_FILTER_CHARS:
+        return None
+    return query
 
 
 @dataclass

@@ -60,19 +60,20 @@ def counter_add(*, key: str, delta: int = 1, timeout: int, alias: str = "default
             return delta
 
 
-def _redis_add(
-    backend: RedisCache, key: str, delta: int, timeout: int, also_read: str | None = None
-) -> tuple[int, int | None]:
-    """(the new value, the value at `also_read` or None): one round trip, one MULTI/EXEC."""
+def _redis_add(backend: RedisCache, key: str, delta: int, timeout: int, *also_read: str | None) -> tuple:
+    """(the new value, then the value at each key of `also_read`, None where absent or the key is None):
+    one round trip, one MULTI/EXEC."""
     full_key = backend.make_and_validate_key(key)
     client = backend._cache.get_client(full_key, write=True)
+    reads = [other for other in also_read if other is not None]
     with client.pipeline(transaction=True) as pipe:
         pipe.set(full_key, 0, ex=timeout, nx=True)
         pipe.incrby(full_key, delta)
-        if also_read is not None:
-            pipe.get(backend.make_and_validate_key(also_read))
-        _, value, *other = pipe.execute()
-    return int(value), (backend._cache._serializer.loads(other[0]) if other and other[0] is not None else None)
+        for other in reads:
+            pipe.get(backend.make_and_validate_key(other))
+        _, value, *raw = pipe.execute()
+    loaded = iter(backend._cache._serializer.loads(item) if item is not None else None for item in raw)
+    return (int(value), *(next(loaded) if other is not None else None for other in also_read))
 
 
 def _file_add(backend: FileBasedCache, key: str, delta: int, timeout: int) -> int:
@@ -115,14 +116,19 @@ def _file_replace(backend: FileBasedCache, key: str, value: int, timeout: int, *
 class Decision(NamedTuple):
     allowed: bool
     wait_seconds: int | None = None
+    # Seconds left of the `failures_blocked` block checked with the hit (then nothing was counted).
+    blocked_seconds: int | None = None
 
 
-def sliding_window_hit(*, key: str, rate: str, alias: str = "default") -> Decision:
+def sliding_window_hit(*, key: str, rate: str, alias: str = "default", unless_blocked: str | None = None) -> Decision:
     """Count one request against `rate` for `key`; refused requests do not use up the budget.
 
     The current fixed window's count plus the previous window's, weighted by how much of it
     still overlaps the last `period` seconds: no burst of twice the limit at a window
     boundary, as a plain fixed window allows. Raises one of CACHE_DOWN if the cache is away.
+
+    `unless_blocked`: a `failure_record` key; while it is blocked the request is refused
+    (`blocked_seconds`) and not counted. On Redis that check rides in the count's round trip.
     """
     limit, period = parse_rate(rate)
     now = time.time()
@@ -131,10 +137,17 @@ def sliding_window_hit(*, key: str, rate: str, alias: str = "default") -> Decisi
     current_key, previous_key = f"{key}:{window}", f"{key}:{window - 1}"
     backend = caches[alias]
     if isinstance(backend, RedisCache):
-        # Production's path, on every API request: the count and the previous window in one round trip.
-        current, previous = _redis_add(backend, current_key, 1, period * 2, also_read=previous_key)
+        # Production's path, on every API request: the count, the previous window and the
+        # address's block in one round trip.
+        blocked_key = f"{unless_blocked}:blocked" if unless_blocked is not None else None
+        current, previous, until = _redis_add(backend, current_key, 1, period * 2, previous_key, blocked_key)
+        if (left := _left(until)) is not None:
+            counter_add(key=current_key, delta=-1, timeout=period * 2, alias=alias)
+            return Decision(False, left, blocked_seconds=left)
         previous = previous or 0
     else:
+        if unless_blocked is not None and (left := failures_blocked(key=unless_blocked, alias=alias)) is not None:
+            return Decision(False, left, blocked_seconds=left)
         current = counter_add(key=current_key, timeout=period * 2, alias=alias)
         previous = backend.get(previous_key) or 0
     if previous * (1 - elapsed / period) + current <= limit:
@@ -159,7 +172,10 @@ def hashed(value: str) -> str:
 
 def failures_blocked(*, key: str, alias: str = "default") -> int | None:
     """Seconds left of the block `failure_record` put on `key`, or None if it is not blocked."""
-    until = caches[alias].get(f"{key}:blocked")
+    return _left(caches[alias].get(f"{key}:blocked"))
+
+
+def _left(until: float | None) -> int | None:
     left = math.ceil(until - time.time()) if until is not None else 0
     return left if left > 0 else None
 

@@ -24,9 +24,20 @@ logger = logging.getLogger(__name__)
 LAST_USED_RESOLUTION_SECONDS = 60
 
 
+# What a request from an address blocked for bad credentials gets (429), whatever it sends.
+BLOCKED_MESSAGE = "Too many requests with an invalid API key from this address."
+
+
 def failures_key(request) -> str:
     """The counter of bad credentials (keys, tokens, client secrets) sent from this address."""
     return f"comeback:api-key-failures:{client_ip(request)}"
+
+
+def block_checked_by_throttle(request) -> bool:
+    """True when the view's throttle checks the address's block (`ApiKeyRateThrottle`), in the
+    same cache round trip as its count: then authentication checks it only for bad credentials."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    return bool(getattr(view, "throttle_checks_address_block", False))
 
 
 class ApiKeyUser:
@@ -105,29 +116,47 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         raw = rest.strip() if scheme.lower() == self.keyword.lower() else header
         failures = failures_key(request)
-        self.refuse_if_blocked(failures)
+        later = block_checked_by_throttle(request)
+        if not later:
+            self.refuse_if_blocked(failures)
+
+        def refuse(message: str) -> NoReturn:
+            if later:
+                self.refuse_if_blocked(failures)
+            self.fail(failures, message)
+
         if raw.startswith(TOKEN_PREFIX):
-            return self._app_token(request, raw, failures)
+            credentials = self._app_token(request, raw, refuse)
+        else:
+            credentials = self._api_key(request, raw, refuse)
+        if later:
+            # The throttle refuses a blocked address, as this would have, in its one round trip.
+            request.address_block_pending = failures
+        return credentials
+
+    @staticmethod
+    def _api_key(request, raw: str, refuse):
         parts = ApiKey.split(raw)
         if parts is None:
-            self.fail(failures, "The API key is malformed.")
+            refuse("The API key is malformed.")
         prefix, secret = parts
         key = api_key_for_prefix(prefix)
         if key is None or not key.matches(secret) or not key.is_active:
-            self.fail(failures, "The API key is not valid or has been revoked.")
+            refuse("The API key is not valid or has been revoked.")
         site_id = request.META.get("HTTP_WIX_SITE_ID")
         if site_id and site_id.strip().lower() != str(key.store_id):
-            self.fail(failures, "The wix-site-id header does not name this key's store.")
+            refuse("The wix-site-id header does not name this key's store.")
         api_key_used(key, resolution_seconds=LAST_USED_RESOLUTION_SECONDS)
         return ApiKeyUser(key), key
 
-    def _app_token(self, request, raw: str, failures: str):
+    @staticmethod
+    def _app_token(request, raw: str, refuse):
         grant = oauth_token_grant(raw)
         if grant is None:
-            self.fail(failures, "The access token is not valid or has expired.")
+            refuse("The access token is not valid or has expired.")
         site_id = request.META.get("HTTP_WIX_SITE_ID")
         if site_id and site_id.strip().lower() != str(grant.store.pk):
-            self.fail(failures, "The wix-site-id header does not name this token's store.")
+            refuse("The wix-site-id header does not name this token's store.")
         user = AppTokenUser(grant)
         return user, grant
 
@@ -145,7 +174,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             logger.warning("Rate-limit cache unavailable; not checking bad API keys", exc_info=True)
             return
         if wait:
-            raise exceptions.Throttled(wait, "Too many requests with an invalid API key from this address.")
+            raise exceptions.Throttled(wait, BLOCKED_MESSAGE)
 
     @staticmethod
     def fail(failures: str, message: str) -> NoReturn:
@@ -155,7 +184,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             logger.warning("Rate-limit cache unavailable; not counting bad API keys", exc_info=True)
             wait = None
         if wait:
-            raise exceptions.Throttled(wait, "Too many requests with an invalid API key from this address.")
+            raise exceptions.Throttled(wait, BLOCKED_MESSAGE)
         raise exceptions.AuthenticationFailed(message)
 
 

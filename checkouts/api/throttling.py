@@ -7,11 +7,12 @@ cache and in local memory) lives in config/ratelimit.py.
 import logging
 
 from django.conf import settings
+from rest_framework import exceptions
 from rest_framework.throttling import BaseThrottle
 
 from config.ratelimit import CACHE_DOWN, sliding_window_hit
 
-from .auth import ApiKeyUser
+from .auth import BLOCKED_MESSAGE, ApiKeyUser
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +37,19 @@ class ApiKeyRateThrottle(BaseThrottle):
         if principal is None:
             return True  # unauthenticated requests are refused before they cost anything
         setting = getattr(view, "rate_setting", "COMEBACK_API_RATE_LIMIT")
+        # Authentication left the address's block to this check (`block_checked_by_throttle`).
+        blocked = getattr(request, "address_block_pending", None)
         try:
-            decision = sliding_window_hit(key=f"comeback:rate:{setting}:{principal}", rate=getattr(settings, setting))
+            decision = sliding_window_hit(
+                key=f"comeback:rate:{setting}:{principal}", rate=getattr(settings, setting), unless_blocked=blocked
+            )
         except CACHE_DOWN:
             # Fail open: with the cache (Redis) down, refusing every API call would turn a
             # rate-limit outage into an ingest outage. The reverse proxy's limits still hold.
             logger.warning("Rate-limit cache unavailable; letting %s through", setting, exc_info=True)
             return True
+        if decision.blocked_seconds is not None:
+            raise exceptions.Throttled(decision.blocked_seconds, BLOCKED_MESSAGE)
         self.wait_seconds = decision.wait_seconds
         return decision.allowed
 

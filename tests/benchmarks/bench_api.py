@@ -4,9 +4,10 @@
 
 Seed first (`manage.py seed_demo --stores 5 --checkouts 200000`: it stores each row's wire
 JSON; an older database needs `manage.py migrate` and `manage.py wire_refresh`). The script
-makes a read-only API key for two stores (revoked at the end), starts gunicorn (one sync
-worker, production settings, the real API-key authentication and middleware) and times,
-interleaved round by round (A B C D E, A B C D E, ...), each figure the median of ROUNDS:
+makes a read-only API key for two stores (revoked at the end), starts gunicorn
+(tests/benchmarks/server.py: one sync worker, production settings, the real API-key
+authentication and middleware, CACHE_URL as this process has it) and times, interleaved round
+by round (A B C D E, A B C D E, ...), each figure the median of ROUNDS:
 
   floor  the SQL the page-500 request runs (the key lookup, the page), bare, over psycopg
   A      Query page 1, smallest store
@@ -14,7 +15,10 @@ interleaved round by round (A B C D E, A B C D E, ...), each figure the median o
   C      Query page 500, largest store                                 ≤ 1.5× B, ≤ 2.5× the floor
   D      DRF's default list (bench_urls.py), page 500, largest store   ≥ 10× C
 
-It also prints each request's SQL count, read from the test client (same view, in-process).
+It also prints each request's SQL count, read from the test client (same view, in-process), and
+each scenario's CPU: the gunicorn worker's per HTTP request (all its threads, /proc schedstat),
+this process's for the bare SQL. BENCH_API_THREADS=4 runs the worker as the Procfile does
+(gthread, keep-alive) instead of gunicorn's sync worker.
 
 Before/after on a busy machine: BENCH_API_BASELINE=<a tree of the older code> (e.g. `git archive
 main | tar -x -C /tmp/base`, with its .venv) starts a second gunicorn from that tree, and each HTTP
@@ -23,12 +27,10 @@ scenario gets a "(baseline)" twin, timed in the same rounds, so both sides see t
 
 import os
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
+from contextlib import ExitStack
 from http.client import HTTPConnection
 from pathlib import Path
 
@@ -61,6 +63,7 @@ from checkouts.selectors import abandoned_checkouts_with_activities  # noqa: E40
 from checkouts.services import api_key_create, api_key_revoke  # noqa: E402
 from checkouts.wire import wire_current  # noqa: E402
 from checkouts.wix import abandoned_checkout_to_wix  # noqa: E402
+from tests.benchmarks.server import gunicorn_server, production_env  # noqa: E402
 
 PAGE = 100
 DEEP_PAGE = 500
@@ -69,38 +72,14 @@ WARMUP = 3
 QUERY = "/ecom/v1/abandoned-checkout/query"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(port: int, root: Path = ROOT) -> subprocess.Popen:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "COMEBACK_"))}
-    env.update(
+def server_env() -> dict[str, str]:
+    return production_env(
         DJANGO_SETTINGS_MODULE="tests.benchmarks.bench_settings",
         DJANGO_SECRET_KEY=SECRET,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        EMAIL_URL="consolemail://",
-        COMEBACK_LOG_FORMAT="plain",
-        DJANGO_LOG_LEVEL="WARNING",
         # The benchmark sends far more than a client may; the limiter still runs on each request.
         COMEBACK_API_RATE_LIMIT="1000000/minute",
         COMEBACK_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
     )
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
-        cwd=root,
-        env=env,
-    )
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not start")
 
 
 class Api:
@@ -183,6 +162,48 @@ def baseline_twins(scenarios, port, keys, small, big, first, deep, one) -> dict:
     return {name + BASELINE: call for name, call in twins.items()}
 
 
+def worker_cpu_ns(server) -> int:
+    """CPU time the server's worker(s) have used so far, all threads, in ns (/proc schedstat: exact)."""
+    total = 0
+    for pid in server.worker_pids:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[0])
+    return total
+
+
+def measure(server, baseline, keys, small, big, first, deep, floor_sql) -> tuple[dict, dict]:
+    """(wall ms, CPU ms) per scenario: round after round, every scenario once per round."""
+    small_api, big_api = Api(server.port, keys[small.pk][1]), Api(server.port, keys[big.pk][1])
+    scenarios = {
+        "floor: page 500's own SQL, bare": lambda: bare_sql(floor_sql),
+        "Query page 1, small store": lambda: small_api.timed("POST", QUERY, first)[0],
+        "Query page 1, large store": lambda: big_api.timed("POST", QUERY, first)[0],
+        f"Query page {DEEP_PAGE}, large store": lambda: big_api.timed("POST", QUERY, deep)[0],
+        f"DRF default list page {DEEP_PAGE}": lambda: big_api.timed("GET", f"/bench/plain/?page={DEEP_PAGE}")[0],
+    }
+    _, body = big_api.timed("POST", QUERY, deep)
+    entities = orjson.loads(body)["abandonedCheckouts"]
+    assert_built_alike(entities, big)
+    # What any authenticated request costs here (the key, throttle, middleware): one entity.
+    one = f"/ecom/v1/abandoned-checkout/{entities[0]['id']}"
+    scenarios["Get one checkout (the fixed cost)"] = lambda: big_api.timed("GET", one)[0]
+    if baseline is not None:
+        scenarios.update(baseline_twins(scenarios, baseline.port, keys, small, big, first, deep, one))
+    samples: dict[str, list[float]] = {name: [] for name in scenarios}
+    cpu: dict[str, list[float]] = {name: [] for name in scenarios}
+    for round_number in range(WARMUP + ROUNDS):
+        for name, call in scenarios.items():
+            serving = baseline if name.endswith(BASELINE) else server
+            before = worker_cpu_ns(serving), time.process_time()
+            elapsed = call()
+            after = worker_cpu_ns(serving), time.process_time()
+            if round_number >= WARMUP:
+                samples[name].append(elapsed)
+                bare = name.startswith("floor")
+                cpu[name].append((after[1] - before[1]) * 1000 if bare else (after[0] - before[0]) / 1e6)
+    return samples, cpu
+
+
 def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("Run against PostgreSQL: DATABASE_URL=postgres://.../comeback_bench")
@@ -198,45 +219,27 @@ def main() -> None:
     first = b'{"query":{"cursorPaging":{"limit":%d}}}' % PAGE
     deep = b'{"query":{"cursorPaging":{"limit":%d,"cursor":"%s"}}}' % (PAGE, cursor_for_page(big, DEEP_PAGE).encode())
     floor_sql = request_sql(keys[big.pk][1], deep)
-    port = free_port()
-    server = start_server(port)
     baseline_root = os.environ.get("BENCH_API_BASELINE")
-    baseline_port = free_port() if baseline_root else None
-    baseline = start_server(baseline_port, Path(baseline_root)) if baseline_root else None
+    threads = int(os.environ.get("BENCH_API_THREADS", "1"))
     try:
-        small_api, big_api = Api(port, keys[small.pk][1]), Api(port, keys[big.pk][1])
-        scenarios = {
-            "floor: page 500's own SQL, bare": lambda: bare_sql(floor_sql),
-            "Query page 1, small store": lambda: small_api.timed("POST", QUERY, first)[0],
-            "Query page 1, large store": lambda: big_api.timed("POST", QUERY, first)[0],
-            f"Query page {DEEP_PAGE}, large store": lambda: big_api.timed("POST", QUERY, deep)[0],
-            f"DRF default list page {DEEP_PAGE}": lambda: big_api.timed("GET", f"/bench/plain/?page={DEEP_PAGE}")[0],
-        }
-        _, body = big_api.timed("POST", QUERY, deep)
-        entities = orjson.loads(body)["abandonedCheckouts"]
-        assert_built_alike(entities, big)
-        # What any authenticated request costs here (the key, throttle, middleware): one entity.
-        one = f"/ecom/v1/abandoned-checkout/{entities[0]['id']}"
-        scenarios["Get one checkout (the fixed cost)"] = lambda: big_api.timed("GET", one)[0]
-        if baseline is not None:
-            scenarios.update(baseline_twins(scenarios, baseline_port, keys, small, big, first, deep, one))
-        samples: dict[str, list[float]] = {name: [] for name in scenarios}
-        for round_number in range(WARMUP + ROUNDS):
-            for name, call in scenarios.items():
-                elapsed = call()
-                if round_number >= WARMUP:
-                    samples[name].append(elapsed)
+        with ExitStack() as servers:
+            server = servers.enter_context(gunicorn_server(server_env(), threads=threads))
+            baseline = (
+                servers.enter_context(gunicorn_server(server_env(), threads=threads, root=Path(baseline_root)))
+                if baseline_root
+                else None
+            )
+            samples, cpu = measure(server, baseline, keys, small, big, first, deep, floor_sql)
     finally:
-        for process in (server, baseline):
-            if process is not None:
-                process.terminate()
-                process.wait()
         for key, _ in keys.values():
             api_key_revoke(api_key=key)
     medians = {name: statistics.median(times) for name, times in samples.items()}
-    print(f"\n{'scenario (median of ' + str(ROUNDS) + ', interleaved)':<44}{'median ms':>10}{'best ms':>9}")
+    worker = "sync" if threads == 1 else f"gthread, {threads} threads"
+    print(f"\none gunicorn worker ({worker}); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'scenario (median of ' + str(ROUNDS) + ', interleaved)':<44}{'median ms':>10}{'best ms':>9}{'CPU ms':>8}")
     for name, times in samples.items():
-        print(f"{name:<44}{medians[name]:>10.2f}{min(times):>9.2f}")
+        print(f"{name:<44}{medians[name]:>10.2f}{min(times):>9.2f}{statistics.median(cpu[name]):>8.2f}")
+    print("CPU ms: the gunicorn worker's for an HTTP request, this process's for the bare SQL (median)")
     for name in [name for name in samples if name.endswith(BASELINE)]:
         print(f"{name[: -len(BASELINE)]:<44}{medians[name[: -len(BASELINE)]] / medians[name]:>7.2f}x of the baseline")
     # The key (with its store) is read once per process for a few seconds (checkouts/keyring.py).

@@ -13,11 +13,9 @@ Both stores are deleted at the end.
 """
 
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -36,33 +34,15 @@ from django.core.management import call_command  # noqa: E402
 from checkouts.connectors.wix.sync import wix_pull  # noqa: E402
 from checkouts.models import AbandonedCheckout, Activity, Connection, IngestedEvent, Store  # noqa: E402
 from checkouts.services import abandoned_checkout_recover, api_key_create  # noqa: E402
+from tests.benchmarks.server import gunicorn_server  # noqa: E402
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 START = datetime(2026, 1, 1, tzinfo=UTC)
 ITEM = {"quantity": 1, "productName": {"original": "Mug"}, "price": {"amount": "20", "convertedAmount": "20"}}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "COMEBACK_API_RATE_LIMIT": "1000000/minute"}
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-    )
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not start")
+def server_env() -> dict[str, str]:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "COMEBACK_API_RATE_LIMIT": "1000000/minute"}
 
 
 def source_rows(store: Store, count: int, offset: int = 0, base: datetime = START) -> None:
@@ -143,17 +123,16 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     source = Store.objects.create(name="Bench Wix site", currency="USD")
     mirror = Store.objects.create(name="Bench Wix mirror", currency="USD")
-    server = None
+    stack = ExitStack()  # the server, stopped before the stores are deleted
     try:
         source_rows(source, ROWS)
         _, key = api_key_create(store=source, name="bench", scopes=["read"])
-        port = free_port()
-        server = start_server(port)
+        server = stack.enter_context(gunicorn_server(server_env()))
         connection = Connection.objects.create(
             store=mirror,
             platform="wix",
             secret=key,
-            settings={"site_id": str(source.id), "base_url": f"http://127.0.0.1:{port}"},
+            settings={"site_id": str(source.id), "base_url": f"http://127.0.0.1:{server.port}"},
         )
         pull(connection, "backfill")
         compare(source, mirror)
@@ -174,9 +153,7 @@ def main() -> None:
         assert before == after and updated == again, "the rerun wrote something"
         print("  rerun wrote nothing")
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait()
+        stack.close()
         IngestedEvent.objects.filter(store__in=[source, mirror]).delete()
         source.delete()
         mirror.delete()

@@ -17,7 +17,7 @@ from ...wire import wire_fragments
 from ..analytics import AnalyticsRequestSerializer, AnalyticsResponseSerializer, abandoned_checkout_analytics
 from ..base import StoreAPIView
 from ..errors import RULE_FORMAT, RULE_MAX_SIZE, RULE_MIN_SIZE, NotFound, WixValidationError, violation
-from ..listing import Lister, QueryRequestSerializer
+from ..listing import Lister, QueryRequestSerializer, query_body
 from ..openapi import requests as docs
 from ..openapi.responses import with_errors
 from ..search import SearchRequestSerializer, search_condition, search_details
@@ -105,7 +105,9 @@ class QueryView(StoreAPIView):
         responses=with_errors({200: docs.QueryAbandonedCheckoutsResponseSerializer}),
     )
     def post(self, request):
-        query = validated(QueryRequestSerializer, request.data)["query"]
+        query = query_body(request.data)
+        if query is None:
+            query = validated(QueryRequestSerializer, request.data)["query"]
         lister = Lister(kind="query", spec=QUERY_SPEC, store=self.store, path="query")
         items, metadata = lister.page(self.abandoned_checkouts(), lister.parse(query))
         return Response({"abandonedCheckouts": items, "results": items, "metadata": metadata})

@@ -1,0 +1,42 @@
+"""Django's PostgreSQL backend, with a per-request health check that needs no round trip.
+
+With CONN_HEALTH_CHECKS, Django checks a persistent connection before the first query of
+every request by running `SELECT 1`: one more round trip to PostgreSQL per request, which on
+a busy host costs about what the page's own query does. A server that ends a connection
+(a restart, `pg_terminate_backend`, a pooler closing it, a crash) says so on the socket: an
+error message, or the end of the stream. So while the connection is idle and nothing is
+waiting to be read, it is as usable as `SELECT 1` would find it; anything else (data on the
+socket, a connection psycopg already knows is broken, a transaction left open) gets
+Django's own check. After a database error Django still runs `SELECT 1` (`is_usable`).
+"""
+
+import select
+
+from django.db.backends.postgresql import base
+from psycopg import pq
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def close_if_health_check_failed(self):
+        if (
+            self.connection is not None
+            and self.health_check_enabled
+            and not self.health_check_done
+            and not self.pool
+            and _idle_and_quiet(self.connection)
+        ):
+            self.health_check_done = True
+            return
+        super().close_if_health_check_failed()
+
+
+def _idle_and_quiet(connection) -> bool:
+    """The connection is open, between transactions, and the server has sent nothing since."""
+    if not hasattr(select, "poll") or connection.closed:
+        return False
+    pgconn = connection.pgconn
+    if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN | select.POLLPRI)
+    return not poller.poll(0)

@@ -166,7 +166,7 @@ def connection_receipts_prune() -> int:
     deleted = 0
     while True:
         # A receipt still holding events waits for the drain, however old: its events are not lost.
-        old = ConnectionReceipt.objects.filter(received_at__lt=cutoff, events__isnull=True)
+        old = ConnectionReceipt.objects.filter(received_at__lt=cutoff, events__isnull=True, payload__isnull=True)
         ids = list(old.values_list("pk", flat=True)[:PRUNE_BATCH])
         if not ids:
             return deleted

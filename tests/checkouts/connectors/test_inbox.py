@@ -122,3 +122,34 @@ def test_an_event_only_ingests_validation_refuses_is_noted_at_drain_time_and_wri
     connection.refresh_from_db()
     assert "occurredAt" in connection.last_error and not Checkout.objects.exists()
     assert ConnectionReceipt.objects.get().ok is False
+
+
+def test_a_wix_delivery_is_verified_and_stored_then_the_drain_applies_it_at_wixs_time(store):
+    from checkouts.models import AbandonedCheckout
+
+    from .wix_payloads import created_event, key_pair, signed
+
+    private, public = key_pair()
+    store.currency = "EUR"
+    store.save()
+    wix = Connection.objects.create(store=store, platform="wix", public_key=public)
+    body = signed(private, *created_event())
+    response = Client().post(f"/connect/wix/{wix.token}/webhook", body, content_type="text/plain")
+    assert response.status_code == 200 and response.json()["duplicate"] is False
+    receipt = ConnectionReceipt.objects.get()
+    assert receipt.payload == body.decode().strip() and not Checkout.objects.exists()
+    assert connection_inbox_drain() == 1
+    abandoned = AbandonedCheckout.objects.get(store=store)
+    assert abandoned.checkout_external_id == "cart-1" and abandoned.created_at.isoformat().startswith("2026-03-01T10")
+    receipt.refresh_from_db()
+    assert receipt.payload is None and receipt.ok
+
+
+def test_a_stored_wix_delivery_the_drain_cannot_apply_is_the_connections_last_error(store):
+    wix = Connection.objects.create(store=store, platform="wix")
+    # Stored as the receiver would, then made unreadable (a row damaged or written by an older release).
+    ConnectionReceipt.objects.create(connection=wix, delivery_id="e-1", topic="x", payload="not a jwt")
+    assert connection_inbox_drain() == 1
+    wix.refresh_from_db()
+    assert "refused" in wix.last_error and not ConnectionReceipt.objects.get().ok
+    assert not Checkout.objects.exists()

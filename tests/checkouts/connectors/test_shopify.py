@@ -316,3 +316,62 @@ def test_the_requests_check_and_the_drains_mapping_give_the_same_verdict(topic, 
         assert check() in ((None, True), ("checkout.currency", False))
     else:
         assert check() == expected
+
+
+def test_the_documented_example_in_the_shops_own_currency_maps_without_a_conversion(connection, store):
+    """connectors.md §2.7 as printed: currency and presentment currency both EUR."""
+    store.currency = "EUR"
+    store.save()
+    documented = {**CHECKOUT, "currency": "EUR", "presentment_currency": "EUR"}
+    documented.pop("total_price_set")
+    assert deliver(connection, "checkouts/create", documented).status_code == 200
+    checkout = Checkout.objects.get()
+    assert (checkout.currency, checkout.conversion_currency) == ("EUR", "")
+    assert checkout.total == Decimal("42.50") and checkout.buyer_email == "ana@example.com"
+
+
+def test_the_unprefixed_header_names_of_events_deliveries_are_read_too(connection):
+    """Shopify's Events deliveries name the headers without X- (shopify-hmac-sha256, shopify-topic, …)."""
+    raw = json.dumps(CHECKOUT).encode()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = Client().post(
+            f"/connect/shopify/{connection.token}/",
+            raw,
+            content_type="application/json",
+            HTTP_SHOPIFY_TOPIC="checkouts/create",
+            HTTP_SHOPIFY_HMAC_SHA256=sign(raw),
+            HTTP_SHOPIFY_WEBHOOK_ID="w-events",
+        )
+    assert response.status_code == 200, response.content
+    assert Checkout.objects.get().external_id == CHECKOUT["token"]
+
+
+def test_a_signed_delivery_without_a_webhook_id_is_a_400_and_writes_nothing(connection):
+    raw = json.dumps(CHECKOUT).encode()
+    response = Client().post(
+        f"/connect/shopify/{connection.token}/",
+        raw,
+        content_type="application/json",
+        HTTP_X_SHOPIFY_TOPIC="checkouts/create",
+        HTTP_X_SHOPIFY_HMAC_SHA256=sign(raw),
+    )
+    assert response.status_code == 400 and response.json()["error"]["field"] == "X-Shopify-Webhook-Id"
+    assert not ConnectionReceipt.objects.exists() and not Checkout.objects.exists()
+
+
+def test_the_same_signed_body_under_a_new_webhook_id_changes_nothing_more(connection, store):
+    """A captured delivery replayed with a fresh webhook id: stored again, but ingest sees the same snapshot."""
+    deliver(connection, "checkouts/create", CHECKOUT, webhook_id="w-1")
+    before = Checkout.objects.values().get()
+    assert deliver(connection, "checkouts/create", CHECKOUT, webhook_id="w-replayed").status_code == 200
+    after = Checkout.objects.values().get()
+    bookkeeping = {"updated_at", "snapshot_event_id"}  # which event last carried the (same) snapshot
+    assert {k: v for k, v in after.items() if k not in bookkeeping} == {
+        k: v for k, v in before.items() if k not in bookkeeping
+    }
+
+
+def test_a_get_is_refused_and_the_receiver_sets_no_session_cookie(connection):
+    assert Client().get(f"/connect/shopify/{connection.token}/").status_code == 405
+    response = deliver(connection, "checkouts/create", CHECKOUT)
+    assert response.status_code == 200 and "sessionid" not in response.cookies and "csrftoken" not in response.cookies

@@ -22,11 +22,12 @@ urlpatterns = [
     # Browsers ask for it on documents that name no icon (the email previews in their frames).
     path("favicon.ico", RedirectView.as_view(url=static("img/logo.svg"), permanent=True)),
     path("admin/", admin.site.urls),
-    # JSON APIs (Wix-compatible /ecom/v1/, REST /api/v1/, schema and docs).
-    path("", include("checkouts.api.urls")),
     # Platform webhooks and browser events (comeback.js), checked by signature or publishable key.
+    # Before the APIs' long list: a busy shop's webhooks are resolved in a few steps.
     path("connect/wix/", include("checkouts.connectors.wix.urls")),
     path("connect/", include("checkouts.connectors.urls")),
+    # JSON APIs (Wix-compatible /ecom/v1/, REST /api/v1/, schema and docs).
+    path("", include("checkouts.api.urls")),
     path("settings/connections/", include("checkouts.connectors.dashboard_urls")),
     # Webhook settings pages.
     path("settings/webhooks/", include("checkouts.webhooks.urls")),

@@ -53,6 +53,7 @@ NOT_PAGES = {
     "connections:backfill",
     "connections:pause",
     "connections:resume",
+    "connections:rotate",
     "automations:active",
     "automations:test_email",
     "automations:task_done",

@@ -16,5 +16,6 @@ urlpatterns = [
     path("<uuid:pk>/backfill/", views.ConnectionBackfillView.as_view(), name="backfill"),
     path("<uuid:pk>/pause/", views.ConnectionStatusView.as_view(status=Connection.Status.PAUSED), name="pause"),
     path("<uuid:pk>/resume/", views.ConnectionStatusView.as_view(status=Connection.Status.ACTIVE), name="resume"),
+    path("<uuid:pk>/rotate/", views.ConnectionRotateView.as_view(), name="rotate"),
     path("<uuid:pk>/remove/", views.ConnectionDeleteView.as_view(), name="delete"),
 ]

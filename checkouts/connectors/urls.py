@@ -9,5 +9,5 @@ app_name = "connect"
 urlpatterns = [
     path("browser/events", receivers.BrowserEventsView.as_view(), name="browser"),
     path("saleor/<str:token>/", receivers.SaleorWebhookView.as_view(), name="saleor"),
-    path("shopify/<str:token>/", receivers.ShopifyWebhookView.as_view(), name="shopify"),
+    path("shopify/<str:token>/", receivers.shopify_webhook, name="shopify"),
 ]

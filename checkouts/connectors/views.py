@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.timezone import now
 from django.views.generic import TemplateView, View
 
 from ..models import Connection, Membership
@@ -17,6 +18,7 @@ from ..services.connections import (
     connection_delete,
     connection_status_set,
     connection_test_send,
+    connection_token_rotate,
     connection_update,
 )
 from ..views.base import DashboardMixin
@@ -46,6 +48,9 @@ def detail_context(connection: Connection, *, reveal: Collection[str] = ()) -> d
         "settings_shown": shown,
         "reveal": bool(reveal),
         "backfills": connector.backfill is not None,
+        "grace_until": connection.previous_token_until
+        if connection.previous_token and connection.previous_token_until and connection.previous_token_until > now()
+        else None,
     }
 
 
@@ -186,6 +191,23 @@ class ConnectionStatusView(_ConnectionAction):
                 messages.success(request, "Paused: deliveries are acknowledged and ignored until you resume.")
             else:
                 messages.success(request, "Resumed: deliveries are taken again.")
+        return self.done()
+
+
+class ConnectionRotateView(_ConnectionAction):
+    """A new webhook URL (or publishable key): the old one keeps working for 24 hours unless told to stop now."""
+
+    def post(self, request, *args, **kwargs):
+        immediately = request.POST.get("immediately") == "on"
+        connection_token_rotate(connection=self.connection, immediately=immediately)
+        if immediately:
+            messages.success(request, "New address made. The old one is refused from now on: update your platform.")
+        else:
+            messages.success(
+                request,
+                "New address made: paste it into your platform now. The old one keeps working for 24 hours, "
+                "then it is refused.",
+            )
         return self.done()
 
 

@@ -8,6 +8,7 @@ the settings page shows.
 
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
@@ -17,10 +18,19 @@ from ..encryption import EncryptedTextField
 from .scope import StoreScopedQuerySet
 from .store import Store
 
+# How long a rotated-out webhook URL (or publishable key) keeps working: long enough to paste the new
+# one into the platform's admin without losing a delivery. The signature, not the URL, is what
+# authenticates a delivery, so a day of overlap risks little.
+TOKEN_GRACE = timedelta(hours=24)
+
 
 class ConnectionQuerySet(StoreScopedQuerySet):
     def active(self) -> "ConnectionQuerySet":
         return self.filter(status=Connection.Status.ACTIVE)
+
+    def for_token(self, token: str) -> "ConnectionQuerySet":
+        """The connection a receiver URL names: by its token, or by the one it replaced while in grace."""
+        return self.filter(Q(token=token) | Q(previous_token=token, previous_token_until__gt=timezone.now()))
 
 
 class Connection(models.Model):
@@ -42,6 +52,10 @@ class Connection(models.Model):
     # The unguessable part of this connection's webhook URLs (/connect/<platform>/<token>/…) and, for a
     # script tag, of its publishable key (pk_<token>). Not a secret that signs anything.
     token = models.CharField(max_length=43, unique=True, editable=False)
+    # The token a rotation replaced, still accepted until `previous_token_until` (TOKEN_GRACE), or ""
+    # once refused ("rotate and refuse the old URL now", or the grace ended).
+    previous_token = models.CharField(max_length=43, blank=True, default="", editable=False, db_index=True)
+    previous_token_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Non-secret settings, per platform: site id and base URL (Wix), shop domain, API version and base
     # URL (Shopify), instance URL (Saleor), allowed origins and capture flags (script tag).
     settings = models.JSONField(default=dict, blank=True)
@@ -96,8 +110,9 @@ class ConnectionReceipt(models.Model):
     de-duplication window are deleted by the retention task.
 
     It is also the webhook inbox: a receiver stores a verified delivery's checkout events in `events`
-    and answers at once; the drain (`services.connection_inbox`) ingests pending rows in batches and
-    clears `events`. A row keeps its events until they are ingested, so a worker that dies loses nothing.
+    (or its raw body in `payload`) and answers at once; the drain (`services.connection_inbox`) maps
+    and ingests pending rows in batches and clears both. A row keeps them until they are ingested, so a
+    worker that dies loses nothing.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -108,6 +123,9 @@ class ConnectionReceipt(models.Model):
     ok = models.BooleanField(default=True)
     # The checkout events still to ingest (SQL NULL once drained, or for a delivery taken inline).
     events = models.JSONField(null=True, blank=True, editable=False)
+    # Or the delivery's body as the platform sent it (Shopify's JSON, Wix's JWT), verified but not yet
+    # mapped: the drain maps it, so the receiving request does no more than check and store it.
+    payload = models.TextField(null=True, blank=True, editable=False)
 
     objects = ConnectionReceiptQuerySet.as_manager()
 
@@ -118,7 +136,11 @@ class ConnectionReceipt(models.Model):
         indexes = [
             models.Index(fields=["connection", "-received_at"], name="connection_receipt_recent"),
             # The drain's queue: only pending rows, oldest first, so it stays small however many are kept.
-            models.Index(fields=["id"], condition=Q(events__isnull=False), name="connection_receipt_pending"),
+            models.Index(
+                fields=["id"],
+                condition=Q(events__isnull=False) | Q(payload__isnull=False),
+                name="connection_receipt_pending",
+            ),
         ]
 
     def __str__(self) -> str:

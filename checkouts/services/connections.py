@@ -1,5 +1,6 @@
 """Connections: what every connector shares between receiving a delivery and the ingest service."""
 
+import secrets
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from config.wakeups import wake_up_publish
 
 from ..connectors import connector_for
 from ..models import Connection, ConnectionReceipt, Store
+from ..models.connections import TOKEN_GRACE
 from .ingest import IngestResult, checkout_events_ingest
 
 
@@ -106,6 +108,22 @@ def connection_status_set(*, connection: Connection, status: str) -> bool:
     return bool(changed)
 
 
+def connection_token_rotate(*, connection: Connection, immediately: bool = False) -> None:
+    """Give the connection new receiver URLs (and publishable key); the old ones work TOKEN_GRACE longer, or not at all.
+
+    The grace lets the merchant paste the new URL into the platform's admin without losing a delivery in
+    between; `immediately` is for a URL that must stop now (a leaked publishable key being abused).
+    Only the last rotated-out token is kept: rotating again ends the older one's grace.
+    """
+    now = timezone.now()
+    previous, until = ("", None) if immediately else (connection.token, now + TOKEN_GRACE)
+    token = secrets.token_urlsafe(32)
+    Connection.objects.filter(pk=connection.pk).update(
+        token=token, previous_token=previous, previous_token_until=until, updated_at=now
+    )
+    connection.token, connection.previous_token, connection.previous_token_until = token, previous, until
+
+
 def connection_delete(*, connection: Connection) -> None:
     """Remove a connection: its URLs and key stop working at once. The checkouts it brought stay."""
     Connection.objects.filter(pk=connection.pk).delete()
@@ -166,7 +184,7 @@ def connection_receipts_prune() -> int:
     deleted = 0
     while True:
         # A receipt still holding events waits for the drain, however old: its events are not lost.
-        old = ConnectionReceipt.objects.filter(received_at__lt=cutoff, events__isnull=True)
+        old = ConnectionReceipt.objects.filter(received_at__lt=cutoff, events__isnull=True, payload__isnull=True)
         ids = list(old.values_list("pk", flat=True)[:PRUNE_BATCH])
         if not ids:
             return deleted

@@ -8,8 +8,8 @@ from django.utils.dateparse import parse_datetime
 
 from ..models import AbandonedCheckout, Activity, Connection, Store
 from .abandon_at import checkouts_abandon_at
-from .connections import connection_error_record, connection_events_ingest, connection_receipt_record
-from .ingest import IngestResult
+from .connections import connection_events_ingest
+from .ingest import IngestResult, checkout_events_ingest
 
 
 class EventsRefused(Exception):
@@ -27,25 +27,33 @@ def wix_events_apply(
     events: list[dict[str, Any]],
     abandoned: dict[str, datetime],
     activities: dict[str, list] | None = None,
+    note: bool = True,
 ) -> list[IngestResult]:
     """Snapshots, then abandonment at Wix's moment, then completions: so a recovery finds its abandonment.
 
-    All or nothing: if the ingest service refuses an event, EventsRefused and nothing is kept.
+    All or nothing: if the ingest service refuses an event, EventsRefused and nothing is kept. With
+    `note` False the connection's status is left to the caller (the inbox's drain notes it once a batch
+    has committed, so the connection row is not held locked while checkouts are written).
     """
+    ingest = connection_events_ingest if note else _ingest_only
     updates = [event for event in events if event.get("type") == "checkout.updated"]
     completions = [event for event in events if event.get("type") != "checkout.updated"]
     with transaction.atomic():
-        results = connection_events_ingest(connection=connection, events=updates) if updates else []
+        results = ingest(connection=connection, events=updates) if updates else []
         if not all(result.success for result in results):
             raise EventsRefused(results)
         checkouts_abandon_at(store=connection.store, moments=abandoned)
         if completions:
-            results += connection_events_ingest(connection=connection, events=completions)
+            results += ingest(connection=connection, events=completions)
         if not all(result.success for result in results):
             raise EventsRefused(results)
         for external_id, log in (activities or {}).items():
             wix_activities_import(store=connection.store, checkout_external_id=external_id, activities=log)
     return results
+
+
+def _ingest_only(*, connection: Connection, events: list[dict[str, Any]]) -> list[IngestResult]:
+    return checkout_events_ingest(store=connection.store, events=events)
 
 
 def wix_activities_import(*, store: Store, checkout_external_id: str, activities: list) -> int:
@@ -72,27 +80,6 @@ def wix_activities_import(*, store: Store, checkout_external_id: str, activities
     ]
     Activity.objects.bulk_create(new)
     return len(new)
-
-
-def wix_delivery_apply(
-    *,
-    connection: Connection,
-    delivery_id: str,
-    topic: str,
-    events: list[dict[str, Any]],
-    abandoned: dict[str, datetime],
-    activities: dict[str, list] | None = None,
-) -> bool:
-    """A verified webhook: False if its event id was seen before (a replay: nothing done)."""
-    try:
-        with transaction.atomic():
-            if not connection_receipt_record(connection=connection, delivery_id=delivery_id, topic=topic):
-                return False
-            wix_events_apply(connection=connection, events=events, abandoned=abandoned, activities=activities)
-    except EventsRefused as refused:
-        connection_error_record(connection=connection, message=f"A Wix {topic} event was refused: {refused}")
-        raise
-    return True
 
 
 def wix_watermark_advance(*, connection: Connection, updated: datetime) -> bool:

@@ -53,6 +53,8 @@ MIDDLEWARE = [
     # during a database outage) still gets the framing and content policies.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Platform webhooks and beacons (/connect/) go straight to their views from here.
+    "config.fastpath.ReceiverFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

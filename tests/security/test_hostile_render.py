@@ -129,6 +129,7 @@ ACTIONS = {
     "connections:test": lambda w: (reverse("connections:test", args=[w.connection.pk]), {}),
     "connections:pause": lambda w: (reverse("connections:pause", args=[w.connection.pk]), {}),
     "connections:resume": lambda w: (reverse("connections:resume", args=[w.connection.pk]), {}),
+    "connections:rotate": lambda w: (reverse("connections:rotate", args=[w.connection.pk]), {}),
     # The bulk confirmation names the selected buyers and frames the email that would go out.
     "checkouts:bulk_confirm": lambda w: (
         "/checkouts/bulk/confirm/",

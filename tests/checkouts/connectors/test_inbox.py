@@ -40,11 +40,12 @@ def test_a_delivery_is_answered_before_it_is_ingested_and_the_drain_ingests_it(c
     response = post(connection, "checkouts/create", CHECKOUT, "w-1")
     assert response.status_code == 200 and response.json() == {"accepted": 1}
     receipt = ConnectionReceipt.objects.get()
-    assert receipt.events[0]["checkout"]["id"] == CHECKOUT["token"] and not Checkout.objects.exists()
+    # Stored as it came (verified and checked, not yet mapped): the drain maps it.
+    assert json.loads(receipt.payload) == CHECKOUT and receipt.events is None and not Checkout.objects.exists()
     assert connection_inbox_drain_task() == 1
     assert Checkout.objects.get(store=store).external_id == CHECKOUT["token"]
     receipt.refresh_from_db()
-    assert receipt.events is None and receipt.ok
+    assert receipt.events is None and receipt.payload is None and receipt.ok
     connection.refresh_from_db()
     assert connection.last_event_at is not None and connection.last_error == ""
     assert connection_inbox_drain_task() == 0
@@ -62,7 +63,7 @@ def test_the_drain_takes_batches_in_arrival_order(connection):
     for n in range(3):
         post(connection, "checkouts/update", {**CHECKOUT, "total_price": f"{n}0.00"}, f"w-{n}")
     assert connection_inbox_drain_batch(size=2) == 2
-    assert ConnectionReceipt.objects.filter(events__isnull=False).count() == 2
+    assert ConnectionReceipt.objects.filter(payload__isnull=False).count() == 2
     assert connection_inbox_drain() == 2
     checkout = Checkout.objects.get()
     assert checkout.completed_at is not None  # the order came first; later updates never reopen it
@@ -73,7 +74,7 @@ def test_a_drain_that_fails_leaves_every_delivery_for_the_next_one(connection):
     failing = mock.patch.object(connection_inbox, "checkout_events_ingest", side_effect=DatabaseError("gone"))
     with failing, pytest.raises(DatabaseError):
         connection_inbox_drain()
-    assert ConnectionReceipt.objects.get().events is not None and not Checkout.objects.exists()
+    assert ConnectionReceipt.objects.get().payload is not None and not Checkout.objects.exists()
     assert connection_inbox_drain() == 1 and Checkout.objects.exists()
 
 
@@ -92,7 +93,8 @@ def test_an_event_ingest_refuses_at_drain_time_is_the_connections_last_error(con
 def test_a_topic_without_events_is_only_a_receipt(connection):
     delete = {"id": CHECKOUT["id"], "presentment_currency": "EUR", "total_price": "42.50"}
     assert post(connection, "checkouts/delete", delete, "w-del").status_code == 200
-    assert ConnectionReceipt.objects.get().events is None
+    receipt = ConnectionReceipt.objects.get()
+    assert receipt.events is None and receipt.payload is None
     assert connection_inbox_drain() == 0
     connection.refresh_from_db()
     assert connection.last_event_at is not None
@@ -120,3 +122,34 @@ def test_an_event_only_ingests_validation_refuses_is_noted_at_drain_time_and_wri
     connection.refresh_from_db()
     assert "occurredAt" in connection.last_error and not Checkout.objects.exists()
     assert ConnectionReceipt.objects.get().ok is False
+
+
+def test_a_wix_delivery_is_verified_and_stored_then_the_drain_applies_it_at_wixs_time(store):
+    from checkouts.models import AbandonedCheckout
+
+    from .wix_payloads import created_event, key_pair, signed
+
+    private, public = key_pair()
+    store.currency = "EUR"
+    store.save()
+    wix = Connection.objects.create(store=store, platform="wix", public_key=public)
+    body = signed(private, *created_event())
+    response = Client().post(f"/connect/wix/{wix.token}/webhook", body, content_type="text/plain")
+    assert response.status_code == 200 and response.json()["duplicate"] is False
+    receipt = ConnectionReceipt.objects.get()
+    assert receipt.payload == body.decode().strip() and not Checkout.objects.exists()
+    assert connection_inbox_drain() == 1
+    abandoned = AbandonedCheckout.objects.get(store=store)
+    assert abandoned.checkout_external_id == "cart-1" and abandoned.created_at.isoformat().startswith("2026-03-01T10")
+    receipt.refresh_from_db()
+    assert receipt.payload is None and receipt.ok
+
+
+def test_a_stored_wix_delivery_the_drain_cannot_apply_is_the_connections_last_error(store):
+    wix = Connection.objects.create(store=store, platform="wix")
+    # Stored as the receiver would, then made unreadable (a row damaged or written by an older release).
+    ConnectionReceipt.objects.create(connection=wix, delivery_id="e-1", topic="x", payload="not a jwt")
+    assert connection_inbox_drain() == 1
+    wix.refresh_from_db()
+    assert "refused" in wix.last_error and not ConnectionReceipt.objects.get().ok
+    assert not Checkout.objects.exists()

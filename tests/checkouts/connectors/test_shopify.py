@@ -242,3 +242,136 @@ def test_a_checkout_lands_in_the_connections_store_only(connection, store, other
     deliver(connection, "checkouts/create", copy.deepcopy(CHECKOUT))
     assert Checkout.objects.get().store == store
     assert not Checkout.objects.filter(store=other_store).exists()
+
+
+LINE = CHECKOUT["line_items"][0]
+CHECK_CASES = [
+    ("checkouts/update", CHECKOUT),
+    ("checkouts/update", {**CHECKOUT, "presentment_currency": None}),
+    ("checkouts/update", {**CHECKOUT, "customer": None, "email": None}),
+    ("checkouts/update", []),
+    ("checkouts/update", {**CHECKOUT, "updated_at": None}),
+    ("checkouts/update", {**CHECKOUT, "updated_at": "2025-13-45T99:00:00Z"}),
+    ("checkouts/update", {**CHECKOUT, "currency": "XYZ", "presentment_currency": None}),
+    ("checkouts/update", {**CHECKOUT, "currency": None, "presentment_currency": None}),
+    ("checkouts/update", {**CHECKOUT, "presentment_currency": "QQQ"}),
+    ("checkouts/update", {**CHECKOUT, "token": 12}),
+    ("checkouts/update", {**CHECKOUT, "token": True}),
+    ("checkouts/update", {**CHECKOUT, "total_price": -1}),
+    ("checkouts/update", {**CHECKOUT, "total_price": "NaN"}),
+    ("checkouts/update", {**CHECKOUT, "total_price_set": {"presentment_money": {"amount": "x"}}}),
+    ("checkouts/update", {**CHECKOUT, "line_items": "many"}),
+    ("checkouts/update", {**CHECKOUT, "line_items": ["mug"]}),
+    ("checkouts/update", {**CHECKOUT, "line_items": [{**LINE, "title": ""}]}),
+    ("checkouts/update", {**CHECKOUT, "line_items": [{**LINE, "title": None, "presentment_title": "Caneca"}]}),
+    ("checkouts/update", {**CHECKOUT, "line_items": [{**LINE, "price": None}]}),
+    ("checkouts/update", {**CHECKOUT, "line_items": [{**LINE, "quantity": True}]}),
+    ("checkouts/update", {**CHECKOUT, "line_items": [{**LINE, "quantity": "2"}]}),
+    ("checkouts/update", {**CHECKOUT, "line_items": [{**LINE, "price_set": {"presentment_money": {"amount": []}}}]}),
+    ("checkouts/update", {**CHECKOUT, "discount_codes": [{"amount": "1.00"}]}),
+    ("checkouts/update", {**CHECKOUT, "discount_codes": [{"code": "X", "amount": "lots"}]}),
+    ("checkouts/update", {**CHECKOUT, "discount_codes": {"code": "X"}}),
+    ("checkouts/update", {**CHECKOUT, "subtotal_price": "?"}),
+    ("checkouts/update", {**CHECKOUT, "total_tax": False}),
+    ("checkouts/update", {**CHECKOUT, "email": None, "customer": {"email": "nope@"}}),
+    ("checkouts/update", {**CHECKOUT, "token": None, "updated_at": "later"}),
+    ("checkouts/delete", {"id": 1}),
+    ("checkouts/delete", "gone"),
+    ("orders/create", ORDER),
+    ("orders/create", {**ORDER, "checkout_token": None, "created_at": None}),
+    ("orders/create", {**ORDER, "created_at": None}),
+    ("orders/create", {**ORDER, "created_at": "noon"}),
+    ("orders/create", {**ORDER, "id": None}),
+    ("orders/create", {**ORDER, "email": "ana at example"}),
+    ("orders/create", {**ORDER, "email": None, "contact_email": "ana@example.com"}),
+]
+
+
+@pytest.mark.parametrize(("topic", "payload"), CHECK_CASES)
+def test_the_requests_check_and_the_drains_mapping_give_the_same_verdict(topic, payload):
+    """The receiver stores what `delivery_check` passes and the drain maps it: they must agree, field for field."""
+    from checkouts.connectors import shopify
+    from checkouts.connectors.mapping import Malformed
+    from checkouts.services.connection_inbox import DeliveryMalformed, delivery_events_check
+
+    def mapping() -> tuple[str | None, bool]:
+        try:
+            events = shopify.events_for(topic=topic, payload=payload, webhook_id="w")
+            delivery_events_check(events=events)
+        except (Malformed, DeliveryMalformed) as exc:
+            return exc.field, False
+        return None, bool(events)
+
+    def check() -> tuple[str | None, bool]:
+        try:
+            return None, shopify.delivery_check(topic=topic, payload=payload)
+        except Malformed as exc:
+            return exc.field, False
+
+    expected = mapping()
+    if payload in (CHECKOUT, ORDER):
+        assert expected == (None, True)  # the documented examples pass both
+    if expected[0] is None and topic == "checkouts/update":
+        # Ingest's currency rule, which the mapping leaves to the drain; the check takes it up front.
+        assert check() in ((None, True), ("checkout.currency", False))
+    else:
+        assert check() == expected
+
+
+def test_the_documented_example_in_the_shops_own_currency_maps_without_a_conversion(connection, store):
+    """connectors.md §2.7 as printed: currency and presentment currency both EUR."""
+    store.currency = "EUR"
+    store.save()
+    documented = {**CHECKOUT, "currency": "EUR", "presentment_currency": "EUR"}
+    documented.pop("total_price_set")
+    assert deliver(connection, "checkouts/create", documented).status_code == 200
+    checkout = Checkout.objects.get()
+    assert (checkout.currency, checkout.conversion_currency) == ("EUR", "")
+    assert checkout.total == Decimal("42.50") and checkout.buyer_email == "ana@example.com"
+
+
+def test_the_unprefixed_header_names_of_events_deliveries_are_read_too(connection):
+    """Shopify's Events deliveries name the headers without X- (shopify-hmac-sha256, shopify-topic, …)."""
+    raw = json.dumps(CHECKOUT).encode()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = Client().post(
+            f"/connect/shopify/{connection.token}/",
+            raw,
+            content_type="application/json",
+            HTTP_SHOPIFY_TOPIC="checkouts/create",
+            HTTP_SHOPIFY_HMAC_SHA256=sign(raw),
+            HTTP_SHOPIFY_WEBHOOK_ID="w-events",
+        )
+    assert response.status_code == 200, response.content
+    assert Checkout.objects.get().external_id == CHECKOUT["token"]
+
+
+def test_a_signed_delivery_without_a_webhook_id_is_a_400_and_writes_nothing(connection):
+    raw = json.dumps(CHECKOUT).encode()
+    response = Client().post(
+        f"/connect/shopify/{connection.token}/",
+        raw,
+        content_type="application/json",
+        HTTP_X_SHOPIFY_TOPIC="checkouts/create",
+        HTTP_X_SHOPIFY_HMAC_SHA256=sign(raw),
+    )
+    assert response.status_code == 400 and response.json()["error"]["field"] == "X-Shopify-Webhook-Id"
+    assert not ConnectionReceipt.objects.exists() and not Checkout.objects.exists()
+
+
+def test_the_same_signed_body_under_a_new_webhook_id_changes_nothing_more(connection, store):
+    """A captured delivery replayed with a fresh webhook id: stored again, but ingest sees the same snapshot."""
+    deliver(connection, "checkouts/create", CHECKOUT, webhook_id="w-1")
+    before = Checkout.objects.values().get()
+    assert deliver(connection, "checkouts/create", CHECKOUT, webhook_id="w-replayed").status_code == 200
+    after = Checkout.objects.values().get()
+    bookkeeping = {"updated_at", "snapshot_event_id"}  # which event last carried the (same) snapshot
+    assert {k: v for k, v in after.items() if k not in bookkeeping} == {
+        k: v for k, v in before.items() if k not in bookkeeping
+    }
+
+
+def test_a_get_is_refused_and_the_receiver_sets_no_session_cookie(connection):
+    assert Client().get(f"/connect/shopify/{connection.token}/").status_code == 405
+    response = deliver(connection, "checkouts/create", CHECKOUT)
+    assert response.status_code == 200 and "sessionid" not in response.cookies and "csrftoken" not in response.cookies

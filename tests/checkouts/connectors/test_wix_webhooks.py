@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.test import Client, TestCase
 
 from checkouts.connectors import connector_for
 from checkouts.models import AbandonedCheckout, Checkout, Connection, ConnectionReceipt, IngestedEvent
@@ -34,7 +34,9 @@ def connection(store, keys):
 
 
 def deliver(connection, body: bytes):
-    return Client().post(f"/connect/wix/{connection.token}/webhook", body, content_type="text/plain")
+    """POST a delivery; the inbox's drain runs once it commits, as the woken worker would."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return Client().post(f"/connect/wix/{connection.token}/webhook", body, content_type="text/plain")
 
 
 def nothing_written() -> bool:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("checkouts", "0021_inbox"),
+        ("checkouts", "0023_rules_buyer_country"),
     ]
 
     operations = [

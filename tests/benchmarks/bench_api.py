@@ -31,7 +31,7 @@ import statistics
 import sys
 import time
 from contextlib import ExitStack
-from http.client import HTTPConnection
+from http.client import HTTPConnection, RemoteDisconnected
 from pathlib import Path
 
 import orjson
@@ -92,8 +92,15 @@ class Api:
     def timed(self, method: str, path: str, body: bytes | None = None) -> tuple[float, bytes]:
         headers = {**self.headers, **({"Content-Type": "application/json"} if body else {})}
         started = time.perf_counter()
-        self.connection.request(method, path, body=body, headers=headers)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, RemoteDisconnected):
+            # gthread closed the idle keep-alive connection (after 2 s): reconnect, as the sync worker always does.
+            self.connection.close()
+            started = time.perf_counter()
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
         content = response.read()
         elapsed = time.perf_counter() - started
         assert response.status == 200, f"{path} answered {response.status}: {content[:300]!r}"

@@ -4,6 +4,8 @@ Each request checks its connection before the first query; a quiet idle connecti
 without a round trip, and one the server has ended is replaced, as Django's SELECT 1 would.
 """
 
+import time
+
 import pytest
 from django.db import connections
 
@@ -48,6 +50,13 @@ def test_a_connection_the_server_ended_is_replaced_before_the_query(persistent):
     pid = backend_pid(persistent)
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        # The backend ends when it is next scheduled: wait for it, so it ended between requests.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+            if cursor.fetchone() is None:
+                break
+            time.sleep(0.01)
     next_request(persistent)
 
     # The request's first query runs on a new connection instead of failing.

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from automations import stats
 from automations.dispatcher.batch import process_batch
 from automations.funnel import automation_funnel
-from automations.messages.render import ab_variant
+from automations.messages.variants import ab_variant
 from automations.models import (
     Automation,
     ContactPolicy,

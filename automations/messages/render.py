@@ -1,5 +1,6 @@
 """From a step's templates and an abandoned checkout to the email (or text) the buyer gets."""
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from email.utils import formataddr, parseaddr
@@ -114,6 +115,14 @@ def open_pixel_url(email_key: str) -> str:
     """The 1×1 image whose first load marks the email opened (see `sent_email_open_record`)."""
     before, after = _open_pixel_path()
     return f"{settings.COMEBACK_PUBLIC_URL}{before}{quote(open_pixel_token(email_key), safe=':')}{after}"
+
+
+_OPEN_PIXEL_TAG = re.compile(r'<img src="[^"]*/open/[^"/]+\.gif"[^>]*>')
+
+
+def without_open_pixel(html: str) -> str:
+    """A sent email's HTML with its open pixel taken out, to show it in the dashboard."""
+    return _OPEN_PIXEL_TAG.sub("", html)
 
 
 def unsubscribe_url(*, store_id, email: str, language: str = "") -> str:

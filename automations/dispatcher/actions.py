@@ -23,7 +23,8 @@ from checkouts.models import AbandonedCheckout, Activity
 from .. import notify
 from ..messages import defaults
 from ..messages.mime import Message
-from ..messages.render import message_id_for, message_language, recovery_email, staff_text, step_email, text_message
+from ..messages.render import message_id_for, message_language, recovery_email, staff_text, text_message
+from ..messages.variants import step_email
 from ..models import AutomationStep, Notification, Reason, ScheduledStep, SendReceipt, SentEmail, Task
 from ..selectors import checkout_path
 from ..services.contact import ContactGate, consented

@@ -1,5 +1,6 @@
 """From a step's templates and an abandoned checkout to the email (or text) the buyer gets."""
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from email.utils import formataddr, parseaddr
@@ -116,6 +117,14 @@ def open_pixel_url(email_key: str) -> str:
     return f"{settings.COMEBACK_PUBLIC_URL}{before}{quote(open_pixel_token(email_key), safe=':')}{after}"
 
 
+_OPEN_PIXEL_TAG = re.compile(r'<img src="[^"]*/open/[^"/]+\.gif"[^>]*>')
+
+
+def without_open_pixel(html: str) -> str:
+    """A sent email's HTML with its open pixel taken out, to show it in the dashboard."""
+    return _OPEN_PIXEL_TAG.sub("", html)
+
+
 def unsubscribe_url(*, store_id, email: str, language: str = "") -> str:
     before, after = _unsubscribe_path()
     token = unsubscribe_token(store_id=store_id, email=email, language=language)
@@ -140,36 +149,6 @@ def step_template(step: AutomationStep, language: str) -> EmailTemplate:
     if defaults.is_default_email(step.subject, step.body):
         translations = {**default_translations(), **translations}
     return pick_template(EmailTemplate(step.subject, step.body), translations, language)
-
-
-def ab_variant(step: AutomationStep, abandoned_checkout_id: Any) -> str:
-    """ "A" or "B" for a buyer of an A/B step, "" for any other step.
-
-    Half and half by a keyed hash of the step and the checkout: random across checkouts (no
-    merchant or buyer can steer it), yet the same for a retried send and its preview, and
-    decided without a query or a shared counter, so the dispatcher's batches stay at a
-    constant number of queries."""
-    if not step.is_ab_test:
-        return ""
-    digest = salted_hmac("automations.ab-variant", f"{step.pk}:{abandoned_checkout_id}", algorithm="sha256").digest()
-    return "B" if digest[0] & 1 else "A"
-
-
-def step_email(
-    step: AutomationStep, language: str, abandoned_checkout_id: Any, *, variant: str = ""
-) -> tuple[EmailTemplate, str]:
-    """An email step's words for one buyer, and the A/B variant they carry ("" outside a test).
-
-    Buyers whose language has a translation the merchant wrote for the step read that and are
-    left out of the test (there is one variant B, in the step's own language): the two groups
-    compared differ only by the variant. `variant` forces one (the preview shows both)."""
-    template = step_template(step, language)
-    if not step.is_ab_test or pick_template(None, {t.language: t for t in step.translations.all()}, language):
-        return template, ""
-    variant = variant if variant in ("A", "B") else ab_variant(step, abandoned_checkout_id)
-    if variant == "B":
-        template = EmailTemplate(step.subject_b or template.subject, step.body_b or template.body)
-    return template, variant
 
 
 @lru_cache(maxsize=1)

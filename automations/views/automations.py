@@ -22,6 +22,7 @@ from .. import funnel, selectors, stats
 from ..discount_selectors import discount_code_preview, discount_summary
 from ..forms import AutomationForm, StepFormSet, TranslationFormSet, new_step_initial
 from ..messages import render as rendering
+from ..messages import variants
 from ..messages.sms import sms_length
 from ..models import AutomationStep
 from ..services import automation_save, automation_set_active, step_translations_save
@@ -276,7 +277,7 @@ class PreviewMixin(AutomationMixin):
             checkout.buyer_language = language
         # An A/B step previews the variant asked for (?variant=B), else the checkout's own.
         forced = self.request.GET.get("variant") or self.request.POST.get("variant") or ""
-        template, self.variant = rendering.step_email(
+        template, self.variant = variants.step_email(
             step, rendering.message_language(checkout, self.store), checkout.pk, variant=forced
         )
         return automation, step, checkout, template

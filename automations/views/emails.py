@@ -10,6 +10,7 @@ from checkouts.pagination import SortKey
 from checkouts.views.base import DashboardMixin
 
 from .. import selectors
+from ..messages.render import without_open_pixel
 from .automations import email_frame
 from .base import KeysetListMixin
 
@@ -41,4 +42,5 @@ class SentEmailDetailView(DashboardMixin, TemplateView):
 class SentEmailHtmlView(DashboardMixin, View):
     def get(self, request, *args, **kwargs):
         email = get_object_or_404(selectors.sent_emails_for_store(store=self.store), pk=self.kwargs["pk"])
-        return HttpResponse(email.html_body or "<p>This email had no HTML part.</p>")
+        # Without its open pixel: the merchant reading the email is not the buyer opening it.
+        return HttpResponse(without_open_pixel(email.html_body) or "<p>This email had no HTML part.</p>")

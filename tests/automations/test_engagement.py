@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from automations import stats
 from automations.dispatcher.batch import process_batch
 from automations.funnel import automation_funnel
-from automations.messages.render import ab_variant
+from automations.messages.variants import ab_variant
 from automations.models import (
     Automation,
     ContactPolicy,
@@ -156,6 +156,20 @@ def test_the_pixel_counts_the_first_open_only(store):
 
     forged = buyer().get("/open/step-1:forged.gif")
     assert forged.status_code == 200 and forged.content == response.content
+
+
+def test_the_merchant_reading_a_sent_email_in_the_dashboard_is_not_an_open(store, owner):
+    automation = only_automation(store, track_opens=True)
+    email_step(automation)
+    (ac,) = abandon(store)
+    dispatch_at(after(hours=1))
+    email = _sent(ac)
+    assert PIXEL.findall(email.html_body)
+    merchant = Client()
+    merchant.force_login(owner)
+    shown = merchant.get(f"/emails/{email.pk}/html/").content.decode()
+    assert "/open/" not in shown and "Complete your order" in shown
+    assert _sent(ac).opened_at is None
 
 
 # A/B variants -------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def test_an_ab_step_and_an_sms_step_previewed_in_french_and_japanese_and_their_f
     page.get_by_label("Track opens").check()
     first = page.locator("[data-step]").nth(0)
     first.get_by_text("A/B test this email").click()
-    first.get_by_label("Variant B subject").fill("{{ first_name }}, 10% off if you come back today")
+    first.get_by_label("Variant B title line").fill("{{ first_name }}, 10% off if you come back today")
     page.get_by_role("button", name="Add a step").click()
     sms = page.locator("[data-step]").nth(1)
     sms.get_by_label("Wait").fill("2")
@@ -127,7 +127,7 @@ def test_an_ab_step_and_an_sms_step_previewed_in_french_and_japanese_and_their_f
     assert abandoned_checkout_recover(abandoned_checkout_id=clicked.abandoned_checkout_id, order_id="o-1")
 
     page.goto(f"{live_server.url}/automations/{automation.pk}/")
-    page.get_by_label("Emails sent in").select_option("all")
+    page.get_by_label("Period").select_option("all")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**period=all*")
     table = page.locator("#funnel-table")

@@ -71,17 +71,16 @@ def _values(fields: list, rows: int) -> str:
 def _probe(table: str, columns: str, key: str, *, lock: bool = False) -> str:
     """Rows of one store by a unique key: one probe of the (store_id, key) unique index per key.
 
-    Parameters: the store's id, then the keys as a JSON array. A LATERAL subquery with LIMIT
-    cannot become a join, and the store's id reaches it as the outer row's column (behind
-    OFFSET 0, so it is not folded back into a constant): the planner then weighs `store_id =`
-    by the table's number of stores, not by statistics that may never have seen this store
-    (which make any index on store_id look as good as the unique one, and read the whole store).
+    Parameters: the keys as a JSON array, then the store's id. A LATERAL subquery with LIMIT
+    cannot become a join, and the store's id is a sub-select (an InitPlan, evaluated once),
+    whose value the planner does not see: it weighs `store_id =` by the table's number of
+    stores, not by statistics that may never have seen this store (by those, a new store
+    looks empty, any index on store_id as good as the unique one, and the store is read whole).
     """
     return (
-        f"SELECT found.* FROM (SELECT %s::uuid AS store_id, keys.key FROM json_array_elements_text(%s::json)"  # noqa: S608 - names from the model  # nosec B608
-        f" AS keys(key) OFFSET 0) AS wanted CROSS JOIN LATERAL (SELECT {columns} FROM {table}"
-        f" WHERE {_quoted('store_id')} = wanted.store_id AND {_quoted(key)} = wanted.key"
-        f" LIMIT 1{' FOR UPDATE' if lock else ''}) AS found"
+        f"SELECT found.* FROM json_array_elements_text(%s::json) AS wanted(key) CROSS JOIN LATERAL ("  # noqa: S608 - names from the model  # nosec B608
+        f"SELECT {columns} FROM {table} WHERE {_quoted('store_id')} = (SELECT %s::uuid)"
+        f" AND {_quoted(key)} = wanted.key LIMIT 1{' FOR UPDATE' if lock else ''}) AS found"
     )
 
 
@@ -124,7 +123,7 @@ def events_seen(*, store: Store, event_ids: list[str]) -> dict[str, tuple[str, s
         table = connection.ops.quote_name(IngestedEvent._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                _probe(table, _quoted("event_id", "body_hash", "outcome"), "event_id"), [store.pk, _json(event_ids)]
+                _probe(table, _quoted("event_id", "body_hash", "outcome"), "event_id"), [_json(event_ids), store.pk]
             )
             rows = cursor.fetchall()
     else:
@@ -169,7 +168,7 @@ def checkouts_lock(*, store: Store, external_ids: Iterable[str]) -> dict[str, Ch
     ordered = sorted(external_ids)
     if _postgres():
         table = connection.ops.quote_name(Checkout._meta.db_table)
-        rows = Checkout.objects.raw(_probe(table, "*", "external_id", lock=True), [store.pk, _json(ordered)])
+        rows = Checkout.objects.raw(_probe(table, "*", "external_id", lock=True), [_json(ordered), store.pk])
         return {checkout.external_id: checkout for checkout in rows}
     rows = Checkout.objects.select_for_update().filter(store=store, external_id__in=ordered)
     return {checkout.external_id: checkout for checkout in rows.order_by("external_id")}

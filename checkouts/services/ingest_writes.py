@@ -69,15 +69,18 @@ def _values(fields: list, rows: int) -> str:
 
 
 def _probe(table: str, columns: str, key: str, *, lock: bool = False) -> str:
-    """Rows of one store by a unique key, one index probe per key in the JSON array parameter.
+    """Rows of one store by a unique key: one probe of the (store_id, key) unique index per key.
 
-    A LATERAL subquery with LIMIT cannot become a join, so the plan is the unique index
-    whatever the statistics say about the store (the keys come first, then the store).
+    Parameters: the keys as a JSON array, then the store's id. A LATERAL subquery with LIMIT
+    cannot become a join, and the store's id is a sub-select (an InitPlan, evaluated once),
+    whose value the planner does not see: it weighs `store_id =` by the table's number of
+    stores, not by statistics that may never have seen this store (by those, a new store
+    looks empty, any index on store_id as good as the unique one, and the store is read whole).
     """
     return (
         f"SELECT found.* FROM json_array_elements_text(%s::json) AS wanted(key) CROSS JOIN LATERAL ("  # noqa: S608 - names from the model  # nosec B608
-        f"SELECT {columns} FROM {table} WHERE {_quoted('store_id')} = %s AND {_quoted(key)} = wanted.key"
-        f" LIMIT 1{' FOR UPDATE' if lock else ''}) AS found"
+        f"SELECT {columns} FROM {table} WHERE {_quoted('store_id')} = (SELECT %s::uuid)"
+        f" AND {_quoted(key)} = wanted.key LIMIT 1{' FOR UPDATE' if lock else ''}) AS found"
     )
 
 

@@ -2,6 +2,7 @@
 
 import contextlib
 import random
+import re
 import threading
 import uuid
 from collections import Counter
@@ -189,3 +190,32 @@ def test_1000_events_replayed_and_shuffled_across_4_threads_leave_one_row_per_ch
     completed = {event["checkout"]["id"] for event in events if event["type"] == "checkout.completed"}
     assert IngestedEvent.objects.filter(outcome=IngestOutcome.COMPLETED).count() == len(completed)
     assert Checkout.objects.filter(completed_at__isnull=False).count() == len(completed)
+
+
+def test_a_batch_finds_its_rows_through_the_unique_indexes_whatever_the_statistics(store):
+    """A store the statistics have never seen (a new one, filling faster than autovacuum analyses
+    it) looks tiny to the planner: `store_id = … AND external_id IN (…)`, or even a probe by both
+    with the store's id as a constant, may then go by another index on store_id and read every
+    row of the store on each batch. The lock and the replays' read probe the unique indexes."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    ingest(StoreFactory(), *(updated_event(f"other-{i}") for i in range(300)))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE checkouts_checkout, checkouts_ingestedevent")  # statistics without `store`
+    events = [updated_event(f"co-{i}") for i in range(300)]
+    ingest(store, *events)
+    with CaptureQueriesContext(connection) as captured:
+        results = ingest(store, *(updated_event(f"co-{i}", minutes=5) for i in range(300)), *events)
+    assert [result.outcome for result in results] == [IngestOutcome.APPLIED] * 300 + [IngestOutcome.APPLIED] * 300
+    probes = {
+        "checkout_unique_external_id": "checkouts_checkout",
+        "ingested_event_unique_per_store": "checkouts_ingestedevent",
+    }
+    for index, table in probes.items():
+        [probe] = [sql for sql in (query["sql"] for query in captured) if "LATERAL" in sql and f'FROM "{table}"' in sql]
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {probe}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        # Only the unique index reaches the table (an Index Scan, or a Bitmap Index Scan of it).
+        assert set(re.findall(r"Index Scan (?:using|on) (\w+)", plan)) == {index}, plan
+        assert f"Seq Scan on {table}" not in plan, plan

@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from ..models import AbandonedCheckout, Store, WebhookEndpoint, WebhookEvent
+from ..models import AbandonedCheckout, Store, WebhookEvent
 from ..wix import _money_format, iso
 
 # Python's isoformat(timespec="milliseconds") in UTC: PostgreSQL's MS truncates as it does.
@@ -38,21 +38,37 @@ _MEDIA_URL = r"^https://static\.wixstatic\.com/media/([^/?#]+)"
 _FALSY_JSON = "('null', '[]', '{}', '\"\"', '0', 'false')"
 
 
-def _omit_empty(key: str, column: str) -> str:
-    """`wix._set`: the key only when the text is not empty."""
-    return f"CASE WHEN ab.{column} <> '' THEN jsonb_build_object('{key}', ab.{column}) ELSE '{{}}'::jsonb END"
+def _present(pairs: dict[str, str]) -> str:
+    """`wix._set`: an object of the keys whose text is not empty. One small object stripped of its
+    nulls, not a concatenation per key: each `||` rewrites the whole 2 kB entity."""
+    built = ", ".join(f"'{key}', nullif({value}, '')" for key, value in pairs.items())
+    return f"jsonb_strip_nulls(jsonb_build_object({built}))"
 
 
 def _entity() -> str:
-    buyer_info = f"""{_omit_empty("contactId", "contact_id")} || {_omit_empty("email", "buyer_email")}
-        || CASE WHEN ab.user_id <> '' THEN jsonb_build_object('userId', ab.user_id)
-            WHEN ab.member_id <> '' THEN jsonb_build_object('memberId', ab.member_id)
-            WHEN ab.visitor_id <> '' THEN jsonb_build_object('visitorId', ab.visitor_id)
-            ELSE '{{}}'::jsonb END"""
-    contact_details = f"""{_omit_empty("firstName", "first_name")} || {_omit_empty("lastName", "last_name")}
-        || {_omit_empty("phone", "phone")} || {_omit_empty("company", "company")}
+    buyer_info = _present(
+        {
+            "contactId": "ab.contact_id",
+            "email": "ab.buyer_email",
+            # visitorId / memberId / userId are a oneof in Wix: the most specific identity wins.
+            "userId": "ab.user_id",
+            "memberId": "CASE WHEN ab.user_id = '' THEN ab.member_id ELSE '' END",
+            "visitorId": "CASE WHEN ab.user_id = '' AND ab.member_id = '' THEN ab.visitor_id ELSE '' END",
+        }
+    )
+    # vatId may be an object holding nulls of its own: added apart from the stripped names.
+    contact_details = f"""{_present({name: f"ab.{column}" for name, column in _CONTACT.items()})}
         || CASE WHEN ab.vat_id IS NULL OR ab.vat_id IN ('null', '""') THEN '{{}}'::jsonb
             ELSE jsonb_build_object('vatId', ab.vat_id) END"""
+    optional = _present(
+        {
+            "checkoutId": "ab.checkout_external_id",
+            "cartId": "ab.cart_id",
+            "buyerLanguage": "ab.buyer_language",
+            "conversionCurrency": "ab.conversion_currency",
+            "checkoutRecoveredDate": f"coalesce({_ISO.format('ab.checkout_recovered_at')}, '')",
+        }
+    )
     line_items = f"""coalesce((
         SELECT jsonb_agg(CASE WHEN jsonb_typeof(li.item -> 'image') = 'object'
             THEN li.item || jsonb_build_object('image', (li.item -> 'image') - 'id' || CASE
@@ -71,11 +87,10 @@ def _entity() -> str:
             'activities', coalesce(ab.activities, '[]'::jsonb), 'lineItems', {line_items},
             'appliedDiscounts', CASE WHEN ab.applied_discounts IN {_FALSY_JSON} THEN '[]'::jsonb
                 ELSE ab.applied_discounts END)
-        || {_omit_empty("checkoutId", "checkout_external_id")} || {_omit_empty("cartId", "cart_id")}
-        || {_omit_empty("buyerLanguage", "buyer_language")}
-        || {_omit_empty("conversionCurrency", "conversion_currency")}
-        || CASE WHEN ab.checkout_recovered_at IS NULL THEN '{{}}'::jsonb
-            ELSE jsonb_build_object('checkoutRecoveredDate', {_ISO.format("ab.checkout_recovered_at")}) END"""
+        || {optional}"""
+
+
+_CONTACT = {"firstName": "first_name", "lastName": "last_name", "phone": "phone", "company": "company"}
 
 
 def _price(name: str) -> str:
@@ -158,14 +173,13 @@ _LAYOUT_COLUMNS = {
 
 def created_events_ctes(
     *, abandoned: Sequence[AbandonedCheckout], stores: dict[Any, Store], now: datetime
-) -> tuple[list[str], dict[str, Any], bool]:
+) -> tuple[list[str], dict[str, Any]]:
     """The CTEs that insert the `created` event of every row of the CTE `abandoned` (the rows
     just inserted, `RETURNING *`) that SQL renders exactly, as `created_events_record` would
     (`abandoned`: the same rows as instances, with their `latest_activities`).
 
-    Returns the CTEs, their parameters, and whether the batch's stores have endpoints that want
-    `created` events; the CTE `events` has the columns `entity_id`, `event_id`, `store_id` and
-    `sequence` of the events written.
+    Returns the CTEs and their parameters; the CTE `events` has the columns `entity_id`,
+    `event_id`, `store_id` and `sequence` of the events written.
     """
     # The activities, in the order the receivers returned them (as `latest_activities`, reversed).
     acts: dict[str, list] = {"ac_ids": [], "created": [], "types": []}
@@ -232,9 +246,7 @@ def created_events_ctes(
             FROM renderable AS ab
             RETURNING entity_id, id AS event_id, store_id, sequence)""",  # noqa: S608, E501  # nosec B608
     ]
-    endpoints = WebhookEndpoint.objects.filter(store_id__in=list(stores), active=True).only("event_types")
-    delivers = any(endpoint.wants(WebhookEvent.Type.CREATED) for endpoint in endpoints)
-    return ctes, params, delivers
+    return ctes, params
 
 
 def _money_join(alias: str, currency: str, amount: str) -> str:

@@ -69,15 +69,18 @@ def _entity() -> str:
             "checkoutRecoveredDate": f"coalesce({_ISO.format('ab.checkout_recovered_at')}, '')",
         }
     )
-    line_items = f"""coalesce((
-        SELECT jsonb_agg(CASE WHEN jsonb_typeof(li.item -> 'image') = 'object'
-            THEN li.item || jsonb_build_object('image', (li.item -> 'image') - 'id' || CASE
-                WHEN li.item -> 'image' ->> 'id' ~ '{_MEDIA_ID}' THEN jsonb_build_object('id', li.item -> 'image' ->> 'id')
+    # `wix.line_item_to_wix`: an image keeps its `id` only as a Wix media id (its own, or read
+    # from a static.wixstatic.com URL). One path operation per item; none without images.
+    line_items = f"""CASE WHEN NOT ab.line_items @? '$[*].image ? (@.type() == "object")' THEN ab.line_items
+        ELSE coalesce((
+            SELECT jsonb_agg(CASE WHEN jsonb_typeof(li.item -> 'image') <> 'object' THEN li.item
+                WHEN media.id IS NULL THEN li.item #- '{{image,id}}'
+                ELSE jsonb_set(li.item, '{{image,id}}', to_jsonb(media.id)) END ORDER BY li.position)
+            FROM jsonb_array_elements(ab.line_items) WITH ORDINALITY AS li (item, position)
+            CROSS JOIN LATERAL (SELECT CASE WHEN li.item -> 'image' ->> 'id' ~ '{_MEDIA_ID}' THEN li.item -> 'image' ->> 'id'
                 WHEN substring(li.item -> 'image' ->> 'url' FROM '{_MEDIA_URL}') ~ '{_MEDIA_ID}'
-                    THEN jsonb_build_object('id', substring(li.item -> 'image' ->> 'url' FROM '{_MEDIA_URL}'))
-                ELSE '{{}}'::jsonb END)
-            ELSE li.item END ORDER BY li.position)
-        FROM jsonb_array_elements(ab.line_items) WITH ORDINALITY AS li (item, position)), '[]'::jsonb)"""  # noqa: S608, E501  # nosec B608
+                    THEN substring(li.item -> 'image' ->> 'url' FROM '{_MEDIA_URL}') END AS id) AS media
+        ), '[]'::jsonb) END"""  # noqa: S608, E501  # nosec B608
     return f"""jsonb_build_object('id', ab.id, 'createdDate', {_ISO.format("ab.created_at")},
             'updatedDate', {_ISO.format("ab.updated_at")}, 'status', ab.status,
             'buyerInfo', {buyer_info}, 'contactDetails', {contact_details}, 'currency', ab.currency,
@@ -108,7 +111,7 @@ def _converted_currency(name: str) -> str:
 # `wix._apply`: rounded half to even to the currency's digits, the whole part grouped (the
 # first group `primary_size` digits, the others `secondary_size`), the CLDR symbols around it.
 _FORMATTED = r"""
-    SELECT amounts.store_id, amounts.currency, amounts.amount,
+    SELECT amounts.store_id || ':' || amounts.currency || ':' || trim_scale(amounts.amount) AS key,
         layout.prefix || CASE WHEN length(parts.whole) > layout.primary_size
             THEN regexp_replace(left(parts.whole, -layout.primary_size),
                     '(\d)(?=(\d{' || layout.secondary_size || '})+$)', '\1' || layout.group_replacement, 'g')
@@ -211,7 +214,9 @@ def created_events_ctes(
                 ({_converted_currency("total")}, coalesce(ab.total_converted, ab.total)),
                 ({_converted_currency("subtotal")}, coalesce(ab.subtotal_converted, ab.subtotal))
             ) AS money (currency, amount))""",  # noqa: S608  # nosec B608
-        f"formatted AS MATERIALIZED ({_FORMATTED})",
+        # One object of every formatted amount, by store, currency and amount: each row looks its
+        # four up by key, where joins would be planned as nested loops over the batch's amounts.
+        f"money AS MATERIALIZED (SELECT jsonb_object_agg(key, text) AS formatted FROM ({_FORMATTED}) AS amounts)",  # noqa: S608  # nosec B608
         f"""acts AS MATERIALIZED (
             SELECT ac_id, jsonb_agg(jsonb_build_object('createdDate', {_ISO.format("created")}, 'type', type)
                 ORDER BY position) AS list
@@ -224,32 +229,34 @@ def created_events_ctes(
             GROUP BY ac_id)""",  # noqa: S608  # nosec B608
         f"""renderable AS (
             SELECT gen_random_uuid() AS event_id, ab.*, acts.list AS activities,
-                total_money.text AS total_text, total_converted_money.text AS total_converted_text,
-                subtotal_money.text AS subtotal_text, subtotal_converted_money.text AS subtotal_converted_text
+                money.formatted ->> {_money_key("ab.currency", "ab.total")} AS total_text,
+                money.formatted ->> {_money_key(_converted_currency("total"), "coalesce(ab.total_converted, ab.total)")}
+                    AS total_converted_text,
+                money.formatted ->> {_money_key("ab.currency", "ab.subtotal")} AS subtotal_text,
+                money.formatted ->> {_money_key(_converted_currency("subtotal"), "coalesce(ab.subtotal_converted, ab.subtotal)")}
+                    AS subtotal_converted_text
             FROM abandoned AS ab
+            CROSS JOIN money
             LEFT JOIN acts ON acts.ac_id = ab.id
-            {_money_join("total", "ab.currency", "ab.total")}
-            {_money_join("total_converted", _converted_currency("total"), "coalesce(ab.total_converted, ab.total)")}
-            {_money_join("subtotal", "ab.currency", "ab.subtotal")}
-            {_money_join("subtotal_converted", _converted_currency("subtotal"), "coalesce(ab.subtotal_converted, ab.subtotal)")}
             WHERE jsonb_typeof(ab.line_items) = 'array'
                 AND NOT EXISTS (SELECT FROM jsonb_array_elements(ab.line_items) AS item WHERE jsonb_typeof(item) <> 'object')
                 -- A converted subtotal computed at the rate of the total: Python Decimal arithmetic.
                 AND NOT (ab.subtotal_converted IS NULL AND ab.total_converted IS NOT NULL AND ab.total <> 0
                     AND ab.conversion_currency NOT IN ('', ab.currency)))""",  # noqa: S608, E501  # nosec B608
+        # A row without its four formatted amounts takes the Python renderer.
+        """rendered AS (SELECT * FROM renderable WHERE total_text IS NOT NULL AND total_converted_text IS NOT NULL
+            AND subtotal_text IS NOT NULL AND subtotal_converted_text IS NOT NULL)""",
         f"""events AS (
             INSERT INTO {events_table} (id, store_id, type, entity_id, sequence, created_at, payload)
             SELECT ab.event_id, ab.store_id, %(created)s::text, ab.id, ab.event_sequence, %(event_created_at)s::timestamptz,
                 jsonb_build_object('id', ab.event_id, 'entityFqdn', %(fqdn)s::text, 'slug', %(created)s::text,
                     'entityId', ab.id, 'eventTime', %(event_time)s::text, 'triggeredByAnonymizeRequest', false,
                     'entityEventSequence', ab.event_sequence::text, 'createdEvent', jsonb_build_object('entity', {_entity()}))
-            FROM renderable AS ab
+            FROM rendered AS ab
             RETURNING entity_id, id AS event_id, store_id, sequence)""",  # noqa: S608, E501  # nosec B608
     ]
     return ctes, params
 
 
-def _money_join(alias: str, currency: str, amount: str) -> str:
-    # The inner join drops a row without its formatted amount: it takes the Python renderer.
-    return f"""JOIN formatted AS {alias}_money ON {alias}_money.store_id = ab.store_id
-                AND {alias}_money.currency = {currency} AND {alias}_money.amount = {amount}"""
+def _money_key(currency: str, amount: str) -> str:
+    return f"(ab.store_id || ':' || {currency} || ':' || trim_scale({amount}))"

@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from ..models import AbandonedCheckout, Store, WebhookEndpoint, WebhookEvent
+from ..models import AbandonedCheckout, Store, WebhookEvent
 from ..wix import _money_format, iso
 
 # Python's isoformat(timespec="milliseconds") in UTC: PostgreSQL's MS truncates as it does.
@@ -38,30 +38,49 @@ _MEDIA_URL = r"^https://static\.wixstatic\.com/media/([^/?#]+)"
 _FALSY_JSON = "('null', '[]', '{}', '\"\"', '0', 'false')"
 
 
-def _omit_empty(key: str, column: str) -> str:
-    """`wix._set`: the key only when the text is not empty."""
-    return f"CASE WHEN ab.{column} <> '' THEN jsonb_build_object('{key}', ab.{column}) ELSE '{{}}'::jsonb END"
+def _present(pairs: dict[str, str]) -> str:
+    """`wix._set`: an object of the keys whose text is not empty. One small object stripped of its
+    nulls, not a concatenation per key: each `||` rewrites the whole 2 kB entity."""
+    built = ", ".join(f"'{key}', nullif({value}, '')" for key, value in pairs.items())
+    return f"jsonb_strip_nulls(jsonb_build_object({built}))"
 
 
 def _entity() -> str:
-    buyer_info = f"""{_omit_empty("contactId", "contact_id")} || {_omit_empty("email", "buyer_email")}
-        || CASE WHEN ab.user_id <> '' THEN jsonb_build_object('userId', ab.user_id)
-            WHEN ab.member_id <> '' THEN jsonb_build_object('memberId', ab.member_id)
-            WHEN ab.visitor_id <> '' THEN jsonb_build_object('visitorId', ab.visitor_id)
-            ELSE '{{}}'::jsonb END"""
-    contact_details = f"""{_omit_empty("firstName", "first_name")} || {_omit_empty("lastName", "last_name")}
-        || {_omit_empty("phone", "phone")} || {_omit_empty("company", "company")}
+    buyer_info = _present(
+        {
+            "contactId": "ab.contact_id",
+            "email": "ab.buyer_email",
+            # visitorId / memberId / userId are a oneof in Wix: the most specific identity wins.
+            "userId": "ab.user_id",
+            "memberId": "CASE WHEN ab.user_id = '' THEN ab.member_id ELSE '' END",
+            "visitorId": "CASE WHEN ab.user_id = '' AND ab.member_id = '' THEN ab.visitor_id ELSE '' END",
+        }
+    )
+    # vatId may be an object holding nulls of its own: added apart from the stripped names.
+    contact_details = f"""{_present({name: f"ab.{column}" for name, column in _CONTACT.items()})}
         || CASE WHEN ab.vat_id IS NULL OR ab.vat_id IN ('null', '""') THEN '{{}}'::jsonb
             ELSE jsonb_build_object('vatId', ab.vat_id) END"""
-    line_items = f"""coalesce((
-        SELECT jsonb_agg(CASE WHEN jsonb_typeof(li.item -> 'image') = 'object'
-            THEN li.item || jsonb_build_object('image', (li.item -> 'image') - 'id' || CASE
-                WHEN li.item -> 'image' ->> 'id' ~ '{_MEDIA_ID}' THEN jsonb_build_object('id', li.item -> 'image' ->> 'id')
+    optional = _present(
+        {
+            "checkoutId": "ab.checkout_external_id",
+            "cartId": "ab.cart_id",
+            "buyerLanguage": "ab.buyer_language",
+            "conversionCurrency": "ab.conversion_currency",
+            "checkoutRecoveredDate": f"coalesce({_ISO.format('ab.checkout_recovered_at')}, '')",
+        }
+    )
+    # `wix.line_item_to_wix`: an image keeps its `id` only as a Wix media id (its own, or read
+    # from a static.wixstatic.com URL). One path operation per item; none without images.
+    line_items = f"""CASE WHEN NOT ab.line_items @? '$[*].image ? (@.type() == "object")' THEN ab.line_items
+        ELSE coalesce((
+            SELECT jsonb_agg(CASE WHEN jsonb_typeof(li.item -> 'image') <> 'object' THEN li.item
+                WHEN media.id IS NULL THEN li.item #- '{{image,id}}'
+                ELSE jsonb_set(li.item, '{{image,id}}', to_jsonb(media.id)) END ORDER BY li.position)
+            FROM jsonb_array_elements(ab.line_items) WITH ORDINALITY AS li (item, position)
+            CROSS JOIN LATERAL (SELECT CASE WHEN li.item -> 'image' ->> 'id' ~ '{_MEDIA_ID}' THEN li.item -> 'image' ->> 'id'
                 WHEN substring(li.item -> 'image' ->> 'url' FROM '{_MEDIA_URL}') ~ '{_MEDIA_ID}'
-                    THEN jsonb_build_object('id', substring(li.item -> 'image' ->> 'url' FROM '{_MEDIA_URL}'))
-                ELSE '{{}}'::jsonb END)
-            ELSE li.item END ORDER BY li.position)
-        FROM jsonb_array_elements(ab.line_items) WITH ORDINALITY AS li (item, position)), '[]'::jsonb)"""  # noqa: S608, E501  # nosec B608
+                    THEN substring(li.item -> 'image' ->> 'url' FROM '{_MEDIA_URL}') END AS id) AS media
+        ), '[]'::jsonb) END"""  # noqa: S608, E501  # nosec B608
     return f"""jsonb_build_object('id', ab.id, 'createdDate', {_ISO.format("ab.created_at")},
             'updatedDate', {_ISO.format("ab.updated_at")}, 'status', ab.status,
             'buyerInfo', {buyer_info}, 'contactDetails', {contact_details}, 'currency', ab.currency,
@@ -71,11 +90,10 @@ def _entity() -> str:
             'activities', coalesce(ab.activities, '[]'::jsonb), 'lineItems', {line_items},
             'appliedDiscounts', CASE WHEN ab.applied_discounts IN {_FALSY_JSON} THEN '[]'::jsonb
                 ELSE ab.applied_discounts END)
-        || {_omit_empty("checkoutId", "checkout_external_id")} || {_omit_empty("cartId", "cart_id")}
-        || {_omit_empty("buyerLanguage", "buyer_language")}
-        || {_omit_empty("conversionCurrency", "conversion_currency")}
-        || CASE WHEN ab.checkout_recovered_at IS NULL THEN '{{}}'::jsonb
-            ELSE jsonb_build_object('checkoutRecoveredDate', {_ISO.format("ab.checkout_recovered_at")}) END"""
+        || {optional}"""
+
+
+_CONTACT = {"firstName": "first_name", "lastName": "last_name", "phone": "phone", "company": "company"}
 
 
 def _price(name: str) -> str:
@@ -93,7 +111,7 @@ def _converted_currency(name: str) -> str:
 # `wix._apply`: rounded half to even to the currency's digits, the whole part grouped (the
 # first group `primary_size` digits, the others `secondary_size`), the CLDR symbols around it.
 _FORMATTED = r"""
-    SELECT amounts.store_id, amounts.currency, amounts.amount,
+    SELECT amounts.store_id || ':' || amounts.currency || ':' || trim_scale(amounts.amount) AS key,
         layout.prefix || CASE WHEN length(parts.whole) > layout.primary_size
             THEN regexp_replace(left(parts.whole, -layout.primary_size),
                     '(\d)(?=(\d{' || layout.secondary_size || '})+$)', '\1' || layout.group_replacement, 'g')
@@ -158,14 +176,13 @@ _LAYOUT_COLUMNS = {
 
 def created_events_ctes(
     *, abandoned: Sequence[AbandonedCheckout], stores: dict[Any, Store], now: datetime
-) -> tuple[list[str], dict[str, Any], bool]:
+) -> tuple[list[str], dict[str, Any]]:
     """The CTEs that insert the `created` event of every row of the CTE `abandoned` (the rows
     just inserted, `RETURNING *`) that SQL renders exactly, as `created_events_record` would
     (`abandoned`: the same rows as instances, with their `latest_activities`).
 
-    Returns the CTEs, their parameters, and whether the batch's stores have endpoints that want
-    `created` events; the CTE `events` has the columns `entity_id`, `event_id`, `store_id` and
-    `sequence` of the events written.
+    Returns the CTEs and their parameters; the CTE `events` has the columns `entity_id`,
+    `event_id`, `store_id` and `sequence` of the events written.
     """
     # The activities, in the order the receivers returned them (as `latest_activities`, reversed).
     acts: dict[str, list] = {"ac_ids": [], "created": [], "types": []}
@@ -197,7 +214,9 @@ def created_events_ctes(
                 ({_converted_currency("total")}, coalesce(ab.total_converted, ab.total)),
                 ({_converted_currency("subtotal")}, coalesce(ab.subtotal_converted, ab.subtotal))
             ) AS money (currency, amount))""",  # noqa: S608  # nosec B608
-        f"formatted AS MATERIALIZED ({_FORMATTED})",
+        # One object of every formatted amount, by store, currency and amount: each row looks its
+        # four up by key, where joins would be planned as nested loops over the batch's amounts.
+        f"money AS MATERIALIZED (SELECT jsonb_object_agg(key, text) AS formatted FROM ({_FORMATTED}) AS amounts)",  # noqa: S608  # nosec B608
         f"""acts AS MATERIALIZED (
             SELECT ac_id, jsonb_agg(jsonb_build_object('createdDate', {_ISO.format("created")}, 'type', type)
                 ORDER BY position) AS list
@@ -210,34 +229,34 @@ def created_events_ctes(
             GROUP BY ac_id)""",  # noqa: S608  # nosec B608
         f"""renderable AS (
             SELECT gen_random_uuid() AS event_id, ab.*, acts.list AS activities,
-                total_money.text AS total_text, total_converted_money.text AS total_converted_text,
-                subtotal_money.text AS subtotal_text, subtotal_converted_money.text AS subtotal_converted_text
+                money.formatted ->> {_money_key("ab.currency", "ab.total")} AS total_text,
+                money.formatted ->> {_money_key(_converted_currency("total"), "coalesce(ab.total_converted, ab.total)")}
+                    AS total_converted_text,
+                money.formatted ->> {_money_key("ab.currency", "ab.subtotal")} AS subtotal_text,
+                money.formatted ->> {_money_key(_converted_currency("subtotal"), "coalesce(ab.subtotal_converted, ab.subtotal)")}
+                    AS subtotal_converted_text
             FROM abandoned AS ab
+            CROSS JOIN money
             LEFT JOIN acts ON acts.ac_id = ab.id
-            {_money_join("total", "ab.currency", "ab.total")}
-            {_money_join("total_converted", _converted_currency("total"), "coalesce(ab.total_converted, ab.total)")}
-            {_money_join("subtotal", "ab.currency", "ab.subtotal")}
-            {_money_join("subtotal_converted", _converted_currency("subtotal"), "coalesce(ab.subtotal_converted, ab.subtotal)")}
             WHERE jsonb_typeof(ab.line_items) = 'array'
                 AND NOT EXISTS (SELECT FROM jsonb_array_elements(ab.line_items) AS item WHERE jsonb_typeof(item) <> 'object')
                 -- A converted subtotal computed at the rate of the total: Python Decimal arithmetic.
                 AND NOT (ab.subtotal_converted IS NULL AND ab.total_converted IS NOT NULL AND ab.total <> 0
                     AND ab.conversion_currency NOT IN ('', ab.currency)))""",  # noqa: S608, E501  # nosec B608
+        # A row without its four formatted amounts takes the Python renderer.
+        """rendered AS (SELECT * FROM renderable WHERE total_text IS NOT NULL AND total_converted_text IS NOT NULL
+            AND subtotal_text IS NOT NULL AND subtotal_converted_text IS NOT NULL)""",
         f"""events AS (
             INSERT INTO {events_table} (id, store_id, type, entity_id, sequence, created_at, payload)
             SELECT ab.event_id, ab.store_id, %(created)s::text, ab.id, ab.event_sequence, %(event_created_at)s::timestamptz,
                 jsonb_build_object('id', ab.event_id, 'entityFqdn', %(fqdn)s::text, 'slug', %(created)s::text,
                     'entityId', ab.id, 'eventTime', %(event_time)s::text, 'triggeredByAnonymizeRequest', false,
                     'entityEventSequence', ab.event_sequence::text, 'createdEvent', jsonb_build_object('entity', {_entity()}))
-            FROM renderable AS ab
+            FROM rendered AS ab
             RETURNING entity_id, id AS event_id, store_id, sequence)""",  # noqa: S608, E501  # nosec B608
     ]
-    endpoints = WebhookEndpoint.objects.filter(store_id__in=list(stores), active=True).only("event_types")
-    delivers = any(endpoint.wants(WebhookEvent.Type.CREATED) for endpoint in endpoints)
-    return ctes, params, delivers
+    return ctes, params
 
 
-def _money_join(alias: str, currency: str, amount: str) -> str:
-    # The inner join drops a row without its formatted amount: it takes the Python renderer.
-    return f"""JOIN formatted AS {alias}_money ON {alias}_money.store_id = ab.store_id
-                AND {alias}_money.currency = {currency} AND {alias}_money.amount = {amount}"""
+def _money_key(currency: str, amount: str) -> str:
+    return f"(ab.store_id || ':' || {currency} || ':' || trim_scale({amount}))"

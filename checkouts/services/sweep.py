@@ -21,7 +21,7 @@ from psycopg.adapt import Loader
 
 from .. import hooks
 from ..inserts import instances_from_rows, instances_insert, json_text
-from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store, WebhookEvent
+from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store, WebhookEndpoint, WebhookEvent
 from ..webhooks.delivery import EventRow, webhook_deliveries_create
 from .created_sql import created_events_ctes
 from .outbox import created_events_record
@@ -85,11 +85,6 @@ def _detect_batches_in_thread(*, now: datetime, batch_size: int) -> int:
 
 def _detect_batch(*, now: datetime, batch_size: int) -> int:
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # A sweep batch lost in a database crash is simply redone: its checkouts are
-            # still due. So its commit need not wait for the WAL flush.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
         abandoned = _claim(now=now, batch_size=batch_size)
         if not abandoned:
             return 0
@@ -167,7 +162,10 @@ def _claim(*, now: datetime, batch_size: int) -> list[AbandonedCheckout]:
         FROM (
             SELECT id FROM {table} WHERE abandon_due_at <= %(now)s
             ORDER BY abandon_due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
-        ) AS due
+        ) AS due,
+        -- A sweep batch lost in a database crash is simply redone: its checkouts are still due.
+        -- So its commit need not wait for the WAL flush (set here: one round trip fewer).
+        (SELECT set_config('synchronous_commit', 'off', true)) AS setting
         WHERE checkout.id = due.id
         RETURNING {columns}
     """  # noqa: S608 - identifiers come from the models, values are parameters  # nosec B608
@@ -256,7 +254,7 @@ def _abandoned_insert(abandoned: Sequence[AbandonedCheckout], *, stores: dict) -
             names.append(quote(name))
             params[name] = values
     now = timezone.now()
-    ctes, event_params, delivers = created_events_ctes(abandoned=abandoned, stores=stores, now=now)
+    ctes, event_params = created_events_ctes(abandoned=abandoned, stores=stores, now=now)
     sql = f"""
         WITH abandoned AS (
             INSERT INTO {quote(AbandonedCheckout._meta.db_table)} ({", ".join(columns)})
@@ -267,10 +265,22 @@ def _abandoned_insert(abandoned: Sequence[AbandonedCheckout], *, stores: dict) -
         ), {", ".join(ctes)}
         SELECT abandoned.id, events.event_id, events.store_id, events.sequence
         FROM abandoned LEFT JOIN events ON events.entity_id = abandoned.id
-        WHERE events.entity_id IS NULL OR %(delivers)s
+        WHERE events.entity_id IS NULL OR EXISTS (
+            SELECT FROM {quote(WebhookEndpoint._meta.db_table)} AS endpoint
+            WHERE endpoint.store_id = ANY(%(store_ids)s::uuid[]) AND endpoint.active
+                AND endpoint.event_types @> %(created_types)s::jsonb)
     """  # noqa: S608 - identifiers come from the models, values are parameters  # nosec B608
     with connection.cursor() as cursor:
-        cursor.execute(sql, {**params, **event_params, "delivers": delivers})
+        # The events come back only for stores with an endpoint that wants them, for their deliveries.
+        cursor.execute(
+            sql,
+            {
+                **params,
+                **event_params,
+                "store_ids": list(stores),
+                "created_types": json_text([WebhookEvent.Type.CREATED]),
+            },
+        )
         rows = cursor.fetchall()
     created = WebhookEvent.Type.CREATED
     written = [

@@ -279,16 +279,19 @@ def pools_low_warn(*, offers: list[DiscountOffer], now: datetime) -> list[int]:
     pending = {o.automation_id: o for o in offers if o.low_warned_at is None}
     if not pending:
         return []
-    counts = (
+    rows = (
         DiscountCode.objects.filter(automation_id__in=pending)
         .values("automation_id")
         .annotate(total=Count("id"), free=Count("id", filter=Q(claimed_at__isnull=True)))
     )
+    # A pool that was never filled has no row here: it is as empty as one used up.
+    counts = {automation_id: {"total": 0, "free": 0} for automation_id in pending}
+    counts.update({row["automation_id"]: row for row in rows})
     warned = []
-    for row in counts:
+    for automation_id, row in counts.items():
         if not low_stock(total=row["total"], free=row["free"]):
             continue
-        offer = pending[row["automation_id"]]
+        offer = pending[automation_id]
         if not DiscountOffer.objects.filter(pk=offer.pk, low_warned_at__isnull=True).update(low_warned_at=now):
             continue
         offer.low_warned_at = now

@@ -11,8 +11,11 @@ from checkouts.wix import format_money
 
 from ..discount_forms import CodeUploadForm, DiscountOfferForm
 from ..discount_selectors import discount_offer_for, discount_summary, recent_grants
-from ..services.discount_pool import discount_codes_upload, discount_offer_save
+from ..services.discount_pool import MAX_UPLOAD_BYTES, discount_codes_upload, discount_offer_save
 from .automations import AutomationMixin
+
+# Room for the multipart envelope around a file at the size limit (boundaries, the CSRF token).
+UPLOAD_OVERHEAD = 16 * 1024
 
 
 class AutomationDiscountView(AutomationMixin, TemplateView):
@@ -38,7 +41,11 @@ class AutomationDiscountView(AutomationMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         automation = self.get_automation()
-        if "file" in request.FILES or request.POST.get("form") == "upload":
+        if int(request.headers.get("Content-Length") or 0) > MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD:
+            # Refused before Django reads the body (and spools a big file to disk).
+            error = f"The file is larger than {MAX_UPLOAD_BYTES // 1024} kB: split it."
+            return self.render_to_response(self.get_context_data(upload_error=error), status=400)
+        if request.POST.get("form") == "upload" or "file" in request.FILES:
             return self._upload(request, automation)
         form = DiscountOfferForm(request.POST, instance=discount_offer_for(automation=automation), store=self.store)
         if not form.is_valid():

@@ -225,3 +225,13 @@ def test_a_completion_that_used_the_code_is_attributed_to_it(store, automation):
         "USD",
     )
     assert used.redeemed_at == at(201)
+
+
+def test_a_pool_never_filled_skips_and_tells_the_managers(store, automation):
+    MembershipFactory(store=store, user=UserFactory(username="mia"), role="MANAGER")
+    email_step(automation, position=1)
+    DiscountOffer.objects.create(automation=automation, source="POOL")
+    abandon(store)
+    assert dispatch_at(after(hours=1)).outcomes == {"AUTOMATION_SKIPPED:NO_CODE_LEFT": 1}
+    assert mail.outbox == []
+    assert "no discount codes left" in Notification.objects.get().text

@@ -1,10 +1,13 @@
 """The webhook inbox: a verified delivery is stored in one insert and answered; a worker ingests it in batches.
 
-A receiver checks the signature and the body's shape, then `connection_delivery_enqueue` writes the
-delivery's receipt with its checkout events in one statement (`ON CONFLICT DO NOTHING` on the
-delivery id, so a replay changes nothing) and wakes the drain after the commit. The drain claims
-pending receipts with `FOR UPDATE SKIP LOCKED`, hands each store's events to the one ingest service
-in one batch, notes the outcome on the connections and clears the events. Rows stay pending until
+A receiver checks the signature and the body's shape, then writes the delivery's receipt in one
+statement (`ON CONFLICT DO NOTHING` on the delivery id, so a replay changes nothing) and wakes the
+drain after the commit: with its checkout events already mapped (`connection_delivery_enqueue`:
+Saleor, comeback.js) or with its body as it came (`connection_payload_enqueue`: Shopify and Wix,
+whose receivers only check it, so a burst costs the web workers as little as possible). The drain
+claims pending receipts with `FOR UPDATE SKIP LOCKED`, maps stored bodies, hands each store's events
+to the one ingest service in one batch (a Wix delivery on its own, with its abandonment moment),
+notes the outcome on the connections and clears the rows. Rows stay pending until
 that commits: a worker that dies loses nothing, and the beat's tick picks the work up again.
 """
 

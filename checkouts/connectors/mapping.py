@@ -32,6 +32,20 @@ def optional_text(payload: Any, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def country_code(*addresses: Any, key: str) -> str:
+    """The first address's ISO 3166-1 alpha-2 country (`key` names it on the platform), upper-cased.
+
+    The buyer's country only narrows targeting, so an absent or odd value is left out rather than
+    refused: the checkout is still worth keeping without it."""
+    for address in addresses:
+        code = address.get(key) if isinstance(address, dict) else None
+        if isinstance(code, dict):  # Saleor: country { code country }
+            code = code.get("code")
+        if isinstance(code, str) and len(code) == 2 and code.isascii() and code.isalpha():
+            return code.upper()
+    return ""
+
+
 def decimal_text(value: Any, field: str) -> str:
     """A price as the decimal string the ingest API takes; JSON numbers (Saleor's floats) via their text."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):

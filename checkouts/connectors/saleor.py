@@ -22,7 +22,7 @@ from jwt import PyJWKSet, api_jws
 
 from ..webhooks.ssrf import check_url
 from . import Connector, SetupStep, register
-from .mapping import Malformed, decimal_text, optional_text, required, required_text
+from .mapping import Malformed, country_code, decimal_text, optional_text, required, required_text
 
 EVENTS = ("checkout_created", "checkout_updated", "checkout_fully_paid", "order_created")
 JWKS_TTL = 3600
@@ -148,6 +148,8 @@ def checkout_snapshot(checkout: dict[str, Any], connection) -> dict[str, Any]:
         # LanguageCodeEnum: PT_BR → pt-BR.
         lang, _, region = language.partition("_")
         snapshot["buyerLanguage"] = f"{lang.lower()}-{region}"[:16] if region else lang.lower()[:16]
+    if country := country_code(checkout.get("shippingAddress"), billing, key="country"):
+        snapshot["buyerCountry"] = country
     if code := optional_text(checkout, "voucherCode"):
         discount = checkout.get("discount") if isinstance(checkout.get("discount"), dict) else {}
         amount = decimal_text(discount.get("amount", 0), "checkout.discount.amount")

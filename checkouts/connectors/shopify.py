@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 from ..models.store import CURRENCIES
 from . import Connector, SetupStep, register
-from .mapping import Malformed, decimal_text, optional_text, required, required_text
+from .mapping import Malformed, country_code, decimal_text, optional_text, required, required_text
 from .shopify_backfill import DEFAULT_API_VERSION, backfill
 
 CHECKOUT_TOPICS = ("checkouts/create", "checkouts/update")
@@ -199,6 +199,8 @@ def checkout_snapshot(payload: dict[str, Any]) -> dict[str, Any]:
         snapshot["cartId"] = str(payload["cart_token"])[:100]
     if locale := optional_text(payload, "customer_locale"):
         snapshot["buyerLanguage"] = locale[:16]
+    if country := country_code(payload.get("shipping_address"), billing, key="country_code"):
+        snapshot["buyerCountry"] = country
     if url := optional_text(payload, "abandoned_checkout_url"):
         snapshot["checkoutUrl"] = url
     for source, target in (("subtotal_price", "subtotalPrice"), ("total_tax", "taxPrice")):

@@ -274,3 +274,23 @@ def test_a_key_set_on_an_internal_address_is_never_fetched(connection, instance,
     settings.COMEBACK_WEBHOOK_ALLOW_LOOPBACK = False
     assert deliver(connection, "checkout_updated", UPDATED, key).status_code == 401
     assert instance.fetches == 0
+
+
+def test_the_buyers_country_comes_from_the_shipping_address_else_the_billing_one(connection, store, key):
+    billing = {**UPDATED["checkout"]["billingAddress"], "country": {"code": "PT", "country": "Portugal"}}
+    deliver(
+        connection, "checkout_updated", {**UPDATED, "checkout": {**UPDATED["checkout"], "billingAddress": billing}}, key
+    )
+    assert Checkout.objects.get(store=store).buyer_country == "PT"
+    shipped = {**UPDATED["checkout"], "billingAddress": billing, "shippingAddress": {"country": {"code": "ES"}}}
+    deliver(
+        connection,
+        "checkout_updated",
+        {
+            **UPDATED,
+            "issuedAt": "2025-03-01T10:06:00+00:00",
+            "checkout": {**shipped, "updatedAt": "2025-03-01T10:06:00+00:00"},
+        },
+        key,
+    )
+    assert Checkout.objects.get(store=store).buyer_country == "ES"

@@ -375,3 +375,17 @@ def test_a_get_is_refused_and_the_receiver_sets_no_session_cookie(connection):
     assert Client().get(f"/connect/shopify/{connection.token}/").status_code == 405
     response = deliver(connection, "checkouts/create", CHECKOUT)
     assert response.status_code == 200 and "sessionid" not in response.cookies and "csrftoken" not in response.cookies
+
+
+@pytest.mark.parametrize(
+    ("addresses", "country"),
+    [
+        ({"shipping_address": {"country_code": "pt"}, "billing_address": {"country_code": "ES"}}, "PT"),
+        ({"billing_address": {"first_name": "Ana", "country_code": "ES"}}, "ES"),
+        ({"shipping_address": {"country_code": "Portugal"}}, ""),
+        ({}, ""),
+    ],
+)
+def test_the_buyers_country_comes_from_the_shipping_address_else_the_billing_one(connection, store, addresses, country):
+    deliver(connection, "checkouts/create", {**CHECKOUT, **addresses})
+    assert Checkout.objects.get(store=store).buyer_country == country

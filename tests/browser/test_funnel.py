@@ -57,7 +57,10 @@ def test_an_ab_step_and_an_sms_step_previewed_in_french_and_japanese_and_their_f
     page.get_by_label("Track opens").check()
     first = page.locator("[data-step]").nth(0)
     first.get_by_text("A/B test this email").click()
-    first.get_by_label("Variant B title line").fill("{{ first_name }}, 10% off if you come back today")
+    # Variant B's fields are labelled "Subject (variant B)" and "Body (variant B)": "Subject" alone is A's.
+    assert "{{ first_name" in first.get_by_label("Subject", exact=True).input_value()
+    assert first.get_by_label("Body (variant B)").input_value() == ""
+    first.get_by_label("Subject (variant B)").fill("{{ first_name }}, 10% off if you come back today")
     page.get_by_role("button", name="Add a step").click()
     sms = page.locator("[data-step]").nth(1)
     sms.get_by_label("Wait").fill("2")
@@ -127,7 +130,7 @@ def test_an_ab_step_and_an_sms_step_previewed_in_french_and_japanese_and_their_f
     assert abandoned_checkout_recover(abandoned_checkout_id=clicked.abandoned_checkout_id, order_id="o-1")
 
     page.goto(f"{live_server.url}/automations/{automation.pk}/")
-    page.get_by_label("Period").select_option("all")
+    page.get_by_label("Emails sent in").select_option("all")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**period=all*")
     table = page.locator("#funnel-table")

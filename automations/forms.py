@@ -73,9 +73,8 @@ class StepForm(ConditionsFormMixin, forms.ModelForm):
             **STEP_CONDITION_LABELS,
             "delay_value": "Wait",
             "delay_unit": "Unit",
-            # Worded apart from "Subject" and "Body", which name variant A's fields.
-            "subject_b": "Variant B title line",
-            "body_b": "Variant B wording",
+            "subject_b": "Subject (variant B)",
+            "body_b": "Body (variant B)",
             "message": "Text message / notification",
             "notify_members": "Notify these members",
             "task_assignee": "Assign the task to",
@@ -84,8 +83,7 @@ class StepForm(ConditionsFormMixin, forms.ModelForm):
         help_texts = {
             "body": TEMPLATE_HELP,
             "position": "Steps run in this order.",
-            "subject_b": "Variant B's subject line. Fill in a second subject or body (or both) to A/B test this step: "
-            "buyers are split "
+            "subject_b": "Fill in a second subject or body (or both) to A/B test this step: buyers are split "
             "half and half at random, and the automation's page compares the two. A blank field keeps "
             "variant A's. Buyers who read a translation of this step are not in the test.",
         }

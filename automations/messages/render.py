@@ -117,7 +117,11 @@ def open_pixel_url(email_key: str) -> str:
     return f"{settings.COMEBACK_PUBLIC_URL}{before}{quote(open_pixel_token(email_key), safe=':')}{after}"
 
 
-_OPEN_PIXEL_TAG = re.compile(r'<img src="[^"]*/open/[^"/]+\.gif"[^>]*>')
+# The start of the pixel's <img> tag as recovery.html writes it. A regular expression both
+# Python and the databases read (PostgreSQL's ~, SQLite's REGEXP): the sent-emails list asks
+# the database whether an email carried a pixel without reading its HTML out.
+OPEN_PIXEL_PATTERN = r'<img src="[^"]*/open/[^"/]+\.gif"'
+_OPEN_PIXEL_TAG = re.compile(OPEN_PIXEL_PATTERN + r"[^>]*>")
 
 
 def without_open_pixel(html: str) -> str:

@@ -22,7 +22,7 @@ class SentEmailListView(KeysetListMixin, DashboardMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        emails = selectors.sent_emails_for_store(store=self.store).defer("text_body", "html_body")
+        emails = selectors.sent_emails_with_engagement(store=self.store).defer("text_body", "html_body")
         keys = [SortKey("sent_at", True), SortKey("id", True)]
         pager = self.keyset_pager(emails, keys, limit=PAGE_SIZE, salt="automations.emails")
         context.update(pager=pager, emails=pager.items)
@@ -34,7 +34,11 @@ class SentEmailDetailView(DashboardMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["email"] = get_object_or_404(selectors.sent_emails_for_store(store=self.store), pk=self.kwargs["pk"])
+        emails = selectors.sent_emails_with_engagement(store=self.store).select_related(
+            "scheduled_step__automation", "scheduled_step__step"
+        )
+        email = get_object_or_404(emails, pk=self.kwargs["pk"])
+        context.update(email=email, clicks=selectors.sent_email_clicks(email=email) if email.clicked else None)
         return context
 
 

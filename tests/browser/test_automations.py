@@ -61,7 +61,7 @@ def test_creating_an_automation_with_two_steps(browser, live_server):
     first.get_by_label("Wait").fill("30")
     first.get_by_label("Unit").select_option("MINUTES")
     # The blank step starts with the default email's words; only the email fields show.
-    assert "{{ first_name" in first.get_by_label("Subject").input_value()
+    assert "{{ first_name" in first.get_by_label("Subject", exact=True).input_value()
     assert first.get_by_label("Task title").is_hidden()
 
     page.get_by_role("button", name="Add a step").click()
@@ -69,7 +69,7 @@ def test_creating_an_automation_with_two_steps(browser, live_server):
     second.get_by_label("Wait").fill("1")
     second.get_by_label("Unit").select_option("DAYS")
     second.get_by_label("Action").select_option("CREATE_TASK")
-    assert second.get_by_label("Subject").is_hidden()
+    assert second.get_by_label("Subject", exact=True).is_hidden()
     second.get_by_label("Task title").fill("Call the buyer")
     second.get_by_label("Assign the task to").select_option(label="sam")
     shoot(page, "automation-form-two-steps")

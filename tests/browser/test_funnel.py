@@ -57,7 +57,10 @@ def test_an_ab_step_and_an_sms_step_previewed_in_french_and_japanese_and_their_f
     page.get_by_label("Track opens").check()
     first = page.locator("[data-step]").nth(0)
     first.get_by_text("A/B test this email").click()
-    first.get_by_label("Variant B title line").fill("{{ first_name }}, 10% off if you come back today")
+    # Variant B's fields are labelled "Subject (variant B)" and "Body (variant B)": "Subject" alone is A's.
+    assert "{{ first_name" in first.get_by_label("Subject", exact=True).input_value()
+    assert first.get_by_label("Body (variant B)").input_value() == ""
+    first.get_by_label("Subject (variant B)").fill("{{ first_name }}, 10% off if you come back today")
     page.get_by_role("button", name="Add a step").click()
     sms = page.locator("[data-step]").nth(1)
     sms.get_by_label("Wait").fill("2")
@@ -127,7 +130,7 @@ def test_an_ab_step_and_an_sms_step_previewed_in_french_and_japanese_and_their_f
     assert abandoned_checkout_recover(abandoned_checkout_id=clicked.abandoned_checkout_id, order_id="o-1")
 
     page.goto(f"{live_server.url}/automations/{automation.pk}/")
-    page.get_by_label("Period").select_option("all")
+    page.get_by_label("Emails sent in").select_option("all")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**period=all*")
     table = page.locator("#funnel-table")
@@ -146,4 +149,20 @@ def test_an_ab_step_and_an_sms_step_previewed_in_french_and_japanese_and_their_f
     page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('funnel-chart'))")
     shoot(page, "funnel-automation-detail")
     assert AbandonedCheckout.objects.filter(store=store, status="RECOVERED").count() == 1
+
+    # The sent emails say which variant each carried, and the one opened and clicked says so.
+    page.goto(f"{live_server.url}/emails/")
+    row = page.locator(f'[data-email="{clicked.pk}"]')
+    assert row.locator('[data-col="variant"]').inner_text() == clicked.variant
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row.locator('[data-col="opened"]').inner_text())
+    assert row.locator('[data-col="clicked"]').inner_text() == "Clicked"
+    assert page.locator('#sent-emails [data-col="clicked"]', has_text="Clicked").count() == 1
+    assert page.locator('#sent-emails [data-col="opened"]', has_text="Not yet").count() == 7
+    shoot(page, "funnel-sent-emails")
+    row.get_by_role("link").click()
+    page.wait_for_url(f"**/emails/{clicked.pk}/")
+    assert page.locator("[data-variant]").inner_text() == clicked.variant
+    assert page.locator("[data-clicked]").inner_text().startswith("1 click, first ")
+    assert page.get_by_role("link", name="Paniers A/B").is_visible()
+    shoot(page, "funnel-sent-email")
     assert errors == []

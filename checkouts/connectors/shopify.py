@@ -50,7 +50,8 @@ def signature_ok(*, raw: bytes, header: str | None, secrets: list[str]) -> bool:
 
 def delivery_check(*, topic: str, payload: Any) -> bool:
     """Refuse (Malformed) what `events_for` and ingest's delivery check would refuse, without mapping; whether
-    the delivery means an event at all (`checkouts/delete` and an order with no checkout do not).
+    the delivery means an event at all (`checkouts/delete` and an order with neither a checkout nor a cart
+    token do not; one with only a cart token is stored, and the drain finds its checkout).
 
     The receiving request runs this, and stores the body; the inbox's drain maps it behind. It reads the
     same fields as the mapping, in the same order, naming the same field, at about a third of its cost

@@ -152,6 +152,8 @@ def test_after_the_hour_the_replaced_secret_is_a_401_and_writes_nothing(owner, c
     response = deliver(connection, "checkouts/create", CHECKOUT, secret=SECRET)
     assert response.status_code == 401
     assert not Checkout.objects.exists() and not ConnectionReceipt.objects.exists()
+    connection.refresh_from_db()
+    assert "signature" in connection.last_error  # the status says why
     assert deliver(connection, "checkouts/create", CHECKOUT, secret=NEW_SECRET).status_code == 200
 
 

@@ -64,7 +64,8 @@ def shopify_webhook(request: HttpRequest, token: str):
     """Verify, check, store, answer: the least that keeps a delivery safe; the inbox's drain maps and ingests it.
 
     Shopify retries for hours and times out at 5 s, and a busy shop sends bursts, so this path is kept
-    lean: one plain query for the connection (its secret decrypted once per process), the HMAC over the
+    lean: one plain query for the connection (its secret decrypted once per process; the replaced one too,
+    for the hour Shopify may still sign with it after a rotation), the HMAC over the
     raw body, a JSON parse and `shopify.delivery_check` (so a malformed body is still a 400 with nothing
     written), then one `INSERT … ON CONFLICT DO NOTHING` of the body as it came. The session, user and
     messages middleware are skipped for /connect/ (config/fastpath.py).
@@ -75,7 +76,7 @@ def shopify_webhook(request: HttpRequest, token: str):
     if connection is None:
         raise Http404("No such connection.")
     raw = request.body
-    if not shopify.signature_ok(raw=raw, header=_header(request, "SHOPIFY_HMAC_SHA256"), secrets=[connection.secret]):
+    if not shopify.signature_ok(raw=raw, header=_header(request, "SHOPIFY_HMAC_SHA256"), secrets=connection.secrets):
         connection_error_record(
             connection=connection,
             message="A webhook's signature did not match the client secret: check the secret pasted here.",

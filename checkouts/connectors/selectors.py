@@ -28,31 +28,44 @@ class ReceiverConnection:
     pk: Any  # as the database gives it (a UUID; its hex on SQLite), which the inbox's insert takes back
     status: str
     secret: str
+    previous_secret: str  # "" unless a replaced secret is still in its grace (SECRET_GRACE)
+
+    @property
+    def secrets(self) -> list[str]:
+        """The secrets a delivery's signature may verify with: the current one, and the replaced one in grace."""
+        return [self.secret, self.previous_secret] if self.previous_secret else [self.secret]
 
     @property
     def is_active(self) -> bool:
         return self.status == Connection.Status.ACTIVE
 
 
-# Connection.objects.for_token, as one statement: the current token, or the rotated-out one in its grace.
+# Connection.objects.for_token, as one statement: the current token, or the rotated-out one in its grace;
+# with the current secret and the replaced one while it is in its grace (else "").
 _RECEIVER = """
-    SELECT id, status, secret FROM checkouts_connection
+    SELECT id, status, secret, CASE WHEN previous_secret_until > %s THEN previous_secret ELSE '' END
+    FROM checkouts_connection
     WHERE platform = %s AND (token = %s OR (previous_token = %s AND previous_token_until > %s))
 """
 
 
 def receiver_connection(*, platform: str, token: str) -> ReceiverConnection | None:
-    """The connection a receiver URL names, with its secret decrypted; None if no such URL (or its grace ended).
+    """The connection a receiver URL names, with its secrets decrypted; None if no such URL (or its grace ended).
 
     The ORM's `get` with the model's converters cost ~1 ms of a webhook's ~3 ms; this costs ~0.1 ms.
     """
     now = db.ops.adapt_datetimefield_value(timezone.now())
     with db.cursor() as cursor:
-        cursor.execute(_RECEIVER, [platform, token, token, now])
+        cursor.execute(_RECEIVER, [now, platform, token, token, now])
         row = cursor.fetchone()
     if row is None:
         return None
-    return ReceiverConnection(pk=row[0], status=row[1], secret=_decrypted(row[2]) if row[2] else "")
+    return ReceiverConnection(
+        pk=row[0],
+        status=row[1],
+        secret=_decrypted(row[2]) if row[2] else "",
+        previous_secret=_decrypted(row[3]) if row[3] else "",
+    )
 
 
 @lru_cache(maxsize=1024)

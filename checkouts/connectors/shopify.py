@@ -10,6 +10,7 @@ import binascii
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -29,23 +30,28 @@ TOPICS = (*CHECKOUT_TOPICS, "checkouts/delete", "orders/create")
 
 
 def signature_ok(*, raw: bytes, header: str | None, secrets: list[str]) -> bool:
-    """Base64 HMAC-SHA256 of the exact body, keyed with the client secret, compared in constant time."""
+    """Base64 HMAC-SHA256 of the exact body, keyed with the client secret, compared in constant time.
+
+    `secrets` is the current secret and, for an hour after a replacement, the old one: each is compared,
+    none skipped once one matched, so the time taken does not say which secret signed.
+    """
     if not raw or not header:
         return False
     try:
         given = base64.b64decode(header, validate=True)
     except (binascii.Error, ValueError):
         return False
-    return any(
-        hmac.compare_digest(hmac.new(secret.encode(), raw, hashlib.sha256).digest(), given)
-        for secret in secrets
-        if secret
-    )
+    matched = False
+    for secret in secrets:
+        if secret:
+            matched |= hmac.compare_digest(hmac.new(secret.encode(), raw, hashlib.sha256).digest(), given)
+    return matched
 
 
 def delivery_check(*, topic: str, payload: Any) -> bool:
     """Refuse (Malformed) what `events_for` and ingest's delivery check would refuse, without mapping; whether
-    the delivery means an event at all (`checkouts/delete` and an order with no checkout do not).
+    the delivery means an event at all (`checkouts/delete` and an order with neither a checkout nor a cart
+    token do not; one with only a cart token is stored, and the drain finds its checkout).
 
     The receiving request runs this, and stores the body; the inbox's drain maps it behind. It reads the
     same fields as the mapping, in the same order, naming the same field, at about a third of its cost
@@ -78,7 +84,7 @@ def delivery_check(*, topic: str, payload: Any) -> bool:
         _email_check(email)
         return True
     if topic == "orders/create":
-        if not optional_text(payload, "checkout_token"):
+        if not (optional_text(payload, "checkout_token") or optional_text(payload, "cart_token")):
             return False
         email = optional_text(payload, "email") or optional_text(payload, "contact_email")
         occurred = required_text(payload, "created_at")
@@ -132,8 +138,15 @@ def _line_item_check(item: Any, index: int, converted: bool) -> None:
         decimal_text(price_set["presentment_money"].get("amount"), where)
 
 
-def events_for(*, topic: str, payload: Any, webhook_id: str) -> list[dict[str, Any]]:
-    """The checkout events one delivery means ([] for a topic that changes nothing); Malformed if unreadable."""
+def events_for(
+    *, topic: str, payload: Any, webhook_id: str, checkout_for_cart: Callable[[str], str] | None = None
+) -> list[dict[str, Any]]:
+    """The checkout events one delivery means ([] for a topic that changes nothing); Malformed if unreadable.
+
+    An order names its checkout by `checkout_token`; one without it but with a `cart_token` completes the
+    checkout `checkout_for_cart` gives for that cart (the drain's `checkout_token_for_cart`: the store's
+    one open checkout with that cart id, "" if none or several), and nothing if it gives none.
+    """
     if not isinstance(payload, dict):
         raise Malformed("body", "Expected a JSON object.")
     if topic in CHECKOUT_TOPICS:
@@ -148,9 +161,16 @@ def events_for(*, topic: str, payload: Any, webhook_id: str) -> list[dict[str, A
         ]
     if topic == "orders/create":
         token = optional_text(payload, "checkout_token")
-        if not token:
+        cart = "" if token else optional_text(payload, "cart_token")
+        if not (token or cart):
             return []  # a draft or POS order: no checkout to complete
         email = optional_text(payload, "email") or optional_text(payload, "contact_email")
+        occurred = required_text(payload, "created_at")
+        order_id = str(required(payload, "id"))[:100]
+        if cart:
+            token = checkout_for_cart(cart[:100]) if checkout_for_cart else ""
+            if not token:
+                return []  # no one checkout of this store has that cart: complete none rather than guess
         checkout: dict[str, Any] = {"id": token}
         if email:
             checkout["buyerInfo"] = {"email": email}
@@ -158,9 +178,9 @@ def events_for(*, topic: str, payload: Any, webhook_id: str) -> list[dict[str, A
             {
                 "eventId": f"shopify:{webhook_id}",
                 "type": "checkout.completed",
-                "occurredAt": required_text(payload, "created_at"),
+                "occurredAt": occurred,
                 "checkout": checkout,
-                "orderId": str(required(payload, "id"))[:100],
+                "orderId": order_id,
             }
         ]
     return []

@@ -7,8 +7,9 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
-from django.utils.timezone import now
+from django.utils.timezone import localtime, now
 from django.views.generic import TemplateView, View
 
 from ..models import Connection, Membership
@@ -145,7 +146,11 @@ class ConnectionEditView(ConnectionCreateView):
             credentials=form.credentials(),
         )
         if replaced:
-            messages.success(request, "Saved. The new secret is shown below this once: copy it now.")
+            note = "Saved. The new secret is shown below this once: copy it now."
+            if "secret" in replaced and self.connection.previous_secret_until:
+                until = date_format(localtime(self.connection.previous_secret_until), "DATETIME_FORMAT")
+                note += f" Deliveries signed with the old one are still accepted until {until}."
+            messages.success(request, note)
             return self.revealing(self.connection, reveal=replaced)
         messages.success(request, "Saved.")
         return redirect("connections:detail", pk=self.connection.pk)

@@ -174,6 +174,9 @@ class Checkout(CheckoutData):
                 name="checkout_abandon_due",
             ),
             models.Index(fields=["store", "email_key", "completed_at"], name="checkout_store_email"),
+            # Shopify's orders/create without a checkout_token finds its checkout by cart token (rare, but a
+            # scan of the store's checkouts otherwise); carts without an id stay out of it.
+            models.Index(fields=["store", "cart_id"], condition=~Q(cart_id=""), name="checkout_store_cart"),
             # The admin's list, newest first: a page is an index range, never a sort of the store.
             models.Index(F("store"), F("created_at").desc(), F("id").desc(), name="checkout_store_created"),
         ]

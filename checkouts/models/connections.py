@@ -22,6 +22,9 @@ from .store import Store
 # one into the platform's admin without losing a delivery. The signature, not the URL, is what
 # authenticates a delivery, so a day of overlap risks little.
 TOKEN_GRACE = timedelta(hours=24)
+# How long a replaced signing secret still verifies deliveries: Shopify says the old client secret may
+# sign for up to an hour after a rotation, so a delivery already on its way is not refused.
+SECRET_GRACE = timedelta(hours=1)
 
 
 class ConnectionQuerySet(StoreScopedQuerySet):
@@ -62,6 +65,10 @@ class Connection(models.Model):
     # Encrypted at rest (COMEBACK_ENCRYPTION_KEYS): an API key or app secret that signs or reads, per
     # platform (Wix API key, Shopify client secret and Admin API token). Shown once or masked.
     secret = EncryptedTextField(blank=True, default="")
+    # The signing secret the last replacement retired, still accepted until `previous_secret_until`
+    # (SECRET_GRACE; Shopify only), encrypted like the current one; "" when there is none.
+    previous_secret = EncryptedTextField(blank=True, default="", editable=False)
+    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
     # A second secret where a platform needs two (Shopify: the Admin API access token for backfills).
     secondary_secret = EncryptedTextField(blank=True, default="")
     # A public key the merchant pastes (Wix: the app's webhook public key, PEM). Not secret.

@@ -30,7 +30,7 @@ from django.utils.dateparse import parse_datetime
 from config.wakeups import wake_up_publish
 
 from ..connectors.mapping import Malformed
-from ..models import Connection, ConnectionReceipt
+from ..models import Checkout, Connection, ConnectionReceipt
 from .connections import connection_error_record, connection_event_note
 from .ingest import checkout_events_ingest
 
@@ -224,8 +224,31 @@ def _events(connection: Connection, topic: str, delivery_id: str, events: Any, p
     from ..connectors import shopify
 
     if connection.platform == Connection.Platform.SHOPIFY:
-        return shopify.events_for(topic=topic, payload=json.loads(payload), webhook_id=delivery_id)
+        return shopify.events_for(
+            topic=topic,
+            payload=json.loads(payload),
+            webhook_id=delivery_id,
+            checkout_for_cart=lambda cart: checkout_token_for_cart(store=connection.store, cart_id=cart),
+        )
     raise Malformed("payload", f"No mapping for a stored {connection.platform} body.")
+
+
+def checkout_token_for_cart(*, store: Any, cart_id: str) -> str:
+    """The external id of the store's one open checkout with this cart id; "" if there is none, or several.
+
+    For a Shopify order that names its cart but not its checkout (connectors.md §2.5: match on
+    `checkout_token`, then `cart_token`). Every checkout started from one cart shares its token, so
+    with several open ones the order could belong to any: completing the newest would be a guess that
+    can mark the wrong checkout recovered (and credit it the order) while the buyer's real one stays
+    open, so none is completed and the order is only acknowledged. A completed checkout is not a
+    candidate: it already has its order.
+    """
+    ids = list(
+        Checkout.objects.filter(store=store, cart_id=cart_id, completed_at__isnull=True).values_list(
+            "external_id", flat=True
+        )[:2]
+    )
+    return ids[0] if len(ids) == 1 else ""
 
 
 def _ingest(*, connection: Connection, deliveries: list[tuple]) -> dict[int, str]:

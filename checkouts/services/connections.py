@@ -15,7 +15,7 @@ from config.wakeups import wake_up_publish
 
 from ..connectors import connector_for
 from ..models import Connection, ConnectionReceipt, Store
-from ..models.connections import TOKEN_GRACE
+from ..models.connections import SECRET_GRACE, TOKEN_GRACE
 from .ingest import IngestResult, checkout_events_ingest
 
 
@@ -84,14 +84,19 @@ def connection_update(
 ) -> list[str]:
     """Change a connection's name and settings, and replace the credentials given; which ones were replaced.
 
-    Settings keys the form does not show (kept by the platform's code) stay as they are.
+    Settings keys the form does not show (kept by the platform's code) stay as they are. A Shopify client
+    secret replaced is kept as `previous_secret` for SECRET_GRACE: Shopify may sign with the old one for up
+    to an hour after a rotation, and those deliveries are still good. Only the last replaced one is kept.
     """
     connector = connector_for(connection.platform)
     shown = {*connector.settings_fields, *connector.flag_fields}
     merged = {key: value for key, value in connection.settings.items() if key not in shown} | settings
     replaced = [key for key, value in credentials.items() if value and value != getattr(connection, key)]
     changes: dict[str, Any] = {"name": name, "settings": merged, **{key: credentials[key] for key in replaced}}
-    Connection.objects.filter(pk=connection.pk).update(**changes, updated_at=timezone.now())
+    now = timezone.now()
+    if "secret" in replaced and connection.secret and connection.platform == Connection.Platform.SHOPIFY:
+        changes |= {"previous_secret": connection.secret, "previous_secret_until": now + SECRET_GRACE}
+    Connection.objects.filter(pk=connection.pk).update(**changes, updated_at=now)
     for key, value in changes.items():
         setattr(connection, key, value)
     return replaced

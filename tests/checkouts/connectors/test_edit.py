@@ -50,7 +50,7 @@ def test_changing_settings_keeps_the_credentials(owner, shopify):
     assert (shopify.secret, shopify.secondary_secret) == ("shpss_abcdefgh1234", "shpat_token5678")
 
 
-def test_rotating_the_secret_shows_the_new_one_once_and_the_old_one_stops_working(owner, shopify):
+def test_rotating_the_secret_shows_the_new_one_once_and_both_sign_for_the_hour(owner, shopify):
     client = signed_in(owner)
     form = {"name": "Main shop", "shop_domain": "acme.myshopify.com", "secret": "shpss_rotated9999"}
     response = client.post(f"/settings/connections/{shopify.pk}/edit/", form)
@@ -61,7 +61,9 @@ def test_rotating_the_secret_shows_the_new_one_once_and_the_old_one_stops_workin
     assert shopify.secret == "shpss_rotated9999" and shopify.secondary_secret == "shpat_token5678"
     later = client.get(f"/settings/connections/{shopify.pk}/").content.decode()
     assert "shpss_rotated9999" not in later and "9999" in later
-    assert shopify_deliver(shopify, "checkouts/create", CHECKOUT, secret="shpss_abcdefgh1234").status_code == 401
+    # Shopify may sign with the old secret for an hour after a rotation (test_rotation.py: and not after).
+    old = shopify_deliver(shopify, "checkouts/create", CHECKOUT, secret="shpss_abcdefgh1234", webhook_id="w-old")
+    assert old.status_code == 200
     assert shopify_deliver(shopify, "checkouts/create", CHECKOUT, secret="shpss_rotated9999").status_code == 200
 
 

@@ -208,6 +208,72 @@ def test_an_order_with_the_checkout_token_recovers_the_abandoned_checkout(connec
     assert Checkout.objects.get().order_id == str(ORDER["id"])
 
 
+NO_CHECKOUT_TOKEN = {**ORDER, "checkout_token": None}
+
+
+def abandon(connection, checkout, *, webhook_id="w-1"):
+    deliver(connection, "checkouts/create", checkout, webhook_id=webhook_id)
+    abandoned_checkouts_detect(
+        now=Checkout.objects.order_by("-last_activity_at").first().last_activity_at + timedelta(days=1)
+    )
+
+
+def test_an_order_with_only_the_cart_token_recovers_the_one_abandoned_checkout_of_that_cart(connection, store):
+    abandon(connection, CHECKOUT)
+    other = {**CHECKOUT, "token": "other-checkout", "cart_token": "another-cart", "email": "bo@example.com"}
+    abandon(connection, other, webhook_id="w-other")
+    assert deliver(connection, "orders/create", NO_CHECKOUT_TOKEN, webhook_id="w-order").status_code == 200
+    recovered = AbandonedCheckout.objects.get(status="RECOVERED")
+    assert recovered.checkout.external_id == CHECKOUT["token"]
+    assert recovered.checkout.order_id == str(ORDER["id"])
+    assert AbandonedCheckout.objects.get(checkout__external_id="other-checkout").status == "ABANDONED"
+
+
+def snapshot():
+    return (
+        list(Checkout.objects.order_by("external_id").values_list("external_id", "completed_at", "order_id")),
+        list(AbandonedCheckout.objects.order_by("checkout_external_id").values_list("status", "recovered_order_id")),
+    )
+
+
+@pytest.mark.parametrize("cart_token", ["no-such-cart", "c1a2b3"], ids=["no-match", "two-matches"])
+def test_an_order_whose_cart_token_matches_no_one_checkout_is_acknowledged_and_changes_nothing(
+    connection, store, other_store, cart_token
+):
+    abandon(connection, CHECKOUT)
+    # The same cart in two checkouts (the buyer started over): which one the order completes is a guess.
+    abandon(connection, {**CHECKOUT, "token": "restarted", "updated_at": "2025-03-01T10:20:00+00:00"}, webhook_id="w-2")
+    # Another store's checkout with that cart id is never a candidate.
+    other = connection_create(store=other_store, platform="shopify", secret=SECRET)
+    deliver(
+        other, "checkouts/create", {**CHECKOUT, "token": "elsewhere", "cart_token": "no-such-cart"}, webhook_id="w-3"
+    )
+    before = snapshot()
+    order = {**NO_CHECKOUT_TOKEN, "cart_token": cart_token}
+    response = deliver(connection, "orders/create", order, webhook_id="w-order")
+    assert response.status_code == 200 and response.json()["accepted"] == 1
+    assert snapshot() == before
+    assert not Checkout.objects.filter(external_id__in=["", str(ORDER["id"])]).exists()
+    assert ConnectionReceipt.objects.get(delivery_id="w-order").ok
+
+
+def test_a_cart_whose_other_checkout_is_completed_still_matches_its_one_open_checkout(connection, store):
+    deliver(connection, "checkouts/create", {**CHECKOUT, "token": "paid-before"}, webhook_id="w-0")
+    deliver(connection, "orders/create", {**ORDER, "id": 1, "checkout_token": "paid-before"}, webhook_id="w-o1")
+    abandon(connection, CHECKOUT)
+    deliver(connection, "orders/create", NO_CHECKOUT_TOKEN, webhook_id="w-order")
+    assert AbandonedCheckout.objects.get().status == "RECOVERED"
+    assert Checkout.objects.get(external_id=CHECKOUT["token"]).order_id == str(ORDER["id"])
+
+
+def test_an_order_with_neither_token_is_acknowledged_and_stores_no_body(connection):
+    abandon(connection, CHECKOUT)
+    order = {**NO_CHECKOUT_TOKEN, "cart_token": None}
+    response = deliver(connection, "orders/create", order, webhook_id="w-order")
+    assert response.status_code == 200 and response.json()["accepted"] == 0
+    assert AbandonedCheckout.objects.get().status == "ABANDONED"
+
+
 def test_an_order_before_its_checkout_leaves_the_checkout_completed(connection):
     deliver(connection, "orders/create", ORDER, webhook_id="w-order")
     deliver(connection, "checkouts/update", CHECKOUT, webhook_id="w-1")
@@ -279,6 +345,9 @@ CHECK_CASES = [
     ("checkouts/delete", "gone"),
     ("orders/create", ORDER),
     ("orders/create", {**ORDER, "checkout_token": None, "created_at": None}),
+    ("orders/create", {**ORDER, "checkout_token": None, "cart_token": None, "created_at": None}),
+    ("orders/create", {**ORDER, "checkout_token": None, "id": None}),
+    ("orders/create", {**ORDER, "checkout_token": None}),
     ("orders/create", {**ORDER, "created_at": None}),
     ("orders/create", {**ORDER, "created_at": "noon"}),
     ("orders/create", {**ORDER, "id": None}),
@@ -296,7 +365,10 @@ def test_the_requests_check_and_the_drains_mapping_give_the_same_verdict(topic, 
 
     def mapping() -> tuple[str | None, bool]:
         try:
-            events = shopify.events_for(topic=topic, payload=payload, webhook_id="w")
+            # As the drain maps it, with the order's cart matching one checkout (the fallback's verdict).
+            events = shopify.events_for(
+                topic=topic, payload=payload, webhook_id="w", checkout_for_cart=lambda cart: "t"
+            )
             delivery_events_check(events=events)
         except (Malformed, DeliveryMalformed) as exc:
             return exc.field, False

@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("checkouts", "0022_connect_inbox_payload_token_rotation"),
+        ("checkouts", "0024_connect_inbox_payload_token_rotation"),
     ]
 
     operations = [

@@ -1,7 +1,5 @@
 """A Shopify connection keeps its replaced client secret for an hour (Shopify may still sign with it), and
 checkouts are indexed by cart id, for an order that names its cart but not its checkout.
-
-The integrator renames the dependency to 0024_connect_inbox_payload_token_rotation on main.
 """
 
 import checkouts.encryption

@@ -20,6 +20,7 @@ from django.utils import translation
 # Loaded template -> {language: the same template, its fixed words translated}. Keyed by the
 # loaded object, so a template the loader reloads (DEBUG, an edited file) is compiled afresh.
 _compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+LANGUAGES_KEPT = 32
 
 
 def render_layout(name: str, context: dict) -> str:
@@ -31,6 +32,10 @@ def render_layout(name: str, context: dict) -> str:
         by_language = _compiled[loaded.template] = {}
     template = by_language.get(language)
     if template is None:
+        if len(by_language) >= LANGUAGES_KEPT:
+            # The buyer's language comes from the storefront, any string: past this many, the
+            # layout renders as loaded (the same text, translated per email) instead of growing.
+            return loaded.render(context)
         template = by_language[language] = _translated(loaded)
     return template.render(context)
 

@@ -1,6 +1,8 @@
 """Our email layouts, compiled once per language with their fixed words translated
 (automations/messages/layout.py), render exactly what Django's `render_to_string` renders."""
 
+import weakref
+
 import pytest
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -70,3 +72,18 @@ def test_the_loaders_template_is_left_untouched():
         render_layout(name, FULL)
     nodes = get_template(name).template.nodelist.get_nodes_by_type(TranslateNode)
     assert nodes, "the loaded template keeps its {% translate %} tags"
+
+
+def test_past_the_languages_kept_a_layout_renders_as_loaded(monkeypatch):
+    """Languages come from storefronts, any string: the compiled copies stop at a bound."""
+    from django.template.loader import get_template
+
+    from automations.messages import layout
+
+    name = "automations/emails/recovery.html"
+    monkeypatch.setattr(layout, "LANGUAGES_KEPT", 2)
+    monkeypatch.setattr(layout, "_compiled", weakref.WeakKeyDictionary())
+    for index in range(5):
+        with translation.override(f"x{index}-fr"):
+            assert render_layout(name, FULL) == render_to_string(name, FULL)
+    assert len(layout._compiled[get_template(name).template]) == 2

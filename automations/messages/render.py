@@ -10,12 +10,12 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext, gettext_noop
 
+from checkouts.hosts import image_url_allowed
 from checkouts.models import AbandonedCheckout, Store
 from checkouts.recovery_links import recovery_link_for_email
 from checkouts.wix import checkout_url, conversion_rate, format_money
@@ -24,6 +24,7 @@ from ..models import AutomationStep, SentEmail
 from ..services.engagement import open_pixel_token
 from . import defaults
 from .engine import plain, render
+from .layout import render_layout
 from .mime import Message
 
 UNSUBSCRIBE_SALT = "automations.unsubscribe"
@@ -227,6 +228,7 @@ def _price(price: Any, converted: bool) -> Any:
 def line_items(abandoned_checkout: AbandonedCheckout, language: str, store: Store) -> list[dict[str, Any]]:
     """The cart's lines; call inside `translation.override(language)` (option names are translated)."""
     currency, converted = buyer_currency(abandoned_checkout)
+    language_active, hosts = translation.get_language(), store.allowed_hosts
     items = []
     for item in abandoned_checkout.line_items or []:
         options = []
@@ -234,7 +236,7 @@ def line_items(abandoned_checkout: AbandonedCheckout, language: str, store: Stor
             name = _words(line.get("name"))
             value = _words(line.get("plainText") or line.get("colorInfo"))
             if name and value:
-                options.append(f"{gettext(name) if name in OPTION_NAMES else name}: {value}")
+                options.append(f"{_option_name(name, language_active) if name in OPTION_NAMES else name}: {value}")
         quantity = item.get("quantity", 1)
         amount = _price(item.get("price"), converted)
         items.append(
@@ -244,7 +246,7 @@ def line_items(abandoned_checkout: AbandonedCheckout, language: str, store: Stor
                 "price": _money(amount, currency, language),
                 "line_total": _line_total(amount, quantity, currency, language),
                 # Only the store's own hosts: a buyer's image URL must not end up in the store's email.
-                "image_url": _store_image(store, (item.get("image") or {}).get("url", "")),
+                "image_url": _store_image(hosts, (item.get("image") or {}).get("url", "")),
                 "options": ", ".join(options),
             }
         )
@@ -284,9 +286,23 @@ def discount_lines(abandoned_checkout: AbandonedCheckout, language: str) -> list
     return lines
 
 
-def _store_image(store: Store, url: Any) -> str:
+def _store_image(hosts: frozenset[str], url: Any) -> str:
+    """The URL if the store's hosts (`Store.allowed_hosts`) allow it as an image, else ""."""
     url = str(url or "")
-    return url if store.allows_image(url) else ""
+    return url if _image_allowed(url, hosts, settings.COMEBACK_PUBLIC_URL) else ""
+
+
+@lru_cache(maxsize=4096)
+def _image_allowed(url: str, hosts: frozenset[str], public_url: str) -> bool:
+    # Catalogue images repeat across carts; the host check parses the URL each time.
+    # `public_url` is part of the key: `image_url_allowed` reads that setting.
+    return image_url_allowed(url, hosts)
+
+
+@lru_cache(maxsize=256)
+def _option_name(name: str, language: str | None) -> str:
+    """`gettext(name)`, once per option name and language (call with the active language)."""
+    return gettext(name)
 
 
 def message_context(
@@ -376,8 +392,8 @@ def recovery_email(
     # merchant wrote. Both plain str: the text is not HTML at all (a page showing it must escape
     # it), and the HTML is shown only as a document of its own, never inside another template.
     with translation.override(language):
-        text = plain(render_to_string("automations/emails/recovery.txt", layout))
-        html = plain(render_to_string("automations/emails/recovery.html", layout))
+        text = plain(render_layout("automations/emails/recovery.txt", layout))
+        html = plain(render_layout("automations/emails/recovery.html", layout))
     message_id = message_id_for(idempotency_key)
     headers = {
         "From": _from_address(store),

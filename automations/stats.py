@@ -69,22 +69,13 @@ def lift(
         )
     difference, lower, upper = newcombe_difference(contacted_recovered, contacted, held_out_recovered, held_out)
     span = f"somewhere between {_points(lower)} and {_points(upper)}"
-    if lower <= 0 <= upper:
-        return Lift(
-            "unclear",
-            f"Not enough data to tell yet: the effect on the recovery rate is {span} (95% confidence), "
-            "which includes no effect at all.",
-            difference,
-            lower,
-            upper,
-        )
-    verdict = "positive" if difference > 0 else "negative"
-    return Lift(
-        verdict,
-        f"Contacting buyers changed the recovery rate by {_points(difference)} (95% confidence: {span}).",
+    return _verdict(
         difference,
         lower,
         upper,
+        unclear=f"Not enough data to tell yet: the effect on the recovery rate is {span} (95% confidence), "
+        "which includes no effect at all.",
+        clear=f"Contacting buyers changed the recovery rate by {_points(difference)} (95% confidence: {span}).",
     )
 
 
@@ -103,21 +94,20 @@ def variant_difference(*, a_recipients: int, a_recovered: int, b_recipients: int
         )
     difference, lower, upper = newcombe_difference(b_recovered, b_recipients, a_recovered, a_recipients)
     span = f"somewhere between {_points(lower)} and {_points(upper)}"
-    if lower <= 0 <= upper:
-        return Lift(
-            "unclear",
-            f"No clear winner yet: B's recovery rate differs from A's by {span} (95% confidence), "
-            "which includes no difference at all.",
-            difference,
-            lower,
-            upper,
-        )
-    verdict = "positive" if difference > 0 else "negative"
     better = "B" if difference > 0 else "A"
-    return Lift(
-        verdict,
-        f"Variant {better} recovers more: B's rate differs from A's by {_points(difference)} (95% confidence: {span}).",
+    return _verdict(
         difference,
         lower,
         upper,
+        unclear=f"No clear winner yet: B's recovery rate differs from A's by {span} (95% confidence), "
+        "which includes no difference at all.",
+        clear=f"Variant {better} recovers more: B's rate differs from A's by {_points(difference)} "
+        f"(95% confidence: {span}).",
     )
+
+
+def _verdict(difference: float, lower: float, upper: float, *, unclear: str, clear: str) -> Lift:
+    """An interval that spans zero says nothing yet; otherwise its sign is the verdict."""
+    if lower <= 0 <= upper:
+        return Lift("unclear", unclear, difference, lower, upper)
+    return Lift("positive" if difference > 0 else "negative", clear, difference, lower, upper)

@@ -227,11 +227,14 @@ class CheckoutRefSerializer(serializers.Serializer):
     """The checkout inside a `checkout.completed` event: its id is enough.
 
     The buyer's email may come along, for the "any order by the same email" recovery rule
-    when the storefront never reported the checkout itself.
+    when the storefront never reported the checkout itself. So may the discounts the order
+    used: the order is what says which coupon paid, and a recovery is credited to the
+    discount code it carries.
     """
 
     id = serializers.CharField(min_length=1, max_length=100)
     buyerInfo = BuyerInfoSerializer(required=False)
+    appliedDiscounts = AppliedDiscountSerializer(many=True, required=False, max_length=100)
 
 
 class CheckoutEventSerializer(serializers.Serializer):

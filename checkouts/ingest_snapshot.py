@@ -108,11 +108,8 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str, search_text: b
         "line_items": _json_safe(
             [_line_item(item, currency, conversion, language, rate) for item in checkout.get("lineItems") or []]
         ),
-        "applied_discounts": _json_safe(
-            [
-                _discount(discount, currency, conversion, language, rate)
-                for discount in checkout.get("appliedDiscounts") or []
-            ]
+        "applied_discounts": applied_discounts_from_wix(
+            checkout.get("appliedDiscounts") or [], currency=currency, conversion=conversion, language=language, rate=rate
         ),
         "storefront_checkout_url": checkout.get("checkoutUrl") or "",
     }
@@ -124,6 +121,13 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str, search_text: b
             phone=values["phone"],
         )
     return values
+
+
+def applied_discounts_from_wix(
+    discounts: list[dict], *, currency: str, conversion: str, language: str, rate: Decimal | None
+) -> list[dict[str, Any]]:
+    """The stored form of validated `appliedDiscounts`, priced as the checkout's other amounts."""
+    return _json_safe([_discount(discount, currency, conversion, language, rate) for discount in discounts])
 
 
 def _discount(discount: dict, currency: str, conversion: str, language: str, rate: Decimal | None) -> dict[str, Any]:

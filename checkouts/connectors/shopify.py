@@ -89,6 +89,8 @@ def delivery_check(*, topic: str, payload: Any) -> bool:
         email = optional_text(payload, "email") or optional_text(payload, "contact_email")
         occurred = required_text(payload, "created_at")
         required(payload, "id")
+        for index, code in enumerate(_list(payload, "discount_codes")):
+            _discount(code, index)
         _moment(occurred)
         _email_check(email)
         return True
@@ -167,6 +169,12 @@ def events_for(
         email = optional_text(payload, "email") or optional_text(payload, "contact_email")
         occurred = required_text(payload, "created_at")
         order_id = str(required(payload, "id"))[:100]
+        # What the order used, even none: a recovery is credited to the discount code it carries.
+        discounts = (
+            [_discount(code, index) for index, code in enumerate(_list(payload, "discount_codes"))]
+            if "discount_codes" in payload
+            else None
+        )
         if cart:
             token = checkout_for_cart(cart[:100]) if checkout_for_cart else ""
             if not token:
@@ -174,6 +182,8 @@ def events_for(
         checkout: dict[str, Any] = {"id": token}
         if email:
             checkout["buyerInfo"] = {"email": email}
+        if discounts is not None:
+            checkout["appliedDiscounts"] = discounts
         return [
             {
                 "eventId": f"shopify:{webhook_id}",

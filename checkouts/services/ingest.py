@@ -19,9 +19,10 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 from ..ingest_serializers import checkout_event_validate
-from ..ingest_snapshot import snapshot_from_wix
+from ..ingest_snapshot import applied_discounts_from_wix, snapshot_from_wix
 from ..models import Checkout, Store
 from ..search_text import search_text_for
+from ..wix import conversion_rate
 from .ingest_writes import (
     BatchRaced,
     checkouts_lock,
@@ -223,7 +224,7 @@ def _apply_fresh(*, store: Store, events: list[_Event]) -> dict[str, tuple[str, 
             if outcomes[event.event_id] == IngestOutcome.APPLIED:
                 refreshed[event.external_id] = checkout
         else:
-            outcomes[event.event_id] = _apply_completion(checkout, event.data)
+            outcomes[event.event_id] = _apply_completion(checkout, event.data, store=store)
             if outcomes[event.event_id] == IngestOutcome.COMPLETED:
                 completed[event.external_id] = checkout
     changed = {**refreshed, **completed}
@@ -288,7 +289,7 @@ def _apply_update(checkout: Checkout, event: dict, *, store: Store) -> str:
     return IngestOutcome.APPLIED
 
 
-def _apply_completion(checkout: Checkout, event: dict) -> str:
+def _apply_completion(checkout: Checkout, event: dict, *, store: Store) -> str:
     if checkout.completed_at:
         return IngestOutcome.ALREADY_COMPLETED
     checkout.completed_at = event["occurredAt"]
@@ -299,6 +300,15 @@ def _apply_completion(checkout: Checkout, event: dict) -> str:
     email = (event["checkout"].get("buyerInfo") or {}).get("email")
     if email and not checkout.buyer_email:
         checkout.buyer_email = email
+    discounts = event["checkout"].get("appliedDiscounts")
+    if discounts is not None:  # the order's discounts, even none, say what it used: the cart's last word did not
+        checkout.applied_discounts = applied_discounts_from_wix(
+            discounts,
+            currency=checkout.currency,
+            conversion=checkout.conversion_currency,
+            language=store.language,
+            rate=conversion_rate(checkout.total, checkout.total_converted),
+        )
     return IngestOutcome.COMPLETED
 
 

@@ -227,6 +227,32 @@ def test_a_completion_that_used_the_code_is_attributed_to_it(store, automation):
     assert used.redeemed_at == at(201)
 
 
+@pytest.mark.parametrize("order_codes", ["the given code", "none", "not said"])
+def test_the_completion_says_which_code_the_order_used(store, automation, order_codes):
+    """The cart never showed the code (or showed it, then the buyer paid without it): the order's word counts."""
+    email_step(automation, position=1)
+    DiscountOffer.objects.create(automation=automation, source="POOL")
+    pool(automation, "WIN-1")
+    coupon = {"coupon": {"code": "WIN-1", "amount": {"amount": "12.00"}}}
+    cart = [] if order_codes == "the given code" else [coupon]
+    checkout_events_ingest(store=store, events=[updated_event("co-1")])
+    with time_machine.travel(at(90), tick=False):
+        assert abandoned_checkouts_detect() == 1
+    dispatch_at(at(90 + 60))
+    assert DiscountGrant.objects.get().code == "WIN-1"
+    completion = completed_event("co-1", minutes=201, order_id="order-7")
+    if order_codes != "not said":
+        completion["checkout"]["appliedDiscounts"] = [coupon] if order_codes == "the given code" else []
+    checkout_events_ingest(
+        store=store, events=[updated_event("co-1", minutes=200, appliedDiscounts=cart), completion]
+    )
+    assert AbandonedCheckout.objects.get().status == "RECOVERED"
+    grant = DiscountGrant.objects.get()
+    assert (grant.redeemed_order_id, grant.redeemed_at) == (
+        ("", None) if order_codes == "none" else ("order-7", at(201))
+    )
+
+
 def test_a_pool_never_filled_skips_and_tells_the_managers(store, automation):
     MembershipFactory(store=store, user=UserFactory(username="mia"), role="MANAGER")
     email_step(automation, position=1)

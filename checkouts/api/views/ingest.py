@@ -49,7 +49,9 @@ class CheckoutCompletedEventSerializer(serializers.Serializer):
     eventId = serializers.CharField(max_length=255)
     type = serializers.ChoiceField(choices=["checkout.completed"])
     occurredAt = serializers.DateTimeField()
-    checkout = CheckoutRefSerializer(help_text="Its id (and optionally buyerInfo.email).")
+    checkout = CheckoutRefSerializer(
+        help_text="Its id; optionally buyerInfo.email, and appliedDiscounts: the discounts the order used."
+    )
     orderId = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 

@@ -208,6 +208,21 @@ def test_an_order_with_the_checkout_token_recovers_the_abandoned_checkout(connec
     assert Checkout.objects.get().order_id == str(ORDER["id"])
 
 
+def test_the_orders_discount_codes_replace_the_carts_on_completion(connection, store):
+    """The order says which code paid (a recovery is credited to it); one with none says none did."""
+    deliver(connection, "checkouts/create", CHECKOUT)
+    used = {**ORDER, "discount_codes": [{"code": "WIN-7", "amount": "5.00", "type": "fixed_amount"}]}
+    assert deliver(connection, "orders/create", used, webhook_id="w-order").status_code == 200
+    checkout = Checkout.objects.get()
+    assert [discount["coupon"]["code"] for discount in checkout.applied_discounts] == ["WIN-7"]
+    assert checkout.applied_discounts[0]["coupon"]["amount"]["amount"] == "5"  # Wix's decimal string
+
+    deliver(connection, "checkouts/create", {**CHECKOUT, "token": "t-2", "cart_token": "c-2"}, webhook_id="w-2")
+    none = {**ORDER, "id": 2, "checkout_token": "t-2", "discount_codes": []}
+    assert deliver(connection, "orders/create", none, webhook_id="w-order-2").status_code == 200
+    assert Checkout.objects.get(external_id="t-2").applied_discounts == []
+
+
 NO_CHECKOUT_TOKEN = {**ORDER, "checkout_token": None}
 
 
@@ -353,6 +368,11 @@ CHECK_CASES = [
     ("orders/create", {**ORDER, "id": None}),
     ("orders/create", {**ORDER, "email": "ana at example"}),
     ("orders/create", {**ORDER, "email": None, "contact_email": "ana@example.com"}),
+    ("orders/create", {**ORDER, "discount_codes": [{"code": "WIN-7", "amount": "5.00", "type": "fixed_amount"}]}),
+    ("orders/create", {**ORDER, "discount_codes": [{"amount": "5.00"}]}),
+    ("orders/create", {**ORDER, "discount_codes": [{"code": "WIN-7", "amount": "five"}]}),
+    ("orders/create", {**ORDER, "discount_codes": "WIN-7"}),
+    ("orders/create", {**ORDER, "checkout_token": None, "discount_codes": [None]}),
 ]
 
 

@@ -109,7 +109,11 @@ def snapshot_from_wix(checkout: dict[str, Any], *, language: str, search_text: b
             [_line_item(item, currency, conversion, language, rate) for item in checkout.get("lineItems") or []]
         ),
         "applied_discounts": applied_discounts_from_wix(
-            checkout.get("appliedDiscounts") or [], currency=currency, conversion=conversion, language=language, rate=rate
+            checkout.get("appliedDiscounts") or [],
+            currency=currency,
+            conversion=conversion,
+            language=language,
+            rate=rate,
         ),
         "storefront_checkout_url": checkout.get("checkoutUrl") or "",
     }

@@ -5,12 +5,16 @@ automation logged on them: SCHEDULED, then an hour later the email, its reason f
 out, the holdout, or the recovery that cancelled it. This writes the rows the automation kept
 for the same history, its enrollments and scheduled steps (and the unsubscribes behind its
 "unsubscribed" outcomes), so its page, its counts and its holdout report agree with the
-checkouts' timelines. The newest emails of each batch are rendered and kept as sent, so the
-Sent emails page and the timelines have real messages to open; rendering every one would make
-a million-row history take hours. A step still to come stays PENDING: the running dispatcher
-sends it when it falls due.
+checkouts' timelines. Its emails are rendered and kept as sent, linked to their steps, with
+the buyers' clicks on them and the recoveries credited to them, so the Sent emails page, the
+timelines and the step's funnel (sent, clicked, recovered, revenue) read the same history. A
+history of up to `EMAILS_IN_FULL_UP_TO` checkouts a store (the demo's) has every email; a
+bigger one keeps the newest of each batch, as rendering every one would make a million-row
+history take hours. A step still to come stays PENDING: the running dispatcher sends it when
+it falls due.
 """
 
+import hashlib
 from collections.abc import Iterable
 from datetime import timedelta
 from uuid import UUID
@@ -19,8 +23,10 @@ from automations.messages.render import message_language, recovery_email, step_t
 from automations.models import (
     Automation,
     AutomationStep,
+    EmailClick,
     Enrollment,
     Reason,
+    RecoveryAttribution,
     ScheduledStep,
     SentEmail,
     Unsubscribe,
@@ -32,7 +38,9 @@ from checkouts.models.privacy import email_digest
 
 State = ScheduledStep.State
 Type = Activity.Type
-# Emails rendered in full per batch of the history (the newest ones).
+# A store's history up to this many checkouts has every email rendered (the demo's 1,500 do);
+# a bigger one the newest of each batch only.
+EMAILS_IN_FULL_UP_TO = 10_000
 SENT_EMAILS_PER_BATCH = 50
 # A step's state and attempts, from the activity logged for it: the dispatcher's, or the
 # recovery's that cancelled it before it ran.
@@ -66,6 +74,7 @@ def demo_history_record(
     activities: Iterable[dict],
     held_out: set[UUID],
     email_after: timedelta,
+    every_email: bool = False,
 ) -> int:
     """Enrol the history's checkouts in the store's first automation, with a step row each.
 
@@ -73,8 +82,9 @@ def demo_history_record(
     history describes; any other store setup gets nothing. Its settings stay as they are: the
     history's held-out checkouts fill its holdout report, but from now on it contacts every
     buyer until the merchant sets a holdout (a demo that holds out a new checkout at random
-    would make "email me a minute after I leave" fail one time in ten). Returns how many
-    steps were written.
+    would make "email me a minute after I leave" fail one time in ten). `every_email` renders
+    each email the history sent, not only the batch's newest. Returns how many steps were
+    written.
     """
     automation = (
         Automation.objects.filter(store=store, active=True)
@@ -139,22 +149,66 @@ def demo_history_record(
         (activity for activity in outcome.values() if activity["type"] == Type.EMAIL_SENT),
         key=lambda activity: activity["created_at"],
         reverse=True,
-    )[:SENT_EMAILS_PER_BATCH]
-    _sent_emails_record(store=store, step=step, sent=sent)
+    )
+    emails = _sent_emails_record(store=store, step=step, sent=sent if every_email else sent[:SENT_EMAILS_PER_BATCH])
+    _engagement_record(store=store, emails=emails)
     return len(steps)
 
 
-def _sent_emails_record(*, store: Store, step: AutomationStep, sent: list[dict]) -> None:
-    """The step's email to each of these checkouts, rendered as the dispatcher renders it."""
-    checkouts = AbandonedCheckout.objects.in_bulk([activity["abandoned_checkout_id"] for activity in sent])
+def _sent_emails_record(*, store: Store, step: AutomationStep, sent: list[dict]) -> list[SentEmail]:
+    """The step's email to each of these checkouts, rendered as the dispatcher renders it and
+    linked to the step it carried out (the funnel counts an email by its step)."""
+    ids = [activity["abandoned_checkout_id"] for activity in sent]
+    checkouts = AbandonedCheckout.objects.in_bulk(ids)
+    step_ids = dict(
+        ScheduledStep.objects.filter(step=step, abandoned_checkout_id__in=ids).values_list(
+            "abandoned_checkout_id", "pk"
+        )
+    )
     records = []
     for activity in sent:
         ac = checkouts[activity["abandoned_checkout_id"]]
         template = step_template(step, message_language(ac, store))
         email = recovery_email(abandoned_checkout=ac, store=store, template=template, idempotency_key=f"demo-{ac.pk}")
-        records.append(
-            email.sent_email(
-                store_id=store.pk, abandoned_checkout=ac, kind=SentEmail.Kind.AUTOMATION, sent_at=activity["created_at"]
-            )
+        record = email.sent_email(
+            store_id=store.pk, abandoned_checkout=ac, kind=SentEmail.Kind.AUTOMATION, sent_at=activity["created_at"]
         )
-    SentEmail.objects.bulk_create(records)
+        record.scheduled_step_id = step_ids[ac.pk]
+        records.append(record)
+    return SentEmail.objects.bulk_create(records)
+
+
+def _engagement_record(*, store: Store, emails: list[SentEmail]) -> None:
+    """The buyers' counted clicks on these emails (the history's click count on each checkout),
+    and each recovery credited to its email by the live rule: the last email clicked, else the
+    last sent, within the store's attribution window before the recovery."""
+    window = timedelta(days=store.attribution_window_days)
+    clicks, credits = [], []
+    for email in emails:
+        ac = email.abandoned_checkout
+        recovered = ac.checkout_recovered_at
+        in_window = recovered is not None and email.sent_at <= recovered <= email.sent_at + window
+        # Click moments, drawn from the checkout's id so the history stays the same run to run:
+        # before the recovery it is credited to, or within a day of the email otherwise.
+        span = (recovered - email.sent_at) if in_window else timedelta(days=1)
+        moments = sorted(email.sent_at + span * (0.1 + 0.8 * _fraction(ac.pk, n)) for n in range(ac.link_clicks))
+        clicks += [EmailClick(sent_email=email, clicked_at=moment) for moment in moments]
+        if in_window:
+            via = RecoveryAttribution.Via.CLICK if moments else RecoveryAttribution.Via.SEND
+            credits.append(
+                RecoveryAttribution(
+                    abandoned_checkout=ac,
+                    store_id=store.pk,
+                    sent_email=email,
+                    via=via,
+                    revenue=ac.total,
+                    recovered_at=recovered,
+                )
+            )
+    EmailClick.objects.bulk_create(clicks)
+    RecoveryAttribution.objects.bulk_create(credits)
+
+
+def _fraction(key: UUID, n: int) -> float:
+    digest = hashlib.blake2b(key.bytes + bytes([n]), digest_size=4).digest()
+    return int.from_bytes(digest) / 2**32

@@ -22,7 +22,7 @@ from checkouts.search_text import search_text_for
 from checkouts.wire import as_stored, wire_build
 from checkouts.wix import multi_currency_price
 
-from .automations import demo_history_record
+from .automations import EMAILS_IN_FULL_UP_TO, demo_history_record
 
 STORES = [
     {"name": "Northwind Outfitters", "currency": "USD", "language": "en", "time_zone": "America/New_York"},
@@ -208,13 +208,21 @@ def generate(
         upcoming = ahead.submit(lambda: list(islice(rows, WRITE_BATCH)))
         while chunk := upcoming.result():
             upcoming = ahead.submit(lambda: list(islice(rows, WRITE_BATCH)))
-            _write_chunk(store, chunk, automation_history=automation_history, result=result)
+            _write_chunk(
+                store,
+                chunk,
+                automation_history=automation_history,
+                every_email=count <= EMAILS_IN_FULL_UP_TO,
+                result=result,
+            )
             if progress:
                 progress(len(chunk))
     return result
 
 
-def _write_chunk(store: Store, chunk: list[tuple], *, automation_history: bool, result: Generated) -> None:
+def _write_chunk(
+    store: Store, chunk: list[tuple], *, automation_history: bool, every_email: bool, result: Generated
+) -> None:
     checkouts = [c for c, _, _, _ in chunk]
     abandoned = [a for _, a, _, _ in chunk]
     activities = [act for _, _, acts, _ in chunk for act in acts]
@@ -230,6 +238,7 @@ def _write_chunk(store: Store, chunk: list[tuple], *, automation_history: bool, 
                 activities=activities,
                 held_out={a["id"] for _, a, _, held_out in chunk if held_out},
                 email_after=EMAIL_AFTER,
+                every_email=every_email,
             )
     result.checkouts += len(checkouts)
     result.abandoned += len(abandoned)

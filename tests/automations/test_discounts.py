@@ -243,9 +243,7 @@ def test_the_completion_says_which_code_the_order_used(store, automation, order_
     completion = completed_event("co-1", minutes=201, order_id="order-7")
     if order_codes != "not said":
         completion["checkout"]["appliedDiscounts"] = [coupon] if order_codes == "the given code" else []
-    checkout_events_ingest(
-        store=store, events=[updated_event("co-1", minutes=200, appliedDiscounts=cart), completion]
-    )
+    checkout_events_ingest(store=store, events=[updated_event("co-1", minutes=200, appliedDiscounts=cart), completion])
     assert AbandonedCheckout.objects.get().status == "RECOVERED"
     grant = DiscountGrant.objects.get()
     assert (grant.redeemed_order_id, grant.redeemed_at) == (

@@ -1,6 +1,7 @@
 """`seed_demo`: the demo login, months of history, and the automation's records agreeing with it."""
 
 from collections import Counter
+from datetime import timedelta
 
 import orjson
 import pytest
@@ -8,7 +9,16 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from automations.models import Automation, Enrollment, ScheduledStep, SentEmail, Unsubscribe
+from automations.funnel import automation_funnel
+from automations.models import (
+    Automation,
+    EmailClick,
+    Enrollment,
+    RecoveryAttribution,
+    ScheduledStep,
+    SentEmail,
+    Unsubscribe,
+)
 from automations.selectors import automation_counts, holdout_groups, unsubscribe_find
 from checkouts.models import AbandonedCheckout, Activity, Checkout, Membership, Store
 from checkouts.selectors import abandoned_checkouts_with_activities
@@ -87,20 +97,52 @@ def test_without_automation_history_only_the_checkouts_are_written():
     assert not Enrollment.objects.exists() and not ScheduledStep.objects.exists()
 
 
-def test_the_newest_emails_of_the_history_can_be_read_as_sent():
+def test_every_email_of_the_history_can_be_read_as_sent():
     seed("--automation-history")
     store = Store.objects.get()
-    emails = list(SentEmail.objects.filter(store=store).select_related("abandoned_checkout"))
+    emails = list(SentEmail.objects.filter(store=store).select_related("abandoned_checkout", "scheduled_step"))
     sent = Activity.objects.filter(store=store, type="EMAIL_SENT")
-    assert len(emails) == min(50, sent.count())
-    # The newest ones, each at its EMAIL_SENT activity's moment, to that checkout's buyer.
-    newest = set(sent.order_by("-created_at").values_list("abandoned_checkout_id", flat=True)[:50])
-    assert {email.abandoned_checkout_id for email in emails} == newest
+    assert len(emails) == sent.count() > 50
+    # Each at its EMAIL_SENT activity's moment, to that checkout's buyer, for the step it carried out.
+    emailed = set(sent.values_list("abandoned_checkout_id", flat=True))
+    assert {email.abandoned_checkout_id for email in emails} == emailed
     for email in emails:
         ac = email.abandoned_checkout
         assert email.to_email == ac.buyer_email and email.kind == SentEmail.Kind.AUTOMATION
         assert sent.get(abandoned_checkout=ac).created_at == email.sent_at
+        assert email.scheduled_step.abandoned_checkout_id == ac.pk and email.scheduled_step.state == State.DONE
         assert checkout_url(ac.pk, store.pk) in email.text_body  # the working recovery link
+
+
+def test_a_bigger_history_keeps_the_newest_emails_of_each_batch(monkeypatch):
+    monkeypatch.setattr("config.demo.automations.SENT_EMAILS_PER_BATCH", 20)
+    monkeypatch.setattr("config.demo.checkouts.EMAILS_IN_FULL_UP_TO", 100)
+    seed("--automation-history")
+    sent = Activity.objects.filter(type="EMAIL_SENT")
+    newest = set(sent.order_by("-created_at").values_list("abandoned_checkout_id", flat=True)[:20])
+    assert set(SentEmail.objects.values_list("abandoned_checkout_id", flat=True)) == newest
+
+
+def test_the_steps_funnel_reads_the_history_as_the_automations_counts_do():
+    """Sent as the page counts it; clicks and recoveries credited by the live attribution rule."""
+    seed("--automation-history")
+    store = Store.objects.get()
+    automation = Automation.objects.get(store=store)
+    [funnel] = automation_funnel(automation=automation, steps=list(automation.steps.all()), since=None)
+    counts = automation_counts(store=store)[automation.pk]
+    assert funnel.total.sent == counts.sent
+    assert 0 < funnel.total.clicked < funnel.total.sent
+    assert 0 < funnel.total.recovered <= counts.recovered
+    window = timedelta(days=store.attribution_window_days)
+    for credit in RecoveryAttribution.objects.select_related("sent_email", "abandoned_checkout"):
+        ac, email = credit.abandoned_checkout, credit.sent_email
+        assert ac.status == "RECOVERED" and credit.recovered_at == ac.checkout_recovered_at
+        assert email.sent_at <= credit.recovered_at <= email.sent_at + window
+        assert credit.revenue == ac.total
+        clicks = list(EmailClick.objects.filter(sent_email=email).values_list("clicked_at", flat=True))
+        assert credit.via == ("CLICK" if clicks else "SEND")
+        assert all(email.sent_at <= moment <= credit.recovered_at for moment in clicks)
+    assert funnel.total.revenue == sum(credit.revenue for credit in RecoveryAttribution.objects.all())
 
 
 def test_the_demo_automations_page_reports_the_historys_holdout(client):

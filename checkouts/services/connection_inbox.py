@@ -22,8 +22,8 @@ import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db import connection as db
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -145,7 +145,8 @@ def connection_payload_enqueue_if_current(
     secrets (current, replaced) verified the signature. False if nothing was stored: a replay, or the
     connection changed (paused, removed, rotated); the receiver then reads it afresh and decides.
     """
-    now = db.ops.adapt_datetimefield_value(timezone.now())
+    database = connections[DEFAULT_DB_ALIAS]  # once: each `db.` goes through a context-local lookup
+    now = database.ops.adapt_datetimefield_value(timezone.now())
     signed_current = signed_by[0]
     signed_previous = len(signed_by) > 1 and signed_by[1]
     params = [
@@ -157,27 +158,27 @@ def connection_payload_enqueue_if_current(
         connection.previous_secret_stored if signed_previous else None,
         now,
     ]
-    inserted = _fetchone(_INSERT_PAYLOAD_IF_CURRENT, params) is not None
+    inserted = _fetchone(database, _INSERT_PAYLOAD_IF_CURRENT, params) is not None
     if inserted:
-        transaction.on_commit(_wake)
+        database.on_commit(_wake)
     return inserted
 
 
-def _fetchone(sql: str, params: list[Any]) -> tuple | None:
+def _fetchone(database: Any, sql: str, params: list[Any]) -> tuple | None:
     """One statement's first row, through the Django connection (its health check, errors and transaction).
 
     On PostgreSQL with a server-side-binding cursor: Django's cursors bind parameters client-side, which
     quotes a webhook's whole body in Python (~0.1 ms for 15 kB) and makes PostgreSQL parse it as a literal.
     Not a prepared statement, so a transaction-mode pooler in between is fine.
     """
-    if db.vendor != "postgresql":
-        with db.cursor() as cursor:
+    if database.vendor != "postgresql":
+        with database.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
-    db.close_if_health_check_failed()
-    db.ensure_connection()
-    db.validate_no_broken_transaction()
-    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
+    database.close_if_health_check_failed()
+    database.ensure_connection()
+    database.validate_no_broken_transaction()
+    with database.wrap_database_errors, psycopg.Cursor(database.connection) as cursor:
         cursor.execute(sql, params, prepare=False)
         return cursor.fetchone()
 

@@ -228,6 +228,17 @@ def _workers_cpu(server: Server) -> float:
     return sum(backend_cpu_seconds(pid) for pid in server.worker_pids)
 
 
+def settled_count(queryset) -> int:
+    """The count once it stops moving: requests wrk left in flight at its stop are still being stored."""
+    count = queryset.count()
+    while True:
+        time.sleep(0.3)
+        again = queryset.count()
+        if again == count:
+            return count
+        count = again
+
+
 HEADER = (
     "| round | code | request | line items | answered/s (target ≥ 1,000) | median ms | p95 ms "
     "| web CPU ms/request | client CPU ms/request | PostgreSQL CPU ms/request "
@@ -316,7 +327,7 @@ def main() -> None:
                         seconds=args.seconds,
                     )
                     receipts = ConnectionReceipt.objects.filter(connection=connection)
-                    stored = receipts.count()
+                    stored = settled_count(receipts)
                     # wrk's threads wrap around their share of the bodies at their own pace: what must land is
                     # one checkout per distinct body stored.
                     distinct = receipts.values("payload").distinct().count()

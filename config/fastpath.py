@@ -68,8 +68,9 @@ class ReceiverApplication:
 
     def __init__(self, application: Callable):
         self.application = application
-        outer = settings.MIDDLEWARE[: settings.MIDDLEWARE.index("config.fastpath.ReceiverFastPathMiddleware")]
-        self.enabled = set(outer) <= set(OUTER_MIDDLEWARE)
+        here = "config.fastpath.ReceiverFastPathMiddleware"
+        outer = settings.MIDDLEWARE[: settings.MIDDLEWARE.index(here)] if here in settings.MIDDLEWARE else None
+        self.enabled = outer is not None and set(outer) <= set(OUTER_MIDDLEWARE)
         self.headers = _security_headers()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:

@@ -171,3 +171,11 @@ def test_the_fast_path_keeps_the_proxys_request_id(wsgi, store):
     raw = json.dumps(CHECKOUT).encode()
     headers = {**shopify_headers(raw, "w-1"), "HTTP_X_REQUEST_ID": "proxy-id-1"}
     assert call(fast, f"/connect/shopify/{connection.token}/", raw, **headers)[1]["X-Request-ID"] == "proxy-id-1"
+
+
+def test_a_middleware_added_before_the_receivers_turns_the_wsgi_fast_path_off(settings):
+    at = settings.MIDDLEWARE.index("config.fastpath.ReceiverFastPathMiddleware")
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE[:at], "example.middleware.Audit", *settings.MIDDLEWARE[at:]]
+    assert not ReceiverApplication(WSGIHandler).enabled
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != "config.fastpath.ReceiverFastPathMiddleware"]
+    assert not ReceiverApplication(WSGIHandler).enabled

@@ -22,15 +22,25 @@ from config.client_ip import client_ip
 from config.ratelimit import CACHE_DOWN, sliding_window_hit
 
 from ..models import Connection
-from ..services.connection_inbox import DeliveryMalformed, connection_delivery_enqueue, connection_payload_enqueue
+from ..services.connection_inbox import (
+    DeliveryMalformed,
+    connection_delivery_enqueue,
+    connection_payload_enqueue,
+    connection_payload_enqueue_if_current,
+)
 from ..services.connections import connection_error_record
 from . import browser, saleor, shopify
 from .mapping import Malformed
-from .selectors import receiver_connection
+from .selectors import (
+    ReceiverConnection,
+    receiver_connection,
+    receiver_connection_forget,
+    receiver_connection_remembered,
+)
 
 
 def refusal(status: int, field: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"field": field, "message": message}}, status=status)
+    return JsonResponse(_refused(field, message), status=status)
 
 
 def parse_json(raw: bytes) -> Any:
@@ -53,53 +63,96 @@ def accept(*, connection: Connection, delivery_id: str, topic: str, events: list
     return JsonResponse({"accepted": len(events)})
 
 
-def _header(request: HttpRequest, name: str) -> str:
+def _header(meta: dict, name: str) -> str:
     # Shopify's newer deliveries drop the X- prefix; either is read.
-    meta = request.META
     return meta.get(f"HTTP_X_{name}") or meta.get(f"HTTP_{name}") or ""
 
 
 @csrf_exempt
 def shopify_webhook(request: HttpRequest, token: str):
-    """Verify, check, store, answer: the least that keeps a delivery safe; the inbox's drain maps and ingests it.
-
-    Shopify retries for hours and times out at 5 s, and a busy shop sends bursts, so this path is kept
-    lean: one plain query for the connection (its secret decrypted once per process; the replaced one too,
-    for the hour Shopify may still sign with it after a rotation), the HMAC over the
-    raw body, a JSON parse and `shopify.delivery_check` (so a malformed body is still a 400 with nothing
-    written), then one `INSERT … ON CONFLICT DO NOTHING` of the body as it came. The session, user and
-    messages middleware are skipped for /connect/ (config/fastpath.py).
-    """
+    """Shopify's webhooks (`shopify_receive`), for the requests config/fastpath.py's WSGI path leaves to Django."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    connection = receiver_connection(platform=Connection.Platform.SHOPIFY, token=token)
-    if connection is None:
+    answer = shopify_receive(token=token, raw=request.body, meta=request.META)
+    if answer is None:
         raise Http404("No such connection.")
-    raw = request.body
-    if not shopify.signature_ok(raw=raw, header=_header(request, "SHOPIFY_HMAC_SHA256"), secrets=connection.secrets):
+    status, body = answer
+    return JsonResponse(body, status=status)
+
+
+def shopify_receive(*, token: str, raw: bytes, meta: dict) -> tuple[int, dict[str, Any]] | None:
+    """Verify, check, store, answer (status, JSON body): the least that keeps a delivery safe; None: no such URL.
+
+    Shopify retries for hours and times out at 5 s, and a busy shop sends bursts, so this path is kept
+    lean: the HMAC over the raw body, a JSON parse and `shopify.delivery_check` (so a malformed body is
+    still a 400 with nothing written), then one `INSERT … ON CONFLICT DO NOTHING` of the body as it came;
+    the inbox's drain maps and ingests it. The connection comes from one plain query (its secrets decrypted
+    once per process; the replaced one too, for the hour Shopify may still sign with it after a rotation);
+    a connection this process has read before costs no query at all: the insert itself checks, in the same
+    statement, that the row still holds what was remembered, and anything else is read afresh. `meta`
+    holds the request's headers as WSGI names them (HTTP_X_SHOPIFY_…).
+    """
+    platform = Connection.Platform.SHOPIFY
+    remembered = receiver_connection_remembered(platform=platform, token=token)
+    if remembered is not None:
+        if _shopify_store_remembered(connection=remembered, token=token, raw=raw, meta=meta):
+            return 200, {"accepted": 1}
+        receiver_connection_forget(platform=platform, token=token)  # a replay, a refusal or a change: read afresh
+    connection = receiver_connection(platform=platform, token=token)
+    if connection is None:
+        return None
+    if not shopify.signature_ok(raw=raw, header=_header(meta, "SHOPIFY_HMAC_SHA256"), secrets=connection.secrets):
         connection_error_record(
             connection=connection,
             message="A webhook's signature did not match the client secret: check the secret pasted here.",
         )
-        return refusal(401, "X-Shopify-Hmac-Sha256", "The signature does not match this connection's secret.")
-    topic = _header(request, "SHOPIFY_TOPIC")
-    webhook_id = _header(request, "SHOPIFY_WEBHOOK_ID")
+        return 401, _refused("X-Shopify-Hmac-Sha256", "The signature does not match this connection's secret.")
+    topic = _header(meta, "SHOPIFY_TOPIC")
+    webhook_id = _header(meta, "SHOPIFY_WEBHOOK_ID")
     if topic not in shopify.TOPICS:
-        return refusal(400, "X-Shopify-Topic", f"Expected one of {', '.join(shopify.TOPICS)}.")
+        return 400, _refused("X-Shopify-Topic", f"Expected one of {', '.join(shopify.TOPICS)}.")
     if not webhook_id:
-        return refusal(400, "X-Shopify-Webhook-Id", "Required.")
+        return 400, _refused("X-Shopify-Webhook-Id", "Required.")
     try:
         means_events = shopify.delivery_check(topic=topic, payload=parse_json(raw))
     except Malformed as exc:
         if exc.field != "body":
             connection_error_record(connection=connection, message=f"A {topic} was refused: {exc}")
-        return refusal(400, exc.field, exc.message)
+        return 400, _refused(exc.field, exc.message)
     if not connection.is_active:
-        return JsonResponse({"accepted": 0, "note": "This connection is paused: the delivery was ignored."})
+        return 200, {"accepted": 0, "note": "This connection is paused: the delivery was ignored."}
     payload = raw.decode() if means_events else None
     if not connection_payload_enqueue(connection=connection, delivery_id=webhook_id, topic=topic, payload=payload):
-        return JsonResponse({"accepted": 0, "note": "Already received."})
-    return JsonResponse({"accepted": int(means_events)})
+        return 200, {"accepted": 0, "note": "Already received."}
+    return 200, {"accepted": int(means_events)}
+
+
+def _shopify_store_remembered(*, connection: ReceiverConnection, token: str, raw: bytes, meta: dict) -> bool:
+    """Store a good delivery for a remembered connection, which the insert re-checks; False: let the full path decide.
+
+    Only the common case is taken here (a good signature, a known topic with an id, a body that means an
+    event): every refusal, replay or change is answered by the path that reads the connection afresh.
+    """
+    signed_by = shopify.signatures_matched(
+        raw=raw, header=_header(meta, "SHOPIFY_HMAC_SHA256"), secrets=connection.secrets
+    )
+    topic = _header(meta, "SHOPIFY_TOPIC")
+    webhook_id = _header(meta, "SHOPIFY_WEBHOOK_ID")
+    if not any(signed_by) or topic not in shopify.TOPICS or not webhook_id:
+        return False
+    try:
+        if not shopify.delivery_check(topic=topic, payload=parse_json(raw)):
+            return False
+        payload = raw.decode()
+    except (Malformed, UnicodeDecodeError):
+        return False
+    return connection_payload_enqueue_if_current(
+        connection=connection, token=token, signed_by=signed_by, delivery_id=webhook_id, topic=topic, payload=payload
+    )
+
+
+def _refused(field: str, message: str) -> dict[str, Any]:
+    return {"error": {"field": field, "message": message}}
 
 
 # A beacon is a few events with their items: anything bigger is not comeback.js.

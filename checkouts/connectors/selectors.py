@@ -29,6 +29,9 @@ class ReceiverConnection:
     status: str
     secret: str
     previous_secret: str  # "" unless a replaced secret is still in its grace (SECRET_GRACE)
+    # The two as stored (Fernet tokens): the inbox's conditional insert checks the row still holds them.
+    secret_stored: str = ""
+    previous_secret_stored: str = ""
 
     @property
     def secrets(self) -> list[str]:
@@ -53,19 +56,48 @@ def receiver_connection(*, platform: str, token: str) -> ReceiverConnection | No
     """The connection a receiver URL names, with its secrets decrypted; None if no such URL (or its grace ended).
 
     The ORM's `get` with the model's converters cost ~1 ms of a webhook's ~3 ms; this costs ~0.1 ms.
+    An active connection is remembered for `receiver_connection_remembered` (this process only).
     """
     now = db.ops.adapt_datetimefield_value(timezone.now())
     with db.cursor() as cursor:
         cursor.execute(_RECEIVER, [now, platform, token, token, now])
         row = cursor.fetchone()
     if row is None:
+        _remembered.pop((platform, token), None)
         return None
-    return ReceiverConnection(
+    found = ReceiverConnection(
         pk=row[0],
         status=row[1],
         secret=_decrypted(row[2]) if row[2] else "",
         previous_secret=_decrypted(row[3]) if row[3] else "",
+        secret_stored=row[2],
+        previous_secret_stored=row[3],
     )
+    if found.is_active:
+        if len(_remembered) >= REMEMBERED_MAX:
+            _remembered.clear()
+        _remembered[(platform, token)] = found
+    else:
+        _remembered.pop((platform, token), None)
+    return found
+
+
+# Receiver URLs whose active connection this process has read: a busy shop's deliveries skip the lookup.
+# Never trusted on their own: the one statement that stores a delivery re-checks, against the row, that
+# the connection is still active, the URL's token still valid and the secret that signed still current
+# (`connection_inbox.connection_payload_enqueue_if_current`), and anything else is read afresh. Cleared
+# when full: a few hundred bytes each, and a process that serves more shops than this reads them again.
+REMEMBERED_MAX = 4096
+_remembered: dict[tuple[str, str], ReceiverConnection] = {}
+
+
+def receiver_connection_remembered(*, platform: str, token: str) -> ReceiverConnection | None:
+    """The connection this process last read for this URL, if it was active then; no query, maybe stale."""
+    return _remembered.get((platform, token))
+
+
+def receiver_connection_forget(*, platform: str, token: str) -> None:
+    _remembered.pop((platform, token), None)
 
 
 @lru_cache(maxsize=1024)

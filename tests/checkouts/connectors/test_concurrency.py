@@ -34,3 +34,15 @@ def test_an_order_racing_its_checkouts_update_leaves_the_checkout_completed_and_
     assert Checkout.objects.filter(completed_at__isnull=False).count() == 5
     assert not AbandonedCheckout.objects.exists()
     assert list(Checkout.objects.values_list("order_id", flat=True)) == [str(ORDER["id"])] * 5
+
+
+def test_the_same_delivery_twice_at_once_to_a_remembered_connection_is_taken_once():
+    # The first delivery teaches the process the connection: the racing ones take the one-statement path.
+    connection = connection_create(store=StoreFactory(), platform="shopify", secret="shpss_test_client_secret")
+    assert deliver(connection, "checkouts/create", CHECKOUT, webhook_id="first").json() == {"accepted": 1}
+    second = {**CHECKOUT, "token": "second"}
+    responses = run_together(*[lambda: deliver(connection, "checkouts/update", second, webhook_id="same")] * 4)
+    assert [r.status_code for r in responses] == [200] * 4
+    assert sorted(r.json()["accepted"] for r in responses) == [0, 0, 0, 1]
+    assert ConnectionReceipt.objects.filter(delivery_id="same").count() == 1
+    assert Checkout.objects.filter(external_id="second").count() == 1

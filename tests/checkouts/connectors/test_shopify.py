@@ -348,6 +348,12 @@ CHECK_CASES = [
     ("checkouts/update", {**CHECKOUT, "line_items": [{**LINE, "price": None}]}),
     ("checkouts/update", {**CHECKOUT, "line_items": [{**LINE, "quantity": True}]}),
     ("checkouts/update", {**CHECKOUT, "line_items": [{**LINE, "quantity": "2"}]}),
+    ("checkouts/update", {**CHECKOUT, "line_items": [{**LINE, "quantity": 0}]}),
+    # Prices the check's plain-decimal shortcut does not take: the Decimal path gives their verdict.
+    *(
+        ("checkouts/update", {**CHECKOUT, "line_items": [{**LINE, "price": price}]})
+        for price in ("1e3", " 20.00", "+20", "-0", "20.", ".5", "20.00.00", "٢٠", "Infinity", 20, 20.5, "")
+    ),
     ("checkouts/update", {**CHECKOUT, "line_items": [{**LINE, "price_set": {"presentment_money": {"amount": []}}}]}),
     ("checkouts/update", {**CHECKOUT, "discount_codes": [{"amount": "1.00"}]}),
     ("checkouts/update", {**CHECKOUT, "discount_codes": [{"code": "X", "amount": "lots"}]}),

@@ -41,6 +41,9 @@ class ReceiverFastPathMiddleware:
 
     def __call__(self, request):
         if request.path_info.startswith(RECEIVER_PREFIX):
+            # CommonMiddleware, which this skips, is where Django checks ALLOWED_HOSTS: a host not
+            # allowed raises DisallowedHost here, which the handler answers 400, as on every page.
+            request.get_host()
             match = resolve(request.path_info)
             request.resolver_match = match
             response = match.func(request, *match.args, **match.kwargs)

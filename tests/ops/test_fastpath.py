@@ -158,11 +158,29 @@ def test_what_the_fast_path_cannot_answer_as_django_would_goes_to_django_whole(w
     signed = shopify_headers(raw, "w-1")
     status, headers, _body = call(fast, "/connect/shopify/no-such-token/", raw, **signed)
     assert status == 404 and headers["Content-Type"].startswith("application/json")
-    # A host not in ALLOWED_HOSTS: Django's answer, whatever it is (the receivers' middleware path never asks).
-    call(fast, path, raw, **{**signed, "HTTP_HOST": "evil.example", "HTTP_X_SHOPIFY_WEBHOOK_ID": "w-host"})
+    # A host not in ALLOWED_HOSTS: Django's answer, a 400, and nothing stored.
+    evil = {**signed, "HTTP_HOST": "evil.example", "HTTP_X_SHOPIFY_WEBHOOK_ID": "w-host"}
+    assert call(fast, path, raw, **evil)[0] == 400
     assert call(fast, path, method="GET", HTTP_X_FORWARDED_PROTO="https")[0] == 405
     assert call(fast, path, raw, **{**signed, "HTTP_X_FORWARDED_PROTO": "http"})[0] == 301
-    assert len(given) == 4 and not ConnectionReceipt.objects.exclude(delivery_id="w-host").exists()
+    assert len(given) == 4 and not ConnectionReceipt.objects.exists()
+
+
+@pytest.mark.parametrize("receiver", ["shopify", "saleor", "browser"])
+def test_a_host_not_allowed_is_a_400_on_every_receiver_and_writes_nothing(store, receiver):
+    """The receivers skip CommonMiddleware, where Django checks ALLOWED_HOSTS: the fast path checks it."""
+    connection = connection_create(store=store, platform="shopify", secret=SECRET)
+    path = {
+        "shopify": f"/connect/shopify/{connection.token}/",
+        "saleor": f"/connect/saleor/{connection.token}/",
+        "browser": "/connect/browser/events",
+    }[receiver]
+    raw = json.dumps(CHECKOUT).encode()
+    response = Client(HTTP_HOST="evil.example").post(
+        path, raw, content_type="application/json", **shopify_headers(raw, "w-1")
+    )
+    assert response.status_code == 400
+    assert not ConnectionReceipt.objects.exists()
 
 
 def test_the_fast_path_keeps_the_proxys_request_id(wsgi, store):

@@ -88,14 +88,18 @@ def idle_checkouts_load(count: int) -> tuple:
     return store, now
 
 
-def sweep_run(*, count: int) -> tuple[float, int]:
-    """Load `count` idle checkouts and sweep them: (seconds, abandoned checkouts created)."""
+def sweep_run(*, count: int, threads: int | None = None) -> tuple[float, int, float, float]:
+    """Load `count` idle checkouts and sweep them: (seconds, abandoned checkouts created, CPU
+    seconds of this process, CPU seconds of the backends the sweep used)."""
     from checkouts.services import abandoned_checkouts_detect
+    from tests.benchmarks.cpu import BackendsCpu
 
     _, now = idle_checkouts_load(count)
-    started = time.perf_counter()
-    created = abandoned_checkouts_detect(now=now)
-    return time.perf_counter() - started, created
+    with BackendsCpu() as backends:
+        started, cpu = time.perf_counter(), time.process_time()
+        created = abandoned_checkouts_detect(now=now, threads=threads)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return elapsed, created, cpu, backends.seconds
 
 
 def main() -> None:

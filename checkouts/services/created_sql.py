@@ -26,6 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
+from ..inserts import array_literal, uuid_array
 from ..models import AbandonedCheckout, Store, WebhookEvent
 from ..wix import _money_format, iso
 
@@ -204,7 +205,11 @@ def created_events_ctes(
         ),
         now=now,
     )
-    params.update(act_ac_ids=acts["ac_ids"], act_created=acts["created"], act_types=acts["types"])
+    params.update(
+        act_ac_ids=uuid_array(acts["ac_ids"]),
+        act_created=array_literal(acts["created"]),
+        act_types=array_literal(acts["types"]),
+    )
     return ctes, params
 
 

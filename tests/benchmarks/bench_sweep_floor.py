@@ -174,7 +174,7 @@ def rows_written() -> dict[str, list]:
     masks = [
         (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
         (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"), "<time>"),
-        (re.compile(r'"(id|automation|step_id|automation_id|abandoned_checkout_id)": \d+'), r'"\1": <id>'),
+        (re.compile(r'"(id|automation|step_id|automation_id|abandoned_checkout_id)": ?\d+'), r'"\1": <id>'),
     ]
     ac = AbandonedCheckout._meta.db_table
     by_checkout = f"(SELECT c.external_id FROM {ac} a JOIN {Checkout._meta.db_table} c ON c.id = a.checkout_id"

@@ -9,11 +9,19 @@ is checked at commit:
 - the default automation's enrollment and scheduled step;
 - the SCHEDULED activity.
 
-This script makes PostgreSQL write exactly those rows for the same idle checkouts as
-`bench_sweep.py`. It runs one statement per batch and no Python per row. The payload is a
-JSON object of the same shape and size, built by PostgreSQL. Everything the sweep does in
-Python comes on top of this, so its wall time is the least any implementation of this design
-can take on this machine.
+This script makes PostgreSQL write exactly those rows, column for column, for the same idle
+checkouts as `bench_sweep.py`: one statement per batch of the sweep's size, in as many threads
+as the sweep (each its own connection and transactions, `synchronous_commit` as the sweep sets
+it), and no Python per row. The `created` payloads are the real Wix entities, rendered by the
+sweep's own SQL (`checkouts/services/created_sql.py`: formatted money, image ids, the activities
+written in the same statement); the enrollments, steps and SCHEDULED activities carry the
+columns, defaults and detail `automations.services.scheduling` writes. `--check` sweeps a few
+thousand checkouts, writes the floor's rows for the same checkouts afresh and compares every row
+of the five tables (ids and moments aside). Everything the sweep does in Python comes on top of
+this, so its wall time is the least any implementation of this design can take on this machine.
+
+(Until December 6 the payload was a stand-in of the same size, without formatted money, image
+ids or omitted keys, and the activity detail had no label: a floor for cheaper rows.)
 
     .venv/bin/python tests/benchmarks/bench_sweep_floor.py [--count 100000] [--threads 2]
         [--without events] [--without schedule]

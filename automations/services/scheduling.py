@@ -79,8 +79,8 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout], wr
     if not enrolled:
         return []
     # The dispatcher is woken now if a step is already due (a short delay, a late sweep).
-    soonest = {automation.pk: min(step.delay for step in automation.live_steps) for _, automation, _ in enrolled}
-    due_now = any(ac.created_at + soonest[automation.pk] <= now for ac, automation, _ in enrolled)
+    soonest = {automation.id: min(step.delay for step in automation.live_steps) for _, automation, _ in enrolled}
+    due_now = any(ac.created_at + soonest[automation.id] <= now for ac, automation, _ in enrolled)
     if not written and connection.vendor == "postgresql":
         activities = _enrolled_insert(enrolled, now=now)
     else:
@@ -131,9 +131,9 @@ def _enrolled_insert(enrolled: Sequence[tuple], *, now: datetime) -> list[Activi
     steps = [(pk, step.pk, step.delay) for pk, automation in automations.items() for step in automation.live_steps]
     params = {
         # As array literals: Django would render a list's elements one by one (inserts.uuid_array).
-        "ac_ids": uuid_array([ac.pk for ac, _, _ in enrolled]),
-        "store_ids": array_literal([ac.store_id for ac, _, _ in enrolled]),
-        "automation_ids": array_literal([automation.pk for _, automation, _ in enrolled]),
+        "ac_ids": uuid_array([ac.id for ac, _, _ in enrolled]),
+        "store_ids": uuid_array([ac.store_id for ac, _, _ in enrolled]),
+        "automation_ids": array_literal([automation.id for _, automation, _ in enrolled]),
         "holdouts": array_literal([holdout for _, _, holdout in enrolled]),
         "created": array_literal([ac.created_at for ac, _, _ in enrolled]),
         "step_automations": [row[0] for row in steps],
@@ -180,7 +180,7 @@ def _enrolled_insert(enrolled: Sequence[tuple], *, now: datetime) -> list[Activi
         Activity,
         ["id", "store_id", "abandoned_checkout_id", "type", "reason", "detail", "created_at"],
         [
-            (None, ac.store_id, ac.pk, Activity.Type.SCHEDULED, "", details[(automation.pk, holdout)], now)
+            (None, ac.store_id, ac.id, Activity.Type.SCHEDULED, "", details[(automation.id, holdout)], now)
             for ac, automation, holdout in enrolled
         ],
     )

@@ -195,7 +195,7 @@ def created_events_ctes(
     acts: dict[str, list] = {"ac_ids": [], "created": [], "types": []}
     for ac in abandoned:
         for activity in reversed(ac.latest_activities):
-            acts["ac_ids"].append(ac.pk)
+            acts["ac_ids"].append(ac.id)
             acts["created"].append(activity.created_at)
             acts["types"].append(activity.type)
     ctes, params = created_events_ctes_of(

@@ -211,7 +211,7 @@ def _new_values(now: datetime) -> dict:
 
 def _activities_apply(abandoned: Sequence[AbandonedCheckout], activities: Sequence[Activity]) -> None:
     """Each new row takes its newest activity's type and time, and its activities, newest first."""
-    by_id = {ac.pk: ac for ac in abandoned}
+    by_id = {ac.id: ac for ac in abandoned}
     for activity in activities:
         ac = by_id[activity.abandoned_checkout_id]
         ac.latest_activities.insert(0, activity)
@@ -242,7 +242,7 @@ def _abandoned_insert(abandoned: Sequence[AbandonedCheckout], *, stores: dict) -
         if isinstance(field, JSONField):
             values = [json_text(value) for value in values]
         columns.append(quote(field.column))
-        if name != "checkout_id" and len(set(values)) == 1:
+        if name not in ("id", "checkout_id") and len(set(values)) == 1:
             sources.append(f"CAST(%({name})s AS {db_type})")
             params[name] = values[0]
         else:
@@ -288,4 +288,4 @@ def _abandoned_insert(abandoned: Sequence[AbandonedCheckout], *, stores: dict) -
     if written:
         webhook_deliveries_create(events=written)
     unrendered = {ac_id for ac_id, event_id, *_ in rows if event_id is None}
-    return [ac for ac in abandoned if ac.pk in unrendered]
+    return [ac for ac in abandoned if ac.id in unrendered]

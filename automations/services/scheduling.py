@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import NOT_PROVIDED, Prefetch
 from django.utils import timezone
 
-from checkouts.inserts import insert_rows, instances_from_rows, json_text
+from checkouts.inserts import array_literal, insert_rows, instances_from_rows, json_text, uuid_array
 from checkouts.models import AbandonedCheckout, Activity
 from checkouts.services import ActivityEntry, activities_insert, activities_record_bulk
 from config.wakeups import wake_up_publish
@@ -79,8 +79,8 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout], wr
     if not enrolled:
         return []
     # The dispatcher is woken now if a step is already due (a short delay, a late sweep).
-    soonest = {automation.pk: min(step.delay for step in automation.live_steps) for _, automation, _ in enrolled}
-    due_now = any(ac.created_at + soonest[automation.pk] <= now for ac, automation, _ in enrolled)
+    soonest = {automation.id: min(step.delay for step in automation.live_steps) for _, automation, _ in enrolled}
+    due_now = any(ac.created_at + soonest[automation.id] <= now for ac, automation, _ in enrolled)
     if not written and connection.vendor == "postgresql":
         activities = _enrolled_insert(enrolled, now=now)
     else:
@@ -130,11 +130,12 @@ def _enrolled_insert(enrolled: Sequence[tuple], *, now: datetime) -> list[Activi
     }
     steps = [(pk, step.pk, step.delay) for pk, automation in automations.items() for step in automation.live_steps]
     params = {
-        "ac_ids": [ac.pk for ac, _, _ in enrolled],
-        "store_ids": [ac.store_id for ac, _, _ in enrolled],
-        "automation_ids": [automation.pk for _, automation, _ in enrolled],
-        "holdouts": [holdout for _, _, holdout in enrolled],
-        "created": [ac.created_at for ac, _, _ in enrolled],
+        # As array literals: Django would render a list's elements one by one (inserts.uuid_array).
+        "ac_ids": uuid_array([ac.id for ac, _, _ in enrolled]),
+        "store_ids": uuid_array([ac.store_id for ac, _, _ in enrolled]),
+        "automation_ids": array_literal([automation.id for _, automation, _ in enrolled]),
+        "holdouts": array_literal([holdout for _, _, holdout in enrolled]),
+        "created": array_literal([ac.created_at for ac, _, _ in enrolled]),
         "step_automations": [row[0] for row in steps],
         "step_ids": [row[1] for row in steps],
         "step_delays": [row[2] for row in steps],
@@ -179,7 +180,7 @@ def _enrolled_insert(enrolled: Sequence[tuple], *, now: datetime) -> list[Activi
         Activity,
         ["id", "store_id", "abandoned_checkout_id", "type", "reason", "detail", "created_at"],
         [
-            (None, ac.store_id, ac.pk, Activity.Type.SCHEDULED, "", details[(automation.pk, holdout)], now)
+            (None, ac.store_id, ac.id, Activity.Type.SCHEDULED, "", details[(automation.id, holdout)], now)
             for ac, automation, holdout in enrolled
         ],
     )

@@ -19,13 +19,14 @@ must be computed at the total's rate (Decimal's 28 digits), line items that are 
 of objects. tests/checkouts/test_sweep_events.py holds the two renderers to the same payloads.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
+from ..inserts import array_literal, uuid_array
 from ..models import AbandonedCheckout, Store, WebhookEvent
 from ..wix import _money_format, iso
 
@@ -136,6 +137,12 @@ def _layouts(abandoned: Sequence[AbandonedCheckout], stores: dict[Any, Store]) -
     """The money layouts the batch needs, per store and currency, as arrays (none when Babel alone
     formats the pair: its rows take the Python renderer)."""
     pairs = {(ac.store_id, currency) for ac in abandoned for currency in (ac.currency, ac.conversion_currency)}
+    return money_layouts(pairs, stores=stores)
+
+
+def money_layouts(pairs: Iterable[tuple[Any, str]], *, stores: dict[Any, Store]) -> dict[str, list]:
+    """The money layouts of these (store id, currency) pairs, as the arrays `created_events_ctes`
+    takes (none for a pair only Babel formats, or without a currency)."""
     columns: dict[str, list] = {name: [] for name in _LAYOUT_COLUMNS}
     for store_id, currency in pairs:
         layout = _money_format(stores[store_id].language or "en", currency) if currency else None
@@ -188,10 +195,27 @@ def created_events_ctes(
     acts: dict[str, list] = {"ac_ids": [], "created": [], "types": []}
     for ac in abandoned:
         for activity in reversed(ac.latest_activities):
-            acts["ac_ids"].append(ac.pk)
+            acts["ac_ids"].append(ac.id)
             acts["created"].append(activity.created_at)
             acts["types"].append(activity.type)
-    layouts = _layouts(abandoned, stores)
+    ctes, params = created_events_ctes_of(
+        layouts=_layouts(abandoned, stores),
+        activities=(
+            "unnest(%(act_ac_ids)s::uuid[], %(act_created)s::timestamptz[], %(act_types)s::text[]) WITH ORDINALITY"
+        ),
+        now=now,
+    )
+    params.update(
+        act_ac_ids=uuid_array(acts["ac_ids"]),
+        act_created=array_literal(acts["created"]),
+        act_types=array_literal(acts["types"]),
+    )
+    return ctes, params
+
+
+def created_events_ctes_of(*, layouts: dict[str, list], activities: str, now: datetime) -> tuple[list[str], dict]:
+    """`created_events_ctes`, from money layouts (`money_layouts`) and `activities`: an SQL row
+    source of (abandoned checkout id, created at, type, position), logged in position order."""
     layout_arrays = ", ".join(f"%(layout_{name})s::{db_type}[]" for name, db_type in _LAYOUT_COLUMNS.items())
     params: dict[str, Any] = {f"layout_{name}": values for name, values in layouts.items()}
     params.update(
@@ -200,9 +224,6 @@ def created_events_ctes(
         event_created_at=now,
         fqdn=WebhookEvent.ENTITY_FQDN,
         created=WebhookEvent.Type.CREATED,
-        act_ac_ids=acts["ac_ids"],
-        act_created=acts["created"],
-        act_types=acts["types"],
     )
     quote = connection.ops.quote_name
     events_table = quote(WebhookEvent._meta.db_table)
@@ -222,8 +243,7 @@ def created_events_ctes(
                 ORDER BY position) AS list
             FROM (
                 SELECT *, row_number() OVER (PARTITION BY ac_id ORDER BY position DESC) AS newest
-                FROM unnest(%(act_ac_ids)s::uuid[], %(act_created)s::timestamptz[], %(act_types)s::text[])
-                    WITH ORDINALITY AS act (ac_id, created, type, position)
+                FROM {activities} AS act (ac_id, created, type, position)
             ) AS ranked
             WHERE newest <= 20
             GROUP BY ac_id)""",  # noqa: S608  # nosec B608

@@ -20,7 +20,7 @@ from django.utils import timezone
 from psycopg.adapt import Loader
 
 from .. import hooks
-from ..inserts import instances_from_rows, instances_insert, json_text
+from ..inserts import array_literal, instances_from_rows, instances_insert, json_text, uuid_array
 from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store, WebhookEndpoint, WebhookEvent
 from ..webhooks.delivery import EventRow, webhook_deliveries_create
 from .created_sql import created_events_ctes
@@ -146,16 +146,11 @@ def _claim(*, now: datetime, batch_size: int) -> list[AbandonedCheckout]:
         claimed = list(Checkout.objects.filter(pk__in=ids).values_list(*CLAIMED_COLUMNS))
         Checkout.objects.filter(pk__in=ids).update(abandoned_at=now, abandon_due_at=None)
         return abandoned_checkouts_from(claimed, moments=[now] * len(claimed))
-    values = _new_values(now)
     quote = connection.ops.quote_name
     table = quote(Checkout._meta.db_table)
+    # Only what the new rows copy comes back: the values they start with are the batch's own.
     columns = ", ".join(
-        "gen_random_uuid()"
-        if name == "id"
-        else f"checkout.{quote(Checkout._meta.get_field(_FROM_CHECKOUT[name]).column)}"
-        if name in _FROM_CHECKOUT
-        else f"%({name})s"
-        for name in _AC_FIELDS
+        f"checkout.{quote(Checkout._meta.get_field(_FROM_CHECKOUT[name]).column)}" for name in _CLAIMED_FIELDS[1:]
     )
     sql = f"""
         UPDATE {table} AS checkout SET abandoned_at = %(now)s, abandon_due_at = NULL
@@ -167,14 +162,14 @@ def _claim(*, now: datetime, batch_size: int) -> list[AbandonedCheckout]:
         -- So its commit need not wait for the WAL flush (set here: one round trip fewer).
         (SELECT set_config('synchronous_commit', 'off', true)) AS setting
         WHERE checkout.id = due.id
-        RETURNING {columns}
+        RETURNING gen_random_uuid(), {columns}
     """  # noqa: S608 - identifiers come from the models, values are parameters  # nosec B608
     with connection.cursor() as cursor:
         # Django reads JSON columns as text and parses them per field; orjson here, once, is
         # several times faster.
         cursor.cursor.adapters.register_loader("jsonb", _OrjsonLoader)
-        cursor.execute(sql, {**values, "now": now, "limit": batch_size})
-        return instances_from_rows(AbandonedCheckout, _AC_FIELDS, cursor.fetchall())
+        cursor.execute(sql, {"now": now, "limit": batch_size})
+        return instances_from_rows(AbandonedCheckout, _CLAIMED_FIELDS, cursor.fetchall(), shared=_new_values(now))
 
 
 class _OrjsonLoader(Loader):
@@ -191,6 +186,8 @@ _FROM_CHECKOUT = {
 }
 # What a caller claiming checkouts itself reads of them, for `abandoned_checkouts_from`.
 CLAIMED_COLUMNS = tuple(_FROM_CHECKOUT.values())
+# What the sweep's claim returns of each new row: its id, then what it copies from its checkout.
+_CLAIMED_FIELDS = ["id", *_FROM_CHECKOUT]
 
 
 def _new_values(now: datetime) -> dict:
@@ -214,7 +211,7 @@ def _new_values(now: datetime) -> dict:
 
 def _activities_apply(abandoned: Sequence[AbandonedCheckout], activities: Sequence[Activity]) -> None:
     """Each new row takes its newest activity's type and time, and its activities, newest first."""
-    by_id = {ac.pk: ac for ac in abandoned}
+    by_id = {ac.id: ac for ac in abandoned}
     for activity in activities:
         ac = by_id[activity.abandoned_checkout_id]
         ac.latest_activities.insert(0, activity)
@@ -245,14 +242,14 @@ def _abandoned_insert(abandoned: Sequence[AbandonedCheckout], *, stores: dict) -
         if isinstance(field, JSONField):
             values = [json_text(value) for value in values]
         columns.append(quote(field.column))
-        if name != "checkout_id" and len(set(values)) == 1:
+        if name not in ("id", "checkout_id") and len(set(values)) == 1:
             sources.append(f"CAST(%({name})s AS {db_type})")
             params[name] = values[0]
         else:
             sources.append(f"new.{quote(name)}")
             arrays.append(f"CAST(%({name})s AS {db_type}[])")
             names.append(quote(name))
-            params[name] = values
+            params[name] = uuid_array(values) if db_type == "uuid" and None not in values else array_literal(values)
     now = timezone.now()
     ctes, event_params = created_events_ctes(abandoned=abandoned, stores=stores, now=now)
     sql = f"""
@@ -291,4 +288,4 @@ def _abandoned_insert(abandoned: Sequence[AbandonedCheckout], *, stores: dict) -
     if written:
         webhook_deliveries_create(events=written)
     unrendered = {ac_id for ac_id, event_id, *_ in rows if event_id is None}
-    return [ac for ac in abandoned if ac.pk in unrendered]
+    return [ac for ac in abandoned if ac.id in unrendered]

@@ -88,14 +88,18 @@ def idle_checkouts_load(count: int) -> tuple:
     return store, now
 
 
-def sweep_run(*, count: int) -> tuple[float, int]:
-    """Load `count` idle checkouts and sweep them: (seconds, abandoned checkouts created)."""
+def sweep_run(*, count: int, threads: int | None = None) -> tuple[float, int, float, float]:
+    """Load `count` idle checkouts and sweep them: (seconds, abandoned checkouts created, CPU
+    seconds of this process, CPU seconds of the backends the sweep used)."""
     from checkouts.services import abandoned_checkouts_detect
+    from tests.benchmarks.cpu import BackendsCpu
 
     _, now = idle_checkouts_load(count)
-    started = time.perf_counter()
-    created = abandoned_checkouts_detect(now=now)
-    return time.perf_counter() - started, created
+    with BackendsCpu() as backends:
+        started, cpu = time.perf_counter(), time.process_time()
+        created = abandoned_checkouts_detect(now=now, threads=threads)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return elapsed, created, cpu, backends.seconds
 
 
 def main() -> None:
@@ -113,7 +117,7 @@ def main() -> None:
 
     from checkouts.models import AbandonedCheckout, WebhookEvent
     from checkouts.services import abandoned_checkouts_detect
-    from tests.benchmarks.cpu import backend_pid_of, server_cpu_seconds
+    from tests.benchmarks.cpu import BackendsCpu
 
     _, now = idle_checkouts_load(args.count)
 
@@ -121,7 +125,6 @@ def main() -> None:
     from config.celery_app import startup_heap_freeze
 
     startup_heap_freeze()
-    backend_pid = backend_pid_of(connection)
     # The sweep's threads open connections of their own: count the statements of every one.
     statements = itertools.count()
 
@@ -134,15 +137,15 @@ def main() -> None:
 
     connection_created.connect(count_on)
     connection.execute_wrappers.append(counted)
-    started, cpu, server = time.perf_counter(), time.process_time(), server_cpu_seconds(backend_pid)
-    created = abandoned_checkouts_detect(now=now)
-    elapsed = time.perf_counter() - started
-    time.sleep(0.5)  # the sweep's own connections have closed; their backends are reaped
-    cpu, server = time.process_time() - cpu, server_cpu_seconds(backend_pid) - server
+    with BackendsCpu() as backends:
+        started, cpu = time.perf_counter(), time.process_time()
+        created = abandoned_checkouts_detect(now=now)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server = backends.seconds
     queries = next(statements)
     batches = -(-created // 2000)
-    # Where the time went: this process (Python, all threads) and PostgreSQL (every process of
-    # the server). The database's share is the floor no change to the Python side can go under.
+    # Where the time went: this process (Python, all threads) and the PostgreSQL backends the
+    # sweep used (others' work on the same server aside).
     print(
         f"CPU: {cpu:.1f} s Python, {server:.1f} s PostgreSQL ({settings.COMEBACK_SWEEP_THREADS} threads, "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"

@@ -5,6 +5,7 @@ the next; the CPU seconds of this process (`time.process_time()`, all its thread
 the database say what the work itself cost.
 """
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -43,3 +44,50 @@ def server_cpu_seconds(pid: int) -> float:
             if int(child[1]) == postmaster:
                 ticks += int(child[11]) + int(child[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class BackendsCpu:
+    """CPU seconds of the backends of every Django connection used while it is open: the
+    default one and each opened meanwhile (a sweep's threads open and close their own), read
+    from /proc per backend, so other users of the same server do not count.
+
+        with BackendsCpu() as backends:
+            ...
+        backends.seconds
+    """
+
+    def __enter__(self) -> "BackendsCpu":
+        from django.db import connection
+        from django.db.backends.signals import connection_created
+
+        self.seconds = 0.0
+        self._open: dict[int, float] = {}
+        connection.ensure_connection()
+        self._watch(connection)
+        connection_created.connect(self._created)
+        return self
+
+    def _watch(self, wrapper) -> None:
+        pid = wrapper.connection.info.backend_pid
+        self._open[pid] = backend_cpu_seconds(pid)
+        close = wrapper.close
+
+        def counted_close() -> None:
+            # Read before the backend exits: its time is then lost to /proc.
+            if wrapper.connection is not None and pid in self._open:
+                self.seconds += backend_cpu_seconds(pid) - self._open.pop(pid)
+            close()
+
+        wrapper.close = counted_close
+
+    def _created(self, sender, connection, **kwargs) -> None:
+        self._watch(connection)
+
+    def __exit__(self, *exc) -> None:
+        from django.db.backends.signals import connection_created
+
+        connection_created.disconnect(self._created)
+        for pid, start in list(self._open.items()):
+            with contextlib.suppress(OSError):  # closed without us
+                self.seconds += backend_cpu_seconds(pid) - start
+        self._open.clear()

@@ -1,0 +1,53 @@
+"""The sweep's array literals and instances (checkouts/inserts.py): what PostgreSQL reads back
+is what Python sent, and an instance built from a row and shared values is the model's."""
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from checkouts.inserts import array_literal, instances_from_rows, uuid_array
+from checkouts.models import AbandonedCheckout
+from checkouts.services import sweep
+
+pytestmark = pytest.mark.django_db
+
+
+def test_array_literal_keeps_true_apart_from_one_and_quotes_text():
+    assert array_literal([1, True, 0, False, None]) == '{"1",t,"0",f,NULL}'
+    assert array_literal(['a"b\\c', "a,b"]) == '{"a\\"b\\\\c","a,b"}'
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_array_literals_read_back_as_sent():
+    ids = [uuid.uuid4() for _ in range(3)]
+    moments = [datetime(2026, 12, 6, 9, 0, 0, 123456, tzinfo=UTC), None]
+    texts = ['a"b\\c', "it's", "{x,y}", "", None]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::uuid[], %s::timestamptz[], %s::text[], %s::bigint[], %s::boolean[], %s::numeric[]",
+            [
+                uuid_array(ids),
+                array_literal(moments),
+                array_literal(texts),
+                array_literal([1, 2, None]),
+                array_literal([True, False, None]),
+                array_literal([Decimal("10.1250"), Decimal("0")]),
+            ],
+        )
+        row = cursor.fetchone()
+    assert row == (ids, moments, texts, [1, 2, None], [True, False, None], [Decimal("10.1250"), Decimal("0")])
+
+
+def test_instances_from_rows_with_shared_values_must_give_every_field_once():
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    names = list(sweep._CLAIMED_FIELDS)
+    row = [uuid.uuid4() if name == "id" else None for name in names]
+    (ac,) = instances_from_rows(AbandonedCheckout, names, [row], shared=sweep._new_values(now))
+    assert ac.pk == row[0] and ac.created_at == now and ac._state.adding
+    with pytest.raises(ValueError, match="every concrete field"):
+        instances_from_rows(AbandonedCheckout, names[1:], [row[1:]], shared=sweep._new_values(now))
+    with pytest.raises(ValueError, match="once"):
+        instances_from_rows(AbandonedCheckout, names, [row], shared={**sweep._new_values(now), "id": None})

@@ -123,7 +123,8 @@ class ConnectionReceipt(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="receipts")
+    # No index of its own: the unique (connection, delivery_id) and the recent index both lead with it.
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="receipts", db_index=False)
     delivery_id = models.CharField(max_length=200)
     topic = models.CharField(max_length=100, blank=True, default="")
     received_at = models.DateTimeField(default=timezone.now, db_index=True)

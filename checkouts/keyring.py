@@ -62,8 +62,18 @@ def api_keys_forget(**kwargs) -> None:
 
 
 def _copy(key: ApiKey) -> ApiKey:
-    duplicate = copy.copy(key)
-    duplicate.store = copy.copy(key.store)
+    duplicate = _shallow(key)
+    duplicate.store = _shallow(key.store)
+    return duplicate
+
+
+def _shallow(instance):
+    """What `copy.copy` makes of a model instance (its own field values and state, no cached
+    relations), without the pickling protocol it goes through: about half the time."""
+    duplicate = instance.__class__.__new__(instance.__class__)
+    duplicate.__dict__ = instance.__dict__.copy()
+    duplicate._state = copy.copy(instance._state)
+    duplicate._state.fields_cache = {}
     return duplicate
 
 

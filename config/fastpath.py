@@ -1,11 +1,17 @@
-"""Platform webhooks and browser beacons skip the middleware that serves people signed in.
+"""Machine-to-machine routes skip the middleware that serves people signed in.
 
-/connect/ holds only machine receivers (Shopify, Saleor, Wix webhooks, comeback.js beacons): no
-session, user, store, messages, CSRF token or sign-in lockout means anything there, and a
-busy shop sends them by the thousand. `ReceiverFastPathMiddleware` sits after the security,
-static-file and header middleware and, for those paths, calls the view directly, as
-HealthProbeMiddleware does for the probes; every other path goes down the whole chain. An exception
-the view raises (Http404) is turned into the usual error response by the handler's wrapper around it.
+/connect/ holds only machine receivers (Shopify, Saleor, Wix webhooks, comeback.js beacons), and a
+request to the Wix-compatible API (/ecom/v1/) that carries an API key or an app's token is
+authenticated by that credential alone (`checkouts.api.auth.ApiKeyAuthentication` never falls
+back to the session when one is sent): no session, user, store, messages, CSRF token or sign-in
+lockout means anything there, and they come by the thousand (a busy shop's webhooks, an app
+paging through every checkout). `ReceiverFastPathMiddleware` sits after the request-id, security,
+static-file, framing and content-policy middleware, so their headers are on every response; for
+those requests it checks the host as CommonMiddleware would and calls the view directly, as
+HealthProbeMiddleware does for the probes. Every other request goes down the whole chain,
+including an /ecom/v1/ call without a credential (a dashboard session using the API). An
+exception the view raises (Http404, DisallowedHost) is turned into the usual error response by
+the handler's wrapper around this middleware.
 
 Shopify's webhooks, the busiest by far, go one step further (`ReceiverApplication`, around the WSGI
 application in config/wsgi.py): a POST to /connect/shopify/<token>/ is answered without Django's
@@ -25,30 +31,42 @@ from http import HTTPStatus
 from django.conf import settings
 from django.core import signals
 from django.http.request import split_domain_port, validate_host
-from django.urls import resolve
+from django.urls import Resolver404, resolve
 from django.utils.csp import CSP, build_policy
 from django.utils.log import log_response
 
 from config.logs import _INCOMING_REQUEST_ID, REQUEST_ID_HEADER, request_id_var
 
 RECEIVER_PREFIX = "/connect/"
+API_PREFIX = "/ecom/v1/"
 logger = logging.getLogger("django.request")
 
 
 class ReceiverFastPathMiddleware:
     def __init__(self, get_response):
+        # Imported here, once the apps are loaded: config.wsgi imports this module before django.setup().
+        from checkouts.api.auth import api_credentials
+
         self.get_response = get_response
+        self.api_credentials = api_credentials
 
     def __call__(self, request):
-        if request.path_info.startswith(RECEIVER_PREFIX):
+        path = request.path_info
+        if path.startswith(RECEIVER_PREFIX) or (path.startswith(API_PREFIX) and self.api_credentials(request.META)):
             # CommonMiddleware, which this skips, is where Django checks ALLOWED_HOSTS: a host not
             # allowed raises DisallowedHost here, which the handler answers 400, as on every page.
             request.get_host()
-            match = resolve(request.path_info)
+            try:
+                match = resolve(path)
+            except Resolver404:
+                return self.get_response(request)  # CommonMiddleware's APPEND_SLASH and the 404 page
             request.resolver_match = match
             response = match.func(request, *match.args, **match.kwargs)
             if callable(getattr(response, "render", None)):
                 response = response.render()  # a DRF or template response, as the handler would
+            if not response.streaming and not response.has_header("Content-Length"):
+                # What CommonMiddleware would have added: the length, so keep-alive needs no chunking.
+                response.headers["Content-Length"] = str(len(response.content))
             return response
         return self.get_response(request)
 

@@ -4,7 +4,7 @@ The API throttle (checkouts/api/throttling.py) and the password-reset limits
 (checkouts/views/accounts.py) count here. A counter must stay exact when many requests hit
 the same key at once, so each cache backend gets its own atomic increment:
 
-- Redis: `SET key 0 EX ttl NX` and `INCRBY` in one MULTI/EXEC transaction.
+- Redis: `SET key 0 EX ttl NX` and `INCRBY` in one Lua script (one command, atomic).
 - the file cache: read and rewrite the entry under an OS file lock (`fcntl.flock`), because
   several gunicorn processes on one host share the directory.
 - the local-memory cache and anything else: one lock for this process (locmem is per process).
@@ -23,6 +23,7 @@ from typing import NamedTuple
 from django.core.cache import caches
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.redis import RedisCache
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -60,18 +61,30 @@ def counter_add(*, key: str, delta: int = 1, timeout: int, alias: str = "default
             return delta
 
 
+# The count and the reads in one command: SET NX EX creates the counter at 0 with its expiry,
+# INCRBY counts; each GET answers false (nil) for an absent key, which keeps the reply's
+# positions (a Lua nil would end the array there). A script runs atomically, as MULTI/EXEC did,
+# and its one reply is a fifth of the parsing of MULTI's six.
+_ADD_AND_READ = Script(
+    None,
+    b"""
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[2], 'NX')
+local reply = {redis.call('INCRBY', KEYS[1], ARGV[1])}
+for index = 2, #KEYS do
+    reply[index] = redis.call('GET', KEYS[index]) or false
+end
+return reply
+""",
+)  # EVALSHA, loading the script again when the server does not know it (a restart)
+
+
 def _redis_add(backend: RedisCache, key: str, delta: int, timeout: int, *also_read: str | None) -> tuple:
     """(the new value, then the value at each key of `also_read`, None where absent or the key is None):
-    one round trip, one MULTI/EXEC."""
+    one round trip, one atomic script."""
     full_key = backend.make_and_validate_key(key)
     client = backend._cache.get_client(full_key, write=True)
-    reads = [other for other in also_read if other is not None]
-    with client.pipeline(transaction=True) as pipe:
-        pipe.set(full_key, 0, ex=timeout, nx=True)
-        pipe.incrby(full_key, delta)
-        for other in reads:
-            pipe.get(backend.make_and_validate_key(other))
-        _, value, *raw = pipe.execute()
+    reads = [backend.make_and_validate_key(other) for other in also_read if other is not None]
+    value, *raw = _ADD_AND_READ(keys=[full_key, *reads], args=[delta, timeout], client=client)
     loaded = iter(backend._cache._serializer.loads(item) if item is not None else None for item in raw)
     return (int(value), *(next(loaded) if other is not None else None for other in also_read))
 

@@ -40,6 +40,18 @@ def block_checked_by_throttle(request) -> bool:
     return bool(getattr(view, "throttle_checks_address_block", False))
 
 
+def api_credentials(meta) -> str | None:
+    """The API key or app token a request's Authorization header holds (`<key>` or `Bearer <key>`), or
+    None: no header, or a scheme this authentication leaves to the others (the session's)."""
+    header = meta.get("HTTP_AUTHORIZATION", "").strip()
+    if not header:
+        return None
+    scheme, _, rest = header.partition(" ")
+    if scheme.lower() in ("basic", "session"):
+        return None
+    return rest.strip() if scheme.lower() == ApiKeyAuthentication.keyword.lower() else header
+
+
 class ApiKeyUser:
     """The principal of a request made with an API key: a store, not a person."""
 
@@ -108,13 +120,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "").strip()
-        if not header:
+        raw = api_credentials(request.META)
+        if raw is None:
             return None
-        scheme, _, rest = header.partition(" ")
-        if scheme.lower() in ("basic", "session"):
-            return None
-        raw = rest.strip() if scheme.lower() == self.keyword.lower() else header
         failures = failures_key(request)
         later = block_checked_by_throttle(request)
         if not later:

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from rest_framework import serializers
 
+from ..keyset_sql import keyset_rows, scoped_to
 from ..models import Store
 from ..pagination import COUNT_CAP, BadCursor, Cursor, KeysetPager, SortKey, capped_count
 from ..wire import SPLICE_COLUMNS, wire_splice
@@ -253,10 +254,25 @@ class Lister:
         keys = sort_keys(request.sort, self.spec)
         columns = [*SPLICE_COLUMNS, *(key.field for key in keys if key.field not in SPLICE_COLUMNS)]
         at = {column: index for index, column in enumerate(columns)}
-        queryset = queryset.filter(request.condition, extra or Q()).values_list(*columns)
         if request.offset is not None:
+            queryset = queryset.filter(request.condition, extra or Q()).values_list(*columns)
             return self._offset_page(queryset, keys, request)
-        page = self.pager.page(queryset, keys, limit=request.limit, cursor=request.cursor)
+        page = None
+        if not request.condition and not extra and scoped_to(queryset, "store", self.store.pk):
+            # No filter: one statement built once per page shape (checkouts/keyset_sql.py).
+            page = keyset_rows(
+                queryset.model,
+                scope="store",
+                value=self.store.pk,
+                columns=columns,
+                keys=keys,
+                limit=request.limit,
+                cursor=request.cursor,
+                using=queryset.db,
+            )
+        if page is None:
+            queryset = queryset.filter(request.condition, extra or Q()).values_list(*columns)
+            page = self.pager.page(queryset, keys, limit=request.limit, cursor=request.cursor)
         items = self.render(page.items)
         has_next = page.has_next and bool(page.items)
         previous = page.has_previous and bool(page.items)

@@ -15,6 +15,10 @@ by round (A B C D E, A B C D E, ...), each figure the median of ROUNDS:
   C      Query page 500, largest store                                 ≤ 1.5× B, ≤ 2.5× the floor
   D      DRF's default list (bench_urls.py), page 500, largest store   ≥ 10× C
 
+Three anchors show what any request costs before its own work: /healthz (gunicorn and the WSGI
+handler), an empty view through the whole middleware chain, and an empty Wix route (the API's fast
+path, DRF, the key and the throttle's Redis round trip), from tests/benchmarks/bench_urls.py.
+
 It also prints each request's SQL count, read from the test client (same view, in-process), and
 each scenario's CPU: the gunicorn worker's per HTTP request (all its threads, /proc schedstat),
 this process's for the bare SQL. BENCH_API_THREADS=4 runs the worker as the Procfile does
@@ -154,6 +158,9 @@ def assert_built_alike(entities: list[dict], store: Store) -> None:
 
 
 BASELINE = " (baseline)"
+ANCHOR_SERVER = "anchor: /healthz (gunicorn, WSGI)"
+ANCHOR_CHAIN = "anchor: empty view, whole middleware"
+ANCHOR_API = "anchor: empty Wix route (key, throttle)"
 
 
 def baseline_twins(scenarios, port, keys, small, big, first, deep, one) -> dict:
@@ -183,6 +190,10 @@ def measure(server, baseline, keys, small, big, first, deep, floor_sql) -> tuple
     small_api, big_api = Api(server.port, keys[small.pk][1]), Api(server.port, keys[big.pk][1])
     scenarios = {
         "floor: page 500's own SQL, bare": lambda: bare_sql(floor_sql),
+        # What any request costs before its own work (tests/benchmarks/bench_urls.py).
+        ANCHOR_SERVER: lambda: big_api.timed("GET", "/healthz")[0],
+        ANCHOR_CHAIN: lambda: big_api.timed("GET", "/bench/bare/")[0],
+        ANCHOR_API: lambda: big_api.timed("GET", "/ecom/v1/bench-bare")[0],
         "Query page 1, small store": lambda: small_api.timed("POST", QUERY, first)[0],
         "Query page 1, large store": lambda: big_api.timed("POST", QUERY, first)[0],
         f"Query page {DEEP_PAGE}, large store": lambda: big_api.timed("POST", QUERY, deep)[0],
@@ -247,6 +258,15 @@ def main() -> None:
     for name, times in samples.items():
         print(f"{name:<44}{medians[name]:>10.2f}{min(times):>9.2f}{statistics.median(cpu[name]):>8.2f}")
     print("CPU ms: the gunicorn worker's for an HTTP request, this process's for the bare SQL (median)")
+    deep_name = f"Query page {DEEP_PAGE}, large store"
+    for what, upper, lower in (
+        ("the middleware chain (over /healthz)", ANCHOR_CHAIN, ANCHOR_SERVER),
+        ("a Wix route's fixed cost (over /healthz)", ANCHOR_API, ANCHOR_SERVER),
+        (f"page {DEEP_PAGE}'s own work (over the empty Wix route)", deep_name, ANCHOR_API),
+    ):
+        wall = medians[upper] - medians[lower]
+        cpu_ms = statistics.median(cpu[upper]) - statistics.median(cpu[lower])
+        print(f"{what:<58}{wall:>7.2f} ms wall{cpu_ms:>7.2f} ms CPU")
     for name in [name for name in samples if name.endswith(BASELINE)]:
         print(f"{name[: -len(BASELINE)]:<44}{medians[name[: -len(BASELINE)]] / medians[name]:>7.2f}x of the baseline")
     # The key (with its store) is read once per process for a few seconds (checkouts/keyring.py).

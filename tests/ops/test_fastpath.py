@@ -197,3 +197,12 @@ def test_a_middleware_added_before_the_receivers_turns_the_wsgi_fast_path_off(se
     assert not ReceiverApplication(WSGIHandler).enabled
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != "config.fastpath.ReceiverFastPathMiddleware"]
     assert not ReceiverApplication(WSGIHandler).enabled
+
+
+def test_a_host_not_allowed_is_a_400_on_the_wix_api_with_a_key(store, api_key):
+    """An /ecom/v1/ call with a key skips CommonMiddleware too: the host is checked all the same."""
+    path = "/ecom/v1/abandoned-checkout/query"
+    allowed = Client(HTTP_AUTHORIZATION=api_key).post(path, b'{"query": {}}', content_type="application/json")
+    assert allowed.status_code == 200
+    evil = Client(HTTP_AUTHORIZATION=api_key, HTTP_HOST="evil.example")
+    assert evil.post(path, b'{"query": {}}', content_type="application/json").status_code == 400

@@ -1,11 +1,17 @@
-"""The file cache's counters stay exact across processes, as gunicorn's workers share them (config/ratelimit.py)."""
+"""Rate-limit counters: exact across processes on the file cache, one script on Redis (config/ratelimit.py)."""
 
 import os
+import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import pytest
+from django.core.cache import caches
 from django.core.cache.backends.filebased import FileBasedCache
+
+from config.ratelimit import _redis_add, counter_add
 
 REPO = Path(__file__).resolve().parents[2]
 PROCESSES, EACH = 4, 200
@@ -32,3 +38,26 @@ def test_processes_incrementing_one_file_cache_counter_lose_no_count(tmp_path):
     ]
     assert [worker.wait(timeout=300) for worker in workers] == [0] * PROCESSES
     assert FileBasedCache(str(tmp_path), {}).get("shared") == PROCESSES * EACH
+
+
+def test_on_redis_one_script_counts_and_reads_absent_keys_in_their_places(settings):
+    """The count and the reads ride one script; an absent key reads None where it stands, not
+    cutting the reply short (a Lua nil would)."""
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("needs Redis on 127.0.0.1:6379")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/9",
+            "KEY_PREFIX": f"comeback-script-test-{uuid.uuid4()}",
+        }
+    }
+    backend = caches["default"]
+    backend.set("blocked", 1234.5, timeout=60)
+    assert _redis_add(backend, "count", 1, 60, "absent", None, "blocked") == (1, None, None, 1234.5)
+    assert _redis_add(backend, "count", 2, 60) == (3,)
+    assert counter_add(key="count", delta=-1, timeout=60) == 2
+    assert 0 < backend._cache.get_client(write=True).ttl(backend.make_and_validate_key("count")) <= 60
+    backend.delete_many(["count", "blocked"])

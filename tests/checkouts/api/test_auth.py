@@ -85,6 +85,22 @@ def test_a_signed_in_member_uses_the_api_for_the_current_store(store, other_stor
     assert [item["id"] for item in queried["abandonedCheckouts"]] == [str(mine.id)]
 
 
+def test_a_key_skips_the_session_while_a_session_with_a_bad_key_header_still_signs_in(store, make_api):
+    """A Wix route called with a key goes past the session middleware (config/fastpath.py): no
+    session is read, yet the security headers, the length and the key's own checks hold."""
+    ac = AbandonedCheckoutFactory(store=store)
+    response = make_api(store).get(f"/ecom/v1/abandoned-checkout/{ac.id}")
+    assert response.status_code == 200 and "Cookie" not in response.get("Vary", "")
+    assert response["Content-Length"] == str(len(response.content))
+    assert response["X-Content-Type-Options"] == "nosniff" and response["X-Frame-Options"] == "DENY"
+    assert response["X-Request-ID"]
+    assert error_code(ApiClient("cbk_not_a_key").get(f"/ecom/v1/abandoned-checkout/{ac.id}"), 401)
+    # Basic credentials are not the API's: the request goes down the whole chain, to the session.
+    viewer = MembershipFactory(store=store, role=Membership.Role.VIEWER).user
+    signed_in = session(viewer).get(f"/ecom/v1/abandoned-checkout/{ac.id}", HTTP_AUTHORIZATION="Basic Zm9vOmJhcg==")
+    assert signed_in.status_code == 200 and "Cookie" in signed_in["Vary"]
+
+
 def test_a_viewer_may_read_but_not_delete_a_manager_may(store):
     ac = AbandonedCheckoutFactory(store=store)
     viewer = MembershipFactory(store=store, role=Membership.Role.VIEWER).user

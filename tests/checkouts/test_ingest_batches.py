@@ -215,6 +215,20 @@ def test_1000_events_replayed_and_shuffled_across_4_threads_leave_one_row_per_ch
     assert Checkout.objects.filter(completed_at__isnull=False).count() == len(completed)
 
 
+def test_recording_a_batch_s_outcomes_stays_on_the_event_rows_pages(store):
+    """The outcome update of every claimed event is heap-only (HOT): no new index entries
+    (the table keeps half its pages free, migration 0026)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's storage")
+    ingest(store, *(updated_event(f"co-{i}") for i in range(200)))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = %s",
+            [IngestedEvent._meta.db_table],
+        )
+        assert cursor.fetchone() == (200, 200)
+
+
 def test_a_batch_finds_its_rows_through_the_unique_indexes_whatever_the_statistics(store):
     """A store the statistics have never seen (a new one, filling faster than autovacuum analyses
     it) looks tiny to the planner: `store_id = … AND external_id IN (…)`, or even a probe by both

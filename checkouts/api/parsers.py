@@ -114,7 +114,7 @@ def _deeper_than(body: bytes, limit: int) -> bool:
         brackets = brackets.replace(b"[]", b"")
         if not brackets:
             return False
-    return True
+    return bool(brackets)  # what `limit` passes left: nested deeper than it
 
 
 def _refuse_constant(name: str):

@@ -134,12 +134,18 @@ def multi_currency_price(
     """
     if converted is None and rate is not None and conversion_currency and conversion_currency != currency:
         converted = (amount * rate).quantize(Decimal(1).scaleb(-get_currency_precision(conversion_currency)))
-    if converted is None:
-        converted, conversion_currency = amount, currency
+    text, formatted = decimal_str(amount), format_money(amount, currency, language)
+    if converted is None:  # the amount itself, in the same currency: the same two strings
+        return {
+            "amount": text,
+            "convertedAmount": text,
+            "formattedAmount": formatted,
+            "formattedConvertedAmount": formatted,
+        }
     return {
-        "amount": decimal_str(amount),
+        "amount": text,
         "convertedAmount": decimal_str(converted),
-        "formattedAmount": format_money(amount, currency, language),
+        "formattedAmount": formatted,
         "formattedConvertedAmount": format_money(converted, conversion_currency or currency, language),
     }
 

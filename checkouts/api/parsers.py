@@ -23,9 +23,13 @@ UNENCODABLE = re.compile("[\x00\ud800-\udfff]")
 # What orjson would let through that the checks below refuse: a NUL escape, and a run of 19
 # digits (orjson reads an integer past 64 bits as a float). A body with neither, that orjson
 # parses, holds nothing `unholdable_value` refuses but depth (see `_parsed_fast`).
-_SUSPECT = re.compile(rb"\\u0000|[0-9]{19}")
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# Both are looked for with bytes methods (in C, a pass each): a regex alternation walked
+# the body at Python's regex speed, a fifth of an ingest request's parsing.
+_NUL_ESCAPE = b"\\u0000"
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_NINETEEN_DIGITS = b"0" * 19
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_NOT_STRUCTURE = bytes(set(range(256)) - set(b'[]{}"'))
 _OPENERS = bytes.maketrans(b"{}", b"[]")
 
 
@@ -81,7 +85,7 @@ def _parsed_fast(body: bytes, encoding: str) -> Any:
     brackets outside strings give the depth. Anything doubtful, or refused, goes the checked
     way, which words the error as before.
     """
-    if encoding.lower().replace("-", "") != "utf8" or _SUSPECT.search(body):
+    if encoding.lower().replace("-", "") != "utf8" or _suspect(body):
         return _SLOW
     try:
         data = orjson.loads(body)
@@ -90,16 +94,27 @@ def _parsed_fast(body: bytes, encoding: str) -> Any:
     return _SLOW if _deeper_than(body, MAX_DEPTH) else data
 
 
+def _suspect(body: bytes) -> bool:
+    """Whether the body may hold a NUL escape or an integer of 19 digits or more."""
+    return _NUL_ESCAPE in body or _NINETEEN_DIGITS in body.translate(_DIGITS_AS_ZEROS)
+
+
 def _deeper_than(body: bytes, limit: int) -> bool:
     """Whether the (valid JSON) body nests containers more than `limit` levels deep."""
     if body.count(b"[") + body.count(b"{") <= limit:
         return False
-    brackets = _JSON_STRING.sub(b"", body).translate(_OPENERS, _NOT_BRACKETS)
+    # Escaped backslashes, then escaped quotes, taken out (pairs read left to right, as JSON
+    # reads them): every quote left opens or closes a string, so with brackets and quotes
+    # alone, the text between alternate quotes is inside a string. All in C, a pass each.
+    if b"\\" in body:
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(body.translate(None, _NOT_STRUCTURE).split(b'"')[::2])
+    brackets = outside.translate(_OPENERS, _NOT_BRACKETS)
     for _ in range(limit):  # each pass takes off the innermost level
         brackets = brackets.replace(b"[]", b"")
         if not brackets:
             return False
-    return True
+    return bool(brackets)  # what `limit` passes left: nested deeper than it
 
 
 def _refuse_constant(name: str):

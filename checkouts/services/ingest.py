@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from django.db import IntegrityError, models, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
@@ -76,15 +77,42 @@ class _Event:
     event_id: str
     digest: str
     data: dict
+    raw: dict
 
     @property
     def external_id(self) -> str:
         return self.data["checkout"]["id"]
 
 
+# Hashes written by orjson carry this prefix (and 62 of the digest's 64 hex digits, to fit the
+# column); those without it were written by json.dumps, before.
+_FAST_HASH = "o:"
+
+
 def body_hash(event: Any) -> str:
+    """A digest of the event's body, keys sorted: the same body always gives the same one.
+
+    orjson writes the body about ten times faster than json.dumps, but not byte for byte the
+    same (small floats, non-ASCII text), so its digests are marked: a replay of an event
+    stored with an older digest is compared by that one (`_same_body`).
+    """
+    try:
+        canonical = orjson.dumps(event, option=orjson.OPT_SORT_KEYS, default=str)
+    except TypeError:  # a key that is not a string, an integer past 64 bits: json.dumps decides
+        return legacy_body_hash(event)
+    return _FAST_HASH + hashlib.sha256(canonical).hexdigest()[: 64 - len(_FAST_HASH)]
+
+
+def legacy_body_hash(event: Any) -> str:
     canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _same_body(event: "_Event", digest: str) -> bool:
+    if digest == event.digest:
+        return True
+    # Stored before digests were written by orjson: the old way decides.
+    return not digest.startswith(_FAST_HASH) and digest == legacy_body_hash(event.raw)
 
 
 def checkout_events_ingest(*, store: Store, events: list[Any]) -> list[IngestResult]:
@@ -129,7 +157,7 @@ def _validated(index: int, raw: Any) -> "IngestResult | _Event":
             description="; ".join(f"{v['field']}: {v['description']}" for v in violations),
             violations=violations,
         )
-    return _Event(index, data["eventId"], body_hash(raw), data)
+    return _Event(index, data["eventId"], body_hash(raw), data, raw)
 
 
 def _apply_isolated(*, store: Store, events: list[_Event], results: list) -> None:
@@ -188,7 +216,7 @@ def _apply(*, store: Store, events: list[_Event], results: list) -> None:
 
 
 def _replayed(event: _Event, *, digest: str, outcome: str) -> IngestResult:
-    if digest == event.digest:
+    if _same_body(event, digest):
         return IngestResult(event.index, event.event_id, True, outcome=outcome)
     return IngestResult(
         event.index,

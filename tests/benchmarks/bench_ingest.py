@@ -5,12 +5,14 @@
         .venv/bin/python tests/benchmarks/bench_ingest.py
 
 It migrates the database, makes a store and a fresh API key with the `ingest` scope, starts
-gunicorn as the Procfile does (2 workers x 4 threads, production settings) and posts batches
-of 100 `checkout.updated` events of new checkouts from 4 client threads, each on a
-keep-alive connection with the key in Authorization. Each round is followed by the floor:
-the same rows, as the ingest writes them, sent by 4 threads as one bare
-`INSERT ... ON CONFLICT DO UPDATE` per 100 rows and committed (no HTTP, no validation, no
-event ids). Rounds interleave (ingest, floor, ingest, floor, ...) so a busy machine slows
+gunicorn as the Procfile does (2 workers x 4 threads, production settings; the shared
+`tests/benchmarks/server.py`) and posts batches of 100 `checkout.updated` events of new
+checkouts from 4 client threads, each on a keep-alive connection with the key in
+Authorization. Each round is followed by the floor: the same rows, as the ingest writes
+them, sent by 4 connections as one bare `INSERT ... ON CONFLICT DO UPDATE` per 100 rows and
+committed (no HTTP, no validation, no event ids). The floor's statements are written out,
+values and all, before its clock starts, so it times PostgreSQL and not this process
+adapting parameters in Python. Rounds interleave (ingest, floor, ingest, floor, ...) so a busy machine slows
 both alike; the figures are medians over the rounds. Targets (issue 17): >= 5,000 events/s,
 p95 <= 250 ms per request, within 3x of the floor, and the same statements per batch
 whatever its size (counted in-process on 10- and 100-event batches).
@@ -21,14 +23,10 @@ Redis), with a limit no run reaches: the figures are the ingest's, not the limit
 
 import os
 import queue
-import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from http.client import HTTPConnection
@@ -57,6 +55,7 @@ from checkouts.ingest_snapshot import snapshot_from_wix  # noqa: E402
 from checkouts.models import Checkout, CheckoutData, Store  # noqa: E402
 from checkouts.services import api_key_create, checkout_events_ingest, store_create  # noqa: E402
 from tests.benchmarks.cpu import backend_cpu_seconds  # noqa: E402
+from tests.benchmarks.server import Server, gunicorn_server, production_env  # noqa: E402
 
 BATCH = 100
 CLIENTS = 4
@@ -67,42 +66,19 @@ TARGET_RATE, TARGET_P95_MS, TARGET_FLOOR_RATIO = 5000, 250, 3
 STORE_NAME = "bench-ingest"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "COMEBACK_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        EMAIL_URL="consolemail://",
+def server_env() -> dict[str, str]:
+    """Production settings, with rate-limit counters in the workers' memory and a limit no run reaches."""
+    return production_env(
         CACHE_URL="locmemcache://",
         COMEBACK_INGEST_RATE_LIMIT="10000000/minute",
         COMEBACK_ENCRYPTION_KEYS=os.environ["COMEBACK_ENCRYPTION_KEYS"],
-        COMEBACK_LOG_FORMAT="plain",
-        DJANGO_LOG_LEVEL="WARNING",
         COMEBACK_VAR_DIR=os.environ.get("COMEBACK_VAR_DIR", "/tmp/var_bench_ingest"),
     )
-    command = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "2", "--threads", "4"]
-    server = subprocess.Popen([*command, "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env)
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not start")
 
 
-def workers_cpu_seconds(server: subprocess.Popen) -> float:
+def workers_cpu_seconds(server: Server) -> float:
     """CPU seconds the gunicorn workers have used so far: load-independent, unlike wall time."""
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    return sum(backend_cpu_seconds(int(pid)) for pid in children)
+    return sum(backend_cpu_seconds(pid) for pid in server.worker_pids)
 
 
 def database_backends() -> list[int]:
@@ -256,12 +232,21 @@ def floor_sql() -> str:
     )
 
 
-def insert_floor(batches: list[list[tuple]]) -> tuple[float, float]:
-    """The same rows, one bare upsert per batch from CLIENTS connections; (wall seconds, backends' CPU seconds)."""
+def floor_statements(batches: list[list[tuple]]) -> list[bytes]:
+    """Each batch's upsert with its values written in, before the clock starts: the timed loop
+    only sends text, so the floor is PostgreSQL's work and not this process adapting 3,800
+    parameters a batch in Python (under one GIL for the four threads)."""
     sql = floor_sql()
+    with psycopg.connect(os.environ["DATABASE_URL"]) as db:
+        mogrify = psycopg.ClientCursor(db).mogrify
+        return [mogrify(sql, [value for row in rows for value in row]).encode() for rows in batches]
+
+
+def insert_floor(statements: list[bytes]) -> tuple[float, float]:
+    """One bare upsert per batch from CLIENTS connections, each committed; (wall seconds, backends' CPU seconds)."""
     work: queue.Queue = queue.Queue()
-    for rows in batches:
-        work.put([value for row in rows for value in row])
+    for statement in statements:
+        work.put(statement)
     url = os.environ["DATABASE_URL"]
     ready = threading.Barrier(CLIENTS + 1)
     cpu: list[float] = []
@@ -272,10 +257,10 @@ def insert_floor(batches: list[list[tuple]]) -> tuple[float, float]:
             ready.wait()
             while True:
                 try:
-                    params = work.get_nowait()
+                    statement = work.get_nowait()
                 except queue.Empty:
                     break
-                db.execute(sql, params)
+                db.execute(statement)
                 db.commit()
             cpu.append(backend_cpu_seconds(db.info.backend_pid) - before)
 
@@ -313,12 +298,11 @@ def main() -> None:
     _, key = api_key_create(store=store, name=f"bench {datetime.now(UTC):%Y-%m-%d %H:%M}", scopes=["ingest"])
     statements = {size: statements_per_batch(store, size) for size in (10, BATCH)}
 
-    port = free_port()
-    server = start_server(port)
     run = uuid.uuid4().hex[:8]
     rates, floors, latencies, web_cpu, pg_cpu, floor_cpu = [], [], [], [], [], []
     load_before = os.getloadavg()
-    try:
+    with gunicorn_server(server_env(), workers=2, threads=4) as server:
+        port = server.port
         post_batches(port, key, [orjson.dumps({"events": b}) for b in make_batches(f"warm-{run}", WARMUP_BATCHES)])
         for round_ in range(int(sys.argv[1]) if len(sys.argv) > 1 else ROUNDS):
             batches = make_batches(f"{run}-{round_}", BATCHES_PER_ROUND)
@@ -333,7 +317,7 @@ def main() -> None:
             rates.append(events / wall)
             latencies.extend(times)
             rows = floor_rows(floor_store, make_batches(f"floor-{run}-{round_}", BATCHES_PER_ROUND))
-            floor_wall, floor_backends = insert_floor(rows)
+            floor_wall, floor_backends = insert_floor(floor_statements(rows))
             floors.append(events / floor_wall)
             floor_cpu.append(floor_backends / events * 1000)
             print(
@@ -341,9 +325,6 @@ def main() -> None:
                 f" workers + {pg_cpu[-1]:.3f} ms PostgreSQL), floor {floors[-1]:,.0f} events/s"
                 f" ({floor_cpu[-1]:.3f} ms PostgreSQL)"
             )
-    finally:
-        server.terminate()
-        server.wait(30)
 
     rate, floor = statistics.median(rates), statistics.median(floors)
     p50, p95 = percentile(latencies, 0.50) * 1000, percentile(latencies, 0.95) * 1000

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from checkouts.models import AbandonedCheckout, Checkout, IngestedEvent, Store, WebhookEvent
 from checkouts.services import IngestOutcome, abandoned_checkouts_detect, checkout_events_ingest
+from checkouts.services.ingest import body_hash, legacy_body_hash
 from tests.checkouts.helpers import at, completed_event, updated_event
 from tests.checkouts.test_concurrency import run_together
 from tests.factories import StoreFactory
@@ -101,6 +102,28 @@ def test_an_event_id_twice_in_one_batch_is_a_replay_or_a_reuse(store):
     ]
     assert IngestedEvent.objects.get().outcome == IngestOutcome.APPLIED
     assert Checkout.objects.get().total == Decimal(120)
+
+
+def test_an_event_stored_with_a_json_dumps_digest_is_still_a_replay_or_a_reuse(store):
+    """Digests stored before orjson wrote them (no "o:" prefix) are compared the old way."""
+    event = updated_event("co-1", event_id="evt-1", buyerTimeZone="Europe/Zürich")
+    ingest(store, event)
+    stored = IngestedEvent.objects.get()
+    assert stored.body_hash.startswith("o:") and stored.body_hash != legacy_body_hash(event)
+    IngestedEvent.objects.update(body_hash=legacy_body_hash(event))
+
+    same, other = ingest(store, event, updated_event("co-1", event_id="evt-1", total="1"))
+
+    assert (same.success, same.outcome) == (True, IngestOutcome.APPLIED)
+    assert (other.success, other.error_code) == (False, "EVENT_ID_REUSED")
+
+
+def test_a_body_orjson_cannot_write_gets_json_dumps_digest_and_replays(store):
+    event = {**updated_event("co-1", event_id="evt-1"), "extra": 2**70}  # past 64 bits
+    assert body_hash(event) == legacy_body_hash(event)
+    ingest(store, event)
+    [again] = ingest(store, event)
+    assert (again.success, again.outcome) == (True, IngestOutcome.APPLIED)
 
 
 def test_a_completion_in_a_batch_recovers_once_and_reports_it(store):
@@ -190,6 +213,20 @@ def test_1000_events_replayed_and_shuffled_across_4_threads_leave_one_row_per_ch
     completed = {event["checkout"]["id"] for event in events if event["type"] == "checkout.completed"}
     assert IngestedEvent.objects.filter(outcome=IngestOutcome.COMPLETED).count() == len(completed)
     assert Checkout.objects.filter(completed_at__isnull=False).count() == len(completed)
+
+
+def test_recording_a_batch_s_outcomes_stays_on_the_event_rows_pages(store):
+    """The outcome update of every claimed event is heap-only (HOT): no new index entries
+    (the table keeps half its pages free, migration 0026)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's storage")
+    ingest(store, *(updated_event(f"co-{i}") for i in range(200)))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = %s",
+            [IngestedEvent._meta.db_table],
+        )
+        assert cursor.fetchone() == (200, 200)
 
 
 def test_a_batch_finds_its_rows_through_the_unique_indexes_whatever_the_statistics(store):

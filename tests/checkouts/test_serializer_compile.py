@@ -10,13 +10,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from rest_framework import serializers
 
 from checkouts.ingest_serializers import _EVENT, _FAST_EVENT, checkout_event_validate
-from checkouts.serializer_compile import Unsure
+from checkouts.serializer_compile import _PLAIN_EMAIL, Unsure
 
 set_hypothesis_home_dir(str(django_settings.VAR_DIR / "hypothesis"))
 
@@ -106,6 +108,11 @@ TRICKY = st.one_of(
             "\x00a",
             "\ud800",
             "a@b.co",
+            "a.b+c@shop-1.example.com",
+            "a..b@example.com",
+            "a@-example.com",
+            "a@example.c0m",
+            "a@b@example.com",
             "not an email",
             "http://x",
             "https://a-.example.com",
@@ -200,3 +207,17 @@ def test_an_error_is_still_drf_s_own():
             "violatedRule": "min_value",
         }
     ]
+
+
+# Near-plain addresses: the characters either pattern cares about, around one or two @.
+_ADDRESSES = st.from_regex(r"[a-zA-Z0-9_+.\-\"é ]{0,8}@[a-z0-9.\-é@]{0,14}", fullmatch=True)
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True, database=None)
+@given(_ADDRESSES)
+def test_an_address_the_plain_pattern_takes_is_one_django_s_validator_takes(address):
+    if _PLAIN_EMAIL.fullmatch(address) and len(address) <= 320:
+        try:
+            EmailValidator()(address)
+        except ValidationError:
+            pytest.fail(f"{address!r} passed the plain pattern but not EmailValidator")

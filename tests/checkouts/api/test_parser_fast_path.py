@@ -3,10 +3,19 @@
 import json
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from rest_framework.exceptions import ParseError
 
 from checkouts.api.errors import WixValidationError
-from checkouts.api.parsers import _SLOW, BoundedJSONParser, _parsed_fast, _refuse_constant, unholdable_value
+from checkouts.api.parsers import (
+    _SLOW,
+    BoundedJSONParser,
+    _deeper_than,
+    _parsed_fast,
+    _refuse_constant,
+    unholdable_value,
+)
 
 
 def checked(body: bytes):
@@ -84,3 +93,31 @@ def test_the_parser_still_refuses_what_it_refused(rf):
         request = rf.post("/", body, content_type="application/json")
         with pytest.raises(error):
             parser.parse(request, parser_context={"request": request, "encoding": "utf-8"})
+
+
+def _depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+# Strings made of what the bracket count must see through: brackets, quotes, backslashes.
+_tricky_text = st.text(alphabet='[]{}"\\/ab\n', max_size=8)
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | _tricky_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_tricky_text, inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(_json_values, st.integers(min_value=0, max_value=6), st.booleans())
+@example("[", 0, False)  # brackets only inside a string, no level to take off
+def test_the_depth_read_from_the_brackets_is_the_datas_own(data, limit, escape_slashes):
+    body = json.dumps(data, ensure_ascii=False)
+    if escape_slashes:  # as PHP's json_encode writes them
+        body = body.replace("/", "\\/")
+    assert json.loads(body) == data
+    assert _deeper_than(body.encode(), limit) == (_depth(data) > limit)

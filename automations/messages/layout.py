@@ -4,7 +4,8 @@ A `{% translate "Total" %}` costs a catalogue lookup, a lazy string and an escap
 time it renders: eleven of them per recovery email were about a sixth of rendering it. A
 `{% translate %}` of a plain literal gives the same text for every email in one language, so
 each layout is compiled once per language with those tags replaced by their text. Everything
-else (variables, loops, `{% blocktranslate %}` with a variable) renders as before.
+else (variables, loops, `{% blocktranslate %}` with a variable) renders as before, through
+`fastrender.compile_fast` where it applies.
 """
 
 import weakref
@@ -16,6 +17,8 @@ from django.template.defaulttags import IfNode
 from django.template.loader import get_template
 from django.templatetags.i18n import TranslateNode
 from django.utils import translation
+
+from .fastrender import Fallback, compile_fast
 
 # Loaded template -> {language: the same template, its fixed words translated}. Keyed by the
 # loaded object, so a template the loader reloads (DEBUG, an edited file) is compiled afresh.
@@ -30,13 +33,21 @@ def render_layout(name: str, context: dict) -> str:
     by_language = _compiled.get(loaded.template)
     if by_language is None:
         by_language = _compiled[loaded.template] = {}
-    template = by_language.get(language)
-    if template is None:
+    compiled = by_language.get(language)
+    if compiled is None:
         if len(by_language) >= LANGUAGES_KEPT:
             # The buyer's language comes from the storefront, any string: past this many, the
             # layout renders as loaded (the same text, translated per email) instead of growing.
             return loaded.render(context)
-        template = by_language[language] = _translated(loaded)
+        template = _translated(loaded)
+        fast = compile_fast(template.template, autoescape=template.backend.engine.autoescape)
+        compiled = by_language[language] = (template, fast)
+    template, fast = compiled
+    if fast is not None:
+        try:
+            return fast(context)
+        except Fallback:
+            pass  # off the plain path (fastrender.py): Django renders it, the same text
     return template.render(context)
 
 

@@ -28,15 +28,26 @@ deliberately not Django's: a List-Unsubscribe longer than a line (see
 """
 
 import binascii
+import datetime
 import email.charset
 import email.message
 import email.policy
+import email.utils
 import random
 import re
 import sys
 from email import contentmanager
 from email.generator import NLCRE, BytesGenerator
-from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.headerregistry import (
+    Address,
+    AddressHeader,
+    BaseHeader,
+    DateHeader,
+    Group,
+    HeaderRegistry,
+    MessageIDHeader,
+    UnstructuredHeader,
+)
 from functools import cache, lru_cache
 from io import BytesIO
 
@@ -45,6 +56,8 @@ from django.core.mail import EmailMultiAlternatives
 # Enough for a batch's repeated headers many times over; the unique ones (To, Subject,
 # Message-ID, the boundary) pass through and fall out.
 PARSED_HEADERS_KEPT = 512
+# The headers unique to each message: made by `_plain_header` when their value allows.
+UNIQUE_HEADERS = frozenset({"to", "subject", "message-id", "date", "x-comeback-idempotency-key", "list-unsubscribe"})
 
 
 class _FoldedOnce:
@@ -53,6 +66,11 @@ class _FoldedOnce:
     Folding depends only on the header's parse tree (fixed once parsed) and on the
     policy's line length, line separator and utf8 flag; generating bytes clones the
     policy per message, so those three are the key, not the policy object.
+
+    A header made by `_plain_header` has no parse tree until something reads it: it is
+    parsed from its value then, as `BaseHeader.parse` would have parsed it. And a plain
+    header that fits on one line folds to `Name: value`, which is what the stdlib's
+    folding gives for a single ASCII line with nothing to encode.
     """
 
     def fold(self, *, policy: email.policy.Policy) -> str:
@@ -60,8 +78,66 @@ class _FoldedOnce:
         folded = self.__dict__.setdefault("_folded", {})
         text = folded.get(key)
         if text is None:
-            text = folded[key] = super().fold(policy=policy)
+            limit = policy.max_line_length or sys.maxsize
+            # (List-Unsubscribe folds by its own rule, whatever its length.)
+            one_line = self and not isinstance(self, ListUnsubscribeHeader) and len(self._name) + 2 + len(self) <= limit
+            if one_line and self.__dict__.get("_plain"):
+                text = folded[key] = f"{self._name}: {self}{policy.linesep}"
+            else:
+                text = folded[key] = super().fold(policy=policy)
         return text
+
+    def __getattr__(self, attribute: str):
+        if attribute == "_parse_tree" and self.__dict__.get("_plain"):
+            tree = self.__dict__["_parse_tree"] = self.value_parser(str(self))
+            return tree
+        raise AttributeError(attribute)
+
+
+# Values whose parse is known without parsing (`_plain_header`): printable ASCII, so nothing
+# is decoded, sanitized or encoded, and for the structured headers, the simplest form of the
+# grammar (a dot-atom address, a dot-atom message id).
+_ATOM = r"[A-Za-z0-9_+=-]+(?:\.[A-Za-z0-9_+=-]+)*"
+_DOMAIN = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_PLAIN_ADDRESS = re.compile(rf"({_ATOM})@({_DOMAIN})")
+_PLAIN_MESSAGE_ID = re.compile(rf"<{_ATOM}@{_DOMAIN}>")
+
+
+def _plain_header(cls: type, name: str, value) -> BaseHeader | None:
+    """The header `cls(name, value)` would make, without its parse tree (made when read), for
+    the headers unique to each message, when the value is plain (see above); else None.
+
+    What `BaseHeader.__new__` and each class's `parse` and `init` set, for these values:
+    an unstructured value decodes to itself with no defects; a dot-atom address is one
+    group without a display name holding one address; a dot-atom message id decodes to
+    itself with no defects; a datetime decodes to `format_datetime` of it.
+    `tests/automations/test_mime.py` compares each with the stdlib's on hostile values.
+    """
+    if isinstance(value, datetime.datetime):
+        if not issubclass(cls, DateHeader):
+            return None
+        header = str.__new__(cls, email.utils.format_datetime(value))
+        header._datetime = value
+    elif type(value) is not str or not (value.isascii() and value.isprintable()) or "=?" in value:
+        return None
+    elif issubclass(cls, UnstructuredHeader):
+        header = str.__new__(cls, value)
+    elif issubclass(cls, MessageIDHeader):
+        if not _PLAIN_MESSAGE_ID.fullmatch(value):
+            return None
+        header = str.__new__(cls, value)
+    elif issubclass(cls, AddressHeader):
+        if not (match := _PLAIN_ADDRESS.fullmatch(value)):
+            return None
+        header = str.__new__(cls, value)
+        header._groups = (Group(None, [Address("", match[1], match[2])]),)
+        header._addresses = None
+    else:
+        return None
+    header._name = name
+    header._defects = []
+    header._plain = True
+    return header
 
 
 _LIST_ENTRY = r"<[^<>\s]+>"
@@ -114,6 +190,8 @@ class _ReusingHeaderRegistry(HeaderRegistry):
         return self[name](name, value)
 
     def __call__(self, name: str, value) -> BaseHeader:
+        if name.lower() in UNIQUE_HEADERS and (header := _plain_header(self[name], name, value)) is not None:
+            return header
         if type(value) is str:
             return self._parsed(name, value)
         return self._parse(name, value)

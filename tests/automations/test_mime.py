@@ -146,3 +146,136 @@ def _build_with(cls, unsubscribe: str):
     message = _build(cls)
     message.extra_headers["List-Unsubscribe"] = unsubscribe
     return message
+
+
+# Values for the headers unique to a message: plain ones (made without parsing) and every kind
+# of value that must not be (encoded words, non-ASCII, controls, quoted or named addresses,
+# groups, obsolete forms, a line's length and past it, spaces where a folder looks for them).
+_UNIQUE_VALUES = {
+    "Subject": [
+        "Your cart at Acme",
+        "Hi Ada, come back",
+        "",
+        " ",
+        "  two  spaces  ",
+        "x" * 69,
+        "x" * 70,
+        "x" * 71,
+        "word " * 30,
+        "a" * 200,
+        "=?utf-8?q?encoded?=",
+        "=? not quite",
+        "Zoë",
+        "tab\there",
+        'quotes "and" (comments) <angles> @ , ; : \\ [ ]',
+        "%s {0} {{ x }}",
+    ],
+    "X-Comeback-Idempotency-Key": ["step-123-1", "a" * 90, "x=?y", "k"],
+    "To": [
+        "buyer-1@example.com",
+        "first.last+tag@mail.example.co.uk",
+        "a_b=c@x-y.example",
+        "Ada <ada@example.com>",
+        '"quoted"@example.com',
+        "ada@[127.0.0.1]",
+        "a..b@example.com",
+        ".a@example.com",
+        "a.@example.com",
+        "ada@example..com",
+        "ada@-example.com",
+        "zoë@example.com",
+        "ada@exämple.com",
+        "a@b@c",
+        "a@b, c@d",
+        "group: a@b;",
+        "x" * 70 + "@example.com",
+        "",
+    ],
+    "Message-ID": [
+        "<step-1.0123456789abcdef@example.com>",
+        "<a@b>",
+        "<a..b@c>",
+        "<a@b..c>",
+        "a@b",
+        "<a b@c>",
+        "<" + "k" * 80 + "@example.com>",
+        "<a@[127.0.0.1]>",
+    ],
+    "List-Unsubscribe": ["<https://example.com/u/token/>", "<https://example.com/" + "t" * 120 + "/>", " <a:b> "],
+}
+_POLICIES = [
+    email.policy.default,
+    email.policy.SMTP,
+    email.policy.SMTPUTF8,
+    email.policy.default.clone(max_line_length=0),
+    email.policy.default.clone(max_line_length=40),
+]
+
+
+def _state(header) -> tuple:
+    defects = tuple((type(defect), str(defect)) for defect in header.defects)
+    state = (type(header).__mro__[-3:], str(header), header.name, defects, str(header._parse_tree))
+    if hasattr(header, "addresses"):
+        state += (header.groups, header.addresses)
+    if hasattr(header, "datetime"):
+        state += (header.datetime,)
+    return state + tuple(header.fold(policy=policy) for policy in _POLICIES)
+
+
+def test_headers_unique_to_a_message_are_the_stdlibs_whether_made_plain_or_parsed():
+    """`_plain_header` makes a header without parsing its value: the same header, and the same
+    folded lines, as the stdlib's parse, for every value it takes; the others it refuses."""
+    import datetime as dt
+    from email.headerregistry import HeaderRegistry
+
+    from automations.messages.mime import _plain_header, _ReusingHeaderRegistry
+
+    stdlib, ours = HeaderRegistry(), _ReusingHeaderRegistry()
+    made_plain = 0
+    for name, values in _UNIQUE_VALUES.items():
+        for value in values:
+            plain = _plain_header(ours[name], name, value)
+            made_plain += plain is not None
+            # Parsed: the stdlib's class (ours, List-Unsubscribe, folds by its own rule).
+            expected = ours._parse(name, value) if name == "List-Unsubscribe" else stdlib(name, value)
+            got = ours(name, value)
+            assert _state(got)[1:] == _state(expected)[1:], (name, value)
+    assert made_plain >= 15  # the plain path is taken, not refused every time
+    for moment in (
+        dt.datetime(2026, 12, 6, 9, 5, 7, tzinfo=dt.UTC),
+        dt.datetime(2026, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=-3, minutes=-30))),
+        dt.datetime(2026, 1, 1),
+    ):
+        assert _plain_header(ours["Date"], "Date", moment) is not None
+        assert _state(ours("Date", moment))[1:] == _state(stdlib("Date", moment))[1:]
+
+
+@pytest.mark.parametrize("policy", [email.policy.default, email.policy.SMTP])
+def test_a_message_with_plain_headers_is_byte_for_byte_the_stdlibs(policy):
+    """The whole message, built through the plain headers and through the stdlib's parse."""
+    from automations.messages import mime
+
+    def build():
+        message = Message(
+            subject="Your cart at Acme",
+            body="Hi",
+            to=["buyer-1@example.com"],
+            headers={
+                "Message-ID": "<step-1.0123456789abcdef@example.com>",
+                "Date": "Sun, 06 Dec 2026 09:05:07 +0000",
+                "X-Comeback-Idempotency-Key": "step-1",
+                "List-Unsubscribe": "<https://example.com/u/" + "t" * 100 + "/>",
+            },
+        )
+        message.attach_alternative("<p>Hi</p>", "text/html")
+        return _without_boundary(message.message(policy=policy).as_bytes())
+
+    plain = build()
+    original = mime.UNIQUE_HEADERS
+    try:
+        mime.UNIQUE_HEADERS = frozenset()
+        mime._reusing.cache_clear()
+        assert build() == plain
+    finally:
+        mime.UNIQUE_HEADERS = original
+        mime._reusing.cache_clear()

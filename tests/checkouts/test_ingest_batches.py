@@ -217,7 +217,7 @@ def test_1000_events_replayed_and_shuffled_across_4_threads_leave_one_row_per_ch
 
 def test_recording_a_batch_s_outcomes_stays_on_the_event_rows_pages(store):
     """The outcome update of every claimed event is heap-only (HOT): no new index entries
-    (the table keeps half its pages free, migration 0026)."""
+    (the table keeps half its pages free, migration 0027)."""
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's storage")
     ingest(store, *(updated_event(f"co-{i}") for i in range(200)))
@@ -226,7 +226,10 @@ def test_recording_a_batch_s_outcomes_stays_on_the_event_rows_pages(store):
             "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = %s",
             [IngestedEvent._meta.db_table],
         )
-        assert cursor.fetchone() == (200, 200)
+        updated, hot = cursor.fetchone()
+    # Every outcome update is HOT (the count is PostgreSQL's for this transaction, which may include
+    # a retried claim or two: what matters is that none of them added index entries).
+    assert updated >= 200 and hot == updated
 
 
 def test_a_batch_finds_its_rows_through_the_unique_indexes_whatever_the_statistics(store):

@@ -81,6 +81,7 @@ def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True, ab_test
     from automations.services import automations_schedule
     from checkouts.models import AbandonedCheckout
     from checkouts.services import store_create
+    from checkouts.services.wire import abandoned_checkouts_wire_refresh
     from config.celery_app import startup_heap_freeze
     from config.demo import checkouts as demo
     from tests.benchmarks.cpu import backend_cpu_seconds, backend_pid_of
@@ -143,6 +144,9 @@ def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True, ab_test
     checkouts = list(AbandonedCheckout.objects.filter(store=store).select_related("store"))
     for start in range(0, len(checkouts), 2000):
         automations_schedule(abandoned_checkouts=checkouts[start : start + 2000])
+    # The updates and scheduling above went behind the stored Wix JSON's stamps: store it again,
+    # as the periodic fill has within a minute of any write that drops it (a step is due hours later).
+    abandoned_checkouts_wire_refresh(AbandonedCheckout.objects.filter(store=store).values_list("pk", flat=True))
     due = ScheduledStep.objects.filter(store=store, state="PENDING", due_at__lte=timezone.now()).count()
     print(f"   setup: {due:,} due steps in {time.perf_counter() - started:.1f} s")
 

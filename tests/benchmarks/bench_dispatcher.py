@@ -183,7 +183,7 @@ def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True, ab_test
         f"per CPU-second (load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     print(
-        f"   queries per batch (plus COPYs of sent emails, activities): min {min(per_batch)}, max {max(per_batch)} "
+        f"   queries per batch (plus one COPY of its sent-email rows): min {min(per_batch)}, max {max(per_batch)} "
         f"(full batches: {sorted(set(per_batch[:-1]))}; last, partial batch: {per_batch[-1]})"
     )
     print(f"   batch time: median {statistics.median(batch_times) * 1000:.0f} ms, max {max(batch_times) * 1000:.0f} ms")

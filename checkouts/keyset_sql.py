@@ -142,7 +142,10 @@ def _statement(
     )
     select = ", ".join(column(meta.get_field(name)) for name in columns)
     # Names from the model's metadata, quoted; every value is a parameter.
-    sql = f"SELECT {select} FROM {table} WHERE {' AND '.join(where)} ORDER BY {ordering} LIMIT {int(limit) + 1}"  # noqa: S608
+    sql = (
+        f"SELECT {select} FROM {table} WHERE {' AND '.join(where)} "  # noqa: S608  # nosec B608
+        f"ORDER BY {ordering} LIMIT {int(limit) + 1}"
+    )
     compiler = model._default_manager.values_list(*columns).query.get_compiler(connection=connection)
     compiler.setup_query()
     converters = compiler.get_converters([expression for expression, _, _ in compiler.select[: compiler.col_count]])

@@ -104,13 +104,19 @@ def _compile_expression(expression: FilterExpression) -> Callable[[tuple, bool],
     def resolve(scopes: tuple, autoescape: bool) -> Any:
         obj = _resolve_variable(var, scopes) if is_var else var
         for func, args, localtime, needs_autoescape, is_safe in filters:
-            # As Django marks a filter's constant argument (a literal written in our layout).
-            arg_vals = [_resolve_variable(arg, scopes) if lookup else mark_safe(arg) for lookup, arg in args]  # noqa: S308
+            # As Django marks a filter's constant argument (a literal written in our layout, never a
+            # buyer's or merchant's value): FilterExpression.resolve's own mark_safe.
+            arg_vals = [
+                _resolve_variable(arg, scopes) if lookup else mark_safe(arg)  # noqa: S308  # nosec B308 B703
+                for lookup, arg in args
+            ]
             if localtime:
                 obj = template_localtime(obj, None)
             new_obj = func(obj, *arg_vals, autoescape=autoescape) if needs_autoescape else func(obj, *arg_vals)
-            # Django's rule: a safe filter keeps safe input safe.
-            obj = mark_safe(new_obj) if is_safe and isinstance(obj, SafeData) else new_obj  # noqa: S308
+            # Django's rule (FilterExpression.resolve): a filter marked is_safe keeps input that was
+            # already safe safe; anything else stays as the filter returned it and is escaped on output.
+            safe_in = is_safe and isinstance(obj, SafeData)
+            obj = mark_safe(new_obj) if safe_in else new_obj  # noqa: S308  # nosec B308 B703
         return obj
 
     return resolve

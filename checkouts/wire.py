@@ -21,7 +21,7 @@ from django.db.models import prefetch_related_objects
 
 from .models import AbandonedCheckout, Activity, Store
 from .selectors import abandoned_checkouts_with_activities, latest_activities_prefetch
-from .wix import abandoned_checkout_to_wix
+from .wix import abandoned_checkout_to_wix, activity_to_wix, iso
 
 # Bump when `abandoned_checkout_to_wix` changes what it writes: every stored entity goes stale.
 WIRE_VERSION = 2  # 2: line-item images keep their real URL (a Wix media id only where one exists)
@@ -75,6 +75,26 @@ def wire_build(ac: AbandonedCheckout, activities: Iterable[Activity] | None = No
     entity = abandoned_checkout_to_wix(ac, activities, store=store)
     stamp = wire_stamp(updated_at=ac.updated_at, event_sequence=ac.event_sequence, language=store.language)
     return wire_encode(entity), stamp
+
+
+def wire_entity_logged(ac: AbandonedCheckout, activity: Activity, *, store: Store, updated_at: datetime) -> dict | None:
+    """The entity `abandoned_checkout_to_wix` builds once `activity`, the checkout's only new one,
+    is logged and updatedDate moved to `updated_at`: the row's stored JSON (read before those
+    changes, so its stamp can be checked) with the activity appended. None when that JSON is not
+    current, or when the activity might not sort newest (an older one logged in the same
+    millisecond): build it then.
+
+    Logging an activity changes nothing else in the entity; reading the JSON and appending costs far
+    less than building it, and needs no query for the latest activities.
+    """
+    if not wire_current(ac, store=store):
+        return None
+    entity = orjson.loads(ac.wire)
+    logged = entity.get("activities")
+    entry = activity_to_wix(activity)
+    if not isinstance(logged, list) or (logged and not logged[-1]["createdDate"] < entry["createdDate"]):
+        return None
+    return entity | {"updatedDate": iso(updated_at), "activities": [*logged, entry][-Activity.API_LIMIT :]}
 
 
 # The columns of a page read as plain values (`wire_splice`), in this order.

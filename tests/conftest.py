@@ -1,3 +1,6 @@
+import socket
+import uuid
+
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -44,6 +47,23 @@ def owner(store):
 def api_key(store):
     _, raw = api_key_create(store=store, name="test", scopes=["read", "delete", "ingest"])
     return raw
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache on the machine's Redis (db 9, a key prefix of this test's own), as production
+    counts; skipped without Redis on 127.0.0.1:6379."""
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("needs Redis on 127.0.0.1:6379")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/9",
+            "KEY_PREFIX": f"comeback-test-{uuid.uuid4()}",
+        }
+    }
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Appending automation activities to an abandoned checkout's log."""
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from django.utils import timezone
 from ..inserts import instances_from_rows, instances_insert
 from ..models import AbandonedCheckout, Activity
 from ..selectors import activities_latest, latest_activities_prefetch
+from ..wire import wire_entity_logged
 from .outbox import entity_events_build, entity_events_record, sequence_advance, webhook_events_record
 from .wire import WIRE_DROPPED
 
@@ -142,6 +144,15 @@ def activities_record_locked(entries: Sequence[ActivityEntry]) -> list[Activity]
     now = timezone.now()
     activities = _activities_build(entries, now=now, linked=True)
     Activity.objects.bulk_create(activities)
+    # A checkout with one new activity and current stored JSON gets its entity from that JSON
+    # (read before the row changes below): no latest-activities query, no rebuild.
+    new = Counter(activity.abandoned_checkout.pk for activity in activities)
+    entities = {
+        ac.pk: entity
+        for activity in activities
+        if new[(ac := activity.abandoned_checkout).pk] == 1
+        and (entity := wire_entity_logged(ac, activity, store=ac.store, updated_at=now)) is not None
+    }
     checkouts: dict = {}
     for activity in activities:
         ac = checkouts.setdefault(activity.abandoned_checkout.pk, activity.abandoned_checkout)
@@ -164,8 +175,12 @@ def activities_record_locked(entries: Sequence[ActivityEntry]) -> list[Activity]
             **WIRE_DROPPED,
         )
     acs = list(checkouts.values())
-    prefetch_related_objects(acs, latest_activities_prefetch())
+    prefetch_related_objects([ac for ac in acs if ac.pk not in entities], latest_activities_prefetch())
     webhook_events_record(
-        [event for ac in acs for event in entity_events_build(abandoned_checkout=ac, slugs=["updated"])]
+        [
+            event
+            for ac in acs
+            for event in entity_events_build(abandoned_checkout=ac, slugs=["updated"], entity=entities.get(ac.pk))
+        ]
     )
     return activities

@@ -169,7 +169,8 @@ def _fetchone(database: Any, sql: str, params: list[Any]) -> tuple | None:
 
     On PostgreSQL with a server-side-binding cursor: Django's cursors bind parameters client-side, which
     quotes a webhook's whole body in Python (~0.1 ms for 15 kB) and makes PostgreSQL parse it as a literal.
-    Not a prepared statement, so a transaction-mode pooler in between is fine.
+    psycopg prepares it after its fifth run on a connection (PostgreSQL's CPU per 10-item delivery 0.29-0.38
+    to 0.18-0.19 ms), unless DATABASE_PREPARED_STATEMENTS is off for a pooler that cannot keep them.
     """
     if database.vendor != "postgresql":
         with database.cursor() as cursor:
@@ -179,7 +180,7 @@ def _fetchone(database: Any, sql: str, params: list[Any]) -> tuple | None:
     database.ensure_connection()
     database.validate_no_broken_transaction()
     with database.wrap_database_errors, psycopg.Cursor(database.connection) as cursor:
-        cursor.execute(sql, params, prepare=False)
+        cursor.execute(sql, params)
         return cursor.fetchone()
 
 

@@ -95,6 +95,12 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'comeback.sqlite3'}")}
 # Seconds: with PostgreSQL down or unreachable a request fails (503) instead of hanging.
 DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+# Statements sent with server-side parameters (a Shopify delivery's insert; Django's own cursors
+# bind client-side and are never prepared) become prepared statements after 5 runs on a
+# connection: PostgreSQL parses and plans them once (~0.1 ms less of its CPU a delivery).
+# Django turns this off unless OPTIONS asks; PgBouncer 1.21+ keeps prepared statements in
+# transaction mode (max_prepared_statements): set 0 behind an older one, or one that has it at 0.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -107,6 +113,8 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_PREPARED_STATEMENTS:
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Django's backend, whose per-request health check reads the socket instead of
         # running SELECT 1 (one round trip less per request; see config/postgresql/base.py).

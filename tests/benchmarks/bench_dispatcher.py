@@ -25,6 +25,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+# Celery's Django fixup puts the working directory first on sys.path when the settings load, so
+# the apps would be imported from wherever the command was started, not from this checkout: an
+# old commit's benchmark started from a newer checkout would time the newer code.
+os.chdir(ROOT)
 # BENCH_SCRATCH names another scratch database, so two runs on one server do not drop each other's.
 SCRATCH = os.environ.get("BENCH_SCRATCH", "comeback_bench_dispatcher")
 SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -77,6 +81,7 @@ def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True, ab_test
     from automations.services import automations_schedule
     from checkouts.models import AbandonedCheckout
     from checkouts.services import store_create
+    from checkouts.services.wire import abandoned_checkouts_wire_refresh
     from config.celery_app import startup_heap_freeze
     from config.demo import checkouts as demo
     from tests.benchmarks.cpu import backend_cpu_seconds, backend_pid_of
@@ -84,6 +89,10 @@ def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True, ab_test
     store = store_create(name="Bench Outfitters", storefront_url="https://bench.example.com")
     label = "contact rules and conditions on" if rules else "anchor: no contact rules or conditions"
     print(f"\n== Dispatcher: {steps:,} due email steps, batches of {batch_size} ({label})")
+    import automations
+
+    print(f"   code: {Path(automations.__file__).parent.parent}")
+    assert Path(automations.__file__).resolve().is_relative_to(ROOT), "the apps were imported from another checkout"
     started = time.perf_counter()
     # Seeded by the store: a second run in the same database makes rows of its own (ids included).
     demo.generate(store, count=steps, rnd=random.Random(store.pk.int), now=timezone.now() - timedelta(hours=2))
@@ -135,6 +144,9 @@ def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True, ab_test
     checkouts = list(AbandonedCheckout.objects.filter(store=store).select_related("store"))
     for start in range(0, len(checkouts), 2000):
         automations_schedule(abandoned_checkouts=checkouts[start : start + 2000])
+    # The updates and scheduling above went behind the stored Wix JSON's stamps: store it again,
+    # as the periodic fill has within a minute of any write that drops it (a step is due hours later).
+    abandoned_checkouts_wire_refresh(AbandonedCheckout.objects.filter(store=store).values_list("pk", flat=True))
     due = ScheduledStep.objects.filter(store=store, state="PENDING", due_at__lte=timezone.now()).count()
     print(f"   setup: {due:,} due steps in {time.perf_counter() - started:.1f} s")
 

@@ -157,7 +157,8 @@ def test_production_cancels_slow_statements_after_20_seconds_by_default(tmp_path
         production_env(tmp_path, DATABASE_URL="postgres://comeback@db.internal:5432/comeback"),
     )
 
-    assert options == {"connect_timeout": 5, "options": "-c statement_timeout=20s"}
+    # prepare_threshold: the receivers' server-bound inserts are prepared (DATABASE_PREPARED_STATEMENTS).
+    assert options == {"connect_timeout": 5, "options": "-c statement_timeout=20s", "prepare_threshold": 5}
 
 
 @pytest.mark.parametrize(

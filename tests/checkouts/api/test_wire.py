@@ -7,9 +7,11 @@ from decimal import Decimal
 import orjson
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from checkouts.models import AbandonedCheckout, Activity
+from checkouts.models import AbandonedCheckout, Activity, WebhookEvent
 from checkouts.selectors import abandoned_checkouts_with_activities
 from checkouts.services import (
     ActivityEntry,
@@ -21,7 +23,7 @@ from checkouts.services import (
 )
 from checkouts.services.wire import abandoned_checkouts_wire_refresh, abandoned_checkouts_wire_store
 from checkouts.tasks import abandoned_checkouts_wire_fill_task
-from checkouts.wire import wire_current
+from checkouts.wire import wire_current, wire_entity_logged
 from checkouts.wix import abandoned_checkout_to_wix
 from tests.factories import AbandonedCheckoutFactory, ActivityFactory, CheckoutFactory
 
@@ -216,3 +218,87 @@ def test_the_periodic_task_fills_rows_without_json(store, other_store):
     assert abandoned_checkouts_wire_fill_task() == 0
     stored = dict(AbandonedCheckout.objects.values_list("pk", "wire"))
     assert {str(pk): wire.encode() for pk, wire in stored.items()} == built([row.pk for row in rows])
+
+
+def logged_kinds(store) -> list[AbandonedCheckout]:
+    """`every_kind`, and rows with no activity, 19 and exactly 20 (the entity's limit)."""
+    rows = every_kind(store)
+    now = timezone.now()
+    for count in (0, 19, 20):
+        ac = AbandonedCheckoutFactory(store=store, buyer_language="fr")
+        for minutes in range(count):
+            ActivityFactory(
+                abandoned_checkout=ac, type=Activity.Type.SCHEDULED, created_at=now - timedelta(minutes=minutes)
+            )
+        rows.append(ac)
+    return rows
+
+
+@pytest.mark.parametrize("language", ["en", "de-DE"])
+def test_an_entity_spliced_from_stored_json_is_the_entity_built_after_logging(store, language):
+    store.language = language
+    store.save()
+    ids = [row.pk for row in logged_kinds(store)]
+    abandoned_checkouts_wire_refresh(ids)
+    now = timezone.now()
+    spliced = {}
+    for row in AbandonedCheckout.objects.select_related("store").filter(pk__in=ids):
+        activity = Activity(store_id=store.pk, abandoned_checkout=row, type=Activity.Type.EMAIL_SENT, created_at=now)
+        spliced[str(row.pk)] = wire_entity_logged(row, activity, store=row.store, updated_at=now)
+        activity.save()
+        AbandonedCheckout.objects.filter(pk=row.pk).update(updated_at=now)
+    # Byte for byte, key order included: the bytes a webhook's body is written from.
+    assert {pk: orjson.dumps(entity) for pk, entity in spliced.items()} == built(ids)
+
+
+def test_stored_json_is_not_spliced_when_stale_or_when_the_new_activity_might_not_sort_newest(store):
+    ac = AbandonedCheckoutFactory(store=store)
+    newest = ActivityFactory(abandoned_checkout=ac, created_at=timezone.now())
+    row = AbandonedCheckout.objects.select_related("store").get(pk=ac.pk)
+
+    def logged(at):
+        activity = Activity(abandoned_checkout=row, type=Activity.Type.EMAIL_SENT, created_at=at)
+        return wire_entity_logged(row, activity, store=row.store, updated_at=at)
+
+    later = newest.created_at + timedelta(milliseconds=1)
+    assert row.wire is None and logged(later) is None
+    abandoned_checkouts_wire_refresh([ac.pk])
+    row = AbandonedCheckout.objects.select_related("store").get(pk=ac.pk)
+    assert logged(later) is not None
+    # The same millisecond as the newest logged activity: which sorts first is the id's call.
+    assert logged(newest.created_at.replace(microsecond=newest.created_at.microsecond // 1000 * 1000)) is None
+    row.event_sequence += 1  # the row moved on since its JSON was stored
+    assert logged(later) is None
+
+
+@pytest.mark.parametrize("language", ["en", "de-DE"])
+def test_a_batch_logs_from_stored_json_without_reading_activities_and_its_events_carry_the_built_entity(
+    store, language
+):
+    store.language = language
+    store.save()
+    rows = logged_kinds(store)
+    ids = [row.pk for row in rows]
+    abandoned_checkouts_wire_refresh(ids[:-1])  # the last row has no stored JSON: built as before
+    locked = list(AbandonedCheckout.objects.select_related("store").filter(pk__in=ids))
+    entries = [ActivityEntry(abandoned_checkout=ac, type=Activity.Type.EMAIL_SENT) for ac in locked]
+    # One checkout with two new activities in the batch: built, not spliced.
+    twice = next(ac for ac in locked if ac.pk == ids[0])
+    entries.append(ActivityEntry(abandoned_checkout=twice, type=Activity.Type.TASK_CREATED))
+    with CaptureQueriesContext(connection) as queries:
+        activities_record_locked(entries)
+    activity_reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "checkouts_activity" in q["sql"]]
+    assert len(activity_reads) == 1  # the latest activities of the two rows built, in one query
+    events = {
+        event.entity_id: event.payload["updatedEvent"]["currentEntity"]
+        for event in WebhookEvent.objects.filter(entity_id__in=ids, type="updated")
+    }
+    assert {str(pk): orjson.dumps(entity, option=orjson.OPT_SORT_KEYS) for pk, entity in events.items()} == {
+        pk: orjson.dumps(orjson.loads(entity), option=orjson.OPT_SORT_KEYS) for pk, entity in built(ids).items()
+    }
+    # Every row spliced: no read of the activities at all.
+    abandoned_checkouts_wire_refresh(ids)
+    locked = list(AbandonedCheckout.objects.select_related("store").filter(pk__in=ids[1:-1]))
+    with CaptureQueriesContext(connection) as queries:
+        activities_record_locked([ActivityEntry(abandoned_checkout=ac, type=Activity.Type.EMAIL_SENT) for ac in locked])
+    assert not [q for q in queries if q["sql"].startswith("SELECT") and "checkouts_activity" in q["sql"]]

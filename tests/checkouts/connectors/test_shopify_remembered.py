@@ -129,3 +129,29 @@ def test_a_delete_to_a_remembered_connection_is_a_receipt_without_a_body(connect
     assert response.json() == {"accepted": 0}
     receipt = ConnectionReceipt.objects.get(delivery_id="w-2")
     assert receipt.payload is None and json.loads(json.dumps(receipt.events)) is None
+
+
+@pytest.mark.parametrize("threshold", [5, None], ids=["prepared", "never"])
+def test_the_remembered_insert_is_prepared_unless_a_pooler_forbids_it(connection, threshold):
+    """DATABASE_PREPARED_STATEMENTS (psycopg's prepare_threshold): PostgreSQL parses and plans the insert
+    once per connection, or never keeps it (a PgBouncer older than 1.21 in transaction mode cannot)."""
+    from django.db import connection as db
+
+    if db.vendor != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    from django.conf import settings
+
+    assert settings.DATABASES["default"]["OPTIONS"].get("prepare_threshold") == 5  # the default
+    psycopg_connection = db.connection
+    default = psycopg_connection.prepare_threshold
+    psycopg_connection.prepare_threshold = threshold
+    try:
+        for n in range(7):
+            response = deliver(connection, "checkouts/update", second(token=f"t-{n}"), webhook_id=f"w-prep-{n}")
+            assert response.json() == {"accepted": 1}
+        with db.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%ON CONFLICT%"])
+            assert cursor.fetchone()[0] == (1 if threshold else 0)
+    finally:
+        psycopg_connection.prepare_threshold = default
+    assert ConnectionReceipt.objects.filter(delivery_id__startswith="w-prep-").count() == 7

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ..models.store import CURRENCIES
+from ..serializer_compile import email_surely_valid
 from . import Connector, SetupStep, register
 from .mapping import Malformed, country_code, decimal_text, optional_text, required, required_text
 from .shopify_backfill import DEFAULT_API_VERSION, backfill
@@ -114,7 +115,7 @@ _email = EmailValidator()
 
 
 def _email_check(email: str) -> None:
-    if email:
+    if email and not email_surely_valid(email):
         try:
             _email(email)
         except ValidationError:

@@ -177,9 +177,19 @@ def test_a_malformed_payload_is_refused_with_400_naming_the_field_and_nothing_wr
     assert not Checkout.objects.exists() and not ConnectionReceipt.objects.exists()
 
 
-def test_a_body_that_is_not_json_is_a_400(connection):
-    response = deliver(connection, "checkouts/update", None, raw=b"{nope")
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{nope",
+        b'{"token": "t", "total_price": NaN}',  # not JSON, though Python's json module reads it
+        b'\xef\xbb\xbf{"token": "t"}',  # a byte-order mark
+        b'{"token": "\xff"}',  # not UTF-8
+    ],
+)
+def test_a_body_that_is_not_json_is_a_400_and_writes_nothing(connection, raw):
+    response = deliver(connection, "checkouts/update", None, raw=raw)
     assert response.status_code == 400 and response.json()["error"]["field"] == "body"
+    assert not Checkout.objects.exists() and not ConnectionReceipt.objects.exists()
 
 
 def test_a_replayed_delivery_changes_nothing(connection, store):

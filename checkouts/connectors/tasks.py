@@ -3,7 +3,12 @@
 from celery import shared_task
 
 from ..services.connection_inbox import DRAIN_TASK, connection_inbox_drain
-from ..services.connections import BACKFILL_TASK, connection_backfill_run, connection_receipts_prune
+from ..services.connections import (
+    BACKFILL_TASK,
+    connection_backfill_run,
+    connection_credentials_retire,
+    connection_receipts_prune,
+)
 
 
 @shared_task(name=BACKFILL_TASK)
@@ -13,6 +18,8 @@ def connection_backfill_task(connection_id: str) -> int:
 
 @shared_task(name="checkouts.connection_receipts_prune")
 def connection_receipts_prune_task() -> int:
+    """Hourly: old delivery ids, and the replaced secrets and tokens whose grace has ended."""
+    connection_credentials_retire()
     return connection_receipts_prune()
 
 

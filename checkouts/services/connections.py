@@ -2,7 +2,7 @@
 
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import signature
@@ -177,6 +177,23 @@ def connection_watermark_set(*, connection: Connection, watermark: str) -> None:
     """Move a pull's watermark forward only: a slower, older run never takes it back."""
     Connection.objects.filter(pk=connection.pk, watermark__lt=watermark).update(watermark=watermark[:200])
     connection.watermark = max(connection.watermark, watermark)
+
+
+def connection_credentials_retire(*, now: datetime | None = None) -> int:
+    """Blank the replaced signing secrets and receiver tokens whose grace has ended; how many were blanked.
+
+    Past its grace a replaced credential verifies nothing, so it is not kept (encrypted or not) until the
+    next replacement happens to overwrite it. The update is conditional on the grace's end: a rotation
+    committed meanwhile sets a new end and keeps its own.
+    """
+    now = now or timezone.now()
+    secrets_ = Connection.objects.filter(previous_secret_until__lte=now).update(
+        previous_secret="", previous_secret_until=None
+    )
+    tokens = Connection.objects.filter(previous_token_until__lte=now).update(
+        previous_token="", previous_token_until=None
+    )
+    return secrets_ + tokens
 
 
 # Old receipts are deleted a few thousand at a time so no statement holds locks long.

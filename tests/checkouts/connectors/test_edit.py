@@ -6,8 +6,15 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from checkouts.connectors.tasks import connection_receipts_prune_task
 from checkouts.models import Connection, ConnectionReceipt, Membership
-from checkouts.services.connections import connection_create, connection_receipts_prune
+from checkouts.models.connections import SECRET_GRACE, TOKEN_GRACE
+from checkouts.services.connections import (
+    connection_create,
+    connection_credentials_retire,
+    connection_receipts_prune,
+    connection_token_rotate,
+)
 from tests.factories import MembershipFactory, UserFactory
 
 from .test_shopify import CHECKOUT
@@ -112,3 +119,25 @@ def test_a_receipt_still_waiting_for_the_drain_is_never_pruned(shopify, settings
         received_at=timezone.now() - timedelta(days=settings.COMEBACK_INGEST_DEDUP_DAYS, minutes=1)
     )
     assert connection_receipts_prune() == 0 and ConnectionReceipt.objects.exists()
+
+
+def test_a_replaced_secret_and_token_are_blanked_once_their_grace_ends(owner, shopify):
+    form = {"name": "Main shop", "shop_domain": "acme.myshopify.com", "secret": "shpss_rotated9999"}
+    signed_in(owner).post(f"/settings/connections/{shopify.pk}/edit/", form)
+    connection_token_rotate(connection=shopify)
+    shopify.refresh_from_db()
+    assert shopify.previous_secret == "shpss_abcdefgh1234" and shopify.previous_token
+    # Within the grace both are kept: the hourly task leaves them.
+    assert connection_receipts_prune_task() == 0
+    shopify.refresh_from_db()
+    assert shopify.previous_secret == "shpss_abcdefgh1234" and shopify.previous_token
+    # An hour on, the secret's grace is over (the token's lasts a day): only the secret goes.
+    assert connection_credentials_retire(now=timezone.now() + SECRET_GRACE + timedelta(seconds=1)) == 1
+    shopify.refresh_from_db()
+    assert shopify.previous_secret == "" and shopify.previous_secret_until is None
+    assert shopify.previous_token and shopify.previous_token_until
+    assert connection_credentials_retire(now=timezone.now() + TOKEN_GRACE + timedelta(seconds=1)) == 1
+    shopify.refresh_from_db()
+    assert shopify.previous_token == "" and shopify.previous_token_until is None
+    old = shopify_deliver(shopify, "checkouts/create", CHECKOUT, secret="shpss_abcdefgh1234", webhook_id="w-old")
+    assert old.status_code == 401

@@ -17,7 +17,11 @@ it falls due.
 import hashlib
 from collections.abc import Iterable
 from datetime import timedelta
+from email.utils import format_datetime
 from uuid import UUID
+
+from django.core import mail
+from django.core.mail.backends.filebased import EmailBackend as FileEmailBackend
 
 from automations.messages.render import message_language, recovery_email, step_template
 from automations.models import (
@@ -165,7 +169,7 @@ def _sent_emails_record(*, store: Store, step: AutomationStep, sent: list[dict])
             "abandoned_checkout_id", "pk"
         )
     )
-    records = []
+    records, messages = [], []
     for activity in sent:
         ac = checkouts[activity["abandoned_checkout_id"]]
         template = step_template(step, message_language(ac, store))
@@ -175,7 +179,20 @@ def _sent_emails_record(*, store: Store, step: AutomationStep, sent: list[dict])
         )
         record.scheduled_step_id = step_ids[ac.pk]
         records.append(record)
-    return SentEmail.objects.bulk_create(records)
+        email.headers["Date"] = format_datetime(activity["created_at"])
+        messages.append(email)
+    records = SentEmail.objects.bulk_create(records)
+    _outbox_write(messages)
+    return records
+
+
+def _outbox_write(emails: list) -> None:
+    """The history's emails in the embedded outbox (var/mail/, Django's file backend), dated when
+    they were sent, so it holds every email the funnel and the Sent emails page count. Never
+    through any other backend: a configured mail server gets no demo email."""
+    mailer = mail.mailers.default
+    if emails and isinstance(mailer, FileEmailBackend):
+        mailer.send_messages([email.message() for email in emails])
 
 
 def _engagement_record(*, store: Store, emails: list[SentEmail]) -> None:

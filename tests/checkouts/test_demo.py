@@ -2,10 +2,13 @@
 
 from collections import Counter
 from datetime import timedelta
+from email import message_from_bytes, policy
+from email.utils import parsedate_to_datetime
 
 import orjson
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -164,3 +167,29 @@ def test_seeded_rows_carry_their_current_wix_json():
     for ac in rows:
         assert wire_current(ac, store=store)
         assert ac.wire.encode() == orjson.dumps(abandoned_checkout_to_wix(ac, store=store))
+
+
+def test_the_embedded_outbox_holds_every_email_of_the_history_dated_as_sent(settings, tmp_path):
+    """var/mail/ (the file backend) and the funnel count the same emails; no other backend gets one."""
+    seed("--automation-history")
+    assert mail.outbox == []  # the suite's in-memory backend: the demo sends nothing through it
+    SentEmail.objects.all().delete()
+    Store.objects.all().delete()
+    settings.MAILERS = {
+        "default": {"BACKEND": "django.core.mail.backends.filebased.EmailBackend", "OPTIONS": {"file_path": tmp_path}}
+    }
+    seed("--automation-history")
+    separator = b"\n" + b"-" * 79 + b"\n"
+    written = [
+        message_from_bytes(chunk, policy=policy.default)
+        for path in tmp_path.iterdir()
+        for chunk in path.read_bytes().split(separator)
+        if chunk.strip()
+    ]
+    emails = {email.message_id: email for email in SentEmail.objects.all()}
+    assert len(written) == len(emails) > 50
+    for message in written:
+        email = emails[message["Message-ID"].strip()]
+        assert message["Subject"] == email.subject and parsedate_to_datetime(message["Date"]) == email.sent_at.replace(
+            microsecond=0
+        )

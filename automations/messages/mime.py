@@ -201,7 +201,7 @@ def _encode_text(string: str, charset: str, policy: email.policy.EmailPolicy) ->
     """`email.contentmanager._encode_text` with its choice of encoding, quoted-printable in C."""
     lines = string.encode(charset).splitlines()
     body = b"\n".join(lines) + b"\n"
-    if max((len(line) for line in lines), default=0) <= policy.max_line_length:
+    if max(map(len, lines), default=0) <= policy.max_line_length:
         try:
             return "7bit", body.decode("ascii")
         except UnicodeDecodeError:

@@ -244,3 +244,37 @@ def test_a_recovery_email_is_the_same_through_the_fast_renderer_and_django(store
         monkeypatch.setattr(layout, "compile_fast", lambda template, autoescape: None)
         monkeypatch.setattr(layout, "_compiled", weakref.WeakKeyDictionary())
         assert emails() == fast
+
+
+@pytest.mark.parametrize("name", ["item", "item.name", "item.name.first", "items.0", "missing.name"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"item": {"name": "Shirt <b>"}},
+        {"item": {"name": {"first": "x"}}},
+        {"item": {"name": len}},
+        {"item": len},
+        {"item": ["name"]},
+        {"item": "name"},
+        {"item": {}},
+        {"items": [{"name": "a"}]},
+        {},
+    ],
+)
+def test_an_unrolled_lookup_resolves_as_the_general_one(name, data):
+    """`fastrender._lookup`, what a variable without filters compiles to, against `_resolve_variable`."""
+    from django.template.base import Variable
+
+    from automations.messages import fastrender
+
+    variable = Variable(name)
+    scopes = ({"inner": 1}, data, fastrender._BUILTINS)
+    try:
+        expected = ("value", fastrender._resolve_variable(variable, scopes))
+    except fastrender.Fallback:
+        expected = ("fallback",)
+    try:
+        got = ("value", fastrender._lookup(variable.lookups)(scopes, True))
+    except fastrender.Fallback:
+        got = ("fallback",)
+    assert got == expected

@@ -16,6 +16,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from checkouts import signing as fast_signing
 from checkouts.hosts import image_url_allowed
+from checkouts.inserts import instances_from_rows
 from checkouts.models import AbandonedCheckout, Store
 from checkouts.recovery_links import recovery_link_for_email
 from checkouts.wix import checkout_url, conversion_rate, format_money
@@ -51,6 +52,8 @@ class RenderedEmail:
 
     def sent_email(self, **fields: Any) -> SentEmail:
         """The unsaved record of this email as sent; `fields` add the store, kind, sender, ..."""
+        if fields.keys() == _DISPATCHED_FIELDS:
+            return self._dispatched(**fields)
         return SentEmail(
             idempotency_key=self.idempotency_key,
             message_id=self.message_id,
@@ -61,11 +64,61 @@ class RenderedEmail:
             **fields,
         )
 
+    def _dispatched(self, *, store_id, abandoned_checkout, scheduled_step, kind, sent_at, variant) -> SentEmail:
+        """`sent_email` with the dispatcher's fields: the instance `SentEmail(...)` makes (every
+        other field at its default), without `Model.__init__` going through every field."""
+        obj = instances_from_rows(
+            SentEmail,
+            _SENT_EMAIL_ATTNAMES,
+            [
+                (
+                    store_id,
+                    None if abandoned_checkout is None else abandoned_checkout.pk,
+                    None if scheduled_step is None else scheduled_step.pk,
+                    kind,
+                    self.idempotency_key,
+                    self.message_id,
+                    self.to,
+                    self.subject,
+                    self.text,
+                    self.html,
+                    sent_at,
+                    variant,
+                )
+            ],
+            shared=_SENT_EMAIL_UNSET,
+        )[0]
+        # Through the relations' descriptors, as `Model.__init__` sets them: the cached
+        # objects, the instance's database.
+        obj.abandoned_checkout = abandoned_checkout
+        obj.scheduled_step = scheduled_step
+        return obj
+
     def message(self) -> Message:
         message = Message(subject=self.subject, body=self.text, to=[self.to], headers=dict(self.headers))
         if self.html:
             message.attach_alternative(self.html, "text/html")
         return message
+
+
+# What the dispatcher passes to `RenderedEmail.sent_email`, and the columns it then fills.
+_DISPATCHED_FIELDS = {"store_id", "abandoned_checkout", "scheduled_step", "kind", "sent_at", "variant"}
+_SENT_EMAIL_ATTNAMES = (
+    "store_id",
+    "abandoned_checkout_id",
+    "scheduled_step_id",
+    "kind",
+    "idempotency_key",
+    "message_id",
+    "to_email",
+    "subject",
+    "text_body",
+    "html_body",
+    "sent_at",
+    "variant",
+)
+# The fields the dispatcher leaves unset, at the defaults `SentEmail()` gives them (immutable).
+_SENT_EMAIL_UNSET = {"id": None, "sent_by_id": None, "opened_at": None}
 
 
 def unsubscribe_token(*, store_id, email: str, language: str = "") -> str:

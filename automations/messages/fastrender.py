@@ -154,6 +154,19 @@ def _render_value(value: Any, autoescape: bool) -> str:
     conditional_escape → escape → html.escape; any other value goes through Django's function."""
     if type(value) is str:
         return html.escape(value) if autoescape else value
+    return _render_other(value, autoescape)
+
+
+# A one-digit int (a line's quantity) as `localize` writes it in every language: Django's
+# number_format returns it as it is when it does not group, and grouping puts a separator
+# only between two digits. Neither a time nor anything to escape.
+_DIGITS = {number: str(number) for number in range(10)}
+
+
+def _render_other(value: Any, autoescape: bool) -> str:
+    """`render_value_in_context` of a value that is not a str."""
+    if type(value) is int and value in _DIGITS:
+        return _DIGITS[value]
     return render_value_in_context(value, _VALUE_CONTEXTS[autoescape])
 
 
@@ -176,7 +189,7 @@ def _variable(node: VariableNode, autoescape: bool):
             if type(value) is str:
                 out.append(html.escape(value) if autoescape else value)
             else:
-                out.append(render_value_in_context(value, _VALUE_CONTEXTS[autoescape]))
+                out.append(_render_other(value, autoescape))
 
         return render_lookup
     name = var.lookups[0]
@@ -194,7 +207,7 @@ def _variable(node: VariableNode, autoescape: bool):
         elif callable(value):
             raise Fallback
         else:
-            out.append(render_value_in_context(value, _VALUE_CONTEXTS[autoescape]))
+            out.append(_render_other(value, autoescape))
 
     return render_name
 

@@ -278,3 +278,30 @@ def test_an_unrolled_lookup_resolves_as_the_general_one(name, data):
     except fastrender.Fallback:
         got = ("fallback",)
     assert got == expected
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "hi", "ar", "ja"])
+@pytest.mark.parametrize(
+    "number_settings",
+    [
+        {},
+        {"USE_THOUSAND_SEPARATOR": True},
+        {"USE_THOUSAND_SEPARATOR": True, "NUMBER_GROUPING": 1, "THOUSAND_SEPARATOR": "'"},
+        {"USE_THOUSAND_SEPARATOR": True, "NUMBER_GROUPING": (3, 2, 0)},
+    ],
+)
+def test_a_small_int_renders_as_django_renders_it(language, number_settings, settings):
+    """The fast renderer writes a one-digit int itself: the text Django's localization gives."""
+    from django.template import Context
+    from django.template.base import render_value_in_context
+    from django.utils import translation
+
+    from automations.messages import fastrender
+
+    for name, value in number_settings.items():
+        setattr(settings, name, value)
+    with translation.override(language):
+        for number in [*range(-12, 13), 999, 1000, 123456, True, False, 2.5]:
+            for autoescape in (True, False):
+                expected = render_value_in_context(number, Context(autoescape=autoescape))
+                assert fastrender._render_other(number, autoescape) == expected, (number, autoescape)

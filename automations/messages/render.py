@@ -401,7 +401,13 @@ def _address_of(sender: str) -> str:
 
 def _from_address(store: Store) -> str:
     """The store's name in front of our sender address: buyers recognise the shop, not the tool."""
-    return formataddr((store.header_name, _address_of(settings.DEFAULT_FROM_EMAIL)))
+    return _formatted_from(store.header_name, settings.DEFAULT_FROM_EMAIL)
+
+
+@lru_cache(maxsize=256)
+def _formatted_from(name: str, sender: str) -> str:
+    # The same From for every email of a store: `formataddr` checks and quotes the name each time.
+    return formataddr((name, _address_of(sender)))
 
 
 def message_id_for(idempotency_key: str) -> str:

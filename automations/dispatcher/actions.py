@@ -24,7 +24,7 @@ from .. import notify
 from ..messages import defaults
 from ..messages.mime import Message
 from ..messages.render import message_id_for, message_language, recovery_email, staff_text, text_message
-from ..messages.variants import step_email
+from ..messages.variants import step_email_for, step_words
 from ..models import AutomationStep, Notification, Reason, ScheduledStep, SendReceipt, SentEmail, Task
 from ..selectors import checkout_path
 from ..services.contact import ContactGate, consented
@@ -84,6 +84,8 @@ class StepRun:
     sent_emails: list[SentEmail] = field(default_factory=list)
     tasks: list[tuple[Task, StepResult]] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
+    # (step id, language) -> the step's words and whether its buyers are in its A/B test.
+    words: dict[tuple, tuple] = field(default_factory=dict)
     _mailer: Any = None
 
     def send_email(self, message: EmailMultiAlternatives) -> None:
@@ -203,7 +205,11 @@ def _email_buyer(run, scheduled, step, ac, detail) -> StepResult:
         code = _discount_code(run, step, ac)
     except NoCodeLeft as exc:
         return _not_done(step, Reason.NO_CODE_LEFT, {**detail, **exc.detail})
-    template, variant = step_email(step, message_language(ac, ac.store), ac.pk)
+    language = message_language(ac, ac.store)
+    words = run.words.get((step.pk, language))
+    if words is None:
+        words = run.words[step.pk, language] = step_words(step, language)
+    template, variant = step_email_for(words, step, ac.pk)
     try:
         email = recovery_email(
             abandoned_checkout=ac,

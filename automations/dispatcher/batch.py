@@ -10,7 +10,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Max, Prefetch, prefetch_related_objects
 from django.utils import timezone
 
-from checkouts.models import AbandonedCheckout, Membership
+from checkouts.models import AbandonedCheckout, Membership, Store
 from checkouts.models.privacy import email_digests
 from checkouts.services import ActivityEntry, activities_record_locked
 
@@ -30,11 +30,18 @@ class BatchNotStarted(Exception):
 def _lock(ids: list[int]) -> tuple[dict, list[ScheduledStep]]:
     # Checkouts first, in id order, then the steps: the same order recovery takes its locks
     # in (checkout row, then its steps), and the same order in every dispatcher, so none of
-    # them can deadlock with another. `of=("self",)` leaves the joined store rows unlocked.
+    # them can deadlock with another. The store rows are read, not locked.
     checkouts = AbandonedCheckout.objects.filter(
         pk__in=ScheduledStep.objects.filter(pk__in=ids).values("abandoned_checkout_id")
     )
-    locked = {ac.pk: ac for ac in checkouts.select_related("store").select_for_update(of=("self",)).order_by("pk")}
+    locked = {ac.pk: ac for ac in checkouts.select_for_update(of=("self",)).order_by("pk")}
+    # Each store read once and shared by its checkouts, as `select_related` would have cached it
+    # on each: a joined store was a Store built per row (its private key decrypted per row),
+    # about a third of the cost of reading the rows.
+    stores = Store.objects.in_bulk({ac.store_id for ac in locked.values()})
+    cache_store = AbandonedCheckout.store.field.set_cached_value
+    for ac in locked.values():
+        cache_store(ac, stores[ac.store_id])
     # Re-read under the lock: a step another worker finished, or a deletion skipped, drops out.
     steps = list(
         ScheduledStep.objects.filter(pk__in=ids, state=ScheduledStep.State.RUNNING)

@@ -77,6 +77,30 @@ def _resolve_variable(var: Variable, scopes: tuple[dict, ...]) -> Any:
     return current
 
 
+def _lookup(lookups: tuple[str, ...]) -> Callable[[tuple, bool], Any]:
+    """`_resolve_variable` of a variable with these lookups (no literal), unrolled for it."""
+    first, rest = lookups[0], lookups[1:]
+
+    def resolve(scopes: tuple, autoescape: bool) -> Any:
+        for scope in scopes:  # innermost first, as Context.__getitem__
+            if first in scope:
+                current = scope[first]
+                break
+        else:
+            raise Fallback
+        if callable(current):
+            raise Fallback
+        for bit in rest:
+            if type(current) is not dict or bit not in current:
+                raise Fallback
+            current = current[bit]
+            if callable(current):
+                raise Fallback
+        return current
+
+    return resolve
+
+
 def _compile_expression(expression: FilterExpression) -> Callable[[tuple, bool], Any]:
     """`FilterExpression.resolve(context)` (the variable found, no string_if_invalid involved)."""
     var = expression.var
@@ -100,6 +124,9 @@ def _compile_expression(expression: FilterExpression) -> Callable[[tuple, bool],
             )
         )
     is_var = expression.is_var
+    if not filters and is_var and var.lookups is not None:
+        # `{{ item.name }}`, `{% if item.image_url %}`: the lookup alone, its steps fixed here.
+        return _lookup(var.lookups)
 
     def resolve(scopes: tuple, autoescape: bool) -> Any:
         obj = _resolve_variable(var, scopes) if is_var else var
@@ -127,6 +154,19 @@ def _render_value(value: Any, autoescape: bool) -> str:
     conditional_escape → escape → html.escape; any other value goes through Django's function."""
     if type(value) is str:
         return html.escape(value) if autoescape else value
+    return _render_other(value, autoescape)
+
+
+# A one-digit int (a line's quantity) as `localize` writes it in every language: Django's
+# number_format returns it as it is when it does not group, and grouping puts a separator
+# only between two digits. Neither a time nor anything to escape.
+_DIGITS = {number: str(number) for number in range(10)}
+
+
+def _render_other(value: Any, autoescape: bool) -> str:
+    """`render_value_in_context` of a value that is not a str."""
+    if type(value) is int and value in _DIGITS:
+        return _DIGITS[value]
     return render_value_in_context(value, _VALUE_CONTEXTS[autoescape])
 
 
@@ -135,12 +175,23 @@ def _variable(node: VariableNode, autoescape: bool):
     expression = node.filter_expression
     resolve = _compile_expression(expression)
     var = expression.var
-    if expression.filters or not isinstance(var, Variable) or var.lookups is None or len(var.lookups) > 1:
+    if expression.filters or not isinstance(var, Variable) or var.lookups is None:
 
         def render(scopes: tuple, out: list) -> None:
             out.append(_render_value(resolve(scopes, autoescape), autoescape))
 
         return render
+    if len(var.lookups) > 1:
+
+        def render_lookup(scopes: tuple, out: list) -> None:
+            # `{{ item.name }}`: `resolve` is `_lookup`'s, `_render_value` inlined.
+            value = resolve(scopes, autoescape)
+            if type(value) is str:
+                out.append(html.escape(value) if autoescape else value)
+            else:
+                out.append(_render_other(value, autoescape))
+
+        return render_lookup
     name = var.lookups[0]
 
     def render_name(scopes: tuple, out: list) -> None:
@@ -156,7 +207,7 @@ def _variable(node: VariableNode, autoescape: bool):
         elif callable(value):
             raise Fallback
         else:
-            out.append(render_value_in_context(value, _VALUE_CONTEXTS[autoescape]))
+            out.append(_render_other(value, autoescape))
 
     return render_name
 

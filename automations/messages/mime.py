@@ -201,7 +201,7 @@ def _encode_text(string: str, charset: str, policy: email.policy.EmailPolicy) ->
     """`email.contentmanager._encode_text` with its choice of encoding, quoted-printable in C."""
     lines = string.encode(charset).splitlines()
     body = b"\n".join(lines) + b"\n"
-    if max((len(line) for line in lines), default=0) <= policy.max_line_length:
+    if max(map(len, lines), default=0) <= policy.max_line_length:
         try:
             return "7bit", body.decode("ascii")
         except UnicodeDecodeError:
@@ -238,10 +238,30 @@ def _set_text_content(
     contentmanager._prepare_set(msg, "text", subtype, headers)
     cte, payload = _encode_text(string, charset, msg.policy)
     msg.set_payload(payload)
-    msg.set_param("charset", email.charset.ALIASES.get(charset, charset), replace=True)
+    charset = email.charset.ALIASES.get(charset, charset)
+    ctype = msg.get("Content-Type")
+    if ctype is not None and str(ctype) in _FRESH_TEXT_TYPES:
+        # What `set_param` makes of a fresh part's bare type, worked out once: it parses the
+        # header's parameters each time to find none and add the charset.
+        msg.replace_header("Content-Type", _with_charset(str(ctype), charset))
+    else:
+        msg.set_param("charset", charset, replace=True)
     msg["Content-Transfer-Encoding"] = cte
     contentmanager._finalize_set(msg, disposition, filename, cid, params)
     return None
+
+
+# The bare types `contentmanager._prepare_set` gives a text part.
+_FRESH_TEXT_TYPES = frozenset({"text/plain", "text/html"})
+
+
+@lru_cache(maxsize=64)
+def _with_charset(ctype: str, charset: str) -> str:
+    """The Content-Type `set_param("charset", charset, replace=True)` writes over `ctype`."""
+    scratch = email.message.EmailMessage(policy=email.policy.default)
+    scratch["Content-Type"] = ctype
+    scratch.set_param("charset", charset, replace=True)
+    return str(scratch["Content-Type"])
 
 
 def _content_manager() -> contentmanager.ContentManager:

@@ -12,10 +12,11 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 from django.utils import translation
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext, gettext_noop
 
+from checkouts import signing as fast_signing
 from checkouts.hosts import image_url_allowed
+from checkouts.inserts import instances_from_rows
 from checkouts.models import AbandonedCheckout, Store
 from checkouts.recovery_links import recovery_link_for_email
 from checkouts.wix import checkout_url, conversion_rate, format_money
@@ -51,6 +52,8 @@ class RenderedEmail:
 
     def sent_email(self, **fields: Any) -> SentEmail:
         """The unsaved record of this email as sent; `fields` add the store, kind, sender, ..."""
+        if fields.keys() == _DISPATCHED_FIELDS:
+            return self._dispatched(**fields)
         return SentEmail(
             idempotency_key=self.idempotency_key,
             message_id=self.message_id,
@@ -61,6 +64,36 @@ class RenderedEmail:
             **fields,
         )
 
+    def _dispatched(self, *, store_id, abandoned_checkout, scheduled_step, kind, sent_at, variant) -> SentEmail:
+        """`sent_email` with the dispatcher's fields: the instance `SentEmail(...)` makes (every
+        other field at its default), without `Model.__init__` going through every field."""
+        obj = instances_from_rows(
+            SentEmail,
+            _SENT_EMAIL_ATTNAMES,
+            [
+                (
+                    store_id,
+                    None if abandoned_checkout is None else abandoned_checkout.pk,
+                    None if scheduled_step is None else scheduled_step.pk,
+                    kind,
+                    self.idempotency_key,
+                    self.message_id,
+                    self.to,
+                    self.subject,
+                    self.text,
+                    self.html,
+                    sent_at,
+                    variant,
+                )
+            ],
+            shared=_SENT_EMAIL_UNSET,
+        )[0]
+        # Through the relations' descriptors, as `Model.__init__` sets them: the cached
+        # objects, the instance's database.
+        obj.abandoned_checkout = abandoned_checkout
+        obj.scheduled_step = scheduled_step
+        return obj
+
     def message(self) -> Message:
         message = Message(subject=self.subject, body=self.text, to=[self.to], headers=dict(self.headers))
         if self.html:
@@ -68,11 +101,32 @@ class RenderedEmail:
         return message
 
 
+# What the dispatcher passes to `RenderedEmail.sent_email`, and the columns it then fills.
+_DISPATCHED_FIELDS = {"store_id", "abandoned_checkout", "scheduled_step", "kind", "sent_at", "variant"}
+_SENT_EMAIL_ATTNAMES = (
+    "store_id",
+    "abandoned_checkout_id",
+    "scheduled_step_id",
+    "kind",
+    "idempotency_key",
+    "message_id",
+    "to_email",
+    "subject",
+    "text_body",
+    "html_body",
+    "sent_at",
+    "variant",
+)
+# The fields the dispatcher leaves unset, at the defaults `SentEmail()` gives them (immutable).
+_SENT_EMAIL_UNSET = {"id": None, "sent_by_id": None, "opened_at": None}
+
+
 def unsubscribe_token(*, store_id, email: str, language: str = "") -> str:
     """A signed, non-expiring token naming the store and the address (the link must work forever),
     and the language of the email it came in, which the page speaks."""
     data = {"s": str(store_id), "e": email.strip().lower(), **({"l": language} if language else {})}
-    return signing.dumps(data, salt=UNSUBSCRIBE_SALT, compress=True)
+    # `signing.dumps(data, salt=UNSUBSCRIBE_SALT, compress=True)`, its key derived once.
+    return fast_signing.dumps(data, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
 def _token_data(token: str) -> dict | None:
@@ -347,7 +401,13 @@ def _address_of(sender: str) -> str:
 
 def _from_address(store: Store) -> str:
     """The store's name in front of our sender address: buyers recognise the shop, not the tool."""
-    return formataddr((store.header_name, _address_of(settings.DEFAULT_FROM_EMAIL)))
+    return _formatted_from(store.header_name, settings.DEFAULT_FROM_EMAIL)
+
+
+@lru_cache(maxsize=256)
+def _formatted_from(name: str, sender: str) -> str:
+    # The same From for every email of a store: `formataddr` checks and quotes the name each time.
+    return formataddr((name, _address_of(sender)))
 
 
 def message_id_for(idempotency_key: str) -> str:
@@ -355,7 +415,7 @@ def message_id_for(idempotency_key: str) -> str:
     provider or mailbox that de-duplicates on it shows the buyer one email. The keyed hash keeps
     ids of two installs (whose step numbers overlap) apart."""
     domain = _address_of(settings.DEFAULT_FROM_EMAIL).rpartition("@")[2] or "comeback.localhost"
-    install = salted_hmac("automations.message-id", idempotency_key, algorithm="sha256").hexdigest()[:16]
+    install = fast_signing.salted_hmac("automations.message-id", idempotency_key).hexdigest()[:16]
     return f"<{idempotency_key}.{install}@{domain}>"
 
 

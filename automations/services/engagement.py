@@ -6,6 +6,7 @@ from django.core import signing
 from django.db.models import Q
 from django.utils import timezone
 
+from checkouts import signing as fast_signing
 from checkouts.models import AbandonedCheckout
 
 from ..models import EmailClick, RecoveryAttribution, SentEmail
@@ -16,7 +17,7 @@ OPEN_PIXEL_SALT = "automations.open-pixel"
 
 
 def open_pixel_token(email_key: str) -> str:
-    return signing.Signer(salt=OPEN_PIXEL_SALT).sign(email_key)
+    return fast_signing.sign(email_key, salt=OPEN_PIXEL_SALT)  # Signer(salt=...).sign, its key derived once
 
 
 def open_pixel_key(token: str) -> str:

@@ -446,3 +446,55 @@ def test_cancelling_a_step_a_dead_worker_claimed_deletes_its_receipt(store, auto
 
     assert one_step(ac).state == State.CANCELLED
     assert not _receipt_of(scheduled)
+
+
+@pytest.mark.parametrize("variant", ["", "A", "B"])
+@pytest.mark.parametrize("with_step", [True, False])
+def test_the_dispatchers_sent_email_record_is_the_one_sent_email_makes(store, automation, variant, with_step):
+    """`RenderedEmail.sent_email` with the dispatcher's fields skips `Model.__init__`: the same
+    instance as `SentEmail(...)`, field for field, relations cached, and saved the same."""
+    from automations.messages.render import EmailTemplate, recovery_email
+    from automations.models import SentEmail
+
+    email_step(automation, delay_value=1, delay_unit="HOURS")
+    (ac,) = abandon(store)
+    scheduled = one_step(ac) if with_step else None
+    email = recovery_email(
+        abandoned_checkout=ac,
+        store=store,
+        template=EmailTemplate("Hi {{ first_name }}", "Body <b>&</b>"),
+        idempotency_key=f"k-{variant}-{with_step}",
+    )
+    fields = {
+        "store_id": store.pk,
+        "abandoned_checkout": ac,
+        "scheduled_step": scheduled,
+        "kind": SentEmail.Kind.AUTOMATION,
+        "sent_at": after(hours=1),
+        "variant": variant,
+    }
+    fast = email.sent_email(**fields)
+    plain = SentEmail(
+        idempotency_key=email.idempotency_key,
+        message_id=email.message_id,
+        to_email=email.to,
+        subject=email.subject,
+        text_body=email.text,
+        html_body=email.html,
+        **fields,
+    )
+    assert type(fast) is SentEmail
+    assert {k: v for k, v in vars(fast).items() if k != "_state"} == {
+        k: v for k, v in vars(plain).items() if k != "_state"
+    }
+    assert (fast._state.adding, fast._state.db, fast._state.fields_cache) == (
+        plain._state.adding,
+        plain._state.db,
+        plain._state.fields_cache,
+    )
+    assert fast.abandoned_checkout is ac and fast.scheduled_step is scheduled
+    SentEmail.objects.bulk_create([fast])
+    saved = SentEmail.objects.get(idempotency_key=email.idempotency_key)
+    assert [getattr(saved, f.attname) for f in SentEmail._meta.concrete_fields if f.attname != "id"] == [
+        getattr(plain, f.attname) for f in SentEmail._meta.concrete_fields if f.attname != "id"
+    ]

@@ -244,3 +244,64 @@ def test_a_recovery_email_is_the_same_through_the_fast_renderer_and_django(store
         monkeypatch.setattr(layout, "compile_fast", lambda template, autoescape: None)
         monkeypatch.setattr(layout, "_compiled", weakref.WeakKeyDictionary())
         assert emails() == fast
+
+
+@pytest.mark.parametrize("name", ["item", "item.name", "item.name.first", "items.0", "missing.name"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"item": {"name": "Shirt <b>"}},
+        {"item": {"name": {"first": "x"}}},
+        {"item": {"name": len}},
+        {"item": len},
+        {"item": ["name"]},
+        {"item": "name"},
+        {"item": {}},
+        {"items": [{"name": "a"}]},
+        {},
+    ],
+)
+def test_an_unrolled_lookup_resolves_as_the_general_one(name, data):
+    """`fastrender._lookup`, what a variable without filters compiles to, against `_resolve_variable`."""
+    from django.template.base import Variable
+
+    from automations.messages import fastrender
+
+    variable = Variable(name)
+    scopes = ({"inner": 1}, data, fastrender._BUILTINS)
+    try:
+        expected = ("value", fastrender._resolve_variable(variable, scopes))
+    except fastrender.Fallback:
+        expected = ("fallback",)
+    try:
+        got = ("value", fastrender._lookup(variable.lookups)(scopes, True))
+    except fastrender.Fallback:
+        got = ("fallback",)
+    assert got == expected
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "hi", "ar", "ja"])
+@pytest.mark.parametrize(
+    "number_settings",
+    [
+        {},
+        {"USE_THOUSAND_SEPARATOR": True},
+        {"USE_THOUSAND_SEPARATOR": True, "NUMBER_GROUPING": 1, "THOUSAND_SEPARATOR": "'"},
+        {"USE_THOUSAND_SEPARATOR": True, "NUMBER_GROUPING": (3, 2, 0)},
+    ],
+)
+def test_a_small_int_renders_as_django_renders_it(language, number_settings, settings):
+    """The fast renderer writes a one-digit int itself: the text Django's localization gives."""
+    from django.template import Context
+    from django.template.base import render_value_in_context
+    from django.utils import translation
+
+    from automations.messages import fastrender
+
+    for name, value in number_settings.items():
+        setattr(settings, name, value)
+    with translation.override(language):
+        for number in [*range(-12, 13), 999, 1000, 123456, True, False, 2.5]:
+            for autoescape in (True, False):
+                expected = render_value_in_context(number, Context(autoescape=autoescape))
+                assert fastrender._render_other(number, autoescape) == expected, (number, autoescape)

@@ -279,3 +279,25 @@ def test_a_message_with_plain_headers_is_byte_for_byte_the_stdlibs(policy):
     finally:
         mime.UNIQUE_HEADERS = original
         mime._reusing.cache_clear()
+
+
+@pytest.mark.parametrize("subtype", ["plain", "html", "xml"])
+@pytest.mark.parametrize("charset", ["utf-8", "latin-1", "us-ascii", "iso-8859-15"])
+@pytest.mark.parametrize("policy", [email.policy.default, email.policy.SMTP], ids=["default", "smtp"])
+def test_a_text_parts_charset_is_set_param_s(subtype, charset, policy, monkeypatch):
+    """The charset added to a fresh part's bare type without parsing it is what `set_param` writes."""
+    from automations.messages import mime
+
+    def part(content_manager):
+        msg = email.message.EmailMessage(policy=mime._reusing(policy))
+        content_manager.set_content(
+            msg, "Grüße <b>&</b>\n" if charset != "us-ascii" else "plain\n", subtype=subtype, charset=charset
+        )
+        return msg
+
+    fast = part(mime._content_manager())
+    monkeypatch.setattr(mime, "_FRESH_TEXT_TYPES", frozenset())
+    slow = part(mime._content_manager())
+    assert list(fast.items()) == list(slow.items())
+    assert [type(v) for _, v in fast.items()] == [type(v) for _, v in slow.items()]
+    assert fast.as_bytes() == slow.as_bytes()

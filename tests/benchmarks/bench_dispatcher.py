@@ -68,7 +68,9 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
-def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True, ab_test: bool = False) -> None:
+def bench_dispatcher(
+    steps: int, batch_size: int, *, rules: bool = True, ab_test: bool = False, profile: str | None = None
+) -> None:
     from django.core import mail
     from django.db import connection
     from django.db.models import CharField, Count, Value
@@ -160,6 +162,12 @@ def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True, ab_test
     per_batch: list[int] = []
     batch_times: list[float] = []
     counter = QueryCounter()
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
     started = time.perf_counter()
     with connection.execute_wrapper(counter):
         while True:
@@ -171,6 +179,10 @@ def bench_dispatcher(steps: int, batch_size: int, *, rules: bool = True, ab_test
             per_batch.append(counter.count - before)
             batch_times.append(time.perf_counter() - batch_started)
     elapsed = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
+        print(f"   profile (cProfile, inflates the Python figures below) written to {profile}")
     client_cpu, server_cpu = time.process_time() - cpu_started, backend_cpu_seconds(backend_pid) - server_cpu_started
     done = ScheduledStep.objects.filter(store=store, state="DONE", activity_type="EMAIL_SENT").count()
     print(f"   {done:,} steps done, {len(mail.outbox):,} emails in the outbox, {len(per_batch)} batches")
@@ -280,6 +292,7 @@ def main() -> None:
         help="also run N rounds without contact rules or conditions, interleaved (ABAB) with N with them",
     )
     parser.add_argument("--ab-test", action="store_true", help="every email step an A/B test with an open pixel")
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the dispatcher loop to FILE")
     args = parser.parse_args()
     scratch_database()
     setup_django()
@@ -288,7 +301,7 @@ def main() -> None:
             for rules in (False, True):
                 bench_dispatcher(args.steps, args.batch_size, rules=rules, ab_test=args.ab_test)
     else:
-        bench_dispatcher(args.steps, args.batch_size, ab_test=args.ab_test)
+        bench_dispatcher(args.steps, args.batch_size, ab_test=args.ab_test, profile=args.profile)
     if args.sweep:
         bench_sweep(args.sweep)
 

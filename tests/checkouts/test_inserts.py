@@ -45,9 +45,17 @@ def test_instances_from_rows_with_shared_values_must_give_every_field_once():
     now = datetime(2026, 12, 6, tzinfo=UTC)
     names = list(sweep._CLAIMED_FIELDS)
     row = [uuid.uuid4() if name == "id" else None for name in names]
-    (ac,) = instances_from_rows(AbandonedCheckout, names, [row], shared=sweep._new_values(now))
+    lazy = {"deferred": sweep._CLAIM_DEFERRED, "fetch_mode": sweep.SnapshotFromCheckouts()}
+    (ac,) = instances_from_rows(AbandonedCheckout, names, [row], shared=sweep._new_values(now), **lazy)
     assert ac.pk == row[0] and ac.created_at == now and ac._state.adding
+    assert ac.get_deferred_fields() == set(sweep._CLAIM_DEFERRED) and ac._state.fetch_mode is lazy["fetch_mode"]
     with pytest.raises(ValueError, match="every concrete field"):
-        instances_from_rows(AbandonedCheckout, names[1:], [row[1:]], shared=sweep._new_values(now))
+        instances_from_rows(AbandonedCheckout, names[1:], [row[1:]], shared=sweep._new_values(now), **lazy)
+    with pytest.raises(ValueError, match="every concrete field"):
+        instances_from_rows(AbandonedCheckout, names, [row], shared=sweep._new_values(now))
     with pytest.raises(ValueError, match="once"):
-        instances_from_rows(AbandonedCheckout, names, [row], shared={**sweep._new_values(now), "id": None})
+        instances_from_rows(AbandonedCheckout, names, [row], shared={**sweep._new_values(now), "id": None}, **lazy)
+    with pytest.raises(ValueError, match="fetch mode"):
+        instances_from_rows(
+            AbandonedCheckout, names, [row], shared=sweep._new_values(now), deferred=sweep._CLAIM_DEFERRED
+        )

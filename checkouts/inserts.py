@@ -38,6 +38,20 @@ def array_literal(values: Iterable[Any]) -> str:
     """An array literal of values that mostly repeat (one moment, a few types, one store): each
     distinct value rendered once (`isoformat` or `str`, quoted), as a text parameter to cast
     (`%(name)s::timestamptz[]`). None is NULL; booleans are t and f."""
+    values = values if isinstance(values, list) else list(values)
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if len(kinds) > 1:
+        return array_literal_mixed(values)
+    # One type (and None): its equal values are the same element, so the values themselves are
+    # the keys, and the join runs in C (a sweep batch's arrays: a third of the time).
+    rendered = {value: _element(value) for value in dict.fromkeys(values)}
+    return "{" + ",".join(map(rendered.__getitem__, values)) + "}"
+
+
+def array_literal_mixed(values: Iterable[Any]) -> str:
+    """`array_literal` of values of any types (the reference the one-type path is held to):
+    equal values of different types (True and 1) are different elements."""
     rendered: dict[tuple, str] = {}
     parts = []
     for value in values:
@@ -45,16 +59,18 @@ def array_literal(values: Iterable[Any]) -> str:
         try:
             parts.append(rendered[key])
         except KeyError:
-            if value is None:
-                text = "NULL"
-            elif isinstance(value, bool):
-                text = "t" if value else "f"
-            else:
-                text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-                text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            rendered[key] = text
+            rendered[key] = text = _element(value)
             parts.append(text)
     return "{" + ",".join(parts) + "}"
+
+
+def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def insert_rows(model: type[Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

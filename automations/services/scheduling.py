@@ -72,7 +72,7 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout], wr
     enrolled = []
     for ac in abandoned_checkouts:
         for automation in by_store.get(ac.store_id, ()):
-            if not automation.matches(ac, returning=(ac.store_id, ac.email_key) in returning):
+            if not automation.matches(ac, returning=bool(returning) and (ac.store_id, ac.email_key) in returning):
                 continue
             holdout = automation.holdout_percent > 0 and _random.random() * 100 < automation.holdout_percent
             enrolled.append((ac, automation, holdout))

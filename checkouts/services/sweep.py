@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from operator import attrgetter
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -228,6 +229,8 @@ _FROM_CHECKOUT = {
     "checkout_id": "id",
     "checkout_external_id": "external_id",
 }
+# Copied from the checkout by the statement that writes the rows, with the snapshot.
+_COPIED = ("store_id", "checkout_external_id")
 # What a caller claiming checkouts itself reads of them, for `abandoned_checkouts_from`.
 CLAIMED_COLUMNS = tuple(_FROM_CHECKOUT.values())
 # The snapshot columns the sweep's claim returns: those the sweep reads (the currencies, for
@@ -287,11 +290,16 @@ def _abandoned_insert(abandoned: Sequence[AbandonedCheckout], *, stores: dict) -
         if field.attname in _SNAPSHOT:
             continue
         name, db_type = field.attname, field.db_type(connection)
-        values = [getattr(ac, name) for ac in abandoned]
-        if isinstance(field, JSONField):
-            values = [json_text(value) for value in values]
         columns.append(quote(field.column))
-        if name not in ("id", "checkout_id") and len(set(values)) == 1:
+        if name in _COPIED:
+            # Copied from the checkout, as the snapshot is.
+            sources.append(f"checkout.{quote(Checkout._meta.get_field(_FROM_CHECKOUT[name]).column)}")
+            continue
+        values = list(map(attrgetter(name), abandoned))
+        if isinstance(field, JSONField):
+            values = list(map(json_text, values))
+        # Shared values are mostly one object: `count` compares by identity first, in C.
+        if name not in ("id", "checkout_id") and values.count(values[0]) == len(values):
             sources.append(f"CAST(%({name})s AS {db_type})")
             params[name] = values[0]
         else:

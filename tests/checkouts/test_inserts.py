@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from hypothesis import given
+from hypothesis import strategies as st
 
-from checkouts.inserts import array_literal, instances_from_rows, uuid_array
+from checkouts.inserts import array_literal, array_literal_mixed, instances_from_rows, uuid_array
 from checkouts.models import AbandonedCheckout
 from checkouts.services import sweep
 
@@ -18,6 +20,25 @@ pytestmark = pytest.mark.django_db
 def test_array_literal_keeps_true_apart_from_one_and_quotes_text():
     assert array_literal([1, True, 0, False, None]) == '{"1",t,"0",f,NULL}'
     assert array_literal(['a"b\\c', "a,b"]) == '{"a\\"b\\\\c","a,b"}'
+
+
+_ELEMENTS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.decimals(min_value=-2, max_value=2, places=2, allow_nan=False),
+    st.text(alphabet='ab"\\, {}', max_size=4),
+    st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 1, 2), timezones=st.just(UTC)),
+)
+
+
+@given(kind=_ELEMENTS, values=st.lists(_ELEMENTS, max_size=12), same=st.lists(st.integers(0, 11), max_size=12))
+def test_array_literal_of_one_type_is_the_mixed_types_literal(kind, values, same):
+    """The one-type path (values as keys) renders what the reference, keyed by type and value, does."""
+    one_type = [value for value in values if value is None or type(value) is type(kind)]
+    one_type += [one_type[index] for index in same if index < len(one_type)]
+    assert array_literal(one_type) == array_literal_mixed(one_type)
+    assert array_literal(values) == array_literal_mixed(values)
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")

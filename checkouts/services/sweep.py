@@ -8,7 +8,7 @@ through `checkouts.hooks`) log what they do about the new rows, write the rows, 
 import contextvars
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from operator import attrgetter
@@ -42,27 +42,38 @@ def abandoned_checkouts_detect(
     constraint on `AbandonedCheckout.checkout` would refuse a duplicate regardless.
     Returns how many abandoned checkouts were created.
 
-    On PostgreSQL, once a first batch comes back full, the rest run in `threads` threads
-    (COMEBACK_SWEEP_THREADS), each with a connection and transactions of its own: while one
-    thread waits for the database to write its batch, another builds the next in Python, so
-    a burst keeps both the worker and its database busy. A minute with a few due checkouts
-    opens no connection. A caller inside a transaction gets the whole sweep in that
-    transaction, in its own thread: other connections could not see what it has not committed.
+    On PostgreSQL, once a first claim comes back full, the sweep runs in `threads` threads
+    (COMEBACK_SWEEP_THREADS): the caller's, and others each with a connection and transactions
+    of their own, started as soon as that claim is in, so they take the next batches while the
+    first is being written. While one thread waits for the database to write its batch, another
+    builds the next in Python, so a burst keeps both the worker and its database busy. A minute
+    with a few due checkouts opens no connection. A caller inside a transaction gets the whole
+    sweep in that transaction, in its own thread: other connections could not see what it has
+    not committed.
     """
     now = now or timezone.now()
     batch_size = batch_size or settings.COMEBACK_SWEEP_BATCH_SIZE
     threads = max(1, threads or settings.COMEBACK_SWEEP_THREADS)
     if threads == 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
         return _detect_batches(now=now, batch_size=batch_size)
-    created = _detect_batch(now=now, batch_size=batch_size)
-    if created < batch_size:
-        return created
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sweep") as pool:
-        # Each thread runs in a copy of this context, so its log lines name the task (config/logs.py).
-        running = [
-            pool.submit(contextvars.copy_context().run, _detect_batches_in_thread, now=now, batch_size=batch_size)
-            for _ in range(threads)
-        ]
+    # The pool starts its threads, and they their connections, only when work is submitted.
+    with ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="sweep") as pool:
+        running = []
+
+        def burst(claimed: int) -> None:
+            if claimed == batch_size:
+                # Each thread runs in a copy of this context, so its log lines name the task
+                # (config/logs.py). Their claims skip the rows this thread's claim has locked.
+                running.extend(
+                    pool.submit(
+                        contextvars.copy_context().run, _detect_batches_in_thread, now=now, batch_size=batch_size
+                    )
+                    for _ in range(threads - 1)
+                )
+
+        created = _detect_batch(now=now, batch_size=batch_size, claimed=burst)
+        if created == batch_size:
+            created += _detect_batches(now=now, batch_size=batch_size)
         return created + sum(future.result() for future in running)
 
 
@@ -83,9 +94,11 @@ def _detect_batches_in_thread(*, now: datetime, batch_size: int) -> int:
         connections.close_all()
 
 
-def _detect_batch(*, now: datetime, batch_size: int) -> int:
+def _detect_batch(*, now: datetime, batch_size: int, claimed: Callable[[int], None] | None = None) -> int:
     with transaction.atomic():
         abandoned = _claim(now=now, batch_size=batch_size)
+        if claimed is not None:
+            claimed(len(abandoned))
         if not abandoned:
             return 0
         abandoned_checkouts_write(abandoned)

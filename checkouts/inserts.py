@@ -34,6 +34,12 @@ def uuid_array(values: Iterable[Any]) -> str:
     return "{" + ",".join([value.hex for value in values]) + "}"
 
 
+def int_array(values: Sequence[int]) -> str:
+    """A bigint[] literal of integers, none of them None or a bool (cast it: `%(name)s::bigint[]`):
+    their digits joined, where `array_literal` quotes each distinct value (a column of ids)."""
+    return "{" + ",".join(map(int.__repr__, values)) + "}"
+
+
 def array_literal(values: Iterable[Any]) -> str:
     """An array literal of values that mostly repeat (one moment, a few types, one store): each
     distinct value rendered once (`isoformat` or `str`, quoted), as a text parameter to cast

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.db.models.fetch_modes import FetchMode
 
 from .. import hooks
-from ..inserts import array_literal, instances_from_rows, instances_insert, json_text, uuid_array
+from ..inserts import array_literal, instances_from_rows, instances_insert, int_array, json_text, uuid_array
 from ..models import AbandonedCheckout, Activity, Checkout, CheckoutData, Store, WebhookEndpoint, WebhookEvent
 from ..webhooks.delivery import EventRow, webhook_deliveries_create
 from .created_sql import created_events_ctes
@@ -319,7 +319,13 @@ def _abandoned_insert(abandoned: Sequence[AbandonedCheckout], *, stores: dict) -
             sources.append(f"new.{quote(name)}")
             arrays.append(f"CAST(%({name})s AS {db_type}[])")
             names.append(quote(name))
-            params[name] = uuid_array(values) if db_type == "uuid" and None not in values else array_literal(values)
+            kinds = set(map(type, values))
+            if db_type == "uuid" and type(None) not in kinds:
+                params[name] = uuid_array(values)
+            elif kinds == {int}:
+                params[name] = int_array(values)  # the checkouts' ids
+            else:
+                params[name] = array_literal(values)
     now = timezone.now()
     ctes, event_params = created_events_ctes(abandoned=abandoned, stores=stores, now=now)
     sql = f"""

@@ -10,7 +10,7 @@ from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checkouts.inserts import array_literal, array_literal_mixed, instances_from_rows, uuid_array
+from checkouts.inserts import array_literal, array_literal_mixed, instances_from_rows, int_array, uuid_array
 from checkouts.models import AbandonedCheckout
 from checkouts.services import sweep
 
@@ -48,7 +48,7 @@ def test_array_literals_read_back_as_sent():
     texts = ['a"b\\c', "it's", "{x,y}", "", None]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT %s::uuid[], %s::timestamptz[], %s::text[], %s::bigint[], %s::boolean[], %s::numeric[]",
+            "SELECT %s::uuid[], %s::timestamptz[], %s::text[], %s::bigint[], %s::boolean[], %s::numeric[], %s::bigint[]",
             [
                 uuid_array(ids),
                 array_literal(moments),
@@ -56,10 +56,19 @@ def test_array_literals_read_back_as_sent():
                 array_literal([1, 2, None]),
                 array_literal([True, False, None]),
                 array_literal([Decimal("10.1250"), Decimal("0")]),
+                int_array([1, -2, 9223372036854775807]),
             ],
         )
         row = cursor.fetchone()
-    assert row == (ids, moments, texts, [1, 2, None], [True, False, None], [Decimal("10.1250"), Decimal("0")])
+    assert row == (
+        ids,
+        moments,
+        texts,
+        [1, 2, None],
+        [True, False, None],
+        [Decimal("10.1250"), Decimal("0")],
+        [1, -2, 9223372036854775807],
+    )
 
 
 def test_instances_from_rows_with_shared_values_must_give_every_field_once():

@@ -16,8 +16,8 @@ from operator import attrgetter
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import JSONField
-from django.utils import timezone
 from django.db.models.fetch_modes import FetchMode
+from django.utils import timezone
 
 from .. import hooks
 from ..inserts import array_literal, instances_from_rows, instances_insert, int_array, json_text, uuid_array

@@ -48,7 +48,8 @@ def test_array_literals_read_back_as_sent():
     texts = ['a"b\\c', "it's", "{x,y}", "", None]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT %s::uuid[], %s::timestamptz[], %s::text[], %s::bigint[], %s::boolean[], %s::numeric[], %s::bigint[]",
+            "SELECT %s::uuid[], %s::timestamptz[], %s::text[], %s::bigint[], %s::boolean[], %s::numeric[], "
+            "%s::bigint[]",
             [
                 uuid_array(ids),
                 array_literal(moments),

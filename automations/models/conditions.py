@@ -18,7 +18,9 @@ _SEPARATORS = re.compile(r"[\s,;]+")
 
 def tokens(text: str) -> list[str]:
     """The entries of a list typed one per line or comma-separated, as written."""
-    return [token for token in _SEPARATORS.split(text or "") if token]
+    if not text:
+        return []  # most conditions are blank, and read for every checkout the sweep enrols
+    return [token for token in _SEPARATORS.split(text) if token]
 
 
 def line_references(abandoned_checkout) -> set[str]:

@@ -72,14 +72,15 @@ def automations_schedule(*, abandoned_checkouts: Sequence[AbandonedCheckout], wr
     enrolled = []
     for ac in abandoned_checkouts:
         for automation in by_store.get(ac.store_id, ()):
-            if not automation.matches(ac, returning=(ac.store_id, ac.email_key) in returning):
+            if not automation.matches(ac, returning=bool(returning) and (ac.store_id, ac.email_key) in returning):
                 continue
             holdout = automation.holdout_percent > 0 and _random.random() * 100 < automation.holdout_percent
             enrolled.append((ac, automation, holdout))
     if not enrolled:
         return []
     # The dispatcher is woken now if a step is already due (a short delay, a late sweep).
-    soonest = {automation.id: min(step.delay for step in automation.live_steps) for _, automation, _ in enrolled}
+    automations = {automation.id: automation for _, automation, _ in enrolled}
+    soonest = {pk: min(step.delay for step in automation.live_steps) for pk, automation in automations.items()}
     due_now = any(ac.created_at + soonest[automation.id] <= now for ac, automation, _ in enrolled)
     if not written and connection.vendor == "postgresql":
         activities = _enrolled_insert(enrolled, now=now)

@@ -21,6 +21,7 @@ of objects. tests/checkouts/test_sweep_events.py holds the two renderers to the 
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from django.conf import settings
@@ -136,7 +137,13 @@ _FORMATTED = r"""
 def _layouts(abandoned: Sequence[AbandonedCheckout], stores: dict[Any, Store]) -> dict[str, list]:
     """The money layouts the batch needs, per store and currency, as arrays (none when Babel alone
     formats the pair: its rows take the Python renderer)."""
-    pairs = {(ac.store_id, currency) for ac in abandoned for currency in (ac.currency, ac.conversion_currency)}
+    currencies = {*map(attrgetter("currency"), abandoned), *map(attrgetter("conversion_currency"), abandoned)}
+    if len(stores) * len(currencies) <= len(abandoned):
+        # Every store with every currency of the batch (a layout no amount joins is not used),
+        # without a tuple and two UUID hashes per row.
+        pairs = {(store_id, currency) for store_id in stores for currency in currencies}
+    else:
+        pairs = {(ac.store_id, currency) for ac in abandoned for currency in (ac.currency, ac.conversion_currency)}
     return money_layouts(pairs, stores=stores)
 
 

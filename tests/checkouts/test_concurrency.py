@@ -11,6 +11,7 @@ import time_machine
 from django.db import close_old_connections, connection, transaction
 from django.db.backends.signals import connection_created
 
+from checkouts import hooks
 from checkouts.models import AbandonedCheckout, Checkout, WebhookEvent
 from checkouts.services import abandoned_checkout_recover, abandoned_checkouts_detect, checkout_events_ingest
 from config.logs import RequestContextFilter, task_var
@@ -75,6 +76,34 @@ def test_one_sweep_in_threads_abandons_each_checkout_once_and_closes_its_connect
     assert WebhookEvent.objects.filter(type="created").count() == 500
     assert not Checkout.objects.filter(abandon_due_at__isnull=False).exists()
     assert _connections_to_this_database() <= before
+
+
+def test_the_other_threads_take_batches_while_the_first_is_being_written():
+    """A full first claim starts the other threads at once: a batch of theirs is written while
+    the caller's first batch is still open (it waits for one before it goes on)."""
+    store = StoreFactory()
+    checkout_events_ingest(store=store, events=[updated_event(f"co-{i}") for i in range(100)])
+    other_batch = threading.Event()
+    waited = []
+    caller = threading.current_thread()
+
+    def receiver(sender, abandoned_checkouts, **kwargs):
+        if threading.current_thread() is caller:
+            if not waited:
+                # A safety net, not a measure: without the overlap this would wait for nothing.
+                waited.append(other_batch.wait(timeout=30))
+        else:
+            other_batch.set()
+        return []
+
+    hooks.abandoned_checkouts_created.connect(receiver)
+    try:
+        with time_machine.travel(at(61), tick=False):
+            assert abandoned_checkouts_detect(batch_size=20, threads=2) == 100
+    finally:
+        hooks.abandoned_checkouts_created.disconnect(receiver)
+    assert waited == [True]
+    assert AbandonedCheckout.objects.values("checkout_id").distinct().count() == 100
 
 
 def test_the_sweeps_threads_log_under_the_task_that_runs_them(caplog):

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import connection
+from django.db.models import signals
 
 from checkouts import hooks
 from checkouts.models import (
@@ -195,3 +196,67 @@ def test_the_created_events_are_delivered_to_the_endpoints_that_want_them(store,
     for delivery in deliveries:
         event = events[delivery.event_id]
         assert (delivery.entity_id, delivery.sequence, delivery.event_type) == (event.entity_id, 1, "created")
+
+
+@pytest.mark.parametrize("init_signal", [False, True], ids=["fast-instances", "model-init"])
+def test_the_receivers_see_every_column_the_claim_copies(stores, init_signal, django_assert_num_queries):
+    """On PostgreSQL the claim returns only the columns Python reads and leaves the rest to be
+    loaded on first read, for the whole batch: a receiver still sees every column of every new
+    row, as `abandoned_checkouts_from` (the rows read in full) gives them."""
+    for store in stores:
+        for name, fields in CASES.items():
+            extra = {"applied_discounts": [{"code": "TEN"}], "storefront_checkout_url": "https://shop.example.com/c"}
+            _checkout(store, f"{store.language}-{name}", **{**extra, **fields})
+    claimed = list(Checkout.objects.values_list(*sweep_module.CLAIMED_COLUMNS))
+    expected = {
+        ac.checkout_id: ac for ac in sweep_module.abandoned_checkouts_from(claimed, moments=[at(61)] * len(claimed))
+    }
+    seen = {}
+
+    def receiver(sender, abandoned_checkouts, **kwargs):
+        first = abandoned_checkouts[0]
+        with django_assert_num_queries(1 if connection.vendor == "postgresql" else 0):
+            first.line_items  # noqa: B018 - the first read loads the batch's deferred columns
+        with django_assert_num_queries(0):
+            for ac in abandoned_checkouts:
+                seen[ac.checkout_id] = {
+                    field.attname: getattr(ac, field.attname) for field in AbandonedCheckout._meta.concrete_fields
+                }
+        return []
+
+    def init_receiver(sender, **kwargs):
+        pass
+
+    if init_signal:
+        # An init signal makes the claim build its instances through Model.__init__.
+        signals.post_init.connect(init_receiver, sender=AbandonedCheckout)
+    try:
+        _sweep(receiver)
+    finally:
+        signals.post_init.disconnect(init_receiver, sender=AbandonedCheckout)
+    assert seen.keys() == expected.keys()
+    for checkout_id, values in seen.items():
+        reference = {
+            field.attname: getattr(expected[checkout_id], field.attname)
+            for field in AbandonedCheckout._meta.concrete_fields
+        }
+        assert {**values, "id": None} == {**reference, "id": None}
+    _assert_events_render_their_rows()
+
+
+def test_a_deferred_column_read_after_the_batch_is_loaded_for_its_row_alone(store, django_assert_num_queries):
+    """An instance kept past its batch (the batch lets its instances go) still reads its own."""
+    for index in range(3):
+        _checkout(store, f"kept-{index}", line_items=[{"id": f"li-{index}", "quantity": index + 1}])
+    kept = []
+
+    def receiver(sender, abandoned_checkouts, **kwargs):
+        kept.extend(abandoned_checkouts)
+        return []
+
+    _sweep(receiver)
+    by_external_id = {ac.checkout_external_id: ac for ac in kept}
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 0):
+        assert by_external_id["kept-2"].line_items == [{"id": "li-2", "quantity": 3}]
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 0):
+        assert by_external_id["kept-0"].line_items == [{"id": "li-0", "quantity": 1}]

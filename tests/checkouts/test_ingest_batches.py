@@ -39,9 +39,14 @@ def test_a_batch_of_updates_takes_the_same_statements_whatever_its_size(store):
     small = statements(store, [updated_event(f"small-{i}") for i in range(10)])
     large = statements(store, [updated_event(f"large-{i}") for i in range(500)])
     again = statements(store, [updated_event(f"large-{i}", minutes=5) for i in range(500)])
-    # claim the ids, lock the checkouts, upsert them, record the outcomes
-    assert small == large == again == 4
+    # claim the ids (each with the outcome it gets: APPLIED), lock the checkouts, upsert them
+    assert small == large == again == 3
     assert Checkout.objects.count() == 510
+    # Stale ones: claim, lock, correct their outcomes to STALE (nothing to upsert)
+    small = statements(store, [updated_event(f"small-{i}", minutes=-1) for i in range(10)])
+    large = statements(store, [updated_event(f"large-{i}", minutes=-1) for i in range(500)])
+    assert small == large == 3
+    assert Counter(IngestedEvent.objects.values_list("outcome", flat=True)) == {"APPLIED": 1010, "STALE": 510}
 
 
 def test_a_batch_of_replays_and_completions_takes_the_same_statements_whatever_its_size(store):
@@ -51,8 +56,10 @@ def test_a_batch_of_replays_and_completions_takes_the_same_statements_whatever_i
         return [*events, *(completed_event(f"{prefix}-{i}", minutes=5) for i in range(size))]
 
     small, large = batch("small", 5), batch("large", 300)
-    # + read the replays, + look for abandoned checkouts the completions recover
-    assert statements(store, small) == statements(store, large) == 6
+    # + read the replays, + look for abandoned checkouts the completions recover (each completion
+    # gets the outcome it was claimed with, COMPLETED: nothing to correct)
+    assert statements(store, small) == statements(store, large) == 5
+    assert Counter(IngestedEvent.objects.values_list("outcome", flat=True)) == {"APPLIED": 305, "COMPLETED": 305}
     assert Checkout.objects.filter(completed_at=at(5)).count() == 305
 
 
@@ -220,7 +227,10 @@ def test_recording_a_batch_s_outcomes_stays_on_the_event_rows_pages(store):
     (the table keeps half its pages free, migration 0027)."""
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's storage")
-    ingest(store, *(updated_event(f"co-{i}") for i in range(200)))
+    ingest(store, *(updated_event(f"co-{i}", minutes=5) for i in range(200)))
+    # Older snapshots: claimed as APPLIED, then corrected to STALE.
+    results = ingest(store, *(updated_event(f"co-{i}", minutes=1) for i in range(200)))
+    assert {result.outcome for result in results} == {IngestOutcome.STALE}
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = %s",

@@ -18,6 +18,9 @@ from decimal import Decimal
 import orjson
 from django.db import connection, models
 from django.db.models import Case, CharField, Value, When
+from django.db.models.expressions import Col
+from django.db.models.fetch_modes import FETCH_ONE
+from django.db.models.sql import Query
 from django.utils import timezone
 
 from ..models import Checkout, CheckoutData, IngestedEvent, Store
@@ -43,12 +46,18 @@ def _cursor():
     """
     if not _postgres():
         return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
 
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+        cursor = ServerBindingCursor(connection.connection)
+        # As Django's create_cursor: the connection's time zone, if its loader has another.
+        if connection.timezone != connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
+            register_tzloader(connection.timezone, cursor)
+        return connection._prepare_cursor(cursor)
 
 
 def _chunks(rows: list, columns: int) -> Iterator[list]:
@@ -153,7 +162,7 @@ def events_seen(*, store: Store, event_ids: list[str]) -> dict[str, tuple[str, s
         return {}
     if _postgres():
         table = connection.ops.quote_name(IngestedEvent._meta.db_table)
-        with connection.cursor() as cursor:
+        with _cursor() as cursor:
             cursor.execute(
                 _probe(table, _quoted("event_id", "body_hash", "outcome"), "event_id"), [_json(event_ids), store.pk]
             )
@@ -198,14 +207,49 @@ def outcomes_record(*, claimed: dict[str, int], outcomes: dict[str, str], presum
 
 
 def checkouts_lock(*, store: Store, external_ids: Iterable[str]) -> dict[str, Checkout]:
-    """The store's existing checkouts with these ids, locked (in id order), by external id."""
+    """The store's existing checkouts with these ids, locked (in id order), by external id.
+
+    On PostgreSQL the rows are read as `Checkout.objects.raw` would read them (every concrete
+    field, each through its converters, `from_db`), with what raw() works out on every call
+    (the columns, their fields, their converters: about 1 ms of a batch's Python) worked out once.
+    """
     ordered = sorted(external_ids)
     if _postgres():
-        table = connection.ops.quote_name(Checkout._meta.db_table)
-        rows = Checkout.objects.raw(_probe(table, "*", "external_id", lock=True), [_json(ordered), store.pk])
-        return {checkout.external_id: checkout for checkout in rows}
+        sql, attnames, converters = _lock_statement(connection.vendor)
+        with _cursor() as cursor:
+            cursor.execute(sql, [_json(ordered), store.pk])
+            rows = cursor.fetchall()
+        checkouts = [
+            Checkout.from_db(connection.alias, attnames, _converted(values, converters), fetch_mode=FETCH_ONE)
+            for values in rows
+        ]
+        return {checkout.external_id: checkout for checkout in checkouts}
     rows = Checkout.objects.select_for_update().filter(store=store, external_id__in=ordered)
     return {checkout.external_id: checkout for checkout in rows.order_by("external_id")}
+
+
+@functools.cache
+def _lock_statement(vendor: str) -> tuple[str, list[str], list[tuple[int, list, Col]]]:
+    """The lock's statement (every concrete column, in the model's order), the fields' attnames,
+    and per column that has any, its converters with the column expression they are given."""
+    fields = Checkout._meta.concrete_fields
+    table = Checkout._meta.db_table
+    sql = _probe(connection.ops.quote_name(table), _quoted(*(field.column for field in fields)), "external_id", lock=True)
+    columns = [field.get_col(table) for field in fields]
+    compiler = connection.ops.compiler("SQLCompiler")(Query(Checkout), connection, connection.alias)
+    converters = [(index, convs, column) for index, (convs, column) in compiler.get_converters(columns).items()]
+    return sql, [field.attname for field in fields], converters
+
+
+def _converted(values: tuple, converters: list[tuple[int, list, Col]]) -> list:
+    """A row's values through their fields' converters, as SQLCompiler.apply_converters passes them."""
+    values = list(values)
+    for index, convs, column in converters:
+        value = values[index]
+        for converter in convs:
+            value = converter(value, column, connection)
+        values[index] = value
+    return values
 
 
 _UPSERT_FIELDS = [

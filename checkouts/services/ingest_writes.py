@@ -143,7 +143,11 @@ def events_claim(*, store: Store, events: list[tuple[str, str, str]]) -> dict[st
             source = _recordset("claimed", _EVENT_FIELDS[1:4])
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT %s, claimed.*, %s FROM {source} {conflict}",  # noqa: S608  # nosec B608
-                [store.pk, timezone.now(), _json([{"event_id": e, "body_hash": d, "outcome": o} for e, d, o in ordered])],
+                [
+                    store.pk,
+                    timezone.now(),
+                    _json([{"event_id": e, "body_hash": d, "outcome": o} for e, d, o in ordered]),
+                ],
             )
             claimed.update(cursor.fetchall())
             return claimed
@@ -234,7 +238,9 @@ def _lock_statement(vendor: str) -> tuple[str, list[str], list[tuple[int, list, 
     and per column that has any, its converters with the column expression they are given."""
     fields = Checkout._meta.concrete_fields
     table = Checkout._meta.db_table
-    sql = _probe(connection.ops.quote_name(table), _quoted(*(field.column for field in fields)), "external_id", lock=True)
+    sql = _probe(
+        connection.ops.quote_name(table), _quoted(*(field.column for field in fields)), "external_id", lock=True
+    )
     columns = [field.get_col(table) for field in fields]
     compiler = connection.ops.compiler("SQLCompiler")(Query(Checkout), connection, connection.alias)
     converters = [(index, convs, column) for index, (convs, column) in compiler.get_converters(columns).items()]

@@ -287,7 +287,12 @@ def test_the_lock_reads_checkouts_as_the_orm_does(store):
     ingest(
         store,
         updated_event("co-1", total="12.34", marketingConsent={"email": True}, buyerTimeZone="Europe/Zürich"),
-        updated_event("co-2", minutes=2, email="Zoë@example.com", contactDetails={"company": "Äcme", "vatId": {"id": "1", "type": "CPF"}}),
+        updated_event(
+            "co-2",
+            minutes=2,
+            email="Zoë@example.com",
+            contactDetails={"company": "Äcme", "vatId": {"id": "1", "type": "CPF"}},
+        ),
         completed_event("co-2", minutes=3, order_id="o-2"),
     )
     with transaction.atomic():

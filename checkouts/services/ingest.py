@@ -52,6 +52,11 @@ class IngestOutcome(models.TextChoices):
     COMPLETED = "COMPLETED", "Completed"  # the checkout is now completed (and recovered, if abandoned)
 
 
+# The outcome an event's claim is inserted with: the one it gets unless it is stale or its checkout
+# already completed (then corrected before the batch commits, `outcomes_record`).
+_PRESUMED = {UPDATED: IngestOutcome.APPLIED.value, "checkout.completed": IngestOutcome.COMPLETED.value}
+
+
 class ErrorCode:
     INVALID_ARGUMENT = "INVALID_ARGUMENT"
     EVENT_ID_REUSED = "EVENT_ID_REUSED"
@@ -198,7 +203,10 @@ def _apply(*, store: Store, events: list[_Event], results: list) -> None:
         firsts.setdefault(event.event_id, event)
     # A concurrent batch claiming the same id waits on the unique index until this one
     # commits, then finds it taken: each event is applied once.
-    claimed = events_claim(store=store, events=[(event.event_id, event.digest) for event in firsts.values()])
+    presumed = {event.event_id: _PRESUMED[event.data["type"]] for event in firsts.values()}
+    claimed = events_claim(
+        store=store, events=[(event.event_id, event.digest, presumed[event.event_id]) for event in firsts.values()]
+    )
     seen = events_seen(store=store, event_ids=[event_id for event_id in firsts if event_id not in claimed])
     fresh = [event for event in firsts.values() if event.event_id in claimed]
     applied = _apply_fresh(store=store, events=fresh) if fresh else {}
@@ -212,7 +220,9 @@ def _apply(*, store: Store, events: list[_Event], results: list) -> None:
             (first.digest, applied[first.event_id][0]) if first.event_id in claimed else seen[first.event_id]
         )
         results[event.index] = _replayed(event, digest=digest, outcome=outcome)
-    outcomes_record(claimed=claimed, outcomes={event_id: outcome for event_id, (outcome, _) in applied.items()})
+    outcomes_record(
+        claimed=claimed, outcomes={event_id: outcome for event_id, (outcome, _) in applied.items()}, presumed=presumed
+    )
 
 
 def _replayed(event: _Event, *, digest: str, outcome: str) -> IngestResult:

@@ -6,16 +6,18 @@ import re
 import threading
 import uuid
 from collections import Counter
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from checkouts.models import AbandonedCheckout, Checkout, IngestedEvent, Store, WebhookEvent
 from checkouts.services import IngestOutcome, abandoned_checkouts_detect, checkout_events_ingest
 from checkouts.services.ingest import body_hash, legacy_body_hash
+from checkouts.services.ingest_writes import checkouts_lock
 from tests.checkouts.helpers import at, completed_event, updated_event
 from tests.checkouts.test_concurrency import run_together
 from tests.factories import StoreFactory
@@ -39,9 +41,14 @@ def test_a_batch_of_updates_takes_the_same_statements_whatever_its_size(store):
     small = statements(store, [updated_event(f"small-{i}") for i in range(10)])
     large = statements(store, [updated_event(f"large-{i}") for i in range(500)])
     again = statements(store, [updated_event(f"large-{i}", minutes=5) for i in range(500)])
-    # claim the ids, lock the checkouts, upsert them, record the outcomes
-    assert small == large == again == 4
+    # claim the ids (each with the outcome it gets: APPLIED), lock the checkouts, upsert them
+    assert small == large == again == 3
     assert Checkout.objects.count() == 510
+    # Stale ones: claim, lock, correct their outcomes to STALE (nothing to upsert)
+    small = statements(store, [updated_event(f"small-{i}", minutes=-1) for i in range(10)])
+    large = statements(store, [updated_event(f"large-{i}", minutes=-1) for i in range(500)])
+    assert small == large == 3
+    assert Counter(IngestedEvent.objects.values_list("outcome", flat=True)) == {"APPLIED": 1010, "STALE": 510}
 
 
 def test_a_batch_of_replays_and_completions_takes_the_same_statements_whatever_its_size(store):
@@ -51,8 +58,10 @@ def test_a_batch_of_replays_and_completions_takes_the_same_statements_whatever_i
         return [*events, *(completed_event(f"{prefix}-{i}", minutes=5) for i in range(size))]
 
     small, large = batch("small", 5), batch("large", 300)
-    # + read the replays, + look for abandoned checkouts the completions recover
-    assert statements(store, small) == statements(store, large) == 6
+    # + read the replays, + look for abandoned checkouts the completions recover (each completion
+    # gets the outcome it was claimed with, COMPLETED: nothing to correct)
+    assert statements(store, small) == statements(store, large) == 5
+    assert Counter(IngestedEvent.objects.values_list("outcome", flat=True)) == {"APPLIED": 305, "COMPLETED": 305}
     assert Checkout.objects.filter(completed_at=at(5)).count() == 305
 
 
@@ -220,7 +229,10 @@ def test_recording_a_batch_s_outcomes_stays_on_the_event_rows_pages(store):
     (the table keeps half its pages free, migration 0027)."""
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's storage")
-    ingest(store, *(updated_event(f"co-{i}") for i in range(200)))
+    ingest(store, *(updated_event(f"co-{i}", minutes=5) for i in range(200)))
+    # Older snapshots: claimed as APPLIED, then corrected to STALE.
+    results = ingest(store, *(updated_event(f"co-{i}", minutes=1) for i in range(200)))
+    assert {result.outcome for result in results} == {IngestOutcome.STALE}
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = %s",
@@ -244,7 +256,13 @@ def test_a_batch_finds_its_rows_through_the_unique_indexes_whatever_the_statisti
         cursor.execute("ANALYZE checkouts_checkout, checkouts_ingestedevent")  # statistics without `store`
     events = [updated_event(f"co-{i}") for i in range(300)]
     ingest(store, *events)
-    with CaptureQueriesContext(connection) as captured:
+    captured = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
         results = ingest(store, *(updated_event(f"co-{i}", minutes=5) for i in range(300)), *events)
     assert [result.outcome for result in results] == [IngestOutcome.APPLIED] * 300 + [IngestOutcome.APPLIED] * 300
     probes = {
@@ -252,10 +270,39 @@ def test_a_batch_finds_its_rows_through_the_unique_indexes_whatever_the_statisti
         "ingested_event_unique_per_store": "checkouts_ingestedevent",
     }
     for index, table in probes.items():
-        [probe] = [sql for sql in (query["sql"] for query in captured) if "LATERAL" in sql and f'FROM "{table}"' in sql]
+        [(probe, params)] = [(sql, params) for sql, params in captured if "LATERAL" in sql and f'FROM "{table}"' in sql]
         with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN {probe}")
+            cursor.execute(f"EXPLAIN {probe}", params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
         # Only the unique index reaches the table (an Index Scan, or a Bitmap Index Scan of it).
         assert set(re.findall(r"Index Scan (?:using|on) (\w+)", plan)) == {index}, plan
         assert f"Seq Scan on {table}" not in plan, plan
+
+
+def test_the_lock_reads_checkouts_as_the_orm_does(store):
+    """`checkouts_lock` builds the locked checkouts itself on PostgreSQL (its own statement, the
+    fields' converters, `from_db`); on SQLite it is the ORM's select_for_update. Either way each
+    checkout holds exactly what the ORM reads: every field's value and type (JSON, decimals,
+    nulls, time zones), a saved instance of this database."""
+    ingest(
+        store,
+        updated_event("co-1", total="12.34", marketingConsent={"email": True}, buyerTimeZone="Europe/Zürich"),
+        updated_event(
+            "co-2",
+            minutes=2,
+            email="Zoë@example.com",
+            contactDetails={"company": "Äcme", "vatId": {"id": "1", "type": "CPF"}},
+        ),
+        completed_event("co-2", minutes=3, order_id="o-2"),
+    )
+    with transaction.atomic():
+        locked = checkouts_lock(store=store, external_ids=["co-2", "co-1", "absent"])
+    assert sorted(locked) == ["co-1", "co-2"]
+    for external_id, checkout in locked.items():
+        expected = Checkout.objects.get(store=store, external_id=external_id)
+        for field in Checkout._meta.concrete_fields:
+            ours, theirs = getattr(checkout, field.attname), getattr(expected, field.attname)
+            assert (ours, type(ours)) == (theirs, type(theirs)), field.name
+            if isinstance(theirs, datetime):
+                assert ours.utcoffset() == theirs.utcoffset(), field.name
+        assert not checkout._state.adding and checkout._state.db == expected._state.db

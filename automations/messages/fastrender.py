@@ -59,7 +59,10 @@ def _resolve_variable(var: Variable, scopes: tuple[dict, ...]) -> Any:
     """`Variable.resolve` for a lookup through dicts; Fallback for anything else."""
     if var.lookups is None:
         return var.literal
-    first, *rest = var.lookups
+    return _resolved(var.lookups[0], var.lookups[1:], scopes)
+
+
+def _resolved(first: str, rest: tuple[str, ...], scopes: tuple[dict, ...]) -> Any:
     for scope in scopes:  # innermost first, as Context.__getitem__
         if first in scope:
             current = scope[first]
@@ -78,25 +81,11 @@ def _resolve_variable(var: Variable, scopes: tuple[dict, ...]) -> Any:
 
 
 def _lookup(lookups: tuple[str, ...]) -> Callable[[tuple, bool], Any]:
-    """`_resolve_variable` of a variable with these lookups (no literal), unrolled for it."""
-    first, rest = lookups[0], lookups[1:]
+    """`_resolve_variable` of a variable with these lookups (no literal), split once for it."""
+    first, rest = lookups[0], tuple(lookups[1:])
 
     def resolve(scopes: tuple, autoescape: bool) -> Any:
-        for scope in scopes:  # innermost first, as Context.__getitem__
-            if first in scope:
-                current = scope[first]
-                break
-        else:
-            raise Fallback
-        if callable(current):
-            raise Fallback
-        for bit in rest:
-            if type(current) is not dict or bit not in current:
-                raise Fallback
-            current = current[bit]
-            if callable(current):
-                raise Fallback
-        return current
+        return _resolved(first, rest, scopes)
 
     return resolve
 

@@ -24,6 +24,13 @@ def _logging_from_django_settings(**kwargs) -> None:
     dictConfig(settings.LOGGING)
 
 
+def urlconf_load() -> None:
+    """Import the URLconf and build its reverse lookup, as the first `reverse()` would."""
+    from django.urls import get_resolver
+
+    get_resolver().reverse_dict  # noqa: B018 - populating is the point
+
+
 @signals.worker_init.connect
 def startup_heap_freeze(**kwargs) -> None:
     """Take what the worker loaded at start (Django, the apps, their modules: some 200,000
@@ -34,7 +41,13 @@ def startup_heap_freeze(**kwargs) -> None:
     whole framework every time. Frozen, it walks only what the tasks made: about a tenth of
     a dispatcher batch's time (docs/benchmarks.md). Frozen in the parent, the children never
     walk those objects either, so the memory pages they share with it stay shared.
+
+    The URLconf is loaded first, as a web worker loads it on its first request: an email's
+    links are reversed through it, and importing it (the API's views, DRF, the schema
+    generator) took a second and more, inside the first dispatcher batch, while that batch held
+    its checkouts' row locks.
     """
+    urlconf_load()
     gc.collect()
     gc.freeze()
 

@@ -32,3 +32,15 @@ def test_a_worker_freezes_what_it_loaded_at_start(nothing_frozen, signal, receiv
 
     # Django, the apps and their modules are out of the collector's generations.
     assert gc.get_freeze_count() > 10_000
+
+
+def test_a_worker_loads_the_urlconf_before_its_first_task(nothing_frozen):
+    from django.urls import clear_url_caches, get_resolver
+
+    clear_url_caches()
+    assert not get_resolver()._populated
+
+    startup_heap_freeze()
+
+    # Its first email reverses links without importing the API's views under a batch's locks.
+    assert get_resolver()._populated

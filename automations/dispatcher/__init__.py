@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from ..models import ScheduledStep
 from .batch import BatchNotStarted, process_batch
+from .receipts import SendReceipts
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,23 @@ def scheduled_steps_dispatch(
         batch_size = min(batch_size, SQLITE_BATCH_SIZE)
     started = time.monotonic()
     report = DispatchReport()
+    receipts = SendReceipts()
+    try:
+        _batches_run(
+            report, receipts, started=started, batch_size=batch_size, time_budget=time_budget, max_batches=max_batches
+        )
+    finally:
+        receipts.close()
+    if report.claimed:
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(report.outcomes.items()))
+        batches = f"{report.batches} batch" if report.batches == 1 else f"{report.batches} batches"
+        logger.info("Ran %d scheduled steps in %s: %s", report.claimed, batches, summary or "none done")
+    return report
+
+
+def _batches_run(
+    report: DispatchReport, receipts: SendReceipts, *, started: float, batch_size: int, time_budget, max_batches
+) -> None:
     while max_batches is None or report.batches < max_batches:
         if time_budget is not None and time.monotonic() - started > time_budget:
             break
@@ -95,7 +113,7 @@ def scheduled_steps_dispatch(
         report.batches += 1
         report.claimed += len(ids)
         try:
-            report.add(process_batch(ids))
+            report.add(process_batch(ids, receipts=receipts))
         except BatchNotStarted:
             # A deadlock with a recovery while locking, say: nothing was sent and nothing kept,
             # so the rows go straight back instead of waiting out their lease.
@@ -106,8 +124,3 @@ def scheduled_steps_dispatch(
             break
         if len(ids) < batch_size:
             break
-    if report.claimed:
-        summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(report.outcomes.items()))
-        batches = f"{report.batches} batch" if report.batches == 1 else f"{report.batches} batches"
-        logger.info("Ran %d scheduled steps in %s: %s", report.claimed, batches, summary or "none done")
-    return report

@@ -80,7 +80,7 @@ class StepRun:
     returning: set[tuple] = field(default_factory=set)
     # The batch's discount codes (discount_codes_for_batch); a send takes its code from here.
     codes: DiscountCodes | None = None
-    receipts: SendReceipts = field(default_factory=lambda: SendReceipts())
+    receipts: SendReceipts = field(default_factory=SendReceipts)
     sent_emails: list[SentEmail] = field(default_factory=list)
     tasks: list[tuple[Task, StepResult]] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
@@ -100,7 +100,8 @@ class StepRun:
     def close(self) -> None:
         if self._mailer is not None:
             self._mailer.close()
-        self.receipts.close()
+        # The last receipt committed; its connection stays for the run's next batch.
+        self.receipts.confirm()
 
     def save_records(self) -> None:
         if self.gate is not None:

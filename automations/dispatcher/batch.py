@@ -19,6 +19,7 @@ from ..services.contact import contact_gate_load
 from ..services.discounts import discount_codes_for_batch
 from ..targeting import returning_buyers
 from .actions import StepResult, StepRun, perform
+from .receipts import SendReceipts
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +118,18 @@ def _already_sent(steps: list[ScheduledStep]) -> tuple[set[str], set[str]]:
     return recorded, receipted - recorded
 
 
-def process_batch(ids: list[int]) -> dict[str, int]:
-    """Resolve claimed steps. Returns a count per outcome ("EMAIL_SENT", "AUTOMATION_SKIPPED:HOLDOUT", ...)."""
+def process_batch(ids: list[int], *, receipts: SendReceipts | None = None) -> dict[str, int]:
+    """Resolve claimed steps. Returns a count per outcome ("EMAIL_SENT", "AUTOMATION_SKIPPED:HOLDOUT", ...).
+
+    `receipts` is the run's, shared by its batches (see `SendReceipts`); without it, the batch
+    writes its receipts on a connection of its own."""
+    if receipts is None:
+        receipts = SendReceipts()
+        try:
+            return process_batch(ids, receipts=receipts)
+        finally:
+            receipts.close()
+    receipts.batch_begin()
     with transaction.atomic():
         try:
             checkouts, steps = _lock(ids)
@@ -144,6 +155,7 @@ def process_batch(ids: list[int]) -> dict[str, int]:
             gate=contact_gate_load(checkouts),
             # Discount codes for the batch's buyer messages: claimed in one go, not per send.
             codes=discount_codes_for_batch(steps=steps, checkouts=checkouts, configs=configs, now=now),
+            receipts=receipts,
         )
         try:
             outcomes = [

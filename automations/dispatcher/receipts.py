@@ -24,11 +24,21 @@ class SendReceipts:
     PostgreSQL only: SQLite lets one connection write at a time and the batch's transaction is
     that writer, so a receipt would wait for the very batch it must outlive. The embedded
     setup keeps the narrower guarantee (the batch's own SentEmail rows), as documented.
+
+    One instance serves every batch of a dispatcher run (`scheduled_steps_dispatch`): its
+    connection is opened at the first receipt and closed by `close`, not set up again per
+    batch (some 6 ms of a 100-step batch). A connection that fails is dropped, and the next
+    receipt opens another.
     """
 
     def __init__(self) -> None:
         self._connection = None
         self._pending = ""
+        self.written = 0
+
+    def batch_begin(self) -> None:
+        """Count the receipts of a new batch (`written`)."""
+        self.confirm()
         self.written = 0
 
     def write(self, *, idempotency_key: str, message_id: str) -> None:
@@ -51,6 +61,7 @@ class SendReceipts:
             self.written += 1
         except (DatabaseError, psycopg.Error) as exc:
             self._lost(idempotency_key, exc)
+            self._discard()
 
     def confirm(self) -> None:
         """Wait for the receipt in flight, if any, to be committed."""
@@ -65,8 +76,12 @@ class SendReceipts:
                     error = (result.error_message or b"").decode(errors="replace").strip()
             if error:
                 self._lost(key, error)
+            if pgconn.status != pq.ConnStatus.OK:
+                # Its server process ended (a restart, a terminated backend): reconnect next time.
+                self._discard()
         except psycopg.Error as exc:
             self._lost(key, exc)
+            self._discard()
 
     def _lost(self, idempotency_key: str, error) -> None:
         # The email went out; the batch's own record still follows. Only a crash before
@@ -76,8 +91,15 @@ class SendReceipts:
     def close(self) -> None:
         if self._connection is not None:
             self.confirm()
-            self._connection.close()
-            self._connection = None
+            self._discard()
+
+    def _discard(self) -> None:
+        connection, self._connection, self._pending = self._connection, None, ""
+        if connection is not None:
+            try:
+                connection.close()
+            except (DatabaseError, psycopg.Error):
+                logger.warning("Send receipt connection did not close cleanly", exc_info=True)
 
 
 _RECEIPT_SQL = (

@@ -269,3 +269,49 @@ def test_a_manual_send_racing_two_automations_due_steps_emails_the_buyer_once(se
         winners[manual] += 1
     # Both orders happened: the manual send won some rounds and was guarded in others.
     assert set(winners) == {"SENT", "GUARDED"}, winners
+
+
+def test_a_dispatcher_run_writes_every_receipt_on_one_connection(monkeypatch):
+    from automations.dispatcher import receipts
+
+    store = daytime_store()
+    email_step(only_automation(store))
+    abandon(store, count=5, when=timezone.now() - timedelta(hours=2))
+    opened = []
+    create = receipts.connections.create_connection
+    monkeypatch.setattr(receipts.connections, "create_connection", lambda alias: opened.append(alias) or create(alias))
+
+    report = scheduled_steps_dispatch(batch_size=2)
+
+    assert (report.batches, report.outcomes) == (3, {"EMAIL_SENT": 5})
+    assert len(opened) == 1  # not one per batch
+    # Each batch's emails recorded, their receipts then deleted.
+    assert SentEmail.objects.count() == 5 and not SendReceipt.objects.exists()
+
+
+def test_a_receipt_connection_whose_server_process_ended_is_replaced(caplog):
+    from automations.dispatcher.receipts import SendReceipts
+
+    receipts = SendReceipts()
+    try:
+        receipts.write(idempotency_key="first", message_id="<first@example.com>")
+        receipts.confirm()
+        pid = receipts._connection.connection.info.backend_pid
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        for _ in range(100):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+                if not cursor.fetchone()[0]:
+                    break
+            time.sleep(0.02)
+        # The next receipt is lost on the dead connection (and logged); the one after is written.
+        receipts.write(idempotency_key="second", message_id="<second@example.com>")
+        receipts.confirm()
+        receipts.write(idempotency_key="third", message_id="<third@example.com>")
+        receipts.confirm()
+    finally:
+        receipts.close()
+
+    assert set(SendReceipt.objects.values_list("idempotency_key", flat=True)) == {"first", "third"}
+    assert "Send receipt for second not written" in caplog.text

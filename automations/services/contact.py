@@ -2,11 +2,13 @@
 opt-outs and "newest checkout only". Loaded once per batch (or per manual send) in a constant
 number of queries, after the checkouts are locked."""
 
+import uuid
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from django.db import connection
 from django.db.models import Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -103,30 +105,32 @@ def contact_gate_load(checkouts: dict) -> ContactGate:
     stores = {ac.store_id for ac in checkouts.values()}
     policies = {p.store_id: p for p in ContactPolicy.objects.filter(store_id__in=stores)} if stores else {}
     keys = {pk: buyer_key(email=ac.email_key, phone=ac.phone) for pk, ac in checkouts.items()}
-    pairs = sorted({(checkouts[pk].store_id, key) for pk, key in keys.items() if key}, key=str)
-    gate = ContactGate(policies=policies, keys=keys, ledger={})
-    missing = pairs
-    for _ in range(3):
-        if not missing:
-            break
-        # Rows exist before they are locked (a missing row cannot be), in one order everywhere.
-        ContactLedger.objects.bulk_create(
-            [ContactLedger(store_id=store_id, buyer_key=key) for store_id, key in missing], ignore_conflicts=True
-        )
-        rows = (
-            ContactLedger.objects.filter(
-                store_id__in={store_id for store_id, _ in missing}, buyer_key__in={key for _, key in missing}
-            )
-            .select_for_update()
-            .order_by("store_id", "buyer_key")
-        )
-        wanted = set(missing)
-        gate.ledger.update({(r.store_id, r.buyer_key): r for r in rows if (r.store_id, r.buyer_key) in wanted})
-        # A row an erasure or the prune deleted between the insert and the lock: once more.
-        missing = [pair for pair in missing if pair not in gate.ledger]
+    pairs = sorted({(str(checkouts[pk].store_id), key) for pk, key in keys.items() if key})
+    gate = ContactGate(policies=policies, keys=keys, ledger=_ledger_locked(pairs))
     gate.newest = _newest(checkouts.values(), stores)
     gate.opted_out = _opted_out(checkouts.values(), stores)
     return gate
+
+
+def _ledger_locked(pairs: list[tuple[str, str]]) -> dict[tuple, ContactLedger]:
+    """The ledger rows of (store id, buyer key) pairs, made where missing, locked, in one statement.
+
+    `ON CONFLICT DO UPDATE` locks each row it meets as `FOR UPDATE` would (waiting for a sender
+    holding it) and, unlike `DO NOTHING`, returns it; its SET writes back the value the row has.
+    A row deleted meanwhile (an erasure, the prune) is inserted again. Rows are taken in one
+    order everywhere, so two batches cannot deadlock on them.
+    """
+    if not pairs:
+        return {}
+    table = connection.ops.quote_name(ContactLedger._meta.db_table)
+    prep = ContactLedger._meta.get_field("store").get_db_prep_value
+    rows = ContactLedger.objects.raw(
+        f"INSERT INTO {table} (store_id, buyer_key) VALUES {', '.join(['(%s, %s)'] * len(pairs))} "  # noqa: S608  # nosec B608
+        f"ON CONFLICT (store_id, buyer_key) DO UPDATE SET last_contacted_at = {table}.last_contacted_at "
+        "RETURNING id, store_id, buyer_key, last_contacted_at",
+        [value for store_id, key in pairs for value in (prep(uuid.UUID(store_id), connection), key)],
+    )
+    return {(row.store_id, row.buyer_key): row for row in rows}
 
 
 def _newest(checkouts, stores: set) -> dict[tuple, datetime]:

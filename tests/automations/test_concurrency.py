@@ -281,7 +281,7 @@ def test_a_dispatcher_run_writes_every_receipt_on_one_connection(monkeypatch):
     create = receipts.connections.create_connection
     monkeypatch.setattr(receipts.connections, "create_connection", lambda alias: opened.append(alias) or create(alias))
 
-    report = scheduled_steps_dispatch(batch_size=2)
+    report = scheduled_steps_dispatch(batch_size=2, threads=1)
 
     assert (report.batches, report.outcomes) == (3, {"EMAIL_SENT": 5})
     assert len(opened) == 1  # not one per batch
@@ -315,3 +315,55 @@ def test_a_receipt_connection_whose_server_process_ended_is_replaced(caplog):
 
     assert set(SendReceipt.objects.values_list("idempotency_key", flat=True)) == {"first", "third"}
     assert "Send receipt for second not written" in caplog.text
+
+
+def test_one_dispatcher_run_in_threads_sends_each_email_once_and_closes_its_connections(monkeypatch):
+    import threading
+
+    import automations.dispatcher as dispatcher
+    from tests.checkouts.test_concurrency import _connections_closed_down_to, _connections_to_this_database
+
+    store = daytime_store()
+    email_step(only_automation(store))
+    abandon(store, count=60, when=timezone.now() - timedelta(hours=2))
+    workers = Counter()
+    process = dispatcher.process_batch
+
+    def counted(ids, **kwargs):
+        workers[threading.current_thread().name] += 1
+        return process(ids, **kwargs)
+
+    monkeypatch.setattr(dispatcher, "process_batch", counted)
+    before = _connections_to_this_database()
+
+    report = scheduled_steps_dispatch(batch_size=5, threads=3)
+
+    assert report.claimed == 60 and report.outcomes == {"EMAIL_SENT": 60}
+    assert report.batches == sum(workers.values()) == 12
+    assert len(workers) > 1  # the first full claim started the other threads, and they took batches
+    assert len(mail.outbox) == 60
+    assert len({message.to[0] for message in mail.outbox}) == 60
+    assert SentEmail.objects.count() == 60 and not SendReceipt.objects.exists()
+    assert not ScheduledStep.objects.exclude(state="DONE").exists()
+    assert _connections_closed_down_to(before)
+
+
+def test_a_dispatcher_run_with_a_partial_first_claim_starts_no_thread(monkeypatch):
+    import automations.dispatcher as dispatcher
+
+    store = daytime_store()
+    email_step(only_automation(store))
+    abandon(store, count=3, when=timezone.now() - timedelta(hours=2))
+    started = []
+    monkeypatch.setattr(
+        dispatcher, "_batches_in_thread", lambda run: started.append(run) or dispatcher.DispatchReport()
+    )
+
+    report = scheduled_steps_dispatch(batch_size=5, threads=3)
+
+    assert report.outcomes == {"EMAIL_SENT": 3} and report.batches == 1
+    assert not started  # a tick with a few due steps opens no other connection
+
+    abandon(store, count=5, when=timezone.now() - timedelta(hours=2))
+    report = scheduled_steps_dispatch(batch_size=5, threads=3)
+    assert report.outcomes == {"EMAIL_SENT": 5} and len(started) == 2  # a full claim starts them

@@ -7,6 +7,7 @@ Everything runs inside the caller's transaction.
 """
 
 from collections.abc import Collection, Iterable, Sequence
+from functools import cache
 from typing import Any
 
 import orjson
@@ -118,6 +119,11 @@ def insert_rows(model: type[Model], attnames: Sequence[str], rows: Sequence[Sequ
             copy.write_row(values)
 
 
+@cache
+def _concrete_attnames(model: type[Model]) -> frozenset[str]:
+    return frozenset(field.attname for field in model._meta.concrete_fields)
+
+
 def instances_from_rows(
     model: type[Model],
     attnames: Sequence[str],
@@ -138,7 +144,7 @@ def instances_from_rows(
     """
     shared = shared or {}
     given = [*attnames, *shared, *deferred]
-    if set(given) != {field.attname for field in model._meta.concrete_fields} or len(set(given)) != len(given):
+    if len(given) != len(_concrete_attnames(model)) or _concrete_attnames(model) != set(given):
         raise ValueError(f"{model.__name__} rows must give every concrete field, once.")
     if deferred and fetch_mode is None:
         raise ValueError("Deferred fields need the fetch mode that loads them.")

@@ -388,7 +388,8 @@ COMEBACK_SMS_INBOUND_TOKEN = env("COMEBACK_SMS_INBOUND_TOKEN", default="")
 # The dispatcher claims this many due steps per transaction; its lease must outlast a batch.
 COMEBACK_DISPATCH_BATCH_SIZE = env.int("COMEBACK_DISPATCH_BATCH_SIZE", default=100)
 # Threads one dispatcher run works its batches in on PostgreSQL (see scheduled_steps_dispatch).
-COMEBACK_DISPATCH_THREADS = env.int("COMEBACK_DISPATCH_THREADS", default=2)
+# On 2 cores, rendering bound (in-memory mail): 3 did 5-18 % more steps/s than 2, 4 fewer than 3.
+COMEBACK_DISPATCH_THREADS = env.int("COMEBACK_DISPATCH_THREADS", default=3)
 COMEBACK_DISPATCH_LEASE_SECONDS = env.int("COMEBACK_DISPATCH_LEASE_SECONDS", default=300)
 # A batch starts no new send after this many seconds and hands the rest back. A recovery that
 # meets a batch waits for its row locks, so this plus one send (the SMTP timeout) should stay

@@ -322,7 +322,7 @@ def main() -> None:
     parser.add_argument("--ab-test", action="store_true", help="every email step an A/B test with an open pixel")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the dispatcher loop to FILE")
     parser.add_argument(
-        "--threads", type=int, help="threads of the dispatcher run (default: COMEBACK_DISPATCH_THREADS, 2)"
+        "--threads", type=int, help="threads of the dispatcher run (default: COMEBACK_DISPATCH_THREADS, 3)"
     )
     args = parser.parse_args()
     scratch_database()

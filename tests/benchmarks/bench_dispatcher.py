@@ -1,13 +1,15 @@
 """Benchmark: the automations dispatcher and the sweep with its scheduling receiver, on PostgreSQL.
 
-    .venv/bin/python tests/benchmarks/bench_dispatcher.py [--steps 10000] [--sweep 100000]
+    .venv/bin/python tests/benchmarks/bench_dispatcher.py [--steps 10000] [--sweep 100000] [--threads N]
 
 Uses its own scratch database (dropped and created: comeback_bench_dispatcher), never
 comeback_bench. Mail goes to Django's in-memory backend. Prints absolute figures:
 
-1. The dispatcher working through N due email steps in one process, with every contact rule
-   and every targeting condition on (all holding): steps/s, CPU per step, and the queries of
-   every batch (claim + process), which must not grow with the batch.
+1. One dispatcher run (`scheduled_steps_dispatch`, as its task runs it, in
+   COMEBACK_DISPATCH_THREADS threads) working through N due email steps in one process, with
+   every contact rule and every targeting condition on (all holding): steps/s, CPU per step
+   (this process and every PostgreSQL backend it opened), and the queries of every batch
+   (claim + process), which must not grow with the batch.
 2. The sweep turning M idle checkouts into abandoned checkouts with the automations
    receiver connected and the default automation active, against the same sweep with the
    receiver disconnected.

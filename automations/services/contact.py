@@ -2,7 +2,6 @@
 opt-outs and "newest checkout only". Loaded once per batch (or per manual send) in a constant
 number of queries, after the checkouts are locked."""
 
-import uuid
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -105,14 +104,16 @@ def contact_gate_load(checkouts: dict) -> ContactGate:
     stores = {ac.store_id for ac in checkouts.values()}
     policies = {p.store_id: p for p in ContactPolicy.objects.filter(store_id__in=stores)} if stores else {}
     keys = {pk: buyer_key(email=ac.email_key, phone=ac.phone) for pk, ac in checkouts.items()}
-    pairs = sorted({(str(checkouts[pk].store_id), key) for pk, key in keys.items() if key})
+    pairs = sorted(
+        {(checkouts[pk].store_id, key) for pk, key in keys.items() if key}, key=lambda pair: (str(pair[0]), pair[1])
+    )
     gate = ContactGate(policies=policies, keys=keys, ledger=_ledger_locked(pairs))
     gate.newest = _newest(checkouts.values(), stores)
     gate.opted_out = _opted_out(checkouts.values(), stores)
     return gate
 
 
-def _ledger_locked(pairs: list[tuple[str, str]]) -> dict[tuple, ContactLedger]:
+def _ledger_locked(pairs: list[tuple]) -> dict[tuple, ContactLedger]:
     """The ledger rows of (store id, buyer key) pairs, made where missing, locked, in one statement.
 
     `ON CONFLICT DO UPDATE` locks each row it meets as `FOR UPDATE` would (waiting for a sender
@@ -128,7 +129,7 @@ def _ledger_locked(pairs: list[tuple[str, str]]) -> dict[tuple, ContactLedger]:
         f"INSERT INTO {table} (store_id, buyer_key) VALUES {', '.join(['(%s, %s)'] * len(pairs))} "  # noqa: S608  # nosec B608
         f"ON CONFLICT (store_id, buyer_key) DO UPDATE SET last_contacted_at = {table}.last_contacted_at "
         "RETURNING id, store_id, buyer_key, last_contacted_at",
-        [value for store_id, key in pairs for value in (prep(uuid.UUID(store_id), connection), key)],
+        [value for store_id, key in pairs for value in (prep(store_id, connection), key)],
     )
     return {(row.store_id, row.buyer_key): row for row in rows}
 

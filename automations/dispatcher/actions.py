@@ -69,6 +69,8 @@ class StepRun:
     configs: dict[int, AutomationStep]
     unsubscribed: set[tuple]
     already_sent: set[str]
+    # The run's receipts (see SendReceipts): the batch confirms them, the run closes them.
+    receipts: SendReceipts
     receipted: set[str] = field(default_factory=set)
     # The frequency cap's locked ledger rows, quiet hours, consent and opt-outs.
     gate: ContactGate | None = None
@@ -80,7 +82,6 @@ class StepRun:
     returning: set[tuple] = field(default_factory=set)
     # The batch's discount codes (discount_codes_for_batch); a send takes its code from here.
     codes: DiscountCodes | None = None
-    receipts: SendReceipts = field(default_factory=SendReceipts)
     sent_emails: list[SentEmail] = field(default_factory=list)
     tasks: list[tuple[Task, StepResult]] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)

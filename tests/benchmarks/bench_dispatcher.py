@@ -173,7 +173,7 @@ def bench_dispatcher(
     # own objects go first, a worker never holds them.
     del checkouts
     startup_heap_freeze()
-    per_batch: list[int] = []
+    per_batch: list[tuple[int, int]] = []  # (steps, queries) of each batch, in the order they ended
     batch_times: list[float] = []
     profiler = None
     if profile:
@@ -197,7 +197,7 @@ def bench_dispatcher(
         counter = QueryCounter()
         with connection.execute_wrapper(counter):
             outcomes = process_batch(ids, **kwargs)
-        per_batch.append(local.claim_queries + counter.count)
+        per_batch.append((len(ids), local.claim_queries + counter.count))
         batch_times.append(time.perf_counter() - local.started)
         return outcomes
 
@@ -225,8 +225,9 @@ def bench_dispatcher(
         f"per CPU-second (load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     print(
-        f"   queries per batch (plus one COPY of its sent-email rows): min {min(per_batch)}, max {max(per_batch)} "
-        f"(full batches: {sorted(set(per_batch[:-1]))}; last, partial batch: {per_batch[-1]})"
+        f"   queries per batch (plus one COPY of its sent-email rows): min {min(q for _, q in per_batch)}, "
+        f"max {max(q for _, q in per_batch)} (full batches: {sorted({q for n, q in per_batch if n == batch_size})}; "
+        f"partial ones: {sorted({q for n, q in per_batch if n < batch_size}) or 'none'})"
     )
     print(f"   batch time: median {statistics.median(batch_times) * 1000:.0f} ms, max {max(batch_times) * 1000:.0f} ms")
     assert done == steps and len(mail.outbox) == steps
